@@ -1,0 +1,3 @@
+from engram_ci.cli import main
+
+raise SystemExit(main())

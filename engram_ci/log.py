@@ -1,0 +1,67 @@
+"""Logging for the CLI and the action, with secrets masked on the way out.
+
+Library code logs through `logging.getLogger("engram_ci")` and never prints; the front end
+(cli.py or action.py) decides how warnings look. Every secret the process learns (tokens,
+passphrases) is registered here first, and a filter replaces it in every record, so a token
+cannot reach a log line even through an exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+logger = logging.getLogger("engram_ci")
+
+_SECRETS: set[str] = set()
+MASK = "***"
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so it is masked everywhere this process writes text."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def mask(text: str) -> str:
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def registered_secrets() -> frozenset[str]:
+    return frozenset(_SECRETS)
+
+
+class _MaskingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask(record.getMessage())
+        record.args = None
+        return True
+
+
+class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno >= logging.ERROR:
+            return f"error: {record.getMessage()}"
+        if record.levelno >= logging.WARNING:
+            return f"warning: {record.getMessage()}"
+        return record.getMessage()
+
+
+def configure(
+    *,
+    verbose: bool = False,
+    stream: TextIO | None = None,
+    formatter: logging.Formatter | None = None,
+) -> None:
+    """Send engram_ci's records to `stream` (stderr), replacing any handler set before."""
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter or _PlainFormatter())
+    handler.addFilter(_MaskingFilter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
