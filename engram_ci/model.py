@@ -124,3 +124,17 @@ class Session:
     @property
     def tool_calls(self) -> list[ToolCall]:
         return [call for turn in self.turns for call in turn.tool_calls]
+
+
+@dataclass(frozen=True)
+class TranscriptGroup:
+    """The files of one session as discovered on disk: the main transcript plus every file
+    that belongs to it (subagent transcripts, their .meta.json). The manifest keys on these."""
+
+    session_id: str
+    source: Literal["claude-code", "codex"]
+    main: Path
+    #: every file of the session, main first; a change to any of them re-ingests the session
+    parts: tuple[Path, ...]
+    #: the folder the transcript was found in (Claude Code: the encoded-cwd folder)
+    folder: Path

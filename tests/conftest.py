@@ -1,0 +1,71 @@
+"""Fixtures every test module can use. Area-specific fixtures live in tests/<area>_*.py."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engram_ci.paths import MemoryLayout
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "claude-code"
+
+_SCRUBBED_ENV = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GITHUB_API_URL",
+    "GITHUB_OUTPUT",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_WORKSPACE",
+    "GITHUB_ACTIONS",
+    "ENGRAM_MEMORY_DIR",
+    "ENGRAM_SESSIONS_DIR",
+    "ENGRAM_GIT_TOKEN",
+    "ENGRAM_AGE_RECIPIENTS",
+    "ENGRAM_AGE_IDENTITY",
+    "ENGRAM_PASSPHRASE",
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "OLLAMA_HOST",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test gets its own HOME and git config, and none of the machine's tokens."""
+    home = tmp_path_factory.mktemp("home")
+    for name in _SCRUBBED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name in list(__import__("os").environ):
+        if name.startswith("INPUT_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.invalid\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
+    return home
+
+
+@pytest.fixture
+def memory(tmp_path: Path) -> MemoryLayout:
+    return MemoryLayout(tmp_path / "memory")
+
+
+@pytest.fixture
+def corpus_home(tmp_path: Path) -> Iterator[Path]:
+    """A temporary copy of shared/corpus/claude-code laid out as ~/.claude/projects."""
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus/claude-code is not beside the project")
+    projects = tmp_path / "claude" / "projects"
+    shutil.copytree(CORPUS / "projects", projects)
+    edge = projects / "-edge-cases"
+    shutil.copytree(CORPUS / "edge-cases", edge)
+    yield projects
