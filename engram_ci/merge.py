@@ -22,10 +22,17 @@ from engram_ci import knowledge
 from engram_ci.knowledge import Block, KnowledgeFile
 
 
-def _rank(block: Block) -> tuple[int, str, int, str, tuple[tuple[str, str], ...]]:
-    if block.is_tombstone:
-        return (1, block.tag(knowledge.TOMBSTONE_TAG) or "", 0, "", block.tags)
-    return (0, "", len(block.body), block.body, block.tags)
+def _rank(block: Block) -> tuple[int, str, int, str, tuple[tuple[str, str], ...], str]:
+    # Every field takes part, so two different blocks never tie: the order is total.
+    deleted_at = block.tag(knowledge.TOMBSTONE_TAG) or ""
+    return (
+        int(block.is_tombstone),
+        deleted_at,
+        len(block.body),
+        block.body,
+        block.tags,
+        block.timestamp,
+    )
 
 
 def winner(a: Block, b: Block) -> Block:

@@ -1,0 +1,66 @@
+"""The frame: exit codes and one-line errors, whatever the command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from engram_ci import cli
+
+
+def test_unknown_command_is_one_line_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["no-such-command"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "engram --help" in err
+
+
+def test_a_bug_exits_3_with_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def explode(_args: object) -> int:
+        raise ZeroDivisionError("boom")
+
+    def parser_with_a_bug() -> cli._Parser:
+        parser = cli._Parser(prog="engram")
+        parser.set_defaults(handler=explode)
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", parser_with_a_bug)
+    assert cli.main([]) == 3
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError" in err and "a bug, exit 3" in err
+
+
+def test_fatal_error_is_masked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engram_ci import log
+    from engram_ci.errors import FatalError
+
+    log.register_secret("ghp_tokenvalue_in_error")
+
+    def fail(_args: object) -> int:
+        raise FatalError("bad token ghp_tokenvalue_in_error: set GITHUB_TOKEN")
+
+    def parser() -> cli._Parser:
+        p = cli._Parser(prog="engram")
+        p.set_defaults(handler=fail)
+        return p
+
+    monkeypatch.setattr(cli, "build_parser", parser)
+    assert cli.main([]) == 1
+    err = capsys.readouterr().err
+    assert "ghp_tokenvalue_in_error" not in err and "set GITHUB_TOKEN" in err
+
+
+def test_python_dash_m_runs_the_same_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "engram_ci", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("engram-ci ")

@@ -1,0 +1,121 @@
+"""The merge is a join: commutative, associative, idempotent, and it never loses a block."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engram_ci import knowledge, merge
+from engram_ci.knowledge import Block, KnowledgeFile
+
+session_ids = st.sampled_from([f"s{i}" for i in range(6)])
+timestamps = st.sampled_from(["2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z", "unknown date"])
+bodies = st.sampled_from(["", "- a", "- b", "- a longer entry", "```\n## Session: x (y)\n```"])
+tags = st.lists(
+    st.tuples(st.sampled_from(["confidence", "ttl", "deleted"]), st.sampled_from(["high", "7d"])),
+    max_size=2,
+).map(tuple)
+
+
+@st.composite
+def blocks(draw: st.DrawFn) -> Block:
+    # the same session id may carry different timestamps on different machines
+    return Block(draw(session_ids), draw(timestamps), draw(bodies), draw(tags))
+
+
+files = st.builds(
+    lambda bs, pre: knowledge.parse(knowledge.render(KnowledgeFile(pre, tuple(bs)))),
+    st.lists(blocks(), max_size=6),
+    st.sampled_from(["# Decisions", "# Decisions\n\nNotes kept by hand."]),
+)
+
+
+def rendered(kf: KnowledgeFile) -> str:
+    return knowledge.render(kf)
+
+
+@settings(max_examples=300)
+@given(files, files)
+def test_merge_is_commutative(a: KnowledgeFile, b: KnowledgeFile) -> None:
+    assert rendered(merge.merge(a, b)) == rendered(merge.merge(b, a))
+
+
+@settings(max_examples=300)
+@given(files, files, files)
+def test_merge_is_associative(a: KnowledgeFile, b: KnowledgeFile, c: KnowledgeFile) -> None:
+    left = merge.merge(merge.merge(a, b), c)
+    right = merge.merge(a, merge.merge(b, c))
+    assert rendered(left) == rendered(right)
+
+
+@settings(max_examples=300)
+@given(files)
+def test_merge_is_idempotent(a: KnowledgeFile) -> None:
+    once = merge.merge(a, a)
+    assert rendered(merge.merge(once, a)) == rendered(once)
+    assert rendered(merge.merge(once, once)) == rendered(once)
+
+
+@settings(max_examples=300)
+@given(files, files)
+def test_no_block_is_lost(a: KnowledgeFile, b: KnowledgeFile) -> None:
+    result = merge.merge(a, b)
+    keys = {blk.key for blk in result.blocks}
+    assert keys == {blk.key for blk in a.blocks} | {blk.key for blk in b.blocks}
+    for blk in (*a.blocks, *b.blocks):
+        kept = result.get(blk.key)
+        assert kept is not None
+        # what survives is the block itself or one that outranks it, never something weaker
+        assert merge.winner(kept, blk) == kept
+
+
+@settings(max_examples=200)
+@given(files, files)
+def test_merge_output_survives_a_round_trip(a: KnowledgeFile, b: KnowledgeFile) -> None:
+    text = rendered(merge.merge(a, b))
+    assert rendered(knowledge.parse(text)) == text
+
+
+def test_tombstone_beats_live_block_and_stays() -> None:
+    live = KnowledgeFile("# Bugs", (Block("s1", "2025", "- crash on start"),))
+    dead = KnowledgeFile("# Bugs", (knowledge.tombstone("s1", "2025", "2025-03-01"),))
+    result = merge.merge(live, dead)
+    assert result.blocks[0].is_tombstone
+    assert result.live_blocks() == ()
+
+
+def test_longer_body_wins_a_conflict() -> None:
+    short = KnowledgeFile("# Decisions", (Block("s1", "2025", "- use SQLite"),))
+    grown = KnowledgeFile("# Decisions", (Block("s1", "2025", "- use SQLite\n- WAL mode"),))
+    assert merge.merge(short, grown).blocks[0].body.endswith("WAL mode")
+
+
+def test_merge3_keeps_a_deletion_made_on_one_side() -> None:
+    a, b = Block("s1", "2025-01", "- one"), Block("s2", "2025-02", "- two")
+    base = KnowledgeFile("# Patterns", (a, b))
+    ours = KnowledgeFile("# Patterns", (a,))  # someone removed s2 by hand
+    theirs = KnowledgeFile("# Patterns", (a, b, Block("s3", "2025-03", "- three")))
+    result = merge.merge3(base, ours, theirs)
+    assert [blk.session_id for blk in result.blocks] == ["s1", "s3"]
+
+
+def test_merge3_keeps_a_change_over_a_deletion() -> None:
+    a = Block("s1", "2025-01", "- one")
+    base = KnowledgeFile("# Patterns", (a,))
+    ours = KnowledgeFile("# Patterns", ())
+    theirs = KnowledgeFile("# Patterns", (Block("s1", "2025-01", "- one, improved"),))
+    assert merge.merge3(base, ours, theirs).blocks[0].body == "- one, improved"
+
+
+def test_merge_texts_of_engram_files_is_byte_stable() -> None:
+    a = "# Decisions\n\n\n## Session: b (2025-02)\n\n- two\n"
+    b = "# Decisions\n\n\n## Session: a (2025-01) [confidence:high]\n\n- one\n"
+    merged = merge.merge_texts(a, b)
+    assert merged == merge.merge_texts(b, a)
+    assert merged.index("## Session: a") < merged.index("## Session: b")
+
+
+def test_diff_counts_added_removed_changed() -> None:
+    before = KnowledgeFile("", (Block("a", "1", "x"), Block("b", "1", "y")))
+    after = KnowledgeFile("", (Block("a", "1", "x2"), Block("c", "1", "z")))
+    assert merge.diff(before, after) == merge.BlockDiff(added=1, removed=1, changed=1)

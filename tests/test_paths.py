@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engram_ci.errors import FatalError
+from engram_ci.paths import (
+    MemoryLayout,
+    check_project_name,
+    resolve_claude_roots,
+    resolve_memory_dir,
+)
+
+
+def test_memory_dir_precedence(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:
+    assert resolve_memory_dir() == isolated_env / "memory"
+    monkeypatch.setenv("ENGRAM_MEMORY_DIR", "/srv/mem")
+    assert resolve_memory_dir() == Path("/srv/mem")
+    assert resolve_memory_dir("/explicit") == Path("/explicit")
+
+
+def test_claude_roots_precedence(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:
+    assert resolve_claude_roots() == [isolated_env / ".claude" / "projects"]
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", "/a, /b")
+    assert resolve_claude_roots() == [Path("/a/projects"), Path("/b/projects")]
+    monkeypatch.setenv("ENGRAM_SESSIONS_DIR", "/sessions")
+    assert resolve_claude_roots() == [Path("/sessions")]
+    assert resolve_claude_roots("/x") == [Path("/x")]
+
+
+@pytest.mark.parametrize(
+    "name", ["", ".", "..", ".hidden", "a/b", "a\\b", "x\0y", "tab\there", "é" * 101]
+)
+def test_hostile_project_names_are_refused(name: str) -> None:
+    with pytest.raises(FatalError, match="invalid project name"):
+        check_project_name(name)
+
+
+@pytest.mark.parametrize("name", ["engram-ci", "my project", "naïve", "项目", "a.b"])
+def test_ordinary_project_names_pass(name: str) -> None:
+    assert check_project_name(name) == name
+
+
+def test_projects_lists_knowledge_and_conversations(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path)
+    (tmp_path / "knowledge" / "b").mkdir(parents=True)
+    (tmp_path / "knowledge" / "_global").mkdir()
+    (tmp_path / "conversations" / "a").mkdir(parents=True)
+    (tmp_path / "conversations" / ".engram-ci").mkdir()
+    assert layout.projects() == ["a", "b"]
