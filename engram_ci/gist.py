@@ -1,0 +1,466 @@
+"""GitHub Gists through PyGithub — the only module that imports `github`.
+
+A thin client: read a gist (conditionally, with its ETag), read one of its versions, create,
+patch, list the user's gists and a gist's commits. Answers come back as plain dataclasses with
+every file's WHOLE content (truncated files are fetched from their raw_url, as GitHub asks).
+
+Retries are ours, not PyGithub's: PyGithub's GithubRetry retries POST, which can leave a
+duplicate gist when the first answer was lost, and it waits for rate limits without a bound.
+Here 5xx, timeouts and rate limits (primary: x-ratelimit-reset; secondary: retry-after) are
+retried with backoff for GET, POST and PATCH within one total time budget
+(ENGRAM_HTTP_RETRY_SECONDS, default 60). A create whose answer was lost asks the caller to look
+for the gist before posting again. Every other failure becomes a one-line FatalError.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from github import Auth, Github, GithubException
+from github.GistHistoryState import GistHistoryState
+from github.PaginatedList import PaginatedList
+from github.Requester import Requester
+
+from engram_ci import __version__
+from engram_ci.errors import FatalError
+from engram_ci.log import register_secret
+
+log = logging.getLogger("engram_ci")
+T = TypeVar("T")
+
+MAX_GIST_BYTES = 10 * 1024 * 1024  # beyond this a gist must be cloned with git
+MAX_GIST_FILES = 300  # beyond this the API cuts the file listing
+SCOPE_FIX = (
+    "the token needs the `gist` scope (classic) or 'Gists: write' (fine-grained) and must "
+    "belong to the gist's owner; the workflow's GITHUB_TOKEN and GitHub App tokens cannot "
+    "write gists"
+)
+
+
+@dataclass(frozen=True)
+class RemoteGist:
+    id: str
+    url: str  # html_url, what a person opens
+    description: str
+    files: dict[str, str]  # name -> whole content
+    sizes: dict[str, int]
+    updated_at: str
+    history: tuple[str, ...]  # version shas, newest first (may be cut short by GitHub)
+    etag: str | None = None
+
+    @property
+    def revision(self) -> str | None:
+        return self.history[0] if self.history else None
+
+
+@dataclass(frozen=True)
+class GistSummary:
+    id: str
+    description: str
+    files: tuple[str, ...]
+    updated_at: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Version:
+    version: str
+    committed_at: str
+    author: str
+    additions: int
+    deletions: int
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying; sleep and clocks are injectable so tests need not wait."""
+
+    budget_seconds: float = 60.0
+    first_delay: float = 1.0
+    max_delay: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    wallclock: Callable[[], float] = time.time
+    jitter: Callable[[], float] = field(default=lambda: random.uniform(0.5, 1.0))  # noqa: S311
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        raw = os.environ.get("ENGRAM_HTTP_RETRY_SECONDS", "").strip()
+        try:
+            budget = float(raw) if raw else 60.0
+        except ValueError:
+            raise FatalError(
+                f"invalid ENGRAM_HTTP_RETRY_SECONDS={raw!r}: use a number of seconds, e.g. 60"
+            ) from None
+        return cls(budget_seconds=max(0.0, budget), first_delay=min(1.0, budget / 8 or 0.01))
+
+
+class GistNotFound(FatalError):
+    """GET /gists/{id} answered 404: the id is wrong (or the gist was deleted)."""
+
+    def __init__(self, gist_id: str) -> None:
+        super().__init__(f"Gist not found: {gist_id}; check the id with `engram sync list PROJECT`")
+        self.gist_id = gist_id
+
+
+class _Ambiguous(Exception):
+    """A write whose outcome is unknown (5xx or a lost connection after sending it)."""
+
+
+class GistStore:
+    """One authenticated connection to the gist API. Close it (or use `with`)."""
+
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: int = 30,
+    ) -> None:
+        register_secret(token)
+        self.api_url = api_url.rstrip("/")
+        self.policy = policy or RetryPolicy.from_env()
+        self._token = token
+        self._timeout = timeout
+        # retry=None: our own bounded loop below. No client-side throttling either: a command
+        # sends a handful of requests, and GitHub's rate-limit answers are handled by the loop.
+        self._github = Github(
+            auth=Auth.Token(token),
+            base_url=self.api_url,
+            timeout=timeout,
+            retry=None,
+            per_page=100,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            user_agent=f"engram-ci/{__version__}",
+        )
+        self._requester: Requester = self._github.requester
+        self._raw_session = requests.Session()
+
+    def close(self) -> None:
+        self._github.close()
+        self._raw_session.close()
+
+    def __enter__(self) -> GistStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, gist_id: str, *, etag: str | None = None) -> RemoteGist | None:
+        """The gist with whole files, or None when `etag` still matches (a 304, which
+        GitHub does not count against the rate limit)."""
+        headers = {"If-None-Match": etag} if etag else {}
+
+        def call() -> tuple[dict[str, Any], Any] | None:
+            status, resp_headers, body = self._requester.requestJson(
+                "GET", f"/gists/{gist_id}", headers=headers
+            )
+            if status == 304:
+                return None
+            data = json.loads(body) if body else {}
+            if status >= 400:
+                raise Requester.createException(status, resp_headers, data)
+            return resp_headers, data
+
+        answer = self._retry(call, action=f"read gist {gist_id}", gist_id=gist_id)
+        if answer is None:
+            return None
+        resp_headers, data = answer
+        return self._remote(data, etag=resp_headers.get("etag"))
+
+    def get_version(self, gist_id: str, version: str, *, whole: bool = True) -> RemoteGist:
+        """One revision of the gist (GET /gists/{id}/{sha}); `whole=False` skips raw fetches."""
+        _, data = self._retry(
+            lambda: self._requester.requestJsonAndCheck("GET", f"/gists/{gist_id}/{version}"),
+            action=f"read version {version} of gist {gist_id}",
+            gist_id=gist_id,
+        )
+        return self._remote(data, whole=whole)
+
+    def list_gists(self) -> list[GistSummary]:
+        """The authenticated user's gists, every page (files listed without content)."""
+
+        def call() -> list[GistSummary]:
+            out = []
+            for gist in self._github.get_user().get_gists():
+                out.append(
+                    GistSummary(
+                        id=gist.id,
+                        description=gist.description or "",
+                        files=tuple(sorted(gist.files)),
+                        updated_at=_iso(gist.updated_at),
+                        url=gist.html_url,
+                    )
+                )
+            return out
+
+        return self._retry(call, action="list your gists", writing=True)
+
+    def commits(self, gist_id: str, *, until: str | None = None) -> list[Version]:
+        """The gist's versions newest first (GET /gists/{id}/commits, every page, or up to and
+        including version `until`)."""
+
+        def call() -> list[Version]:
+            pages = PaginatedList(
+                GistHistoryState, self._requester, f"/gists/{gist_id}/commits", None
+            )
+            out = []
+            for state in pages:
+                stats = state.change_status
+                out.append(
+                    Version(
+                        version=state.version,
+                        committed_at=_iso(state.committed_at),
+                        author=state.user.login if state.user else "",
+                        additions=stats.additions if stats else 0,
+                        deletions=stats.deletions if stats else 0,
+                    )
+                )
+                if until is not None and state.version == until:
+                    break
+            return out
+
+        return self._retry(call, action=f"list versions of gist {gist_id}", gist_id=gist_id)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(
+        self,
+        files: Mapping[str, str],
+        description: str,
+        *,
+        find_existing: Callable[[], RemoteGist | None],
+    ) -> RemoteGist:
+        """POST a secret gist. When an attempt's outcome is unknown (5xx, lost connection),
+        `find_existing` is asked before posting again, so a retry never makes a duplicate."""
+        check_size(files)
+        payload = {
+            "description": description,
+            "public": False,
+            "files": {name: {"content": text} for name, text in files.items()},
+        }
+
+        def call() -> RemoteGist:
+            try:
+                _, data = self._requester.requestJsonAndCheck("POST", "/gists", input=payload)
+            except GithubException as error:
+                if error.status >= 500:
+                    raise _Ambiguous from error
+                raise
+            except (requests.ConnectionError, requests.Timeout) as error:
+                raise _Ambiguous from error
+            return self._remote(data)
+
+        return self._retry(
+            call, action="create the gist", writing=True, find_existing=find_existing
+        )
+
+    def update(self, gist_id: str, files: Mapping[str, str | None]) -> RemoteGist:
+        """PATCH the named files (None deletes); unnamed files stay. Returns the new state
+        WITHOUT fetching truncated files (the caller knows what it sent)."""
+        payload = {"files": {n: (None if t is None else {"content": t}) for n, t in files.items()}}
+        _, data = self._retry(
+            lambda: self._requester.requestJsonAndCheck(
+                "PATCH", f"/gists/{gist_id}", input=payload
+            ),
+            action=f"update gist {gist_id}",
+            writing=True,
+        )
+        return self._remote(data, whole=False)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _remote(self, data: Any, *, etag: str | None = None, whole: bool = True) -> RemoteGist:
+        if data.get("truncated"):
+            raise FatalError(
+                f"gist {data.get('id')} has more than {MAX_GIST_FILES} files, which the API "
+                "cannot list: use the repo backend (`engram sync push-repo`) or split it"
+            )
+        files: dict[str, str] = {}
+        sizes: dict[str, int] = {}
+        for name, entry in (data.get("files") or {}).items():
+            sizes[name] = int(entry.get("size") or 0)
+            content = entry.get("content")
+            # past 1 MB GitHub truncates a file, and may empty every file after it
+            if whole and (entry.get("truncated") or content is None):
+                content = self._fetch_raw(entry["raw_url"])
+            files[name] = content or ""
+        history = tuple(h["version"] for h in data.get("history") or () if h.get("version"))
+        return RemoteGist(
+            id=str(data["id"]),
+            url=str(data.get("html_url") or ""),
+            description=str(data.get("description") or ""),
+            files=files,
+            sizes=sizes,
+            updated_at=str(data.get("updated_at") or ""),
+            history=history,
+            etag=etag,
+        )
+
+    def _fetch_raw(self, raw_url: str) -> str:
+        # The token goes only to the API's own host: raw URLs of github.com live on another
+        # host (gist.githubusercontent.com) and secret gists' raw files need no token there.
+        same_host = urlsplit(raw_url).netloc == urlsplit(self.api_url).netloc
+        headers = {"Authorization": f"token {self._token}"} if same_host else {}
+
+        def call() -> str:
+            answer = self._raw_session.get(raw_url, headers=headers, timeout=self._timeout)
+            if answer.status_code >= 400:
+                raise GithubException(
+                    answer.status_code, {"message": answer.reason}, dict(answer.headers)
+                )
+            return answer.content.decode("utf-8", errors="replace")
+
+        return self._retry(call, action="download a large gist file")
+
+    def _retry(
+        self,
+        call: Callable[[], T],
+        *,
+        action: str,
+        gist_id: str | None = None,
+        writing: bool = False,
+        find_existing: Callable[[], RemoteGist | None] | None = None,
+    ) -> T:
+        policy = self.policy
+        start = policy.clock()
+        attempt = 0
+        while True:
+            why: str
+            ambiguous = False
+            try:
+                return call()
+            except _Ambiguous as error:
+                why, wait, ambiguous = _describe(error.__cause__), backoff(policy, attempt), True
+            except GithubException as error:
+                delay = retry_delay(error.status, error.headers or {}, attempt, policy)
+                if delay is None:
+                    raise explain(error, action=action, gist_id=gist_id, writing=writing) from None
+                why, wait = _describe(error), delay
+            except (requests.ConnectionError, requests.Timeout) as error:
+                why, wait = _describe(error), backoff(policy, attempt)
+            elapsed = policy.clock() - start
+            if elapsed + wait > policy.budget_seconds:
+                raise FatalError(
+                    f"could not {action}: GitHub answered {why} for {elapsed:.0f}s "
+                    f"({attempt + 1} tries); nothing was changed locally — try again later "
+                    "or raise ENGRAM_HTTP_RETRY_SECONDS",
+                    title="GitHub unavailable",
+                )
+            log.info("GitHub answered %s; retrying in %.1fs", why, wait)
+            policy.sleep(wait)
+            attempt += 1
+            if ambiguous and find_existing is not None:
+                found = find_existing()
+                if found is not None:
+                    log.info("the earlier attempt did create gist %s; using it", found.id)
+                    return found  # type: ignore[return-value]
+
+
+def backoff(policy: RetryPolicy, attempt: int) -> float:
+    return float(min(policy.max_delay, policy.first_delay * 2**attempt) * policy.jitter())
+
+
+def retry_delay(
+    status: int, headers: Mapping[str, Any], attempt: int, policy: RetryPolicy
+) -> float | None:
+    """Seconds to wait before retrying this answer, or None when retrying cannot help."""
+    h = {str(k).lower(): str(v) for k, v in headers.items()}
+    if status in (403, 429):
+        if "retry-after" in h:  # secondary rate limit
+            try:
+                return max(0.0, float(h["retry-after"]))
+            except ValueError:
+                return backoff(policy, attempt)
+        if h.get("x-ratelimit-remaining") == "0" and h.get("x-ratelimit-reset", "").isdigit():
+            return max(0.0, int(h["x-ratelimit-reset"]) - policy.wallclock()) + 1.0
+        return backoff(policy, attempt) if status == 429 else None
+    if status >= 500:
+        return backoff(policy, attempt)
+    return None
+
+
+def explain(
+    error: GithubException, *, action: str, gist_id: str | None, writing: bool
+) -> FatalError:
+    """A one-line FatalError naming the fix for a GitHub answer we will not retry."""
+    status = error.status
+    message = _message(error)
+    if status == 401:
+        return FatalError(
+            "GitHub rejected the token (401 bad credentials): set GITHUB_TOKEN or GH_TOKEN to "
+            "a valid token with the `gist` scope",
+            title="bad credentials",
+        )
+    if status == 404 and gist_id is not None and not writing:
+        return GistNotFound(gist_id)
+    if status == 404 or (status == 403 and "rate limit" not in message.lower()):
+        return FatalError(
+            f"could not {action}: GitHub answered {status} ({message}) — {SCOPE_FIX}",
+            title="token lacks gist rights",
+        )
+    if status == 422:
+        return FatalError(
+            f"GitHub refused to {action} (422: {message}): gist file names cannot contain "
+            "'/', files cannot be empty, and a gist holds at most 300 files / 10 MB — use "
+            "`engram sync push-repo` for larger knowledge",
+            title="gist rejected",
+        )
+    if status in (403, 429):
+        return FatalError(
+            f"could not {action}: GitHub rate limit ({message}); try again later",
+            title="rate limited",
+        )
+    return FatalError(f"could not {action}: GitHub answered {status} ({message})")
+
+
+def check_size(files: Mapping[str, str | None]) -> None:
+    total = sum(len(t.encode()) for t in files.values() if t)
+    if total > MAX_GIST_BYTES or len(files) > MAX_GIST_FILES:
+        raise FatalError(
+            f"the project is too large for a gist ({total / 1e6:.1f} MB in {len(files)} files; "
+            f"limits {MAX_GIST_BYTES // 2**20} MB, {MAX_GIST_FILES} files): use the repo "
+            "backend (`engram sync push-repo`) or split the project",
+            title="gist too large",
+        )
+
+
+def _message(error: GithubException) -> str:
+    data = error.data
+    text = ""
+    if isinstance(data, dict):
+        text = str(data.get("message") or "")
+        details = data.get("errors")
+        if isinstance(details, list) and details:
+            text += ": " + "; ".join(
+                str(d.get("message") or d) if isinstance(d, dict) else str(d) for d in details
+            )
+    return " ".join((text or "no message").split())
+
+
+def _describe(error: BaseException | None) -> str:
+    if isinstance(error, GithubException):
+        return f"{error.status} ({_message(error)})"
+    return type(error).__name__ if error is not None else "an unknown error"
+
+
+def _iso(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
