@@ -1,10 +1,64 @@
-"""STUB — owned by the ingest helper. Interface the CLI and the action adapter call."""
+"""Ingest: agent transcripts in, engram's memory layout out — incrementally and idempotently.
+
+One run: discover transcript groups (Claude Code, Codex), skip those the manifest says are
+unchanged (a `stat`, no parse), read the rest one session at a time, archive each
+(conversations/, summaries/), extract its knowledge, and finally write each touched project's
+knowledge files ONCE with every new `## Session:` block upserted (a re-ingested session
+replaces its block, blocks written by engram or pulled by sync are kept), then context.md.
+The manifest is saved last: a run killed half-way redoes its sessions next time, harmlessly.
+
+The readers, the extractor and the progress display are injectable, so tests and the action
+adapter drive the same pipeline as the CLI.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from engram_ci import archive, context, knowledge, projectfiles
+from engram_ci.errors import FatalError
+from engram_ci.fsutil import file_lock
+from engram_ci.knowledge import Block
+from engram_ci.manifest import Entry, Fingerprint, Manifest, fingerprint, group_key, total_size
+from engram_ci.model import ParseStats, Session, TranscriptGroup
+from engram_ci.paths import CONTEXT_FILE, MemoryLayout, check_project_name
+from engram_ci.progress import NullProgress, Progress, ProgressSink
+
+log = logging.getLogger("engram_ci")
+
+#: held for the whole run so two ingests into one memory dir never interleave
+LOCK_NAME = "memory.lock"
+UNKNOWN_TIME = "unknown"
+
+
+class Reader(Protocol):
+    """engram_ci.claude and engram_ci.codex satisfy this (as modules)."""
+
+    def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]: ...
+
+    def read_session(
+        self, group: TranscriptGroup, *, project_hint: str | None = None
+    ) -> Session | None: ...
+
+
+class ExtractionLike(Protocol):
+    """What engram_ci.extract.Extraction provides."""
+
+    @property
+    def entries(self) -> Mapping[str, str]: ...
+    @property
+    def confidence(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+
+
+Extractor = Callable[[Session], ExtractionLike]
 
 
 @dataclass(frozen=True)
@@ -24,18 +78,320 @@ class IngestOptions:
 
 @dataclass
 class IngestReport:
+    memory_dir: str = ""
+    dry_run: bool = False
     transcripts_found: int = 0
     sessions_ingested: int = 0
     sessions_unchanged: int = 0
+    #: groups that hold no conversation (empty, summary-only, snapshot-only files)
+    not_sessions: int = 0
+    #: groups a reader could not turn into a session (a bug or a hostile name): warned, retried
+    sessions_failed: int = 0
+    subagents: int = 0
     projects: list[str] = field(default_factory=list)
     tool_calls: int = 0
+    tool_errors: int = 0
     blocks_written: int = 0
+    knowledge_files_written: int = 0
+    bytes_read: int = 0
     malformed_lines: dict[str, int] = field(default_factory=dict)
     unknown_types: dict[str, int] = field(default_factory=dict)
+    #: (project, session id) of every session (re-)ingested in this run
+    sessions: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """A stable shape for --json and the action's outputs: keys never change meaning."""
+        return {
+            "memory_dir": self.memory_dir,
+            "dry_run": self.dry_run,
+            "transcripts_found": self.transcripts_found,
+            "sessions_ingested": self.sessions_ingested,
+            "sessions_unchanged": self.sessions_unchanged,
+            "not_sessions": self.not_sessions,
+            "sessions_failed": self.sessions_failed,
+            "subagents": self.subagents,
+            "projects": sorted(self.projects),
+            "tool_calls": self.tool_calls,
+            "tool_errors": self.tool_errors,
+            "blocks_written": self.blocks_written,
+            "knowledge_files_written": self.knowledge_files_written,
+            "bytes_read": self.bytes_read,
+            "skipped_lines": {
+                "malformed": dict(sorted(self.malformed_lines.items())),
+                "unknown_types": dict(sorted(self.unknown_types.items())),
+            },
+            "sessions": [{"project": p, "session_id": s} for p, s in sorted(self.sessions)],
+        }
 
 
-def run_ingest(options: IngestOptions) -> IngestReport:
-    raise NotImplementedError
+def default_readers(options: IngestOptions) -> list[tuple[Reader, tuple[Path, ...]]]:
+    # imported here: the action's entrypoint imports this module and must start fast
+    from engram_ci import claude, codex
+
+    sources: list[tuple[Reader, tuple[Path, ...]]] = [(claude, options.claude_roots)]
+    if options.codex_roots:
+        sources.append((codex, options.codex_roots))
+    return sources
+
+
+def default_extractor(options: IngestOptions) -> Extractor:
+    from engram_ci.extract import extract_knowledge
+
+    def run(session: Session) -> ExtractionLike:
+        return extract_knowledge(
+            session,
+            provider=options.provider,
+            provider_url=options.provider_url,
+            model=options.model,
+        )
+
+    return run
+
+
+def run_ingest(
+    options: IngestOptions,
+    *,
+    progress: ProgressSink | None = None,
+    readers: Sequence[tuple[Reader, tuple[Path, ...]]] | None = None,
+    extractor: Extractor | None = None,
+) -> IngestReport:
+    """Ingest every changed transcript under the options' roots into options.memory_dir."""
+    roots = [*options.claude_roots, *options.codex_roots]
+    if not any(root.is_dir() for root in roots):
+        shown = ", ".join(str(r) for r in roots) or "(none)"
+        raise FatalError(
+            f"no transcripts directory found ({shown}): pass --sessions-dir DIR "
+            "or set ENGRAM_SESSIONS_DIR to a folder laid out like ~/.claude/projects"
+        )
+    if options.project is not None:
+        check_project_name(options.project)
+    if progress is None:
+        progress = Progress(sys.stderr) if options.show_progress else NullProgress()
+    if options.skip_knowledge or options.dry_run:
+        extractor = None  # a dry run must not spend LLM tokens either
+    elif extractor is None:
+        extractor = default_extractor(options)
+    run = _Run(
+        options=options,
+        layout=MemoryLayout(options.memory_dir),
+        readers=readers if readers is not None else default_readers(options),
+        extract=extractor,
+        progress=progress,
+    )
+    if options.dry_run:
+        return run.execute()  # writes nothing, so it needs (and creates) no lock file
+    with file_lock(run.layout.state_dir / LOCK_NAME):
+        return run.execute()
+
+
+@dataclass
+class _Pending:
+    """One project's knowledge changes, applied in one write at the end of the run."""
+
+    blocks: dict[str, list[Block]] = field(default_factory=lambda: defaultdict(list))
+    #: category -> session ids whose earlier block (written by us) no longer applies
+    stale: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+@dataclass
+class _Run:
+    options: IngestOptions
+    layout: MemoryLayout
+    readers: Sequence[tuple[Reader, tuple[Path, ...]]]
+    extract: Extractor | None
+    progress: ProgressSink
+    report: IngestReport = field(default_factory=IngestReport)
+    pending: dict[str, _Pending] = field(default_factory=lambda: defaultdict(_Pending))
+    stats: ParseStats = field(default_factory=ParseStats)
+
+    def execute(self) -> IngestReport:
+        self.report.memory_dir = str(self.layout.root)
+        self.report.dry_run = self.options.dry_run
+        manifest = Manifest.load(self.layout.state_dir)
+        todo = self._changed_groups(manifest)
+        self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
+        projects: set[str] = set()
+        try:
+            for reader, group, print_ in todo:
+                project = self._ingest_group(manifest, reader, group, print_)
+                if project:
+                    projects.add(project)
+                self.progress.advance(total_size(print_))
+        finally:
+            self.progress.finish()
+        if not self.options.dry_run:
+            for project in sorted(self.pending):
+                self._write_knowledge(project, self.pending[project])
+            manifest.save(self.layout.state_dir)
+        self.report.projects = sorted(projects)
+        self.report.malformed_lines = dict(self.stats.malformed)
+        self.report.unknown_types = dict(self.stats.unknown_types)
+        return self.report
+
+    def _changed_groups(
+        self, manifest: Manifest
+    ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
+        todo = []
+        for reader, roots in self.readers:
+            existing = [root for root in roots if root.is_dir()]
+            for group in reader.discover(existing) if existing else []:
+                self.report.transcripts_found += 1
+                print_ = fingerprint(group)
+                entry = manifest.get(group_key(group))
+                if entry and entry.project and not self._wanted(entry.project):
+                    continue  # --project: a session never moves to another project
+                if self.options.force or entry is None or entry.fingerprint != print_:
+                    todo.append((reader, group, print_))
+                elif entry.status == "ingested":
+                    self.report.sessions_unchanged += 1
+        return todo
+
+    def _wanted(self, project: str | None) -> bool:
+        return self.options.project is None or project == self.options.project
+
+    def _ingest_group(
+        self,
+        manifest: Manifest,
+        reader: Reader,
+        group: TranscriptGroup,
+        print_: Fingerprint,
+    ) -> str | None:
+        """Read, archive and extract one group; return its project when it was ingested."""
+        key = group_key(group)
+        try:
+            session = reader.read_session(group)
+            if session is not None:
+                check_project_name(session.project)
+                check_project_name(session.session_id)
+        except FatalError as error:
+            log.warning("skipping %s: %s", group.main, error)
+            self.report.sessions_failed += 1
+            return None
+        except Exception:  # a reader bug must not cost the user the rest of the run
+            log.warning("could not read %s (a bug; skipped)", group.main, exc_info=True)
+            self.report.sessions_failed += 1
+            return None
+        self.report.bytes_read += total_size(print_)
+        if session is None:
+            self.report.not_sessions += 1
+            manifest.record(key, Entry(print_, "not_session"))
+            return None
+        if not self._wanted(session.project):
+            return None
+        _merge_stats(self.stats, session)
+        extraction = self.extract(session) if self.extract else None
+        if not self.options.dry_run:
+            archive.write_session(
+                self.layout, session, summary=extraction.summary if extraction else None
+            )
+        previous = manifest.get(key)
+        categories = self._queue_blocks(session, extraction, previous)
+        manifest.record(
+            key, Entry(print_, "ingested", session.session_id, session.project, categories)
+        )
+        self.report.sessions_ingested += 1
+        self.report.sessions.append((session.project, session.session_id))
+        self.report.subagents += _count_subagents(session)
+        self.report.tool_calls += archive.all_tool_calls(session)
+        self.report.tool_errors += _all_tool_errors(session)
+        return session.project
+
+    def _queue_blocks(
+        self, session: Session, extraction: ExtractionLike | None, previous: Entry | None
+    ) -> tuple[str, ...]:
+        if extraction is None:
+            # knowledge skipped: whatever this session contributed before stays as it was
+            return previous.categories if previous else ()
+        pending = self.pending[session.project]
+        stamp = session.started_at or session.ended_at or UNKNOWN_TIME
+        tags = (("confidence", extraction.confidence),)
+        written = []
+        for category, body in sorted(extraction.entries.items()):
+            clean = knowledge.sanitize_body(body)
+            if clean.strip():
+                pending.blocks[category].append(Block(session.session_id, stamp, clean, tags))
+                written.append(category)
+        if previous and previous.session_id == session.session_id:
+            for category in set(previous.categories) - set(written):
+                pending.stale[category].add(session.session_id)
+        return tuple(written)
+
+    def _write_knowledge(self, project: str, pending: _Pending) -> None:
+        """Upsert the run's blocks into the project's files, in one write per file."""
+        files = projectfiles.read_local(self.layout, project)
+        categories = projectfiles.parse_categories(files)
+        changed: set[str] = set()
+        for category, blocks in pending.blocks.items():
+            current = categories.get(category) or knowledge.empty_file(category)
+            # a tombstone means someone forgot that session on purpose: don't resurrect it
+            live = [b for b in blocks if not _is_tombstoned(current, b.session_id)]
+            categories[category] = knowledge.replace_blocks(current, live)
+            changed.add(category)
+            self.report.blocks_written += len(live)
+        for category, session_ids in pending.stale.items():
+            held = categories.get(category)
+            if held is None:
+                continue
+            kept = tuple(
+                b for b in held.blocks if b.session_id not in session_ids or b.is_tombstone
+            )
+            if len(kept) != len(held.blocks):
+                categories[category] = knowledge.KnowledgeFile(held.preamble, kept)
+                changed.add(category)
+        if not changed:
+            return
+        # only the files we changed are re-rendered: others keep their exact bytes
+        out = {f"{c}.md": knowledge.render(categories[c]) for c in sorted(changed)}
+        out[CONTEXT_FILE] = context.synthesize(project, categories)
+        result = projectfiles.write_local(self.layout, project, out)
+        self.report.knowledge_files_written += len(result.written)
+
+
+def _is_tombstoned(kf: knowledge.KnowledgeFile, session_id: str) -> bool:
+    block = kf.get(session_id)
+    return block is not None and block.is_tombstone
+
+
+def _merge_stats(total: ParseStats, session: Session) -> None:
+    total.merge(session.stats)
+    for agent in session.subagents:
+        _merge_stats(total, agent)
+
+
+def _count_subagents(session: Session) -> int:
+    return sum(1 + _count_subagents(agent) for agent in session.subagents)
+
+
+def _all_tool_errors(session: Session) -> int:
+    own = sum(call.is_error for call in session.tool_calls)
+    return own + sum(_all_tool_errors(agent) for agent in session.subagents)
+
+
+def summary_lines(report: IngestReport) -> list[str]:
+    """The closing summary a person reads (the CLI prints it; --json prints to_json)."""
+    verb = "Would ingest" if report.dry_run else "Ingested"
+    lines = [
+        f"{verb} {report.sessions_ingested} session(s), {report.sessions_unchanged} unchanged, "
+        f"from {report.transcripts_found} transcript group(s) into {report.memory_dir}",
+    ]
+    if report.projects:
+        lines.append(f"Projects: {', '.join(report.projects)}")
+    lines.append(
+        f"Tool calls: {report.tool_calls} ({report.tool_errors} errors); "
+        f"subagents: {report.subagents}"
+    )
+    if not report.dry_run:
+        lines.append(
+            f"Knowledge: {report.blocks_written} block(s), "
+            f"{report.knowledge_files_written} file(s) written"
+        )
+    if report.not_sessions:
+        lines.append(f"Not sessions (empty or summary-only): {report.not_sessions}")
+    skipped = Counter(report.malformed_lines)
+    skipped.update({f"unknown type {t!r}": n for t, n in report.unknown_types.items()})
+    if skipped:
+        parts = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items()))
+        lines.append(f"Skipped lines: {parts}")
+    if report.sessions_failed:
+        lines.append(f"Failed (see warnings above; retried next run): {report.sessions_failed}")
+    return lines

@@ -1,0 +1,239 @@
+"""The conversation archive: engram's conversations/{project}/{session}/ and summaries/.
+
+conversation.md is the session as a person would read it — prompts, replies, every tool call
+with its result (errors marked), subagents as their own sections — and meta.json holds the
+numbers (turns, tool calls, tokens, models, times). Both are deterministic for the same
+session (no "ingested at" stamp), and a file whose bytes would not change is not rewritten,
+so re-ingesting leaves mtimes alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engram_ci import __version__
+from engram_ci.fsutil import atomic_write_text
+from engram_ci.model import Session, ToolCall, Turn
+from engram_ci.paths import MemoryLayout
+
+CONVERSATION_FILE = "conversation.md"
+META_FILE = "meta.json"
+MAX_INPUT_CHARS = 8_000  # a Write call's input holds a whole file; the result says enough
+_BACKTICKS = re.compile(r"`{3,}")
+#: the input keys that say in one line what a tool call did
+_HEADLINE_KEYS = ("command", "file_path", "path", "pattern", "url", "query", "description")
+
+
+def _fenced(text: str, info: str = "") -> str:
+    """A code fence longer than any backtick run inside, so content can never close it."""
+    longest = max((len(m.group()) for m in _BACKTICKS.finditer(text)), default=2)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text.rstrip()}\n{fence}"
+
+
+def _headline(call: ToolCall) -> str:
+    for key in _HEADLINE_KEYS:
+        value = call.input.get(key)
+        if isinstance(value, str) and value.strip():
+            first = value.strip().split("\n", 1)[0]
+            return first if len(first) <= 120 else first[:117] + "..."
+    return ""
+
+
+def _render_call(call: ToolCall) -> Iterator[str]:
+    status = " — **error**" if call.is_error else ""
+    headline = _headline(call)
+    yield f"**Tool call `{call.name}`**{status}" + (f": `{headline}`" if headline else "")
+    yield ""
+    arguments = json.dumps(call.input, indent=2, ensure_ascii=False, sort_keys=True)
+    if len(arguments) > MAX_INPUT_CHARS:
+        arguments = arguments[:MAX_INPUT_CHARS] + f"\n... ({len(arguments)} characters in all)"
+    yield _fenced(arguments, "json")
+    yield ""
+    if call.result is None:
+        yield "_(no result recorded)_"
+    else:
+        yield "Error:" if call.is_error else "Result:"
+        yield ""
+        yield _fenced(call.result or "(empty)")
+    yield ""
+
+
+def _turn_title(turn: Turn) -> str:
+    if turn.role == "assistant":
+        name = "Assistant"
+    elif turn.is_compact_summary:
+        name = "Compact summary"
+    elif turn.is_meta:
+        name = "User (injected context)"
+    else:
+        name = "User"
+    details = [part for part in (turn.timestamp, turn.model) if part]
+    return name + (f" · {' · '.join(details)}" if details else "")
+
+
+def _render_turn(turn: Turn, level: int) -> Iterator[str]:
+    yield f"{'#' * level} {_turn_title(turn)}"
+    yield ""
+    if turn.thinking.strip():
+        yield "<details><summary>Thinking</summary>"
+        yield ""
+        yield _fenced(turn.thinking)
+        yield ""
+        yield "</details>"
+        yield ""
+    if turn.text.strip():
+        yield turn.text.rstrip()
+        yield ""
+    if turn.images:
+        yield f"_[{turn.images} image(s)]_"
+        yield ""
+    if turn.unknown_blocks:
+        noted = ", ".join(f"{name} ×{n}" for name, n in sorted(turn.unknown_blocks.items()))
+        yield f"_[other content: {noted}]_"
+        yield ""
+    for call in turn.tool_calls:
+        yield from _render_call(call)
+
+
+def _tool_errors(session: Session) -> int:
+    return sum(call.is_error for call in session.tool_calls)
+
+
+def _render_session(session: Session, level: int) -> Iterator[str]:
+    for turn in session.turns:
+        yield from _render_turn(turn, level)
+    for agent in session.subagents:
+        name = agent.agent_id or agent.session_id
+        yield f"{'#' * level} Subagent {name}" + (f" · {agent.title}" if agent.title else "")
+        yield ""
+        yield (
+            f"_{len(agent.turns)} turns, {len(agent.tool_calls)} tool calls"
+            f" ({_tool_errors(agent)} errors)_"
+        )
+        yield ""
+        yield from _render_session(agent, min(level + 1, 6))
+
+
+def render_conversation(session: Session) -> str:
+    meta = session_meta(session)
+    lines = [
+        f"# {session.title or 'Session ' + session.session_id}",
+        "",
+        f"- **Session:** `{session.session_id}`",
+        f"- **Project:** {session.project}",
+        f"- **Source:** {session.source}" + (f" {session.version}" if session.version else ""),
+        f"- **Started:** {session.started_at or 'unknown'} · **Ended:** "
+        f"{session.ended_at or 'unknown'}",
+    ]
+    if session.cwd:
+        lines.append(f"- **Directory:** `{session.cwd}`")
+    if session.git_branch:
+        lines.append(f"- **Branch:** `{session.git_branch}`")
+    if session.models:
+        lines.append(f"- **Models:** {', '.join(session.models)}")
+    lines += [
+        f"- **Turns:** {meta['turns']['total']} ({meta['turns']['prompts']} prompts) · "
+        f"**Tool calls:** {meta['tool_calls']} ({meta['tool_errors']} errors) · "
+        f"**Tokens:** {meta['tokens']['total']:,}",
+        f"- **Subagents:** {len(session.subagents)}",
+        "",
+        "---",
+        "",
+        *_render_session(session, 2),
+    ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _counts(session: Session) -> dict[str, Any]:
+    return {
+        "turns": {
+            "total": len(session.turns),
+            "user": sum(t.role == "user" for t in session.turns),
+            "assistant": sum(t.role == "assistant" for t in session.turns),
+            "prompts": len(session.prompts),
+        },
+        "tool_calls": len(session.tool_calls),
+        "tool_errors": _tool_errors(session),
+        "tokens": {
+            "input": session.usage.input_tokens,
+            "output": session.usage.output_tokens,
+            "cache_read": session.usage.cache_read_tokens,
+            "cache_creation": session.usage.cache_creation_tokens,
+            "total": session.usage.total,
+        },
+    }
+
+
+def all_tool_calls(session: Session) -> int:
+    """Tool calls of the session and of every subagent, however deep."""
+    return len(session.tool_calls) + sum(all_tool_calls(a) for a in session.subagents)
+
+
+def session_meta(session: Session) -> dict[str, Any]:
+    """meta.json: the session's own counts, plus each subagent's, plus where it came from."""
+    return {
+        "session_id": session.session_id,
+        "project": session.project,
+        "source": session.source,
+        "title": session.title,
+        "cwd": session.cwd,
+        "git_branch": session.git_branch,
+        "version": session.version,
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "models": list(session.models),
+        **_counts(session),
+        "tool_calls_with_subagents": all_tool_calls(session),
+        "subagents": [
+            {
+                "agent_id": agent.agent_id or agent.session_id,
+                "title": agent.title,
+                "models": list(agent.models),
+                **_counts(agent),
+                "transcripts": [str(p) for p in agent.transcripts],
+            }
+            for agent in session.subagents
+        ],
+        "summaries": list(session.summaries),
+        "transcripts": [str(p) for p in session.transcripts],
+        "parse": {
+            "lines": session.stats.lines,
+            "malformed": dict(sorted(session.stats.malformed.items())),
+            "unknown_types": dict(sorted(session.stats.unknown_types.items())),
+            "duplicates": session.stats.duplicates,
+        },
+        "ingested_by": f"engram-ci {__version__}",
+    }
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    try:
+        if path.read_bytes() == text.encode("utf-8"):
+            return False
+    except OSError:
+        pass
+    atomic_write_text(path, text)
+    return True
+
+
+def write_session(layout: MemoryLayout, session: Session, *, summary: str | None) -> list[Path]:
+    """Write the session's archive files (and its summary when given); return those written.
+
+    The caller has checked project and session id with paths.check_project_name.
+    """
+    directory = layout.conversation_dir(session.project, session.session_id)
+    outputs = {
+        directory / CONVERSATION_FILE: render_conversation(session),
+        directory / META_FILE: json.dumps(session_meta(session), indent=2, ensure_ascii=False)
+        + "\n",
+    }
+    if summary is not None:
+        outputs[layout.summary_file(session.project, session.session_id)] = (
+            summary.rstrip("\n") + "\n"
+        )
+    return [path for path, text in outputs.items() if _write_if_changed(path, text)]

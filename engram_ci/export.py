@@ -1,0 +1,206 @@
+"""The read side of memory: list projects, recall a project's context, export it whole.
+
+Everything here only reads the memory dir. Exports are pure data on stdout (the seed pipes
+`engram export P json | gpg ...`), so nothing in this module logs at info level or prints.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from engram_ci import __version__, context, projectfiles
+from engram_ci.archive import META_FILE
+from engram_ci.errors import FatalError
+from engram_ci.knowledge import KnowledgeFile
+from engram_ci.paths import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, MemoryLayout, check_project_name
+
+log = logging.getLogger("engram_ci")
+
+FORMATS = ("json", "markdown", "html")
+
+
+def require_project(layout: MemoryLayout, project: str) -> str:
+    """`project` if the memory holds it, else a FatalError saying how to list projects."""
+    check_project_name(project)
+    if project not in layout.projects():
+        raise FatalError(
+            f"unknown project {project!r} in {layout.root}: "
+            "run `engram projects` to list them (or pass --memory-dir)",
+            title="unknown project",
+        )
+    return project
+
+
+def _category_files(
+    layout: MemoryLayout, project: str
+) -> tuple[dict[str, str], dict[str, KnowledgeFile]]:
+    files = projectfiles.read_local(layout, project)
+    return files, projectfiles.parse_categories(files)
+
+
+def recall(layout: MemoryLayout, project: str) -> str:
+    """The project's context.md; synthesised from the category files when it is missing."""
+    files, categories = _category_files(layout, require_project(layout, project))
+    return files.get(CONTEXT_FILE) or context.synthesize(project, categories)
+
+
+def session_metas(layout: MemoryLayout, project: str) -> list[dict[str, Any]]:
+    """Every meta.json of the project's archived sessions, oldest first; unreadable ones skipped."""
+    base = layout.root / "conversations" / project
+    metas = []
+    for meta_path in sorted(base.glob(f"*/{META_FILE}")) if base.is_dir() else []:
+        try:
+            data = json.loads(meta_path.read_bytes())
+        except (OSError, ValueError) as error:
+            log.warning("skipping %s: %s", meta_path, error)
+            continue
+        if isinstance(data, dict):
+            metas.append(data)
+    return sorted(metas, key=lambda m: (str(m.get("started_at") or ""), str(m.get("session_id"))))
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    name: str
+    sessions: int
+    blocks: int
+    last_activity: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.name,
+            "sessions": self.sessions,
+            "knowledge_blocks": self.blocks,
+            "last_activity": self.last_activity,
+        }
+
+
+def summarize_projects(layout: MemoryLayout) -> list[ProjectSummary]:
+    """Each project's session count, live knowledge blocks and latest timestamp seen."""
+    summaries = []
+    for name in layout.projects():
+        _, categories = _category_files(layout, name)
+        blocks = [b for kf in categories.values() for b in kf.live_blocks()]
+        metas = session_metas(layout, name)
+        stamps = [b.timestamp for b in blocks if b.timestamp[:1].isdigit()]
+        stamps += [str(m.get("ended_at") or m.get("started_at") or "") for m in metas]
+        summaries.append(
+            ProjectSummary(name, len(metas), len(blocks), max(filter(None, stamps), default=None))
+        )
+    return summaries
+
+
+@dataclass(frozen=True)
+class ProjectExport:
+    project: str
+    categories: dict[str, KnowledgeFile]
+    context: str
+    sessions: list[dict[str, Any]]
+
+
+def collect(layout: MemoryLayout, project: str) -> ProjectExport:
+    files, categories = _category_files(layout, require_project(layout, project))
+    return ProjectExport(
+        project=project,
+        categories={c: categories[c] for c in KNOWLEDGE_CATEGORIES if c in categories},
+        context=files.get(CONTEXT_FILE) or context.synthesize(project, categories),
+        sessions=session_metas(layout, project),
+    )
+
+
+def to_json(export: ProjectExport) -> str:
+    data = {
+        "project": export.project,
+        "exported_by": f"engram-ci {__version__}",
+        "knowledge": {
+            category: [
+                {
+                    "session": block.session_id,
+                    "timestamp": block.timestamp,
+                    "tags": dict(block.tags),
+                    "body": block.body,
+                }
+                for block in kf.live_blocks()
+            ]
+            for category, kf in export.categories.items()
+        },
+        "context": export.context,
+        "sessions": export.sessions,
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _tags(tags: tuple[tuple[str, str], ...]) -> str:
+    return "".join(f" [{name}:{value}]" for name, value in tags)
+
+
+def to_markdown(export: ProjectExport) -> str:
+    lines = [f"# Memory export: {export.project}", "", f"_{len(export.sessions)} session(s)._"]
+    for category, kf in export.categories.items():
+        lines += ["", f"## {category.capitalize()}"]
+        for block in kf.live_blocks():
+            lines += ["", f"### {block.session_id} ({block.timestamp}){_tags(block.tags)}", ""]
+            lines.append(block.body)
+    if export.sessions:
+        lines += ["", "## Sessions", ""]
+        for meta in export.sessions:
+            title = meta.get("title") or ""
+            lines.append(
+                f"- `{meta.get('session_id')}` {meta.get('started_at') or ''} "
+                f"— {meta.get('tool_calls', 0)} tool calls" + (f" — {title}" if title else "")
+            )
+    return "\n".join(lines) + "\n"
+
+
+_STYLE = (
+    "body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+    "pre{white-space:pre-wrap;background:#f6f8fa;padding:.75rem;border-radius:6px}"
+    ".tags{color:#57606a;font-size:.85em}table{border-collapse:collapse}"
+    "td,th{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left}"
+)
+
+
+def to_html(export: ProjectExport) -> str:
+    """One self-contained page; every piece of memory text is escaped (it came from transcripts)."""
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Memory: {e(export.project)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>Memory: {e(export.project)}</h1>",
+        "<h2>Context</h2>",
+        f"<pre>{e(export.context)}</pre>",
+    ]
+    for category, kf in export.categories.items():
+        out.append(f"<h2>{e(category.capitalize())}</h2>")
+        for block in kf.live_blocks():
+            out.append(
+                f"<h3>{e(block.session_id)} <small>({e(block.timestamp)})</small> "
+                f'<span class="tags">{e(_tags(block.tags))}</span></h3>'
+            )
+            out.append(f"<pre>{e(block.body)}</pre>")
+    if export.sessions:
+        out.append("<h2>Sessions</h2><table><tr><th>Session</th><th>Started</th>")
+        out.append("<th>Tool calls</th><th>Title</th></tr>")
+        for meta in export.sessions:
+            cells = (
+                meta.get("session_id"),
+                meta.get("started_at"),
+                meta.get("tool_calls"),
+                meta.get("title"),
+            )
+            out.append("<tr>" + "".join(f"<td>{e(str(c or ''))}</td>" for c in cells) + "</tr>")
+        out.append("</table>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def render(export: ProjectExport, fmt: str) -> str:
+    renderers = {"json": to_json, "markdown": to_markdown, "html": to_html}
+    if fmt not in renderers:
+        raise FatalError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return renderers[fmt](export)
