@@ -1,0 +1,108 @@
+"""What the model is asked, and the compact rendering of a session it reads.
+
+The rendering keeps what carries knowledge (the human's prompts, the assistant's prose, each
+tool call with its error) and cuts what does not (thinking, long tool output). A session longer
+than the budget keeps its opening and its end, where the task is stated and its outcome lands.
+"""
+
+from __future__ import annotations
+
+import json
+
+from engram_ci.model import Session, ToolCall
+from engram_ci.paths import KNOWLEDGE_CATEGORIES
+
+DEFAULT_BUDGET_CHARS = 60_000
+#: share of the budget kept from the session's start when it must be cut in the middle
+HEAD_SHARE = 0.4
+
+SYSTEM = (
+    "You extract durable engineering knowledge from an AI coding-agent session transcript, "
+    "for a memory file that future sessions on the same project will read.\n"
+    "Answer with ONE JSON object and nothing else, with exactly these keys:\n"
+    + "".join(f'  "{c}": [strings],\n' for c in KNOWLEDGE_CATEGORIES)
+    + '  "summary": "2-5 sentences: the task, what was done, the outcome",\n'
+    '  "confidence": "high" | "medium" | "low"\n'
+    "Meaning of the lists: decisions = choices made and why; bugs = errors met (name the "
+    "file/command and the error); solutions = what fixed a bug; patterns = conventions and "
+    "structure of this codebase; insights = non-obvious facts learned; questions = open "
+    "questions and TODOs left at the end; procedures = commands to build, test, lint, run.\n"
+    "Each item is one self-contained sentence under 200 characters, specific to this project "
+    "(file names, commands, libraries). Leave a list empty rather than guess. Never copy "
+    "secrets, keys or tokens. confidence says how clearly the transcript supports the items."
+)
+
+_PROMPT_CHARS = 2_000
+_TEXT_CHARS = 1_200
+_RESULT_CHARS = 300
+
+
+def clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def describe_call(call: ToolCall) -> str:
+    """A tool call on one line: its name and the input that identifies it."""
+    data = call.input
+    for key in ("command", "file_path", "notebook_path", "path", "pattern", "url", "query"):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return f"{call.name} {clip(' '.join(value.split()), 200)}"
+    return f"{call.name} {clip(json.dumps(data, sort_keys=True, ensure_ascii=False), 200)}"
+
+
+def _session_lines(session: Session, prefix: str = "") -> list[str]:
+    lines: list[str] = []
+    for turn in session.turns:
+        if turn.is_prompt:
+            lines.append(f"{prefix}[user] {clip(turn.text, _PROMPT_CHARS)}")
+        elif turn.role == "assistant":
+            if turn.text.strip():
+                lines.append(f"{prefix}[assistant] {clip(turn.text, _TEXT_CHARS)}")
+            for call in turn.tool_calls:
+                line = f"{prefix}  [tool] {describe_call(call)}"
+                if call.is_error:
+                    line += (
+                        f" -> ERROR: {clip(' '.join((call.result or '').split()), _RESULT_CHARS)}"
+                    )
+                lines.append(line)
+    for sub in session.subagents:
+        lines.append(f"{prefix}[subagent {sub.agent_id or sub.session_id}]")
+        lines.extend(_session_lines(sub, prefix + "  "))
+    return lines
+
+
+def render_session(session: Session, budget: int = DEFAULT_BUDGET_CHARS) -> str:
+    """The user message for the model: a header, then the session cut to `budget` chars."""
+    header = [
+        f"Project: {session.project}",
+        f"Session: {session.session_id} ({session.source})",
+    ]
+    if session.title:
+        header.append(f"Title: {session.title}")
+    if session.cwd:
+        header.append(f"Working directory: {session.cwd}")
+    lines = _session_lines(session)
+    body = "\n".join(lines)
+    if len(body) > budget:
+        body = _cut_middle(lines, budget)
+    return "\n".join(header) + "\n\nTranscript:\n" + body + "\n"
+
+
+def _cut_middle(lines: list[str], budget: int) -> str:
+    head: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > budget * HEAD_SHARE:
+            break
+        head.append(line)
+        used += len(line) + 1
+    tail: list[str] = []
+    for line in reversed(lines[len(head) :]):
+        if used + len(line) + 1 > budget:
+            break
+        tail.append(line)
+        used += len(line) + 1
+    omitted = len(lines) - len(head) - len(tail)
+    return "\n".join([*head, f"[... {omitted} lines omitted ...]", *reversed(tail)])

@@ -1,0 +1,313 @@
+"""The offline extractor on hand-built sessions (exact entries) and on the real corpus."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engram_ci import extract
+from engram_ci.extract import Extraction, extract_knowledge, extract_offline
+from engram_ci.model import Session, ToolCall, Turn, Usage
+from engram_ci.paths import KNOWLEDGE_CATEGORIES
+
+CWD = "/home/dev/calc"
+
+PYTEST_FAIL = """Exit code 1
+============================= test session starts ==============================
+platform linux -- Python 3.12.1, pytest-8.3.0, pluggy-1.5.0
+rootdir: /home/dev/calc
+collected 3 items
+
+tests/test_calc.py .F.                                                   [100%]
+
+=================================== FAILURES ===================================
+___________________________________ test_add ___________________________________
+>       assert add(2, 2) == 4
+E       assert 0 == 4
+FAILED tests/test_calc.py::test_add - assert 0 == 4
+========================= 1 failed, 2 passed in 0.03s =========================="""
+
+PYTEST_PASS = "============================= 3 passed in 0.02s ============================="
+
+
+def user(text: str, **kw: Any) -> Turn:
+    return Turn(role="user", text=text, **kw)
+
+
+def assistant(text: str = "", *calls: ToolCall, model: str = "claude-sonnet-4-5") -> Turn:
+    return Turn(role="assistant", text=text, tool_calls=list(calls), model=model)
+
+
+_ids = iter(range(10_000))
+
+
+def call(name: str, result: str = "", *, error: bool = False, **inputs: Any) -> ToolCall:
+    return ToolCall(f"toolu_{next(_ids)}", name, inputs, result=result, is_error=error)
+
+
+def bash(command: str, result: str = "", *, error: bool = False) -> ToolCall:
+    return call("Bash", result, error=error, command=command, description="run it")
+
+
+def session(*turns: Turn, **kw: Any) -> Session:
+    fields: dict[str, Any] = {
+        "session_id": "s-1",
+        "source": "claude-code",
+        "project": "calc",
+        "transcripts": [Path("/tmp/s-1.jsonl")],
+        "cwd": CWD,
+        "git_branch": "main",
+        "started_at": "2025-06-01T10:00:00Z",
+        "ended_at": "2025-06-01T10:30:00Z",
+        "models": ["claude-sonnet-4-5"],
+        "usage": Usage(1200, 3400, 50_000, 900),
+    }
+    fields.update(kw)
+    return Session(turns=list(turns), **fields)
+
+
+def fix_a_failing_test() -> Session:
+    return session(
+        user("The add() test fails, please fix it. Let's use pytest for everything."),
+        assistant("I'll run the tests first.", bash("uv run pytest -q", PYTEST_FAIL, error=True)),
+        assistant(
+            "The problem is that add() subtracts instead of adding.",
+            call("Read", "def add(a, b): return a - b", file_path=f"{CWD}/src/calc.py"),
+        ),
+        assistant(
+            "",
+            call(
+                "Edit",
+                "ok",
+                file_path=f"{CWD}/src/calc.py",
+                old_string="a - b",
+                new_string="a + b  # TODO: handle overflow",
+            ),
+        ),
+        assistant("", bash("uv run pytest -q", PYTEST_PASS)),
+        assistant("All tests pass now. Should I also add a test for negative numbers?"),
+    )
+
+
+def test_failing_test_then_edit_then_pass_gives_a_bug_and_its_solution() -> None:
+    result = extract_offline(fix_a_failing_test())
+
+    assert result.entries["bugs"] == (
+        "- `uv run pytest -q` failed: FAILED tests/test_calc.py::test_add - assert 0 == 4"
+        " — fixed later in the session"
+    )
+    assert result.entries["solutions"] == (
+        "- `uv run pytest -q` passed after editing `src/calc.py`:"
+        " The problem is that add() subtracts instead of adding."
+    )
+    assert result.confidence == "medium"
+    assert result.source == "offline"
+
+
+def test_decisions_procedures_files_and_questions() -> None:
+    entries = extract_offline(fix_a_failing_test()).entries
+
+    assert entries["decisions"].splitlines()[0] == "- User: Let's use pytest for everything."
+    assert "- Test: `uv run pytest -q` (run 2×, last run passed)" in entries["procedures"]
+    assert entries["patterns"] == "- `src/calc.py`: edited 1×, read 1×"
+    questions = entries["questions"].splitlines()
+    assert "- Asked the user: Should I also add a test for negative numbers?" in questions
+    assert "- TODO in `src/calc.py`: a + b # TODO: handle overflow" in questions
+    insights = entries["insights"]
+    assert "Tools used: Bash 2, Edit 1, Read 1" in insights
+    assert "Models: claude-sonnet-4-5; tokens: 1,200 in, 3,400 out" in insights
+    assert set(entries) <= set(KNOWLEDGE_CATEGORIES)
+
+
+def test_summary_names_the_task_the_files_and_the_outcome() -> None:
+    summary = extract_offline(fix_a_failing_test()).summary
+
+    assert summary.startswith("# The add() test fails, please fix it.")
+    assert "- Directory: `/home/dev/calc` (branch `main`)" in summary
+    assert "- Files edited: `src/calc.py`" in summary
+    assert "- Last test run: `uv run pytest -q` passed" in summary
+    assert "## Outcome\n\nAll tests pass now." in summary
+
+
+def test_extraction_is_deterministic() -> None:
+    first = extract_offline(fix_a_failing_test())
+    again = extract_offline(fix_a_failing_test())
+    assert first == again
+    assert dataclasses.is_dataclass(first)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.confidence = "high"  # type: ignore[misc]
+
+
+def test_an_error_never_fixed_is_a_bug_without_a_solution() -> None:
+    broken = session(
+        user("build it"),
+        assistant(
+            "",
+            bash(
+                "cargo build",
+                "Exit code 101\n   Compiling calc v0.1.0\nerror[E0308]: mismatched types\n"
+                "  --> src/main.rs:3:5",
+                error=True,
+            ),
+        ),
+    )
+    result = extract_offline(broken)
+    assert result.entries["bugs"] == "- `cargo build` failed: error[E0308]: mismatched types"
+    assert "solutions" not in result.entries
+    assert result.confidence == "low"
+    assert "- Build: `cargo build` (last run failed)" in result.entries["procedures"]
+
+
+def test_traceback_reports_its_final_exception() -> None:
+    traceback = (
+        'Exit code 1\nTraceback (most recent call last):\n  File "x.py", line 3, in <module>\n'
+        "    import yaml\nModuleNotFoundError: No module named 'yaml'"
+    )
+    broken = session(
+        assistant("", bash("python x.py", traceback, error=True)),
+        assistant("The module is missing, install it.", bash("pip install pyyaml", "ok")),
+        assistant("", bash("python x.py", "done")),
+    )
+    entries = extract_offline(broken).entries
+    assert entries["bugs"] == (
+        "- `python x.py` failed: ModuleNotFoundError: No module named 'yaml'"
+        " — fixed later in the session"
+    )
+    assert entries["solutions"] == (
+        "- `python x.py` passed after running `pip install pyyaml`:"
+        " The module is missing, install it."
+    )
+
+
+def test_rejections_and_answers_are_the_humans_decisions_not_bugs() -> None:
+    s = session(
+        user("Set up the project"),
+        assistant(
+            "",
+            bash(
+                "npm install",
+                "The user doesn't want to proceed with this tool use. The tool use was rejected "
+                "(eg. if it was a file edit, the new_string was NOT written to the file). "
+                "The user provided the following reason for the rejection:  use pnpm",
+                error=True,
+            ),
+            call(
+                "AskUserQuestion",
+                'User has answered your questions: "Which test runner?"="vitest". You can now '
+                "continue with the user's answers in mind.",
+                questions=[{"question": "Which test runner?", "options": []}],
+            ),
+            call("ExitPlanMode", "ok", plan="# Plan: migrate to pnpm\n\n1. ..."),
+        ),
+    )
+    result = extract_offline(s)
+    assert result.entries["decisions"].splitlines() == [
+        "- User declined `npm install`: use pnpm",
+        "- Asked Which test runner? → vitest",
+        "- Plan approved: Plan: migrate to pnpm",
+    ]
+    assert "bugs" not in result.entries
+    assert "The user declined 1 tool call(s): `npm install`" in result.entries["insights"]
+    assert result.confidence == "medium"
+
+
+def test_tool_mechanics_failures_are_not_project_bugs() -> None:
+    s = session(
+        assistant(
+            "",
+            call(
+                "Edit",
+                "<tool_use_error>String to replace not found in file.</tool_use_error>",
+                error=True,
+                file_path=f"{CWD}/a.py",
+                old_string="x",
+                new_string="y",
+            ),
+        ),
+    )
+    entries = extract_offline(s).entries
+    assert "bugs" not in entries
+    assert (
+        "1 tool call(s) failed on tool mechanics, e.g. String to replace not found in file."
+        in entries["insights"]
+    )
+
+
+def test_subagent_errors_and_commands_are_included() -> None:
+    sub = session(
+        assistant("", bash("make test", "Exit code 2\nmake: *** [test] Error 2", error=True)),
+        agent_id="agent-7",
+        usage=Usage(),
+    )
+    parent = session(user("Delegate the tests"), assistant("Delegating."), subagents=[sub])
+    entries = extract_offline(parent).entries
+    assert entries["bugs"] == "- (subagent) `make test` failed: make: *** [test] Error 2"
+    assert "- Test: `make test` (last run failed)" in entries["procedures"]
+    assert "1 subagent(s) ran" in entries["insights"]
+
+
+def test_unanswered_last_prompt_is_an_open_question() -> None:
+    s = session(
+        user("fix the bug"),
+        assistant("Fixed."),
+        user("Why does the cache grow without bound?"),
+    )
+    entries = extract_offline(s).entries
+    assert entries["questions"] == (
+        "- Unanswered at the end: Why does the cache grow without bound?"
+    )
+
+
+def test_empty_and_meta_only_sessions_give_no_entries() -> None:
+    empty = extract_offline(session(models=[], usage=Usage()))
+    assert empty.entries == {}
+    assert empty.confidence == "low"
+    assert empty.summary.startswith("# Session s-1\n")
+
+    meta = session(
+        user("<local-command-stdout>Set model to opus</local-command-stdout>", is_meta=True),
+        user("/model opus", command="/model"),
+        user("Caveat: The messages below were generated by the user while running commands."),
+        models=[],
+        usage=Usage(),
+    )
+    result = extract_offline(meta)
+    assert result.entries == {}
+    assert "0 prompt(s)" in result.summary
+
+
+def test_noise_commands_are_not_procedures_and_long_lines_are_clipped() -> None:
+    huge = "x" * 5000
+    s = session(
+        assistant(
+            "",
+            bash("ls -la", "a b c"),
+            bash("git status", "clean"),
+            bash(f"git commit -m '{huge}'", "ok"),
+        ),
+    )
+    entries = extract_offline(s).entries
+    (line,) = entries["procedures"].splitlines()
+    assert line.startswith("- Git: `git commit -m 'xxx")
+    assert len(line) < 200
+
+
+def test_offline_provider_names_mean_offline() -> None:
+    s = fix_a_failing_test()
+    assert extract_knowledge(s) == extract_offline(s)
+    assert extract_knowledge(s, provider="offline") == extract_offline(s)
+    assert isinstance(extract_knowledge(s, provider=""), Extraction)
+
+
+def test_unknown_provider_is_a_user_error() -> None:
+    from engram_ci.errors import FatalError
+
+    with pytest.raises(FatalError, match="unknown provider 'gpt'"):
+        extract_knowledge(fix_a_failing_test(), provider="gpt")
+
+
+def test_module_exports_the_fixed_interface() -> None:
+    assert {"Extraction", "extract_offline", "extract_knowledge"} <= set(dir(extract))
