@@ -66,6 +66,8 @@ class Turn:
     is_compact_summary: bool = False
     images: int = 0
     unknown_blocks: Counter[str] = field(default_factory=Counter)
+    #: the slash command a user line ran ("/clear", "/model"); its text reads "/model opus"
+    command: str | None = None
 
     @property
     def is_prompt(self) -> bool:
@@ -87,6 +89,8 @@ class ParseStats:
     #: line types we don't know yet (they keep appearing): skipped and counted
     unknown_types: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
+    #: tool results whose tool call was never seen (cut-off or rewound transcripts)
+    orphan_results: int = 0
 
     def merge(self, other: ParseStats) -> None:
         self.lines += other.lines
@@ -94,6 +98,7 @@ class ParseStats:
         self.malformed.update(other.malformed)
         self.unknown_types.update(other.unknown_types)
         self.duplicates += other.duplicates
+        self.orphan_results += other.orphan_results
 
 
 @dataclass
@@ -114,7 +119,12 @@ class Session:
     #: Claude Code's own `summary` lines (titles of compacted conversations)
     summaries: list[str] = field(default_factory=list)
     subagents: list[Session] = field(default_factory=list)
+    #: set on subagent sessions only (their session_id is the parent's)
     agent_id: str | None = None
+    #: a subagent's kind ("general-purpose", "Explore") when its transcript says so
+    agent_type: str | None = None
+    #: this session's own file only (inline sidechains count in the file they sit in); a
+    #: group's totals are this plus every subagent's stats
     stats: ParseStats = field(default_factory=ParseStats)
 
     @property

@@ -1,0 +1,191 @@
+"""What the transcript readers (claude.py, codex.py) share.
+
+Both formats are JSON Lines written by an agent while it works, so both readers need the same
+three things: a line stream whose memory is bounded by one line (never by the file), a parser
+that sorts every bad line into a counted reason instead of raising, and truncation that keeps
+the parsed `Session` small however large the tool outputs were. Project naming from a `cwd`
+lives here too, because project names become folder names in ~/memory.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from engram_ci.errors import FatalError
+from engram_ci.model import ParseStats
+from engram_ci.paths import check_project_name
+
+#: lines longer than this are skipped (counted as too_long) without ever being held whole;
+#: real lines reach a few MB (pasted images), a hostile one may be 50 MB or more
+MAX_LINE_BYTES = 32 * 1024 * 1024
+#: how much of an over-long line is read at a time while skipping past it
+_SKIP_CHUNK = 1024 * 1024
+
+#: what a Session keeps of each piece of text; the rest is cut with a note of the full size
+TEXT_LIMIT = 32 * 1024
+RESULT_LIMIT = 4 * 1024
+THINKING_LIMIT = 4 * 1024
+INPUT_VALUE_LIMIT = 2 * 1024
+_INPUT_MAX_DEPTH = 8
+_INPUT_MAX_ITEMS = 200
+
+
+def iter_lines(
+    path: Path, stats: ParseStats, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[bytes]:
+    """Yield each non-blank line of `path` as bytes, counting lines and bytes in `stats`.
+
+    Reads in binary (decoding is the JSON parser's job, so invalid UTF-8 is caught per line) and
+    with a size limit per readline, so one huge line costs at most `max_line_bytes` of memory.
+    """
+    limit = max_line_bytes + 1
+    with path.open("rb") as fh:
+        readline = fh.readline
+        while True:
+            line = readline(limit)
+            if not line:
+                return
+            stats.lines += 1
+            stats.bytes += len(line)
+            if len(line) == limit and not line.endswith(b"\n"):
+                stats.bytes += _skip_rest_of_line(fh)
+                stats.malformed["too_long"] += 1
+                continue
+            if line.isspace():
+                continue
+            yield line
+
+
+def _skip_rest_of_line(fh: Any) -> int:
+    skipped = 0
+    while True:
+        chunk = fh.readline(_SKIP_CHUNK)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped
+
+
+def parse_object(line: bytes, stats: ParseStats) -> dict[str, Any] | None:
+    """The line as a JSON object, or None with the reason counted in stats.malformed."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        stats.malformed[_decode_failure(line)] += 1
+        return None
+    if not isinstance(value, dict):
+        stats.malformed["not_object"] += 1
+        return None
+    return value
+
+
+def _decode_failure(line: bytes) -> str:
+    # only on the error path: orjson reports bad UTF-8 and bad JSON alike
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return "invalid_utf8"
+    return "bad_json"
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, noting how long it was so nothing looks complete."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}\n[… truncated: {len(text):,} chars in all]"
+
+
+def clip_input(value: Any, limit: int = INPUT_VALUE_LIMIT, depth: int = 0) -> Any:
+    """A tool input with every long string clipped and deep or huge structures cut short.
+
+    Keeps the shape (file_path, command, pattern stay readable for the extractor) while a
+    Write's 5 MB `content` shrinks to its first few KB.
+    """
+    if isinstance(value, str):
+        return clip(value, limit)
+    if depth >= _INPUT_MAX_DEPTH:
+        return "[… nested too deep]" if isinstance(value, dict | list) else value
+    if isinstance(value, dict):
+        items = list(value.items())[:_INPUT_MAX_ITEMS]
+        return {str(k): clip_input(v, limit, depth + 1) for k, v in items}
+    if isinstance(value, list):
+        return [clip_input(v, limit, depth + 1) for v in value[:_INPUT_MAX_ITEMS]]
+    return value
+
+
+def text_of(content: Any, limit: int = RESULT_LIMIT) -> str:
+    """Readable text of a tool result's content: a string, or a list of text/image blocks."""
+    if isinstance(content, str):
+        return clip(content, limit)
+    if not isinstance(content, list):
+        return "" if content is None else clip(str(content), limit)
+    parts: list[str] = []
+    size = 0
+    for block in content:
+        if isinstance(block, dict):
+            kind = block.get("type")
+            piece = block.get("text") if kind == "text" else f"[{kind}]"
+        else:
+            piece = block
+        if isinstance(piece, str):
+            parts.append(piece)
+            size += len(piece)
+            if size > limit:  # stop collecting early: the rest would be cut anyway
+                break
+    return clip("\n".join(parts), limit)
+
+
+def timestamp_of(obj: dict[str, Any]) -> str | None:
+    value = obj.get("timestamp")
+    return value if isinstance(value, str) and value else None
+
+
+def project_from_cwd(cwd: str | None) -> str | None:
+    """The last path component of a cwd (POSIX or Windows), made safe as a folder name."""
+    if not cwd:
+        return None
+    parts = [p for p in re.split(r"[\\/]+", cwd.strip()) if p]
+    if not parts or re.fullmatch(r"[A-Za-z]:", parts[-1]):
+        return None
+    return safe_project_name(parts[-1])
+
+
+def safe_project_name(raw: str) -> str | None:
+    """`raw` if check_project_name accepts it, else a sanitized version, else None."""
+    try:
+        return check_project_name(raw)
+    except FatalError:
+        pass
+    cleaned = re.sub(r"[\x00-\x1f\x7f/\\]+", "-", raw).strip().lstrip(".").strip("-")
+    cleaned = cleaned.encode()[:200].decode("utf-8", "ignore")
+    try:
+        return check_project_name(cleaned)
+    except FatalError:
+        return None
+
+
+def project_from_folder(folder_name: str) -> str | None:
+    """Guess a project from Claude Code's encoded folder name ("-Users-me-work-app" -> "app").
+
+    The encoding replaced every non-alphanumeric character with '-', so this is lossy; it is
+    only used when no line of the session carries a `cwd`. Drops the home prefix and a
+    usual code folder, keeping the rest ("-Users-me-workspace-my-app" -> "my-app").
+    """
+    name = folder_name.strip("-")
+    name = re.sub(r"^(Users|home)-[^-]+-", "", name)
+    name = re.sub(r"^(workspace|projects|src|code|repos|dev|git|work)-", "", name)
+    return safe_project_name(name) if name else None
+
+
+def pick_project(cwd: str | None, project_hint: str | None, folder: Path, default: str) -> str:
+    """Session.project: the cwd's last component, else the hint, else the folder heuristic."""
+    return (
+        project_from_cwd(cwd)
+        or (safe_project_name(project_hint) if project_hint else None)
+        or project_from_folder(folder.name)
+        or default
+    )
