@@ -1,0 +1,72 @@
+"""manifest.py: unchanged groups are recognised by stat alone; any change is noticed."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from engram_ci.manifest import MANIFEST_NAME, Entry, Manifest, fingerprint, group_key
+from engram_ci.model import TranscriptGroup
+
+
+def _group(tmp_path: Path) -> TranscriptGroup:
+    main = tmp_path / "s1.jsonl"
+    agent = tmp_path / "s1" / "subagents" / "agent-a1.jsonl"
+    agent.parent.mkdir(parents=True)
+    main.write_text('{"type":"user"}\n')
+    agent.write_text('{"type":"user"}\n')
+    return TranscriptGroup("s1", "claude-code", main, (main, agent), tmp_path)
+
+
+def test_fingerprint_changes_when_any_part_grows_or_is_touched(tmp_path: Path) -> None:
+    group = _group(tmp_path)
+    before = fingerprint(group)
+    assert fingerprint(group) == before
+    with group.parts[1].open("a") as handle:
+        handle.write('{"type":"assistant"}\n')
+    grown = fingerprint(group)
+    assert grown != before
+    info = group.parts[0].stat()
+    os.utime(group.parts[0], ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+    assert fingerprint(group) != grown
+
+
+def test_new_part_changes_the_fingerprint(tmp_path: Path) -> None:
+    group = _group(tmp_path)
+    extra = tmp_path / "s1" / "subagents" / "agent-a2.jsonl"
+    extra.write_text("{}\n")
+    bigger = TranscriptGroup(
+        group.session_id, group.source, group.main, (*group.parts, extra), tmp_path
+    )
+    assert fingerprint(bigger) != fingerprint(group)
+
+
+def test_round_trip_and_is_current(tmp_path: Path) -> None:
+    group = _group(tmp_path)
+    manifest = Manifest()
+    key = group_key(group)
+    print_ = fingerprint(group)
+    manifest.record(key, Entry(print_, "ingested", "s1", "proj", ("bugs", "decisions")))
+    manifest.record("codex:/x", Entry((), "not_session"))
+    state = tmp_path / "state"
+    manifest.save(state)
+    loaded = Manifest.load(state)
+    assert loaded.entries == manifest.entries
+    assert loaded.is_current(key, print_)
+    assert not loaded.is_current(key, ())
+    assert not loaded.is_current("claude-code:/elsewhere", print_)
+
+
+def test_a_corrupt_or_foreign_manifest_means_a_full_reingest(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    for text in (
+        "{not json",
+        json.dumps({"version": 99, "entries": {}}),
+        "[]",
+        json.dumps({"version": 1, "entries": {"k": {"status": "weird", "parts": []}}}),
+    ):
+        (state / MANIFEST_NAME).write_text(text)
+        assert Manifest.load(state).entries == {}
+    assert Manifest.load(tmp_path / "missing").entries == {}
