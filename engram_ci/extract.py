@@ -99,6 +99,8 @@ def _as_items(value: object) -> list[str]:
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, dict):
             item = " — ".join(str(v) for v in item.values() if v not in (None, ""))
+        elif not isinstance(item, str | int | float) or isinstance(item, bool):
+            continue  # null, true, nested lists: nothing a reader could use
         text = offline.one_line(str(item)).lstrip("-*• ").strip()
         if text:
             items.append(text)
