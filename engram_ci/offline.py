@@ -23,6 +23,11 @@ DEFAULT_CAP = 6
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
 READ_TOOLS = frozenset({"Read"})
 SHELL_TOOLS = frozenset({"Bash", "shell", "exec_command", "local_shell"})
+#: the agent's own bookkeeping: their failures say nothing about the project
+HOUSEKEEPING_TOOLS = frozenset(
+    {"KillShell", "BashOutput", "TodoWrite", "ToolSearch", "SendMessage"}
+    | {"TaskCreate", "TaskUpdate", "TaskList", "TaskGet", "TaskOutput", "TaskStop"}
+)
 
 _DECISION_RE = re.compile(
     r"\b(let'?s (use|go with|keep|switch|stick|do|try|make|not)|i'?ll (go with|use|switch)"
@@ -35,10 +40,13 @@ _INSIGHT_RE = re.compile(
     r"|(happens|happened|fails|failed) because|caused by|note that|gotcha|key insight)\b",
     re.IGNORECASE,
 )
-_EXPLAIN_RE = re.compile(
-    r"\b(the (issue|problem|error|bug|cause)|because|root cause|caused by|missing|fix(ed)?"
-    r"|need(s|ed)? to|should)\b",
-    re.IGNORECASE,
+#: why a failure happened, strongest wording first: a stated cause beats a stated intent
+_EXPLAIN_RES = (
+    re.compile(
+        r"\b(the (issue|problem|error|bug|cause)|because|root cause|caused by|missing)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\b(fix(ed|es)?|need(s|ed)? to|should|since)\b", re.IGNORECASE),
 )
 _TODO_RE = re.compile(r"\b(TODO|FIXME|XXX)\b[:(\s]")
 _REJECTED = ("the user doesn't want to", "tool use was rejected")
@@ -50,13 +58,14 @@ _MISUSE_RE = re.compile(
 )
 _ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
 _FAIL_SUMMARY_RE = re.compile(r"(?m)^(FAILED |ERROR: )|\b[1-9]\d* (failed|errors?)\b")
-_EXCEPTION_RE = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt|Failure)|error\[[\w-]+\])\b")
+_EXCEPTION_RE = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt|Failure)\b|error\[[\w-]+\])")
 _ERROR_WORD_RE = re.compile(
     r"\b(error|fatal|failed|failure|not found|no such file|cannot|denied|panic)\b", re.I
 )
+#: lines that never name the problem: pytest's header, verbose passes, warnings, our cut marks
 _BANNER_RE = re.compile(
-    r"^(=+|-+|_+|\[… truncated|platform |rootdir:|configfile:|plugins:|cachedir:|collect"
-    r"|test session starts)",
+    r"^(=+|-+|_+|\[… truncated|platform |rootdir:|configfile:|testpaths:|plugins:|cachedir:"
+    r"|asyncio:|collect|test session starts|warn(ing)?\b)|\bPASSED\b",
     re.IGNORECASE,
 )
 _EXIT_RE = re.compile(r"^Exit code (\d+)")
@@ -200,7 +209,10 @@ def is_rejection(call: ToolCall) -> bool:
 
 
 def is_misuse(call: ToolCall) -> bool:
-    return call.is_error and bool(_MISUSE_RE.search(call.result or ""))
+    """A failure of how a tool was used (stale Edit, bookkeeping), not of the project."""
+    if not call.is_error or is_rejection(call):
+        return False
+    return call.name in HOUSEKEEPING_TOOLS or bool(_MISUSE_RE.search(call.result or ""))
 
 
 def command_kind(command: str) -> str | None:
@@ -225,21 +237,22 @@ def failed(call: ToolCall) -> bool:
 
 
 def error_line(result: str | None) -> str:
-    """The one line of an error output that names the problem."""
+    """The one line of an error output that names the problem ("" when none does)."""
     lines = [line.strip() for line in (result or "").splitlines() if line.strip()]
     exit_code = next((m.group(1) for line in lines if (m := _EXIT_RE.match(line))), None)
-    lines = [line for line in lines if not _EXIT_RE.match(line) and not _BANNER_RE.match(line)]
+    lines = [line for line in lines if not _EXIT_RE.match(line) and not _BANNER_RE.search(line)]
     exceptions = [line for line in lines if _EXCEPTION_RE.match(line)]
     picks = (
         exceptions[-1:]  # a traceback ends with the exception that matters
         or [line for line in lines if line.startswith("FAILED ")][:1]  # names the test
         or [line for line in lines if line.startswith("E  ")][:1]
+        or [line for line in lines if re.search(r" (FAILED|ERROR)\b", line)][:1]
         or [line for line in lines if _ERROR_WORD_RE.search(line)][:1]
         or lines[:1]
     )
     if picks:
         return one_line(picks[0].removeprefix("<tool_use_error>").removesuffix("</tool_use_error>"))
-    return f"exit code {exit_code}" if exit_code else "failed"
+    return f"exit code {exit_code}" if exit_code else ""
 
 
 # ---------------------------------------------------------------- session walk
@@ -299,7 +312,8 @@ def decisions(session: Session) -> tuple[list[str], int]:
 
 
 def _states_choice(sentence: str) -> bool:
-    return not sentence.rstrip().endswith("?") and bool(_DECISION_RE.search(sentence))
+    # a sentence ending in "?" asks, one ending in ":" announces the code that follows
+    return not sentence.endswith(("?", ":")) and bool(_DECISION_RE.search(sentence))
 
 
 def _choices_in_call(call: ToolCall) -> list[str]:
@@ -307,7 +321,8 @@ def _choices_in_call(call: ToolCall) -> list[str]:
     if is_rejection(call):
         reason = _REJECT_REASON_RE.search(result)
         if reason:
-            return [f"User declined {code(subject_of(call, None))}: {one_line(reason.group(1))}"]
+            what = "the plan" if call.name == "ExitPlanMode" else code(subject_of(call, None))
+            return [f"User declined {what}: {one_line(reason.group(1))}"]
     elif call.name == "AskUserQuestion" and not call.is_error:
         return [
             f"Asked {one_line(q, 120)} → {one_line(a, 80)}" for q, a in _ANSWER_RE.findall(result)
@@ -341,17 +356,19 @@ def bugs_and_solutions(session: Session) -> tuple[list[str], list[str]]:
             fix = next((s for s in later if not failed(s.call) and not is_rejection(s.call)), None)
             where = "" if agent == session.agent_id else "(subagent) "
             outcome = " — fixed later in the session" if fix else ""
-            entry = f"{where}{code(subject)} failed: {error_line(call.result)}{outcome}"
+            why = error_line(call.result)
+            entry = f"{where}{code(subject)} failed{': ' if why else ''}{why}{outcome}"
             (shell_bugs if command_of(call) else other_bugs).append(entry)
             if fix and fix.index not in fixed_by:
                 fixed_by.add(fix.index)
-                solutions.append(where + _solution(session, turns, steps, step, fix, subject))
+                solution = _solution(session, turns, steps, step, fix, subject)
+                solutions += [where + solution] if solution else []
     return dedupe(shell_bugs + other_bugs, CAPS["bugs"]), dedupe(solutions, CAPS["solutions"])
 
 
 def _solution(
     session: Session, turns: list[Turn], steps: list[Step], broke: Step, fix: Step, subject: str
-) -> str:
+) -> str | None:
     between = [s.call for s in steps[broke.index + 1 : fix.index] if not s.call.is_error]
     edited = dedupe(
         [p for c in between if c.name in EDIT_TOOLS if (p := path_of(c, session.cwd))], 4
@@ -370,16 +387,17 @@ def _solution(
         how = "after running " + ", ".join(code(c, 80) for c in ran)
     else:
         how = "on a re-run"
-    why = next(
-        (
-            s
-            for turn in turns[broke.turn + 1 : fix.turn + 1]
-            if turn.role == "assistant"
-            for s in sentences(turn.text)
-            if _EXPLAIN_RE.search(s)
-        ),
-        None,
-    )
+    said = [
+        sentence
+        for turn in turns[broke.turn + 1 : fix.turn + 1]
+        if turn.role == "assistant"
+        for sentence in sentences(turn.text)
+    ]
+    # "I see the issue." names no cause: an explanation needs a few more words than that
+    said = [sentence for sentence in said if len(sentence.split()) >= 6]
+    why = next((s for pattern in _EXPLAIN_RES for s in said if pattern.search(s)), None)
+    if how == "on a re-run" and not why:
+        return None  # nothing changed that we can see: no knowledge in it
     fixed = f"{code(subject)} passed {how}"
     return f"{fixed}: {one_line(why, 160)}" if why else fixed
 
@@ -474,8 +492,9 @@ def questions(session: Session) -> list[str]:
     answered = any(
         t.role == "assistant" and (t.text.strip() or t.tool_calls) for t in turns[last_prompt + 1 :]
     )
-    if last_prompt >= 0 and not answered:
-        found.append(f"Unanswered at the end: {one_line(human_text(turns[last_prompt]) or '')}")
+    last_words = (human_text(turns[last_prompt]) or "") if last_prompt >= 0 else ""
+    if last_words and not answered and not last_words.startswith("!"):  # "!" ran a shell command
+        found.append(f"Unanswered at the end: {one_line(last_words)}")
     last_reply = next(
         (t for t in reversed(turns[last_prompt + 1 :]) if t.role == "assistant" and t.text.strip()),
         None,
