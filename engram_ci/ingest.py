@@ -126,10 +126,12 @@ class IngestReport:
 
 def default_readers(options: IngestOptions) -> list[tuple[Reader, tuple[Path, ...]]]:
     # imported here: the action's entrypoint imports this module and must start fast
-    from engram_ci import claude, codex
+    from engram_ci import claude
 
     sources: list[tuple[Reader, tuple[Path, ...]]] = [(claude, options.claude_roots)]
     if options.codex_roots:
+        from engram_ci import codex
+
         sources.append((codex, options.codex_roots))
     return sources
 
