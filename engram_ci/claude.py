@@ -48,6 +48,7 @@ from engram_ci.readers import (
     THINKING_LIMIT,
     clip,
     clip_input,
+    has_conversation,
     iter_lines,
     parse_object,
     pick_project,
@@ -187,7 +188,7 @@ def read_session(
         for path in group.parts
         if is_agent_file(path)
     ]
-    if not main.turns and not any(_did_work(agent) for agent in agents):
+    if not has_conversation(main.turns) and not any(_did_work(agent) for agent in agents):
         return None
     cwd = main.cwd or next((a.cwd for a in agents if a.cwd), None)
     project = pick_project(cwd, project_hint, group.folder, default=group.session_id)

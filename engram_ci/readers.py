@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from engram_ci.errors import FatalError
-from engram_ci.model import ParseStats
+from engram_ci.model import ParseStats, Turn
 from engram_ci.paths import check_project_name
 
 #: lines longer than this are skipped (counted as too_long) without ever being held whole;
@@ -181,11 +181,19 @@ def project_from_folder(folder_name: str) -> str | None:
     return safe_project_name(name) if name else None
 
 
-def pick_project(cwd: str | None, project_hint: str | None, folder: Path, default: str) -> str:
-    """Session.project: the cwd's last component, else the hint, else the folder heuristic."""
+def pick_project(
+    cwd: str | None, project_hint: str | None, folder: Path | None, default: str
+) -> str:
+    """Session.project: the cwd's last component, else the hint, else the folder heuristic
+    (Claude Code's encoded folders only: pass folder=None where folders mean nothing)."""
     return (
         project_from_cwd(cwd)
         or (safe_project_name(project_hint) if project_hint else None)
-        or project_from_folder(folder.name)
+        or (project_from_folder(folder.name) if folder else None)
         or default
     )
+
+
+def has_conversation(turns: list[Turn]) -> bool:
+    """A human prompt or an assistant reply: injected context alone is not a session."""
+    return any(t.role == "assistant" or t.is_prompt for t in turns)
