@@ -356,7 +356,7 @@ class GistStore:
             elapsed = policy.clock() - start
             if elapsed + wait > policy.budget_seconds:
                 raise FatalError(
-                    f"could not {action}: GitHub answered {why} for {elapsed:.0f}s "
+                    f"could not {action}: GitHub gave {why} for {elapsed:.0f}s "
                     f"({attempt + 1} tries); nothing was changed locally — try again later "
                     "or raise ENGRAM_HTTP_RETRY_SECONDS",
                     title="GitHub unavailable",
@@ -455,7 +455,7 @@ def _message(error: GithubException) -> str:
 def _describe(error: BaseException | None) -> str:
     if isinstance(error, GithubException):
         return f"{error.status} ({_message(error)})"
-    return type(error).__name__ if error is not None else "an unknown error"
+    return f"no answer ({type(error).__name__})" if error is not None else "no answer"
 
 
 def _iso(value: datetime | None) -> str:
