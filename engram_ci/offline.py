@@ -53,7 +53,7 @@ _REJECTED = ("the user doesn't want to", "tool use was rejected")
 _REJECT_REASON_RE = re.compile(r"reason for the rejection:\s*(.+)", re.IGNORECASE | re.DOTALL)
 _MISUSE_RE = re.compile(
     r"string to replace not found|found \d+ matches of the string|has not been read yet"
-    r"|modified since read|<tool_use_error>|inputvalidationerror",
+    r"|modified since read|<tool_use_error>|inputvalidationerror|requires approval|was blocked",
     re.IGNORECASE,
 )
 _ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
@@ -205,7 +205,32 @@ def subject_of(call: ToolCall, cwd: str | None) -> str:
 
 
 def is_rejection(call: ToolCall) -> bool:
-    return call.is_error and any(r in (call.result or "").lower() for r in _REJECTED)
+    return rejection_reason(call) is not None
+
+
+def rejection_reason(call: ToolCall) -> str | None:
+    """Why the human stopped this call ("" when they gave no reason); None if they didn't.
+
+    Claude Code words a refusal in boilerplate, but when the human stops a command by typing
+    a message, that message alone is the tool's "error": short, with no exit code and none of
+    an error's words.
+    """
+    result = (call.result or "").strip()
+    if not call.is_error or not result:
+        return None
+    if any(phrase in result.lower() for phrase in _REJECTED):
+        reason = _REJECT_REASON_RE.search(result)
+        return reason.group(1).strip() if reason else ""
+    lines = result.splitlines()
+    looks_human = (
+        call.name in SHELL_TOOLS
+        and len(result) < 1000
+        and not any(_EXIT_RE.match(line) or _EXCEPTION_RE.match(line) for line in lines)
+        and not any(_BANNER_RE.search(line) for line in lines)  # a test run's output
+        and not _ERROR_WORD_RE.search(result)
+        and not _MISUSE_RE.search(result)
+    )
+    return result if looks_human else None
 
 
 def is_misuse(call: ToolCall) -> bool:
@@ -318,11 +343,11 @@ def _states_choice(sentence: str) -> bool:
 
 def _choices_in_call(call: ToolCall) -> list[str]:
     result = call.result or ""
-    if is_rejection(call):
-        reason = _REJECT_REASON_RE.search(result)
+    reason = rejection_reason(call)
+    if reason is not None:
         if reason:
             what = "the plan" if call.name == "ExitPlanMode" else code(subject_of(call, None))
-            return [f"User declined {what}: {one_line(reason.group(1))}"]
+            return [f"User stopped {what}: {one_line(reason)}"]
     elif call.name == "AskUserQuestion" and not call.is_error:
         return [
             f"Asked {one_line(q, 120)} → {one_line(a, 80)}" for q, a in _ANSWER_RE.findall(result)

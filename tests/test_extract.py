@@ -205,7 +205,7 @@ def test_rejections_and_answers_are_the_humans_decisions_not_bugs() -> None:
     )
     result = extract_offline(s)
     assert result.entries["decisions"].splitlines() == [
-        "- User declined `npm install`: use pnpm",
+        "- User stopped `npm install`: use pnpm",
         "- Asked Which test runner? → vitest",
         "- Plan approved: Plan: migrate to pnpm",
     ]
@@ -311,3 +311,74 @@ def test_unknown_provider_is_a_user_error() -> None:
 
 def test_module_exports_the_fixed_interface() -> None:
     assert {"Extraction", "extract_offline", "extract_knowledge"} <= set(dir(extract))
+
+
+def test_a_message_typed_instead_of_running_a_command_is_the_humans_word() -> None:
+    s = session(
+        assistant(
+            "",
+            bash("git push", "Wait, squash the commits first", error=True),
+            bash("make", "Exit code 2\nmake: *** No rule to make target 'all'.  Stop.", error=True),
+        ),
+    )
+    entries = extract_offline(s).entries
+    assert entries["decisions"] == "- User stopped `git push`: Wait, squash the commits first"
+    assert entries["bugs"] == "- `make` failed: make: *** No rule to make target 'all'. Stop."
+
+
+# ---------------------------------------------------------------- the real corpus
+
+
+def corpus_sessions(projects: Path) -> dict[str, Session]:
+    from engram_ci import claude
+
+    found = {}
+    for group in claude.discover([projects]):
+        parsed = claude.read_session(group)
+        if parsed is not None:
+            found[parsed.session_id] = parsed
+    return found
+
+
+def test_every_corpus_session_extracts_cleanly(corpus_home: Path) -> None:
+    from engram_ci.knowledge import sanitize_body
+
+    sessions = corpus_sessions(corpus_home)
+    assert len(sessions) >= 30
+    with_entries = 0
+    for s in sessions.values():
+        result = extract_offline(s)
+        assert result == extract_offline(s), s.session_id  # deterministic
+        assert set(result.entries) <= set(KNOWLEDGE_CATEGORIES)
+        assert result.confidence in ("low", "medium")
+        for body in result.entries.values():
+            assert body and sanitize_body(body) == body
+            for line in body.splitlines():
+                assert line.startswith("- ") and len(line) <= 400, line
+        assert result.summary.startswith("# ") and result.summary.endswith("\n")
+        with_entries += bool(result.entries)
+    assert with_entries >= len(sessions) * 0.8
+
+
+def test_corpus_errors_fixes_and_choices_are_found(corpus_home: Path) -> None:
+    sessions = corpus_sessions(corpus_home)
+
+    packaging = extract_offline(sessions["cb2e607c-c758-415a-8b45-c49e4631906a"]).entries
+    assert (
+        "- `uv tool install .` failed: ValueError: Unable to determine which files to ship"
+        " — fixed later in the session"
+    ) in packaging["bugs"].splitlines()
+    assert (
+        "- `uv tool install .` passed after editing `pyproject.toml`: I see the issue"
+        in (packaging["solutions"])
+    )
+    assert "- User stopped the plan: Let's keep the name of the py file" in packaging["decisions"]
+
+    recorder = extract_offline(sessions["7acd37a8-2745-4b58-a8a9-46164b22ad9e"]).entries
+    assert "- User stopped `npm install`: use pnpm" in recorder["decisions"].splitlines()
+    assert "- Build: `pnpm install`" in recorder["procedures"].splitlines()
+    assert recorder["patterns"].startswith("- `CLAUDE.md`: edited 8×")
+
+    typing = extract_offline(sessions["326189cf-5676-4237-8cde-1ce80aae4a9f"]).entries
+    assert typing["bugs"].startswith("- `uv run ty check` failed: error[call-non-callable]")
+    assert "- Lint: `uv run ty check` (run 3×, last run passed)" in typing["procedures"]
