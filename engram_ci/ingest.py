@@ -242,11 +242,18 @@ class _Run:
                 entry = manifest.get(group_key(group))
                 if entry and entry.project and not self._wanted(entry.project):
                     continue  # --project: a session never moves to another project
-                if self.options.force or entry is None or entry.fingerprint != print_:
+                if self._needs_reading(entry, print_):
                     todo.append((reader, group, print_))
-                elif entry.status == "ingested":
+                elif entry and entry.status == "ingested":
                     self.report.sessions_unchanged += 1
         return todo
+
+    def _needs_reading(self, entry: Entry | None, print_: Fingerprint) -> bool:
+        if self.options.force or entry is None or entry.fingerprint != print_:
+            return True
+        # archived by a --skip-knowledge run, and this run extracts knowledge
+        wants_knowledge = not (self.options.skip_knowledge or self.options.dry_run)
+        return entry.status == "ingested" and not entry.has_knowledge and wants_knowledge
 
     def _wanted(self, project: str | None) -> bool:
         return self.options.project is None or project == self.options.project
@@ -288,8 +295,12 @@ class _Run:
             )
         previous = manifest.get(key)
         categories = self._queue_blocks(session, extraction, previous)
+        has_knowledge = extraction is not None or bool(previous and previous.has_knowledge)
         manifest.record(
-            key, Entry(print_, "ingested", session.session_id, session.project, categories)
+            key,
+            Entry(
+                print_, "ingested", session.session_id, session.project, categories, has_knowledge
+            ),
         )
         self.report.sessions_ingested += 1
         self.report.sessions.append((session.project, session.session_id))

@@ -59,6 +59,8 @@ class Entry:
     #: knowledge categories this session's blocks went to, so a re-ingest that no longer
     #: finds e.g. a bug can remove the block it wrote before (and only that one)
     categories: tuple[str, ...] = ()
+    #: False after --skip-knowledge: a later run that wants knowledge must re-read the session
+    has_knowledge: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +68,7 @@ class Entry:
             "session_id": self.session_id,
             "project": self.project,
             "categories": list(self.categories),
+            "has_knowledge": self.has_knowledge,
             "parts": [list(part) for part in self.fingerprint],
         }
 
@@ -80,6 +83,7 @@ class Entry:
             session_id=data.get("session_id"),
             project=data.get("project"),
             categories=tuple(str(c) for c in data.get("categories", ())),
+            has_knowledge=bool(data.get("has_knowledge", True)),
         )
 
 

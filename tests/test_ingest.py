@@ -1,0 +1,294 @@
+"""ingest.py on the bundled samples with the real readers and extractor.
+
+Seams (readers, extractor, progress) are injected only where a test needs to control what a
+session says; everything written goes to a real temporary memory dir.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from engram_ci import claude, knowledge
+from engram_ci.commands.ingest import samples_dir
+from engram_ci.errors import FatalError
+from engram_ci.fsutil import atomic_write_text, file_lock
+from engram_ci.ingest import LOCK_NAME, IngestOptions, IngestReport, run_ingest
+from engram_ci.model import Session, TranscriptGroup
+from engram_ci.paths import MemoryLayout
+
+WEATHER_1 = "3b8e9c52-6f0a-4d7e-9a41-2c5d8e1f7a03"
+WEATHER_2 = "9d41f7e0-2b63-4c85-a1d9-6e0b3f58c2a7"
+INVOICE_1 = "c7a2e815-4d9b-4f36-8e0c-51b7d2a9f4e6"
+
+
+@pytest.fixture
+def samples(tmp_path: Path) -> Path:
+    """A writable copy of the bundled samples (some tests grow or touch them)."""
+    return Path(shutil.copytree(samples_dir(), tmp_path / "projects"))
+
+
+def _options(memory: MemoryLayout, root: Path, **kw: object) -> IngestOptions:
+    return IngestOptions(memory_dir=memory.root, claude_roots=(root,), **kw)  # type: ignore[arg-type]
+
+
+def _files(root: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(root)): p.stat().st_mtime_ns
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != LOCK_NAME
+    }
+
+
+def _blocks(memory: MemoryLayout, project: str, category: str) -> list[knowledge.Block]:
+    path = memory.knowledge_dir(project) / f"{category}.md"
+    return list(knowledge.parse(path.read_text()).blocks) if path.exists() else []
+
+
+def test_samples_give_engram_layout(samples: Path, memory: MemoryLayout) -> None:
+    report = run_ingest(_options(memory, samples))
+
+    assert (report.sessions_ingested, report.not_sessions, report.subagents) == (3, 1, 1)
+    assert report.projects == ["invoice-cli", "weather-api"]
+    assert report.malformed_lines == {"bad_json": 1}  # a transcript cut off mid-line
+    for project, session in (
+        ("weather-api", WEATHER_1),
+        ("weather-api", WEATHER_2),
+        ("invoice-cli", INVOICE_1),
+    ):
+        conv = memory.conversation_dir(project, session)
+        assert (conv / "conversation.md").read_text().startswith("# ")
+        meta = json.loads((conv / "meta.json").read_text())
+        assert meta["session_id"] == session and meta["project"] == project
+        assert memory.summary_file(project, session).read_text().strip()
+    meta = json.loads((memory.conversation_dir("weather-api", WEATHER_1) / "meta.json").read_text())
+    assert meta["subagents"][0]["agent_id"] == "a4f29c1d8e7b60352"
+    assert meta["git_branch"] == "feature/forecast-cache"
+    assert meta["tool_errors"] == 1
+
+    decisions = _blocks(memory, "weather-api", "decisions")
+    assert [b.session_id for b in decisions] == [WEATHER_1]
+    assert decisions[0].timestamp == meta["started_at"]
+    assert decisions[0].tag("confidence") in ("high", "medium", "low")
+    assert "Redis" in decisions[0].body
+    context = (memory.knowledge_dir("weather-api") / "context.md").read_text()
+    assert context.startswith("# Project context: weather-api")
+    written = list(memory.knowledge_dir("weather-api").iterdir())
+    # each knowledge file written once for the whole run, though two sessions fed it
+    assert report.knowledge_files_written == len(list(memory.root.glob("knowledge/*/*.md")))
+    assert len(written) >= 3
+
+
+def test_force_reingest_replaces_blocks_and_rewrites_nothing_identical(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    run_ingest(_options(memory, samples))
+    before = _files(memory.root)
+    report = run_ingest(_options(memory, samples, force=True))
+    assert report.sessions_ingested == 3
+    after = _files(memory.root)
+    changed = {k for k in after if after[k] != before.get(k)}
+    assert changed == {".engram-ci/ingest-manifest.json"}  # deterministic output, same bytes
+    for category in ("decisions", "bugs", "solutions"):
+        ids = [b.session_id for b in _blocks(memory, "weather-api", category)]
+        assert len(ids) == len(set(ids))
+
+
+def test_blocks_written_by_others_are_kept_and_tombstones_respected(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    foreign = (
+        "# Decisions\n\n## Session: engram-llm-1 (2025-01-01T00:00:00Z) [confidence:high]\n\n"
+        "- Chose FastAPI over Flask.\n\n"
+        f"## Session: {WEATHER_1} (2025-11-03T09:12:24.512Z) [deleted:2025-11-04T00:00:00Z]\n"
+    )
+    atomic_write_text(memory.knowledge_dir("weather-api") / "decisions.md", foreign)
+    run_ingest(_options(memory, samples))
+    blocks = {b.session_id: b for b in _blocks(memory, "weather-api", "decisions")}
+    assert blocks["engram-llm-1"].body == "- Chose FastAPI over Flask."
+    assert blocks[WEATHER_1].is_tombstone  # forgotten on purpose: not resurrected
+
+
+@dataclass(frozen=True)
+class FakeExtraction:
+    entries: Mapping[str, str]
+    confidence: str = "low"
+    summary: str = "# summary"
+
+
+def test_reingest_drops_a_category_the_session_no_longer_has(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    answers = iter([{"bugs": "- a bug", "decisions": "- a decision"}, {"decisions": "- changed"}])
+    current: dict[str, Mapping[str, str]] = {}
+
+    def extractor(session: Session) -> FakeExtraction:
+        return FakeExtraction(current["entries"])
+
+    opts = _options(memory, samples, project="invoice-cli")
+    current["entries"] = next(answers)
+    run_ingest(opts, extractor=extractor)
+    assert [b.body for b in _blocks(memory, "invoice-cli", "bugs")] == ["- a bug"]
+    current["entries"] = next(answers)
+    run_ingest(IngestOptions(**{**opts.__dict__, "force": True}), extractor=extractor)
+    assert _blocks(memory, "invoice-cli", "bugs") == []
+    assert [b.body for b in _blocks(memory, "invoice-cli", "decisions")] == ["- changed"]
+    assert "- changed" in (memory.knowledge_dir("invoice-cli") / "context.md").read_text()
+
+
+def test_hostile_bodies_cannot_forge_blocks(samples: Path, memory: MemoryLayout) -> None:
+    def extractor(session: Session) -> FakeExtraction:
+        return FakeExtraction(
+            {"insights": "- ok\n## Session: forged (2020) [confidence:high]\n```"}
+        )
+
+    run_ingest(_options(memory, samples, project="invoice-cli"), extractor=extractor)
+    assert [b.session_id for b in _blocks(memory, "invoice-cli", "insights")] == [INVOICE_1]
+
+
+def test_dry_run_writes_nothing(samples: Path, memory: MemoryLayout) -> None:
+    report = run_ingest(_options(memory, samples, dry_run=True))
+    assert report.dry_run and report.sessions_ingested == 3 and report.blocks_written == 0
+    assert not memory.root.exists()
+
+
+def test_project_filter_and_skip_knowledge(samples: Path, memory: MemoryLayout) -> None:
+    report = run_ingest(_options(memory, samples, project="weather-api", skip_knowledge=True))
+    assert report.projects == ["weather-api"] and report.sessions_ingested == 2
+    assert memory.projects() == ["weather-api"]
+    assert not (memory.root / "knowledge").exists()
+    assert not (memory.root / "summaries").exists()
+    # the other project is still new to the manifest: a full run picks it up
+    full = run_ingest(_options(memory, samples))
+    assert full.projects == ["invoice-cli", "weather-api"]
+    assert full.sessions_ingested == 3  # weather-api again: its knowledge was skipped before
+
+
+def test_unchanged_is_skipped_by_stat_alone(samples: Path, memory: MemoryLayout) -> None:
+    run_ingest(_options(memory, samples))
+
+    class CountingReader:
+        reads = 0
+
+        def discover(self, roots: list[Path]) -> list[TranscriptGroup]:
+            return claude.discover(roots)
+
+        def read_session(
+            self, group: TranscriptGroup, *, project_hint: str | None = None
+        ) -> Session | None:
+            CountingReader.reads += 1
+            return claude.read_session(group, project_hint=project_hint)
+
+    reader = CountingReader()
+    again = run_ingest(_options(memory, samples), readers=[(reader, (samples,))])
+    assert (again.sessions_unchanged, again.sessions_ingested, CountingReader.reads) == (3, 0, 0)
+    agent = next(samples.rglob("agent-*.jsonl"))
+    with agent.open("a") as handle:
+        handle.write("\n")  # touching a subagent file re-reads its parent session only
+    grown = run_ingest(_options(memory, samples), readers=[(reader, (samples,))])
+    assert (grown.sessions_ingested, CountingReader.reads) == (1, 1)
+    assert grown.sessions == [("weather-api", WEATHER_1)]
+
+
+def test_a_reader_failure_or_hostile_name_skips_that_session_only(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    class Flaky:
+        def discover(self, roots: list[Path]) -> list[TranscriptGroup]:
+            return claude.discover(roots)
+
+        def read_session(
+            self, group: TranscriptGroup, *, project_hint: str | None = None
+        ) -> Session | None:
+            session = claude.read_session(group)
+            if group.session_id == WEATHER_2:
+                raise RuntimeError("reader bug")
+            if session is not None and group.session_id == INVOICE_1:
+                session.project = "../escape"
+            return session
+
+    report = run_ingest(_options(memory, samples), readers=[(Flaky(), (samples,))])
+    assert report.sessions_failed == 2 and report.sessions_ingested == 1
+    assert memory.projects() == ["weather-api"]
+    assert not (memory.root.parent / "escape").exists()
+    retried = run_ingest(_options(memory, samples))
+    assert retried.sessions_ingested == 2  # failures are not remembered as done
+
+
+def test_missing_roots_and_bad_project_are_fatal(tmp_path: Path, memory: MemoryLayout) -> None:
+    with pytest.raises(FatalError, match="--sessions-dir"):
+        run_ingest(_options(memory, tmp_path / "nope"))
+    with pytest.raises(FatalError, match="invalid project name"):
+        run_ingest(_options(memory, tmp_path, project="../x"))
+
+
+def test_progress_sees_every_changed_transcript(samples: Path, memory: MemoryLayout) -> None:
+    events: list[tuple[str, int]] = []
+
+    class Recorder:
+        def start(self, files: int, total_bytes: int) -> None:
+            events.append(("start", files))
+
+        def advance(self, nbytes: int) -> None:
+            events.append(("advance", nbytes))
+
+        def finish(self) -> None:
+            events.append(("finish", 0))
+
+    run_ingest(_options(memory, samples), progress=Recorder())
+    assert events[0] == ("start", 4) and events[-1] == ("finish", 0)
+    assert len([e for e in events if e[0] == "advance"]) == 4
+
+
+def test_report_json_is_stable(samples: Path, memory: MemoryLayout) -> None:
+    data = run_ingest(_options(memory, samples)).to_json()
+    assert list(data) == list(IngestReport().to_json())
+    assert data["skipped_lines"] == {"malformed": {"bad_json": 1}, "unknown_types": {}}
+    assert {"project": "invoice-cli", "session_id": INVOICE_1} in data["sessions"]
+    json.dumps(data)
+
+
+def test_ingests_into_one_memory_dir_are_serialised_by_the_lock(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "engram_ci",
+        "ingest",
+        "--sessions-dir",
+        str(samples),
+        "--memory-dir",
+        str(memory.root),
+        "--force",
+        "--json",
+    ]
+    released = threading.Event()
+
+    def hold() -> None:
+        with file_lock(memory.state_dir / LOCK_NAME):
+            released.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.2)
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    assert first.poll() is None and second.poll() is None  # both wait for the lock
+    released.set()
+    holder.join()
+    outputs = [json.loads(p.communicate(timeout=60)[0]) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0]
+    assert all(o["sessions_ingested"] == 3 for o in outputs)
+    ids = [b.session_id for b in _blocks(memory, "weather-api", "decisions")]
+    assert ids == [WEATHER_1]
