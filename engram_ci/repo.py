@@ -373,18 +373,26 @@ class GitRepo:
         return self.resolve(tracking)
 
     def push(self, remote: str, commit: str, branch: str) -> None:
-        """Push `commit` to `branch` on `remote` — never forced. PushRejected when refused."""
-        handle = self._repo.remote(remote)
-        try:
-            infos = handle.push(f"{commit}:refs/heads/{branch}", kill_after_timeout=NETWORK_TIMEOUT)
-        except git.GitCommandError as error:
-            self._network_failure(remote, "push to", str(error.stderr))
-        refused = git.PushInfo.REJECTED | git.PushInfo.REMOTE_REJECTED | git.PushInfo.ERROR
-        results = list(infos)
-        if not results or any(info.flags & refused for info in results):
-            summary = "; ".join(info.summary.strip() for info in results) or "no result"
-            raise PushRejected(mask(summary))
-        self._try("update-ref", f"refs/remotes/{remote}/{branch}", commit)
+        """Push `commit` to `branch` on `remote` — never forced. PushRejected when refused.
+
+        A refused ref is not an error to git's caller (GitPython's Remote.push returns flags
+        and cannot parse a raw commit id as the source), so read `--porcelain` ourselves:
+        one line per ref, `!` = rejected, and the ref must be listed to count as pushed.
+        """
+        target = f"refs/heads/{branch}"
+        status, out, err = self._network("push", "--porcelain", remote, f"{commit}:{target}")
+        lines = [line.split("\t") for line in out.splitlines() if "\t" in line]
+        ours = [fields for fields in lines if fields[1].endswith(f":{target}")]
+        if status == 0 and ours and all(fields[0] in (" ", "*", "=") for fields in ours):
+            self._try("update-ref", f"refs/remotes/{remote}/{branch}", commit)
+            return
+        if not ours:
+            if _AUTH_FAILURE.search(err):
+                raise AuthFailed(public_url(self.remote_url(remote) or remote))
+            if "rejected" not in err and "lock" not in err:
+                self._network_failure(remote, "push to", err)
+        reason = " ".join(fields[-1] for fields in ours) or (err.strip().splitlines() or ["?"])[-1]
+        raise PushRejected(mask(reason))
 
     def _network(self, *args: str) -> tuple[int, str, str]:
         status, out, err = self._git.execute(

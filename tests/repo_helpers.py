@@ -1,0 +1,72 @@
+"""Helpers for the git repository sync tests: real git, real repos in tmp dirs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from engram_ci import knowledge
+from engram_ci.paths import MemoryLayout
+
+from .conftest import ROOT
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {done.stderr}")
+    return done.stdout.rstrip()
+
+
+def add_block(
+    layout: MemoryLayout,
+    project: str,
+    session: str,
+    body: str,
+    *,
+    category: str = "decisions",
+    timestamp: str = "2025-01-01T00:00:00Z",
+) -> None:
+    """Add one `## Session:` block to a local knowledge file."""
+    path = layout.knowledge_dir(project) / f"{category}.md"
+    current = knowledge.parse(path.read_text()) if path.exists() else knowledge.empty_file(category)
+    block = knowledge.Block(session, timestamp, body)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(knowledge.render(knowledge.replace_blocks(current, [block])))
+
+
+def sessions_in(text: str) -> set[str]:
+    return {b.session_id for b in knowledge.parse(text).live_blocks()}
+
+
+def show(repo: Path, rev: str, path: str) -> str:
+    return git(repo, "show", f"{rev}:{path}")
+
+
+def engram_env(**extra: str) -> dict[str, str]:
+    """Environment for `python -m engram_ci` subprocesses: this checkout importable."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def run_engram(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "engram_ci", *args],
+        capture_output=True,
+        text=True,
+        env=env or engram_env(),
+        check=False,
+        timeout=120,
+    )
+
+
+def bare_remote(tmp: Path, name: str = "remote.git") -> Path:
+    remote = tmp / name
+    git(tmp, "init", "-q", "--bare", "-b", "main", str(remote))
+    return remote
