@@ -1,0 +1,203 @@
+"""`engram ingest` through the CLI: in-process via cli.main, and once as a real process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from engram_ci import knowledge
+from engram_ci.cli import main
+from engram_ci.commands.ingest import samples_dir
+from tests.conftest import ROOT
+
+CODEX_SAMPLES = ROOT / "tests" / "codex_samples"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_samples_with_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    memory = tmp_path / "demo-memory"
+    code, out, err = _run(capsys, "ingest", "--samples", "--memory-dir", str(memory))
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("Ingested 3 session(s), 0 unchanged")
+    assert "Projects: invoice-cli, weather-api" in out
+    assert "Skipped lines: bad_json 1" in out
+    assert "Not sessions (empty or summary-only): 1" in out
+    assert (memory / "knowledge" / "weather-api" / "context.md").is_file()
+
+    code, out, _ = _run(capsys, "ingest", "--samples", "--memory-dir", str(memory))
+    assert out.startswith("Ingested 0 session(s), 3 unchanged")
+
+
+def test_json_report_is_pure_json_on_stdout(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = _run(
+        capsys, "ingest", "--samples", "--memory-dir", str(tmp_path / "m"), "--json", "--dry-run"
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert report["dry_run"] is True and report["sessions_ingested"] == 3
+    assert not (tmp_path / "m").exists()
+
+
+def test_environment_overrides(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(samples_dir(), tmp_path / "sessions")
+    monkeypatch.setenv("ENGRAM_SESSIONS_DIR", str(tmp_path / "sessions"))
+    monkeypatch.setenv("ENGRAM_MEMORY_DIR", str(tmp_path / "env-memory"))
+    code, out, _ = _run(capsys, "ingest", "--project", "invoice-cli", "--json")
+    assert code == 0
+    assert json.loads(out)["projects"] == ["invoice-cli"]
+    assert (tmp_path / "env-memory" / "knowledge" / "invoice-cli").is_dir()
+
+
+def test_claude_config_dir_and_codex_sessions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(samples_dir(), tmp_path / "claude-config" / "projects")
+    shutil.copytree(CODEX_SAMPLES, tmp_path / "codex" / "sessions")
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
+    memory = tmp_path / "memory"
+
+    code, out, err = _run(capsys, "ingest", "--no-codex", "--json", "--memory-dir", str(memory))
+    assert code == 0, err
+    assert json.loads(out)["sessions_ingested"] == 3
+
+    code, out, err = _run(capsys, "ingest", "--json", "--memory-dir", str(memory))
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["sessions_unchanged"] == 3
+    assert report["sessions_ingested"] >= 1  # the Codex rollouts, through the same pipeline
+    codex_metas = [
+        json.loads(p.read_text())
+        for p in (memory / "conversations").rglob("meta.json")
+        if json.loads(p.read_text())["source"] == "codex"
+    ]
+    assert len(codex_metas) == report["sessions_ingested"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["ingest", "--sessions-dir", "/nonexistent/sessions"], "does not exist"),
+        (["ingest"], "ENGRAM_SESSIONS_DIR"),  # HOME is empty: no ~/.claude/projects
+        (["ingest", "--samples", "--sessions-dir", "x"], "not allowed with"),
+        (["ingest", "--samples", "--provider", "gpt"], "invalid choice"),
+        (["ingest", "--samples", "--project", "../up"], "invalid project name"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], fragment: str
+) -> None:
+    code, out, err = _run(capsys, *argv, "--memory-dir", str(tmp_path / "m"))
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("engram: error: ")
+    assert fragment in err
+
+
+MODEL_ANSWER = {
+    "decisions": ["Cache forecasts in-process (model said so)"],
+    "confidence": "high",
+    "summary": "The model's summary.",
+}
+
+
+class _FakeOllama(BaseHTTPRequestHandler):
+    """Ollama's /api/chat on loopback: answers every session with the same knowledge."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers["content-length"])
+        request = json.loads(self.rfile.read(length))
+        assert request["model"] == "tiny-test"
+        body = json.dumps({"message": {"role": "assistant", "content": json.dumps(MODEL_ANSWER)}})
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def ollama() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _FakeOllama)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_llm_provider_options_reach_the_extractor(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, ollama: str
+) -> None:
+    memory = tmp_path / "memory"
+    code, _, err = _run(
+        capsys,
+        "ingest",
+        "--samples",
+        "--memory-dir",
+        str(memory),
+        "--project",
+        "invoice-cli",
+        "--provider",
+        "ollama",
+        "--provider-url",
+        ollama,
+        "--model",
+        "tiny-test",
+    )
+    assert code == 0, err
+    text = (memory / "knowledge" / "invoice-cli" / "decisions.md").read_text()
+    [block] = knowledge.parse(text).blocks
+    assert block.tag("confidence") == "high"
+    assert block.body == "- Cache forecasts in-process (model said so)"
+
+
+def test_installed_module_runs_as_a_process(tmp_path: Path) -> None:
+    memory = tmp_path / "demo-memory"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engram_ci",
+            "ingest",
+            "--samples",
+            "--memory-dir",
+            str(memory),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["projects"] == ["invoice-cli", "weather-api"]
+    assert "\r" not in done.stderr  # not a terminal: no progress bar
+    missing = subprocess.run(
+        [sys.executable, "-m", "engram_ci", "ingest", "--sessions-dir", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
