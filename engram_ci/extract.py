@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from engram_ci import llm, offline, prompts
+from engram_ci import llm, offline, prompts, signals
 from engram_ci.model import Session
 from engram_ci.paths import KNOWLEDGE_CATEGORIES
 
 logger = logging.getLogger("engram_ci")
+#: warnings already given in this process that would only repeat (a missing key)
+_said_once: set[str] = set()
 #: a model may say more than the offline extractor, but a knowledge block stays a digest
 MODEL_ITEMS_CAP = 12
 
@@ -44,9 +46,8 @@ def extract_knowledge(
     client: httpx.Client | None = None,
 ) -> Extraction:
     """The model's extraction when a provider is named, else (or on any failure) offline's."""
-    if provider in (None, "", "offline"):
+    if not provider or provider == "offline":
         return extract_offline(session)
-    assert provider is not None
     llm.get_provider(provider)  # an unknown name is a FatalError, not a fallback
     try:
         answer, used_model = llm.complete_json(
@@ -58,6 +59,12 @@ def extract_knowledge(
             client=client,
         )
         return _from_model_answer(session, answer, f"{provider}:{used_model}")
+    except llm.MissingKeyError as exc:
+        # the same for every session of an ingest: say it once, not a hundred times
+        if str(exc) not in _said_once:
+            _said_once.add(str(exc))
+            logger.warning("%s; using the offline extractor", exc)
+        return extract_offline(session)
     except llm.LLMError as exc:
         logger.warning(
             "%s extraction failed for session %s (%s); using the offline extractor",
@@ -101,7 +108,7 @@ def _as_items(value: object) -> list[str]:
             item = " — ".join(str(v) for v in item.values() if v not in (None, ""))
         elif not isinstance(item, str | int | float) or isinstance(item, bool):
             continue  # null, true, nested lists: nothing a reader could use
-        text = offline.one_line(str(item)).lstrip("-*• ").strip()
+        text = signals.one_line(str(item)).lstrip("-*• ").strip()
         if text:
             items.append(text)
-    return offline.dedupe(items, MODEL_ITEMS_CAP)
+    return signals.dedupe(items, MODEL_ITEMS_CAP)

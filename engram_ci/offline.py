@@ -10,24 +10,36 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from engram_ci.model import Session, ToolCall, Turn
 from engram_ci.prompts import clip
+from engram_ci.signals import (
+    EDIT_TOOLS,
+    KIND_ORDER,
+    READ_TOOLS,
+    Step,
+    agents,
+    all_calls,
+    code,
+    command_kind,
+    command_of,
+    dedupe,
+    error_line,
+    failed,
+    human_text,
+    is_misuse,
+    is_rejection,
+    one_line,
+    path_of,
+    rejection_reason,
+    retry_matches,
+    sentences,
+    steps_of,
+    subject_of,
+)
 
-LINE_CHARS = 200
 CAPS = {"decisions": 8, "bugs": 8, "solutions": 8, "procedures": 12, "patterns": 10}
 DEFAULT_CAP = 6
-
-EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
-READ_TOOLS = frozenset({"Read"})
-SHELL_TOOLS = frozenset({"Bash", "shell", "exec_command", "local_shell"})
-#: the agent's own bookkeeping: their failures say nothing about the project
-HOUSEKEEPING_TOOLS = frozenset(
-    {"KillShell", "BashOutput", "TodoWrite", "ToolSearch", "SendMessage"}
-    | {"TaskCreate", "TaskUpdate", "TaskList", "TaskGet", "TaskOutput", "TaskStop"}
-)
 
 _DECISION_RE = re.compile(
     r"\b(let'?s (use|go with|keep|switch|stick|do|try|make|not)|i'?ll (go with|use|switch)"
@@ -49,269 +61,7 @@ _EXPLAIN_RES = (
     re.compile(r"\b(fix(ed|es)?|need(s|ed)? to|should|since)\b", re.IGNORECASE),
 )
 _TODO_RE = re.compile(r"\b(TODO|FIXME|XXX)\b[:(\s]")
-_REJECTED = ("the user doesn't want to", "tool use was rejected")
-_REJECT_REASON_RE = re.compile(r"reason for the rejection:\s*(.+)", re.IGNORECASE | re.DOTALL)
-_MISUSE_RE = re.compile(
-    r"string to replace not found|found \d+ matches of the string|has not been read yet"
-    r"|modified since read|<tool_use_error>|inputvalidationerror|requires approval|was blocked",
-    re.IGNORECASE,
-)
 _ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
-_FAIL_SUMMARY_RE = re.compile(r"(?m)^(FAILED |ERROR: )|\b[1-9]\d* (failed|errors?)\b")
-_EXCEPTION_RE = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt|Failure)\b|error\[[\w-]+\])")
-_ERROR_WORD_RE = re.compile(
-    r"\b(error|fatal|failed|failure|not found|no such file|cannot|denied|panic)\b", re.I
-)
-#: lines that never name the problem: pytest's header, verbose passes, warnings, our cut marks
-_BANNER_RE = re.compile(
-    r"^(=+|-+|_+|\[… truncated|platform |rootdir:|configfile:|testpaths:|plugins:|cachedir:"
-    r"|asyncio:|collect|test session starts|warn(ing)?\b)|\bPASSED\b",
-    re.IGNORECASE,
-)
-_EXIT_RE = re.compile(r"^Exit code (\d+)")
-
-COMMAND_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "Test",
-        re.compile(
-            r"\b(pytest|py\.test|tox|nox|jest|vitest|mocha|unittest|rspec|phpunit|ctest"
-            r"|(go|cargo|npm|pnpm|yarn|bun|make|deno|mix|dotnet) (run )?test)\b"
-        ),
-    ),
-    (
-        "Lint",
-        re.compile(
-            r"\b(ruff|mypy|pyright|ty check|flake8|pylint|black|isort|eslint|prettier|tsc"
-            r"|biome|clippy|cargo fmt|gofmt|golangci-lint|shellcheck|actionlint|zizmor)\b"
-        ),
-    ),
-    (
-        "Build",
-        re.compile(
-            r"\b(build|compile|make|install|cargo run|npm (ci|run)|pnpm (add|run)|yarn"
-            r"|uv (sync|add)|poetry|docker|gradle|mvn|bundle|pip)\b"
-        ),
-    ),
-    ("Git", re.compile(r"^(git|gh)\b")),
-)
-#: look-around commands: worth nothing as a procedure
-_TRIVIAL_COMMANDS = frozenset(
-    (  # noqa: SIM905 -- one word list reads better than fifty quoted lines
-        "ls cat head tail grep rg find echo pwd wc which sed awk tree file stat du df sort uniq"
-        " cd true sleep date whoami env printenv type diff less more open realpath basename"
-        " dirname mkdir touch chmod cp mv rm kill pkill ps lsof curl"
-    ).split()
-)
-_READONLY_GIT = frozenset(
-    ("status", "diff", "log", "show", "branch", "remote", "rev-parse", "blame", "ls-files")
-)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One tool call in its agent's order, with the turn it was made in."""
-
-    index: int
-    call: ToolCall
-    turn: int
-    agent: str | None
-
-
-# ---------------------------------------------------------------- small text helpers
-
-
-def one_line(text: str, limit: int = LINE_CHARS) -> str:
-    return clip(" ".join(text.split()), limit)
-
-
-def code(text: str, limit: int = 120) -> str:
-    """Inline code that survives backticks inside the text."""
-    text = one_line(text, limit).replace("`", "'")
-    return f"`{text}`"
-
-
-def sentences(text: str) -> list[str]:
-    """Prose sentences of a markdown text: code fences, tables and headings dropped."""
-    text = re.sub(r"```.*?(```|\Z)", "\n", text, flags=re.DOTALL)
-    found = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("|", "#", ">", "<")):
-            continue
-        line = re.sub(r"^([-*+•]|\d+[.)])\s+", "", line).replace("**", "")
-        for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z`\"'(])", line):
-            sentence = sentence.strip()
-            if len(sentence) >= 15 and len(sentence.split()) >= 4:
-                found.append(sentence)
-    return found
-
-
-def _key(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
-
-
-def dedupe(items: list[str], cap: int) -> list[str]:
-    seen: set[str] = set()
-    kept = []
-    for item in items:
-        key = _key(item)
-        if key and key not in seen:
-            seen.add(key)
-            kept.append(item)
-    return kept[:cap]
-
-
-def human_text(turn: Turn) -> str | None:
-    """The human's words in a prompt, or None for slash commands, command output, interrupts."""
-    text = turn.text.strip()
-    if not turn.is_prompt or turn.command:
-        return None
-    if text.startswith(("<local-command", "[Request interrupted", "Caveat:")):
-        return None
-    if "<command-name>" in text:
-        args = re.search(r"<command-args>(.*?)</command-args>", text, re.DOTALL)
-        return args.group(1).strip() or None if args else None
-    return text
-
-
-# ---------------------------------------------------------------- what a call was
-
-
-def command_of(call: ToolCall) -> str | None:
-    value = call.input.get("command") if call.name in SHELL_TOOLS else None
-    if isinstance(value, list):  # codex passes argv
-        value = " ".join(str(part) for part in value)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    first = value.strip().splitlines()[0]
-    first = re.sub(r"^(cd \S+ && )+", "", first).strip()
-    return " ".join(first.split()) + (" …" if "\n" in value.strip() else "")
-
-
-def path_of(call: ToolCall, cwd: str | None) -> str | None:
-    value = call.input.get("file_path") or call.input.get("notebook_path")
-    if not isinstance(value, str) or not value:
-        return None
-    if cwd:
-        try:
-            return str(PurePosixPath(value).relative_to(cwd))
-        except ValueError:
-            pass
-    return value
-
-
-def subject_of(call: ToolCall, cwd: str | None) -> str:
-    return command_of(call) or path_of(call, cwd) or call.name
-
-
-def is_rejection(call: ToolCall) -> bool:
-    return rejection_reason(call) is not None
-
-
-def rejection_reason(call: ToolCall) -> str | None:
-    """Why the human stopped this call ("" when they gave no reason); None if they didn't.
-
-    Claude Code words a refusal in boilerplate, but when the human stops a command by typing
-    a message, that message alone is the tool's "error": short, with no exit code and none of
-    an error's words.
-    """
-    result = (call.result or "").strip()
-    if not call.is_error or not result:
-        return None
-    if any(phrase in result.lower() for phrase in _REJECTED):
-        reason = _REJECT_REASON_RE.search(result)
-        return reason.group(1).strip() if reason else ""
-    lines = result.splitlines()
-    looks_human = (
-        call.name in SHELL_TOOLS
-        and len(result) < 1000
-        and not any(_EXIT_RE.match(line) or _EXCEPTION_RE.match(line) for line in lines)
-        and not any(_BANNER_RE.search(line) for line in lines)  # a test run's output
-        and not _ERROR_WORD_RE.search(result)
-        and not _MISUSE_RE.search(result)
-    )
-    return result if looks_human else None
-
-
-def is_misuse(call: ToolCall) -> bool:
-    """A failure of how a tool was used (stale Edit, bookkeeping), not of the project."""
-    if not call.is_error or is_rejection(call):
-        return False
-    return call.name in HOUSEKEEPING_TOOLS or bool(_MISUSE_RE.search(call.result or ""))
-
-
-def command_kind(command: str) -> str | None:
-    words = command.split()
-    if not words or words[0] in _TRIVIAL_COMMANDS:
-        return None
-    if words[0] == "git" and len(words) > 1 and words[1] in _READONLY_GIT:
-        return None
-    return next((kind for kind, pattern in COMMAND_KINDS if pattern.search(command)), "Run")
-
-
-def failed(call: ToolCall) -> bool:
-    """An error result, or a test/lint run whose output reports failures though exit was 0."""
-    if call.is_error:
-        return not is_rejection(call)
-    command = command_of(call)
-    return bool(
-        command
-        and command_kind(command) in ("Test", "Lint")
-        and _FAIL_SUMMARY_RE.search(call.result or "")
-    )
-
-
-def error_line(result: str | None) -> str:
-    """The one line of an error output that names the problem ("" when none does)."""
-    lines = [line.strip() for line in (result or "").splitlines() if line.strip()]
-    exit_code = next((m.group(1) for line in lines if (m := _EXIT_RE.match(line))), None)
-    lines = [line for line in lines if not _EXIT_RE.match(line) and not _BANNER_RE.search(line)]
-    exceptions = [line for line in lines if _EXCEPTION_RE.match(line)]
-    picks = (
-        exceptions[-1:]  # a traceback ends with the exception that matters
-        or [line for line in lines if line.startswith("FAILED ")][:1]  # names the test
-        or [line for line in lines if line.startswith("E  ")][:1]
-        or [line for line in lines if re.search(r" (FAILED|ERROR)\b", line)][:1]
-        or [line for line in lines if _ERROR_WORD_RE.search(line)][:1]
-        or lines[:1]
-    )
-    if picks:
-        return one_line(picks[0].removeprefix("<tool_use_error>").removesuffix("</tool_use_error>"))
-    return f"exit code {exit_code}" if exit_code else ""
-
-
-# ---------------------------------------------------------------- session walk
-
-
-def agents(session: Session) -> list[tuple[str | None, list[Turn]]]:
-    """The main thread's turns, then each subagent's (depth first), in order."""
-    found: list[tuple[str | None, list[Turn]]] = [(session.agent_id, session.turns)]
-    for sub in session.subagents:
-        found.extend((agent or sub.session_id, turns) for agent, turns in agents(sub))
-    return found
-
-
-def steps_of(turns: list[Turn], agent: str | None) -> list[Step]:
-    calls = [(t, call) for t, turn in enumerate(turns) for call in turn.tool_calls]
-    return [Step(i, call, t, agent) for i, (t, call) in enumerate(calls)]
-
-
-def all_calls(session: Session) -> list[ToolCall]:
-    return [call for _, turns in agents(session) for turn in turns for call in turn.tool_calls]
-
-
-def retry_matches(failed_subject: str, later_subject: str) -> bool:
-    """The later call re-runs the failed one: same command, or the same test runner."""
-    if failed_subject == later_subject:
-        return True
-    runner = re.compile(r"^(.*?\b(pytest|jest|vitest|test|tox|cargo test|go test))\b")
-    a, b = runner.match(failed_subject), runner.match(later_subject)
-    return bool(a and b and a.group(1) == b.group(1))
-
-
-def counter_lines(counter: Counter[str], limit: int) -> str:
-    ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    return ", ".join(f"{name} {count}" for name, count in ranked)
 
 
 # ---------------------------------------------------------------- the categories
@@ -365,7 +115,7 @@ def bugs_and_solutions(session: Session) -> tuple[list[str], list[str]]:
     other_bugs: list[str] = []
     solutions: list[str] = []
     for agent, turns in agents(session):
-        steps = steps_of(turns, agent)
+        steps = steps_of(turns)
         fixed_by: set[int] = set()
         for step in steps:
             call = step.call
@@ -427,9 +177,6 @@ def _solution(
     return f"{fixed}: {one_line(why, 160)}" if why else fixed
 
 
-_KIND_ORDER = {kind: rank for rank, kind in enumerate(["Test", "Lint", "Build", "Git", "Run"])}
-
-
 def procedures(session: Session) -> list[str]:
     """Commands run, tests and checks first, then the most repeated."""
     runs: dict[str, list[ToolCall]] = {}
@@ -438,7 +185,7 @@ def procedures(session: Session) -> list[str]:
         if command and command_kind(command) and not is_rejection(call):
             runs.setdefault(command, []).append(call)
     ranked = sorted(
-        runs.items(), key=lambda kv: (_KIND_ORDER[command_kind(kv[0]) or "Run"], -len(kv[1]))
+        runs.items(), key=lambda kv: (KIND_ORDER[command_kind(kv[0]) or "Run"], -len(kv[1]))
     )
     lines = []
     for command, calls in ranked[: CAPS["procedures"]]:
@@ -494,7 +241,8 @@ def insights(session: Session) -> list[str]:
         shown = ", ".join(code(subject_of(c, session.cwd), 60) for c in declined[:3])
         found.append(f"The user declined {len(declined)} tool call(s): {shown}")
     if calls:
-        found.append(f"Tools used: {counter_lines(Counter(c.name for c in calls), 8)}")
+        used = sorted(Counter(c.name for c in calls).items(), key=lambda kv: (-kv[1], kv[0]))
+        found.append("Tools used: " + ", ".join(f"{name} {n}" for name, n in used[:8]))
     if session.subagents:
         found.append(f"{len(session.subagents)} subagent(s) ran")
     if session.models or session.usage.total:

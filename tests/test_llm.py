@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from engram_ci import llm
+from engram_ci import extract, llm
 from engram_ci.extract import extract_knowledge, extract_offline
 from engram_ci.log import registered_secrets
 from engram_ci.model import Session
@@ -35,14 +35,22 @@ ANSWER = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_warnings() -> None:
+    extract._said_once.clear()
+
+
 @pytest.fixture
 def warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """Capture engram_ci's records even when log.configure() turned propagation off."""
     logger = logging.getLogger("engram_ci")
-    logger.addHandler(caplog.handler)
+    attach = not logger.propagate  # else the root handler already sees every record
+    if attach:
+        logger.addHandler(caplog.handler)
     caplog.set_level(logging.WARNING, logger="engram_ci")
     yield caplog
-    logger.removeHandler(caplog.handler)
+    if attach:
+        logger.removeHandler(caplog.handler)
 
 
 @pytest.fixture
@@ -360,6 +368,9 @@ def test_missing_key_falls_back_naming_the_variable(
     assert_fell_back(extract_knowledge(session, provider=provider), session, warnings)
     assert f"{variable} is not set: set {variable}" in warnings.text
     assert httpx_mock.get_requests() == []
+    # every session of an ingest would say the same: it is said once
+    extract_knowledge(session, provider=provider)
+    assert warnings.text.count(f"{variable} is not set") == 1
 
 
 @pytest.mark.usefixtures("keys")
@@ -408,3 +419,24 @@ def test_the_prompt_is_bounded_and_keeps_both_ends() -> None:
     assert len(text) < 21_000
     assert "FIRST PROMPT" in text and "FINAL: all done" in text
     assert "lines omitted" in text
+
+
+@pytest.mark.usefixtures("keys")
+def test_cli_logging_prints_the_warning_without_the_key(httpx_mock: HTTPXMock) -> None:
+    import io
+
+    from engram_ci import log
+
+    httpx_mock.add_response(status_code=401, text=f"invalid key {ANTHROPIC_KEY}")
+    stream = io.StringIO()
+    logger = logging.getLogger("engram_ci")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    log.configure(stream=stream)
+    try:
+        extract_knowledge(fix_a_failing_test(), provider="anthropic")
+    finally:
+        logger.handlers[:] = saved[0]
+        logger.propagate, logger.level = saved[1], saved[2]
+    printed = stream.getvalue()
+    assert printed.startswith("warning: anthropic extraction failed for session s-1")
+    assert "HTTP 401" in printed and ANTHROPIC_KEY not in printed
