@@ -14,21 +14,19 @@ for the gist before posting again. Every other failure becomes a one-line FatalE
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException
-from github.GistHistoryState import GistHistoryState
-from github.PaginatedList import PaginatedList
 from github.Requester import Requester
 
 from engram_ci import __version__
@@ -193,48 +191,65 @@ class GistStore:
 
     def list_gists(self) -> list[GistSummary]:
         """The authenticated user's gists, every page (files listed without content)."""
-
-        def call() -> list[GistSummary]:
-            out = []
-            for gist in self._github.get_user().get_gists():
-                out.append(
-                    GistSummary(
-                        id=gist.id,
-                        description=gist.description or "",
-                        files=tuple(sorted(gist.files)),
-                        updated_at=_iso(gist.updated_at),
-                        url=gist.html_url,
-                    )
-                )
-            return out
-
-        return self._retry(call, action="list your gists", writing=True)
+        return [
+            GistSummary(
+                id=str(item["id"]),
+                description=str(item.get("description") or ""),
+                files=tuple(sorted(item.get("files") or {})),
+                updated_at=str(item.get("updated_at") or ""),
+                url=str(item.get("html_url") or ""),
+            )
+            for item in self._pages("/gists", action="list your gists", writing=True)
+        ]
 
     def commits(self, gist_id: str, *, until: str | None = None) -> list[Version]:
         """The gist's versions newest first (GET /gists/{id}/commits, every page, or up to and
         including version `until`)."""
-
-        def call() -> list[Version]:
-            pages = PaginatedList(
-                GistHistoryState, self._requester, f"/gists/{gist_id}/commits", None
-            )
-            out = []
-            for state in pages:
-                stats = state.change_status
-                out.append(
-                    Version(
-                        version=state.version,
-                        committed_at=_iso(state.committed_at),
-                        author=state.user.login if state.user else "",
-                        additions=stats.additions if stats else 0,
-                        deletions=stats.deletions if stats else 0,
-                    )
+        out = []
+        for item in self._pages(
+            f"/gists/{gist_id}/commits",
+            action=f"list versions of gist {gist_id}",
+            gist_id=gist_id,
+            stop=lambda item: item.get("version") == until,
+        ):
+            stats = item.get("change_status") or {}
+            out.append(
+                Version(
+                    version=str(item.get("version") or ""),
+                    committed_at=str(item.get("committed_at") or ""),
+                    author=str((item.get("user") or {}).get("login") or ""),
+                    additions=int(stats.get("additions") or 0),
+                    deletions=int(stats.get("deletions") or 0),
                 )
-                if until is not None and state.version == until:
-                    break
-            return out
+            )
+        return out
 
-        return self._retry(call, action=f"list versions of gist {gist_id}", gist_id=gist_id)
+    def _pages(
+        self,
+        path: str,
+        *,
+        action: str,
+        gist_id: str | None = None,
+        writing: bool = False,
+        stop: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated listing, following the Link headers. (PyGithub's
+        PaginatedList of Gist would fetch each gist again: `Gist.files` completes the object.)"""
+        url: str | None = path
+        params: dict[str, Any] | None = {"per_page": 100}
+        while url:
+            headers, items = self._retry(
+                functools.partial(self._requester.requestJsonAndCheck, "GET", url, params),
+                action=action,
+                gist_id=gist_id,
+                writing=writing,
+            )
+            for item in items or ():
+                yield item
+                if stop is not None and stop(item):
+                    return
+            url = _next_link(headers.get("link", ""))
+            params = None  # the next link carries them
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -458,9 +473,8 @@ def _describe(error: BaseException | None) -> str:
     return f"no answer ({type(error).__name__})" if error is not None else "no answer"
 
 
-def _iso(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _next_link(link_header: str) -> str | None:
+    for link in requests.utils.parse_header_links(link_header):
+        if link.get("rel") == "next":
+            return link.get("url")
+    return None
