@@ -1,0 +1,195 @@
+"""The Codex CLI reader on hand-written rollouts (tests/codex_samples) and edge cases in tmp."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engram_ci import codex
+from engram_ci.model import Session
+
+SAMPLES = Path(__file__).parent / "codex_samples"
+MODERN = "5f1c2b8e-3d4a-4e6f-9a7b-1c2d3e4f5a6b"
+NEWER = "0199a3f2-7c1e-7d20-b5a4-3e2f1d0c9b8a"
+LEGACY = "c3a1e0f4-2b5d-4c6e-8f70-9a1b2c3d4e5f"
+CONTEXT_ONLY = "7e6d5c4b-3a29-4817-9f6e-5d4c3b2a1908"
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> dict[str, Session | None]:
+    root = tmp_path / ".codex" / "sessions"
+    shutil.copytree(SAMPLES, root)
+    return {g.session_id: codex.read_session(g) for g in codex.discover([root])}
+
+
+def must(sessions: dict[str, Session | None], session_id: str) -> Session:
+    session = sessions[session_id]
+    assert session is not None
+    return session
+
+
+def test_discover_finds_every_rollout_sorted_by_path(tmp_path: Path) -> None:
+    groups = codex.discover([SAMPLES, tmp_path / "missing"])
+    assert [g.session_id for g in groups] == [LEGACY, MODERN, NEWER, CONTEXT_ONLY]
+    assert all(g.parts == (g.main,) and g.source == "codex" for g in groups)
+    assert [g.main.parent.relative_to(SAMPLES).as_posix() for g in groups] == [
+        "2025/05/20",
+        "2025/09/14",
+        "2025/11/02",
+        "2025/11/03",
+    ]
+
+
+def test_a_modern_rollout(sessions: dict[str, Session | None]) -> None:
+    s = must(sessions, MODERN)
+    assert (s.project, s.cwd, s.git_branch, s.version) == (
+        "weather-api",
+        "/home/ana/code/weather-api",
+        "fix/cache-ttl",
+        "0.36.0",
+    )
+    assert s.models == ["gpt-5-codex"]
+    assert (s.started_at, s.ended_at) == ("2025-09-14T10:02:11.398Z", "2025-09-14T10:04:25.700Z")
+    # injected instructions and environment are meta; the event_msg copy adds no prompt
+    assert s.prompts == [
+        "The forecast cache never expires, entries from yesterday are still served. "
+        "Can you find out why and fix it?",
+        "Great, please also add a regression test for ttl=0.",
+    ]
+    assert [t.role for t in s.turns] == ["user", "user", "user", "assistant", "user", "assistant"]
+    reply = s.turns[3]
+    assert reply.thinking.startswith("**Looking for the cache code**")
+    assert reply.text.startswith("Fixed: `Cache.get` treated a TTL")
+    names = [(c.name, c.is_error) for c in reply.tool_calls]
+    assert names == [("shell", False), ("shell", True), ("apply_patch", False), ("shell", False)]
+    grep, pytest_run, patch, _ = reply.tool_calls
+    assert grep.input["command"] == ["bash", "-lc", "rg -n 'ttl' src/"]
+    assert "FAILED tests/test_cache.py" in (pytest_run.result or "")
+    assert patch.input["input"].startswith("*** Begin Patch")
+    # token_count totals are cumulative: the last one is the session's, cached split out
+    assert (s.usage.input_tokens, s.usage.cache_read_tokens, s.usage.output_tokens) == (
+        21504 - 16384,
+        16384,
+        1210,
+    )
+    assert len(s.tool_calls) == 5 and not s.stats.malformed
+
+
+def test_a_newer_rollout_with_odd_lines(sessions: dict[str, Session | None]) -> None:
+    s = must(sessions, NEWER)
+    assert s.project == "ledger-cli"  # a Windows cwd
+    assert s.models == ["gpt-5.1-codex"]
+    developer, agents_md, environment, question = s.turns[:4]
+    assert developer.is_meta and agents_md.is_meta and environment.is_meta
+    assert question.is_prompt and question.images == 1
+    assert s.prompts[1] == "Yes, default it on. Go ahead."
+    run, head = s.turns[4].tool_calls
+    assert run.is_error and "panicked" in (run.result or "")  # "Exit code: 101"
+    assert not head.is_error
+    assert s.summaries and s.summaries[0].startswith("The user is fixing `ledger import`")
+    assert dict(s.stats.malformed) == {"bad_json": 1}  # the cut-off token_count line
+    assert dict(s.stats.unknown_types) == {"ghost_commit_marker": 1}
+    assert s.stats.orphan_results == 1
+    assert s.usage.output_tokens == 2048
+
+
+def test_a_legacy_rollout_without_the_payload_wrapper(sessions: dict[str, Session | None]) -> None:
+    s = must(sessions, LEGACY)
+    assert s.project == "app"  # from the environment context: the only cwd it has
+    assert s.prompts == ["rename the `utils` package to `helpers` everywhere"]
+    assert s.started_at == "2025-05-20T08:15:00.512Z"
+    call = s.tool_calls[0]
+    assert call.name == "shell" and call.result == "" and not call.is_error
+    assert s.turns[-1].thinking == "Planning a repo-wide rename with sed and git mv."
+    assert not s.stats.malformed and not s.stats.unknown_types
+
+
+def test_a_rollout_of_injected_context_only_is_not_a_session(
+    sessions: dict[str, Session | None],
+) -> None:
+    assert sessions[CONTEXT_ONLY] is None
+
+
+def _rollout(tmp_path: Path, lines: list[Any]) -> Path:
+    path = tmp_path / "2025" / "01" / "02" / "rollout-2025-01-02T03-04-05-x.jsonl"
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as fh:
+        for item in lines:
+            fh.write(item if isinstance(item, bytes) else json.dumps(item).encode())
+            fh.write(b"\n")
+    return path
+
+
+def _prompt(text: str) -> dict[str, Any]:
+    payload = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+    return {"timestamp": "2025-01-02T03:04:05Z", "type": "response_item", "payload": payload}
+
+
+def test_malformed_and_too_long_lines_are_counted(tmp_path: Path) -> None:
+    _rollout(
+        tmp_path,
+        [
+            {"type": "session_meta", "payload": {"id": "abc-1", "cwd": "/x/proj"}},
+            b"\xff\xfe not utf-8",
+            b"[]",
+            {"payload": {"type": "message"}},
+            {"type": "response_item", "payload": "not an object"},
+            {"type": "response_item", "payload": {"type": "message", "role": "user", "content": 5}},
+            _prompt("z" * 5000),
+            _prompt("hello"),
+        ],
+    )
+    group = codex.discover([tmp_path])[0]
+    assert group.session_id == "rollout-2025-01-02T03-04-05-x"  # no uuid in the name
+    s = codex.read_session(group, max_line_bytes=1024)
+    assert s is not None
+    assert s.session_id == "abc-1" and s.project == "proj"  # session_meta wins
+    assert dict(s.stats.malformed) == {
+        "invalid_utf8": 1,
+        "not_object": 1,
+        "missing_type": 1,
+        "bad_shape": 2,
+        "too_long": 1,
+    }
+    assert s.prompts == ["hello"]
+
+
+def test_function_output_shapes(tmp_path: Path) -> None:
+    def call(call_id: str) -> dict[str, Any]:
+        args = json.dumps({"command": ["ls"]})
+        item = {"type": "function_call", "name": "shell", "arguments": args, "call_id": call_id}
+        return {"type": "response_item", "payload": item}
+
+    def output(call_id: str, out: Any) -> dict[str, Any]:
+        item = {"type": "function_call_output", "call_id": call_id, "output": out}
+        return {"type": "response_item", "payload": item}
+
+    _rollout(
+        tmp_path,
+        [
+            _prompt("list"),
+            call("a"),
+            output("a", {"content": "denied", "success": False}),
+            call("b"),
+            output("b", "plain text, no exit code"),
+            call("c"),
+            output("c", "{not json"),
+            call("d"),
+            output("d", json.dumps({"output": "x" * 10_000, "metadata": {"exit_code": 0}})),
+            {
+                "type": "response_item",
+                "payload": {"type": "function_call", "name": "shell", "arguments": "[1, 2"},
+            },
+        ],
+    )
+    s = codex.read_session(codex.discover([tmp_path])[0])
+    assert s is not None
+    results = [(c.id, c.is_error) for c in s.tool_calls]
+    assert results == [("a", True), ("b", False), ("c", False), ("d", False)]
+    assert s.tool_calls[2].result == "{not json"
+    assert "10,000 chars" in (s.tool_calls[3].result or "")
+    assert s.stats.malformed == {"bad_shape": 1}  # a call without call_id
