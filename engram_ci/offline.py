@@ -240,13 +240,17 @@ def insights(session: Session) -> list[str]:
     if declined:
         shown = ", ".join(code(subject_of(c, session.cwd), 60) for c in declined[:3])
         found.append(f"The user declined {len(declined)} tool call(s): {shown}")
+    # one line of session shape: context.md digests these, so it must not crowd out knowledge
+    shape = []
     if calls:
         used = sorted(Counter(c.name for c in calls).items(), key=lambda kv: (-kv[1], kv[0]))
-        found.append("Tools used: " + ", ".join(f"{name} {n}" for name, n in used[:8]))
+        shape.append("tools " + ", ".join(f"{name} {n}" for name, n in used[:6]))
     if session.subagents:
-        found.append(f"{len(session.subagents)} subagent(s) ran")
-    if session.models or session.usage.total:
-        found.append(f"Models: {', '.join(session.models) or 'unknown'}; {_tokens(session)}")
+        shape.append(f"{len(session.subagents)} subagent(s)")
+    if session.models:
+        shape.append(f"model {', '.join(session.models)}")
+    if shape:
+        found.append("Session used " + "; ".join(shape))
     return found
 
 

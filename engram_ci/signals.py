@@ -222,6 +222,8 @@ def command_kind(command: str) -> str | None:
     words = command.split()
     if not words or words[0] in _TRIVIAL_COMMANDS:
         return None
+    if "--help" in words or "--version" in words:  # looking something up, not a procedure
+        return None
     if words[0] == "git" and len(words) > 1 and words[1] in _READONLY_GIT:
         return None
     return next((kind for kind, pattern in COMMAND_KINDS if pattern.search(command)), "Run")

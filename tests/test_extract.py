@@ -117,8 +117,10 @@ def test_decisions_procedures_files_and_questions() -> None:
     assert "- Asked the user: Should I also add a test for negative numbers?" in questions
     assert "- TODO in `src/calc.py`: a + b # TODO: handle overflow" in questions
     insights = entries["insights"]
-    assert "Tools used: Bash 2, Edit 1, Read 1" in insights
-    assert "Models: claude-sonnet-4-5; tokens: 1,200 in, 3,400 out" in insights
+    assert (
+        "- Session used tools Bash 2, Edit 1, Read 1; model claude-sonnet-4-5"
+        in insights.splitlines()
+    )
     assert set(entries) <= set(KNOWLEDGE_CATEGORIES)
 
 
@@ -246,7 +248,7 @@ def test_subagent_errors_and_commands_are_included() -> None:
     entries = extract_offline(parent).entries
     assert entries["bugs"] == "- (subagent) `make test` failed: make: *** [test] Error 2"
     assert "- Test: `make test` (last run failed)" in entries["procedures"]
-    assert "1 subagent(s) ran" in entries["insights"]
+    assert "; 1 subagent(s);" in entries["insights"]
 
 
 def test_unanswered_last_prompt_is_an_open_question() -> None:

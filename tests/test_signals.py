@@ -83,6 +83,7 @@ def test_commands_are_normalised_and_classified() -> None:
     assert kinds == {"npx vitest run": "Test", "ruff check .": "Lint", "pnpm install": "Build"}
     assert command_kind("git push origin main") == "Git"
     assert command_kind("git status") is None and command_kind("ls -la") is None
+    assert command_kind("gh api --help | head -30") is None
     assert command_kind("./scripts/deploy.sh") == "Run"
 
 
