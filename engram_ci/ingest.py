@@ -32,8 +32,6 @@ from engram_ci.progress import NullProgress, Progress, ProgressSink
 
 log = logging.getLogger("engram_ci")
 
-#: held for the whole run so two ingests into one memory dir never interleave
-LOCK_NAME = "memory.lock"
 UNKNOWN_TIME = "unknown"
 
 
@@ -182,7 +180,8 @@ def run_ingest(
     )
     if options.dry_run:
         return run.execute()  # writes nothing, so it needs (and creates) no lock file
-    with file_lock(run.layout.state_dir / LOCK_NAME):
+    # held for the whole run so two ingests (or an ingest and a pull) never interleave
+    with file_lock(run.layout.lock_file):
         return run.execute()
 
 

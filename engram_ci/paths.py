@@ -119,3 +119,8 @@ class MemoryLayout:
     def state_dir(self) -> Path:
         """engram-ci's own bookkeeping (manifest, gist ids); engram ignores dot folders."""
         return self.root / ".engram-ci"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held (fsutil.file_lock) by whatever rewrites this memory's knowledge: ingest, pulls."""
+        return self.state_dir / "memory.lock"

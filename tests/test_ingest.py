@@ -22,7 +22,7 @@ from engram_ci import claude, knowledge
 from engram_ci.commands.ingest import samples_dir
 from engram_ci.errors import FatalError
 from engram_ci.fsutil import atomic_write_text, file_lock
-from engram_ci.ingest import LOCK_NAME, IngestOptions, IngestReport, run_ingest
+from engram_ci.ingest import IngestOptions, IngestReport, run_ingest
 from engram_ci.model import Session, TranscriptGroup
 from engram_ci.paths import MemoryLayout
 
@@ -45,7 +45,7 @@ def _files(root: Path) -> dict[str, int]:
     return {
         str(p.relative_to(root)): p.stat().st_mtime_ns
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != LOCK_NAME
+        if p.is_file() and p.name != "memory.lock"
     }
 
 
@@ -275,7 +275,7 @@ def test_ingests_into_one_memory_dir_are_serialised_by_the_lock(
     released = threading.Event()
 
     def hold() -> None:
-        with file_lock(memory.state_dir / LOCK_NAME):
+        with file_lock(memory.lock_file):
             released.wait(10)
 
     holder = threading.Thread(target=hold)
