@@ -1,0 +1,462 @@
+"""The action's adapter in-process: INPUT_* in, the runner's files out, exit codes, masking.
+
+Gist modes talk to the GitHub stand-in (a real HTTP server on 127.0.0.1); repo modes use
+real git repositories in tmp dirs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from engram_ci import action
+from engram_ci.claudemd import begin_marker
+from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR
+from engram_ci.ghactions import Runner, parse_file_command
+from engram_ci.paths import MemoryLayout
+from tests.docker_support import PROJECT, REPOSITORY, make_workspace_repo, run_git
+from tests.docker_support import stage_transcripts as stage
+from tests.github_server import GitHubStandIn
+
+TOKEN = "ghp_actionTestToken0123456789abcdefABCD"
+
+
+@dataclass
+class Step:
+    """One action step: the runner's environment and files, and what the step printed."""
+
+    workspace: Path
+    output_file: Path
+    summary_file: Path
+    monkeypatch: pytest.MonkeyPatch
+    stdout: str = ""
+    stderr: str = ""
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    def run(self, capsys: pytest.CaptureFixture[str], **inputs: str) -> int:
+        """Set INPUT_* exactly as the runner does (hyphens kept) and run the adapter."""
+        for name in list(os.environ):
+            if name.startswith("INPUT_"):
+                self.monkeypatch.delenv(name)
+        for name, value in inputs.items():
+            self.monkeypatch.setenv(f"INPUT_{name.replace('_', '-').upper()}", value)
+        self.output_file.write_text("")
+        self.summary_file.write_text("")
+        code = action.main([])
+        captured = capsys.readouterr()
+        self.stdout, self.stderr = captured.out, captured.err
+        self.outputs = parse_file_command(self.output_file.read_text())
+        return code
+
+    @property
+    def printed(self) -> str:
+        """Everything the step wrote except the mask commands (which must hold the secrets)."""
+        lines = [line for line in self.stdout.splitlines() if not line.startswith("::add-mask::")]
+        return "\n".join(lines) + self.stderr
+
+    @property
+    def summary(self) -> str:
+        return self.summary_file.read_text()
+
+    @property
+    def memory(self) -> MemoryLayout:
+        return MemoryLayout(self.workspace / ".engram-memory")
+
+
+@pytest.fixture
+def step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Step]:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    commands = tmp_path / "file_commands"
+    commands.mkdir()
+    out, summary = commands / "set_output_1", commands / "step_summary_1"
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(workspace))
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPOSITORY)
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(workspace)
+    yield Step(workspace, out, summary, monkeypatch)
+
+
+@pytest.fixture
+def gist_server(github_server: GitHubStandIn) -> GitHubStandIn:
+    github_server.add_token(TOKEN)
+    return github_server
+
+
+def _gist_inputs(server: GitHubStandIn, **more: str) -> dict[str, str]:
+    return {"token": TOKEN, "api_url": server.api_url, **more}
+
+
+# -- gist modes ----------------------------------------------------------------------------
+
+
+def test_push_ingests_then_pushes_and_reports(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    assert step.run(capsys, **_gist_inputs(gist_server)) == EXIT_OK, step.stdout + step.stderr
+
+    out = step.outputs
+    assert set(out) == set(action.outputs(action.Outcome()))
+    gist_id = out["gist-id"]
+    assert gist_id in gist_server.gists
+    assert out["gist-url"]
+    assert out["gist-revision"] == gist_server.gists[gist_id].head.version
+    assert out["changed"] == "true"
+    assert out["sessions-ingested"] == "1"
+    assert int(out["files-synced"]) == len(out["files"].splitlines()) > 0
+    assert "decisions.md" in gist_server.files(gist_id)
+    assert out["commit-sha"] == ""
+    # phases are grouped; the summary says what happened and links the gist
+    assert "::group::engram: ingest transcripts" in step.stdout
+    assert f"::group::engram: push {PROJECT}" in step.stdout
+    assert "**Ingested** 1 new session(s)" in step.summary
+    assert f"[`{gist_id}`]({out['gist-url']})" in step.summary
+    # the memory folder made inside the checkout stays out of git
+    assert (step.memory.root / ".gitignore").read_text().endswith("*\n")
+
+
+def test_a_second_push_with_nothing_new_changes_nothing(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    assert step.run(capsys, **_gist_inputs(gist_server)) == EXIT_OK
+    gist_id = step.outputs["gist-id"]
+    revisions = gist_server.revisions(gist_id)
+    assert step.run(capsys, **_gist_inputs(gist_server)) == EXIT_OK
+    assert step.outputs["gist-id"] == gist_id  # found again, not a second gist
+    assert step.outputs["changed"] == "false"
+    assert step.outputs["sessions-ingested"] == "0"
+    assert gist_server.revisions(gist_id) == revisions
+    assert len(gist_server.gists) == 1
+
+
+def test_pull_writes_memory_and_the_claude_md_section(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    assert step.run(capsys, **_gist_inputs(gist_server, memory_path="pusher-memory")) == EXIT_OK
+    gist_id = step.outputs["gist-id"]
+    (step.workspace / "CLAUDE.md").write_text("# House rules\n\nBe kind.\n")
+
+    code = step.run(
+        capsys,
+        **_gist_inputs(gist_server, mode="pull", gist_id=gist_id, context_file="CLAUDE.md"),
+        skip_ingest="true",
+    )
+    assert code == EXIT_OK, step.stdout
+    assert step.outputs["gist-id"] == gist_id
+    assert step.outputs["changed"] == "true"
+    assert (step.memory.knowledge_dir(PROJECT) / "decisions.md").is_file()
+    claude_md = (step.workspace / "CLAUDE.md").read_text()
+    assert claude_md.startswith("# House rules\n\nBe kind.\n")
+    assert begin_marker(PROJECT) in claude_md
+    assert "Ingest skipped" in step.summary
+    assert "Context section in `CLAUDE.md` updated" in step.summary
+
+
+def test_pull_without_gist_id_finds_the_projects_gist(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    assert step.run(capsys, **_gist_inputs(gist_server, memory_path="elsewhere")) == EXIT_OK
+    gist_id = step.outputs["gist-id"]
+    assert step.run(capsys, **_gist_inputs(gist_server, mode="pull")) == EXIT_OK, step.stdout
+    assert step.outputs["gist-id"] == gist_id
+
+
+def test_pull_of_a_project_without_a_gist_names_the_fix(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = step.run(capsys, **_gist_inputs(gist_server, mode="pull", skip_ingest="true"))
+    assert code == EXIT_USER_ERROR
+    assert "::error title=gist not found::" in step.stdout
+    assert "gist-id" in step.stdout
+
+
+def test_a_token_without_gist_scope_is_a_user_error_with_the_fix(
+    step: Step, github_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github_server.add_token(TOKEN, scopes=("repo",))
+    stage(step.workspace / ".engram-sessions")
+    code = step.run(capsys, **_gist_inputs(github_server))
+    assert code == EXIT_USER_ERROR
+    error = next(line for line in step.stdout.splitlines() if line.startswith("::error"))
+    assert "gist" in error
+    assert "engram-ci failed" in step.summary
+    assert TOKEN not in step.printed + step.summary
+
+
+# -- repo modes ------------------------------------------------------------------------------
+
+
+def test_push_repo_into_the_workspace_repo(
+    step: Step, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    make_workspace_repo(step.workspace)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    run_git(step.workspace, "remote", "add", "origin", str(remote))
+    run_git(step.workspace, "push", "-q", "origin", "main")
+    stage(step.workspace / ".engram-sessions")
+
+    code = step.run(capsys, mode="push-repo", push_remote="true", message="engram: from CI")
+    assert code == EXIT_OK, step.stdout + step.stderr
+    sha = step.outputs["commit-sha"]
+    assert sha == run_git(step.workspace, "rev-parse", "main")
+    assert sha == run_git(remote, "rev-parse", "main")
+    assert run_git(step.workspace, "log", "-1", "--format=%s") == "engram: from CI"
+    assert step.outputs["branch"] == "main"
+    assert step.outputs["gist-id"] == ""
+    assert f"[`{sha[:12]}`](https://github.com/{REPOSITORY}/commit/{sha})" in step.summary
+    assert (step.workspace / PROJECT / "decisions.md").is_file()
+    # the memory folder is ignored, the staged sessions are the user's business
+    status = run_git(step.workspace, "status", "--porcelain")
+    assert ".engram-memory" not in status
+
+
+def test_pull_repo_merges_a_branch_into_memory(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_workspace_repo(step.workspace)
+    stage(step.workspace / ".engram-sessions")
+    assert step.run(capsys, mode="push-repo", branch="memory", memory_path="m1") == EXIT_OK
+    pushed = step.outputs["commit-sha"]
+    assert run_git(step.workspace, "branch", "--show-current") == "main"  # not checked out
+
+    code = step.run(
+        capsys, mode="pull-repo", branch="memory", skip_ingest="true", context_file="CLAUDE.md"
+    )
+    assert code == EXIT_OK, step.stdout + step.stderr
+    assert step.outputs["commit-sha"] == pushed
+    assert step.outputs["changed"] == "true"
+    assert (step.memory.knowledge_dir(PROJECT) / "decisions.md").is_file()
+    assert begin_marker(PROJECT) in (step.workspace / "CLAUDE.md").read_text()
+
+
+def test_repo_modes_outside_a_repository_fail_cleanly(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    assert step.run(capsys, mode="push-repo") == EXIT_USER_ERROR
+    assert "::error title=" in step.stdout
+    assert step.outputs == {}
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_what_the_action_writes_is_given_back_to_the_workspace_owner(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_workspace_repo(step.workspace)
+    stage(step.workspace / ".engram-sessions")
+    (step.workspace / "CLAUDE.md").write_text("rules\n")
+    for folder, dirs, files in os.walk(step.workspace):
+        for name in [".", *dirs, *files]:
+            os.lchown(os.path.join(folder, name), 4321, 4321)
+    assert step.run(capsys, mode="push-repo", context_file="CLAUDE.md") == EXIT_OK, step.stdout
+    owners = {
+        os.lstat(os.path.join(folder, name)).st_uid
+        for folder, dirs, files in os.walk(step.workspace)
+        for name in [*dirs, *files]
+    }
+    assert owners == {4321}
+
+
+# -- ingest only, and missing transcripts ------------------------------------------------------
+
+
+def test_ingest_mode_only_ingests(step: Step, capsys: pytest.CaptureFixture[str]) -> None:
+    stage(step.workspace / "transcripts")
+    assert step.run(capsys, mode="ingest", sessions_path="transcripts") == EXIT_OK
+    assert step.outputs["sessions-ingested"] == "1"
+    assert step.outputs["gist-id"] == step.outputs["commit-sha"] == ""
+    assert step.outputs["changed"] == "false"
+    assert (step.memory.knowledge_dir(PROJECT) / "decisions.md").is_file()
+    assert f"::group::engram: ingest {PROJECT}" not in step.stdout
+
+
+def test_ingest_mode_without_transcripts_is_an_error(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert step.run(capsys, mode="ingest") == EXIT_USER_ERROR
+    assert "::warning::no transcripts at" in step.stdout
+    assert "::error" in step.stdout
+
+
+def test_push_without_transcripts_warns_and_pushes_what_memory_holds(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / "old")
+    assert step.run(capsys, mode="ingest", sessions_path="old") == EXIT_OK
+    assert step.run(capsys, **_gist_inputs(gist_server)) == EXIT_OK, step.stdout
+    assert "::warning::no transcripts at" in step.stdout
+    assert step.outputs["gist-id"] in gist_server.gists
+    assert step.outputs["sessions-ingested"] == "0"
+    assert "No transcripts at `sessions-path`" in step.summary
+
+
+def test_sessions_of_another_project_get_a_warning(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    assert step.run(capsys, mode="ingest", project="other") == EXIT_OK
+    assert "::warning::the transcripts belong to project(s) app, not 'other'" in step.stdout
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["true", "True", "TRUE", "false", "False", "FALSE", ""])
+def test_yaml_core_booleans_are_accepted(
+    value: str, step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    assert step.run(capsys, mode="ingest", force=value) == EXIT_OK
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "on", "tRUE", "false "])
+def test_other_booleans_are_refused_naming_the_input(
+    value: str, step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = step.run(capsys, mode="ingest", push_remote=value if value != "false " else "no")
+    assert code == EXIT_USER_ERROR
+    assert "::error title=invalid input push-remote::input 'push-remote' must be true or false" in (
+        step.stdout
+    )
+    assert "invalid input push-remote" in step.summary
+    assert step.outputs == {}
+
+
+def test_surrounding_whitespace_is_trimmed_like_the_toolkit() -> None:
+    assert action._bool({"force": " true\n"}, "force") is True
+
+
+def test_an_unknown_mode_is_refused(step: Step, capsys: pytest.CaptureFixture[str]) -> None:
+    assert step.run(capsys, mode="sync") == EXIT_USER_ERROR
+    assert "::error title=invalid input mode::unknown mode 'sync'" in step.stdout
+
+
+def test_inputs_are_read_with_hyphens_kept_or_underscores() -> None:
+    env = {"INPUT_GIST-ID": "abc", "INPUT_REPO_PATH": "repo", "INPUT_MODE": "pull"}
+    raw = action.read_inputs(env)
+    assert raw["gist-id"] == "abc"
+    assert raw["repo-path"] == "repo"
+    assert raw["mode"] == "pull"
+    # the runner's own spelling wins when both are present
+    both = action.read_inputs({"INPUT_GIST-ID": "runner", "INPUT_GIST_ID": "other"})
+    assert both["gist-id"] == "runner"
+
+
+def test_config_defaults_and_paths(tmp_path: Path) -> None:
+    env = {"GITHUB_WORKSPACE": str(tmp_path), "GITHUB_REPOSITORY": "octo/My-Repo"}
+    config = action.parse_config(action.read_inputs(env), env)
+    assert config.mode == "push"
+    assert config.project == "My-Repo"
+    assert config.memory_dir == tmp_path / ".engram-memory"
+    assert config.sessions_paths == (tmp_path / ".engram-sessions",)
+    assert config.repo_path == tmp_path
+    assert config.api_url == "https://api.github.com"
+    assert config.commit_url_base == "https://github.com/octo/My-Repo/commit/"
+    with pytest.raises(AttributeError):
+        config.mode = "pull"  # type: ignore[misc]
+    absolute = action.parse_config(
+        action.read_inputs({**env, "INPUT_SESSIONS-PATH": "/abs/one\nrel/two", "INPUT_API-URL": ""})
+        | {},
+        {**env, "GITHUB_API_URL": "https://ghes.example/api/v3"},
+    )
+    assert absolute.sessions_paths == (Path("/abs/one"), tmp_path / "rel" / "two")
+    assert absolute.api_url == "https://ghes.example/api/v3"
+
+
+def test_identity_input_holds_age_keys_and_ssh_key_blocks() -> None:
+    ssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\nBBBB\n-----END OPENSSH PRIVATE KEY-----"
+    keys = action._identities(f"# comment\nAGE-SECRET-KEY-1ABC\n{ssh}\n")
+    assert keys == ("AGE-SECRET-KEY-1ABC", ssh + "\n")
+
+
+def test_encrypt_without_keys_names_the_missing_input(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    assert step.run(capsys, **_gist_inputs(gist_server, encrypt="true")) == EXIT_USER_ERROR
+    assert "::error title=missing input recipients::" in step.stdout
+    assert gist_server.gists == {}  # nothing left the runner in plain text
+
+
+# -- secrets and failures ----------------------------------------------------------------------
+
+
+def test_secrets_are_masked_before_anything_else_is_printed(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    identity = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+    step.monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-secretvalue")
+    code = step.run(
+        capsys, **_gist_inputs(gist_server), passphrase="correct horse battery", identity=identity
+    )
+    assert code == EXIT_OK
+    lines = step.stdout.splitlines()
+    masks = [line for line in lines if line.startswith("::add-mask::")]
+    assert lines[: len(masks)] == masks  # every mask comes first
+    masked = {line.removeprefix("::add-mask::") for line in masks}
+    assert {TOKEN, "correct horse battery", identity, "sk-ant-api03-secretvalue"} <= masked
+    rest = "\n".join(lines[len(masks) :]) + step.stderr + step.summary
+    rest += step.output_file.read_text()
+    for secret in (TOKEN, "correct horse battery", identity):
+        assert secret not in rest
+
+
+def test_a_bug_exits_3_with_a_masked_traceback(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class BrokenRunner(Runner):
+        def set_output(self, name: str, value: str) -> None:
+            raise RuntimeError(f"output file vanished (token {TOKEN})")
+
+    stage(step.workspace / ".engram-sessions")
+    for name, value in _gist_inputs(gist_server).items():
+        step.monkeypatch.setenv(f"INPUT_{name.replace('_', '-').upper()}", value)
+    code = action.main([], runner=BrokenRunner())
+    captured = capsys.readouterr()
+    assert code == EXIT_BUG
+    assert "Traceback" in captured.err
+    assert "RuntimeError: output file vanished (token ***)" in captured.err
+    unmasked = [line for line in captured.out.splitlines() if not line.startswith("::add-mask::")]
+    assert TOKEN not in captured.err + "\n".join(unmasked)
+    assert "::error title=engram-ci bug::" in captured.out
+    assert "engram-ci failed: engram-ci bug" in step.summary
+
+
+def test_outside_a_runner_outputs_are_printed(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.workspace / ".engram-sessions")
+    step.monkeypatch.delenv("GITHUB_OUTPUT")
+    step.monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    step.monkeypatch.setenv("INPUT_MODE", "ingest")
+    stdout = io.StringIO()
+    assert action.main([], runner=Runner(stdout=stdout, env=os.environ)) == EXIT_OK
+    assert "output sessions-ingested=1" in stdout.getvalue()
+
+
+def test_importing_the_adapter_has_no_side_effects_and_stays_light() -> None:
+    code = (
+        "import sys, engram_ci.action as a; "
+        "heavy = {'github', 'git', 'httpx', 'requests', 'yaml'} & set(sys.modules); "
+        "print(sorted(heavy))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+    assert done.stderr == ""
