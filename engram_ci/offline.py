@@ -31,6 +31,7 @@ from engram_ci.signals import (
     is_rejection,
     one_line,
     path_of,
+    paths_of,
     rejection_reason,
     retry_matches,
     sentences,
@@ -146,7 +147,7 @@ def _solution(
 ) -> str | None:
     between = [s.call for s in steps[broke.index + 1 : fix.index] if not s.call.is_error]
     edited = dedupe(
-        [p for c in between if c.name in EDIT_TOOLS if (p := path_of(c, session.cwd))], 4
+        [p for c in between if c.name in EDIT_TOOLS for p in paths_of(c, session.cwd)], 4
     )
     ran = dedupe(
         [
@@ -173,7 +174,10 @@ def _solution(
     why = next((s for pattern in _EXPLAIN_RES for s in said if pattern.search(s)), None)
     if how == "on a re-run" and not why:
         return None  # nothing changed that we can see: no knowledge in it
+    rerun = subject_of(fix.call, session.cwd)
     fixed = f"{code(subject)} passed {how}"
+    if rerun != subject:
+        fixed = f"{code(subject)} fixed: {code(rerun)} passed {how}"
     return f"{fixed}: {one_line(why, 160)}" if why else fixed
 
 
@@ -204,8 +208,9 @@ def touch_counts(session: Session) -> list[tuple[str, int, int]]:
     edits: Counter[str] = Counter()
     reads: Counter[str] = Counter()
     for call in all_calls(session):
-        path = path_of(call, session.cwd)
-        if path and not call.is_error:
+        if call.is_error:
+            continue
+        for path in paths_of(call, session.cwd):
             if call.name in EDIT_TOOLS:
                 edits[path] += 1
             elif call.name in READ_TOOLS:

@@ -17,9 +17,12 @@ from engram_ci.prompts import clip
 
 LINE_CHARS = 200
 
-EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit"})
+EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "apply_patch"})
 READ_TOOLS = frozenset({"Read"})
-SHELL_TOOLS = frozenset({"Bash", "shell", "exec_command", "local_shell"})
+SHELL_TOOLS = frozenset({"Bash", "shell", "shell_command", "exec_command", "local_shell"})
+_SHELLS = frozenset({"bash", "sh", "zsh", "powershell", "pwsh"})
+#: the files a Codex apply_patch touches
+_PATCH_FILE_RE = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (.+)$", re.MULTILINE)
 #: the agent's own bookkeeping: their failures say nothing about the project
 HOUSEKEEPING_TOOLS = frozenset(
     {"KillShell", "BashOutput", "TodoWrite", "ToolSearch", "SendMessage"}
@@ -36,15 +39,15 @@ _MISUSE_RE = re.compile(
 _FAIL_SUMMARY_RE = re.compile(r"(?m)^(FAILED |ERROR: )|\b[1-9]\d* (failed|errors?)\b")
 _EXCEPTION_RE = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt|Failure)\b|error\[[\w-]+\])")
 _ERROR_WORD_RE = re.compile(
-    r"\b(error|fatal|failed|failure|not found|no such file|cannot|denied|panic)\b", re.I
+    r"\b(error|fatal|failed|failure|not found|no such file|cannot|denied|panic(ked)?)\b", re.I
 )
 #: lines that never name the problem: pytest's header, verbose passes, warnings, our cut marks
 _BANNER_RE = re.compile(
     r"^(=+|-+|_+|\[… truncated|platform |rootdir:|configfile:|testpaths:|plugins:|cachedir:"
-    r"|asyncio:|collect|test session starts|warn(ing)?\b)|\bPASSED\b",
+    r"|asyncio:|collect|test session starts|warn(ing)?\b|wall time:|output:$)|\bPASSED\b",
     re.IGNORECASE,
 )
-_EXIT_RE = re.compile(r"^Exit code (\d+)")
+_EXIT_RE = re.compile(r"^Exit code:? (\d+)")  # Claude Code: "Exit code 1"; Codex: "Exit code: 1"
 
 COMMAND_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -157,8 +160,10 @@ def human_text(turn: Turn) -> str | None:
 
 def command_of(call: ToolCall) -> str | None:
     value = call.input.get("command") if call.name in SHELL_TOOLS else None
-    if isinstance(value, list):  # codex passes argv
-        value = " ".join(str(part) for part in value)
+    if isinstance(value, list):  # Codex passes argv, usually ["bash", "-lc", "<script>"]
+        argv = [str(part) for part in value]
+        wrapped = len(argv) == 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc")
+        value = argv[2] if wrapped else " ".join(argv)
     if not isinstance(value, str) or not value.strip():
         return None
     first = value.strip().splitlines()[0]
@@ -166,16 +171,28 @@ def command_of(call: ToolCall) -> str | None:
     return " ".join(first.split()) + (" …" if "\n" in value.strip() else "")
 
 
+def paths_of(call: ToolCall, cwd: str | None) -> list[str]:
+    """The files a call reads or writes, relative to `cwd` when inside it."""
+    if call.name == "apply_patch":
+        patch = call.input.get("input") or call.input.get("patch")
+        found = _PATCH_FILE_RE.findall(patch) if isinstance(patch, str) else []
+    else:
+        value = call.input.get("file_path") or call.input.get("notebook_path")
+        found = [value] if isinstance(value, str) and value else []
+    return [_relative(path.strip(), cwd) for path in found]
+
+
 def path_of(call: ToolCall, cwd: str | None) -> str | None:
-    value = call.input.get("file_path") or call.input.get("notebook_path")
-    if not isinstance(value, str) or not value:
-        return None
+    return next(iter(paths_of(call, cwd)), None)
+
+
+def _relative(path: str, cwd: str | None) -> str:
     if cwd:
         try:
-            return str(PurePosixPath(value).relative_to(cwd))
+            return str(PurePosixPath(path).relative_to(cwd))
         except ValueError:
             pass
-    return value
+    return path
 
 
 def subject_of(call: ToolCall, cwd: str | None) -> str:
@@ -281,9 +298,9 @@ def all_calls(session: Session) -> list[ToolCall]:
 
 
 def retry_matches(failed_subject: str, later_subject: str) -> bool:
-    """The later call re-runs the failed one: same command, or the same test runner."""
+    """The later call re-runs the failed one: the same command, or, for a failed test run,
+    any later test run (a broken test is fixed when the suite passes again, however invoked).
+    """
     if failed_subject == later_subject:
         return True
-    runner = re.compile(r"^(.*?\b(pytest|jest|vitest|test|tox|cargo test|go test))\b")
-    a, b = runner.match(failed_subject), runner.match(later_subject)
-    return bool(a and b and a.group(1) == b.group(1))
+    return command_kind(failed_subject) == command_kind(later_subject) == "Test"

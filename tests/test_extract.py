@@ -384,3 +384,23 @@ def test_corpus_errors_fixes_and_choices_are_found(corpus_home: Path) -> None:
     typing = extract_offline(sessions["326189cf-5676-4237-8cde-1ce80aae4a9f"]).entries
     assert typing["bugs"].startswith("- `uv run ty check` failed: error[call-non-callable]")
     assert "- Lint: `uv run ty check` (run 3×, last run passed)" in typing["procedures"]
+
+
+def test_codex_sessions_give_the_same_kinds_of_knowledge() -> None:
+    from engram_ci import codex
+
+    samples = Path(__file__).parent / "codex_samples"
+    if not samples.is_dir():
+        pytest.skip("no Codex samples beside the tests")
+    sessions = [s for g in codex.discover([samples]) if (s := codex.read_session(g))]
+    weather = next(s for s in sessions if (s.cwd or "").endswith("weather-api"))
+    entries = extract_offline(weather).entries
+    assert entries["bugs"].startswith(
+        "- `python -m pytest tests/test_cache.py -q` failed: FAILED tests/test_cache.py::"
+        "test_expired_entry_is_dropped"
+    )
+    assert entries["solutions"] == (
+        "- `python -m pytest tests/test_cache.py -q` fixed: `make test` passed after editing"
+        " `src/cache.py`"
+    )
+    assert "- `tests/test_ttl_zero.py`: edited 1×" in entries["patterns"].splitlines()

@@ -77,7 +77,8 @@ def test_a_green_exit_with_failures_in_the_output_still_failed() -> None:
 def test_commands_are_normalised_and_classified() -> None:
     assert command_of(bash("cd /repo && cd sub && uv run  pytest -q")) == "uv run pytest -q"
     assert command_of(bash("git commit -F- <<EOF\nmsg\nEOF")) == "git commit -F- <<EOF …"
-    assert command_of(bash(["bash", "-lc", "make test"])) == "bash -lc make test"
+    assert command_of(bash(["bash", "-lc", "make test"])) == "make test"  # Codex argv
+    assert command_of(bash(["cargo", "test", "--all"])) == "cargo test --all"
     assert command_of(ToolCall("t", "Read", {"command": "x"})) is None
     kinds = {c: command_kind(c) for c in ("npx vitest run", "ruff check .", "pnpm install")}
     assert kinds == {"npx vitest run": "Test", "ruff check .": "Lint", "pnpm install": "Build"}
@@ -90,6 +91,8 @@ def test_commands_are_normalised_and_classified() -> None:
 def test_retry_matching_and_paths() -> None:
     assert retry_matches("uv run pytest tests/a.py -x", "uv run pytest")
     assert not retry_matches("cargo build", "cargo build --release")
+    assert retry_matches("python -m pytest tests/a.py", "make test")  # the suite passed again
+    assert not retry_matches("python -m pytest", "ruff check .")
     call = ToolCall("t", "Edit", {"file_path": "/w/proj/src/a.py"})
     assert path_of(call, "/w/proj") == "src/a.py"
     assert path_of(call, "/elsewhere") == "/w/proj/src/a.py"
