@@ -393,9 +393,11 @@ def pull(
             f"check the id with `engram sync list {project}`"
         )
     local = read_local(layout, project)
-    target = incoming if force or not local else merge_filesets(project, local, incoming)
+    # a version is a restore: that version's files replace the local ones, like --force
+    replace = force or version is not None
+    target = incoming if replace or not local else merge_filesets(project, local, incoming)
     written = write_local(layout, project, target)
-    removed = _remove_missing(layout, project, local, target) if force else ()
+    removed = _remove_missing(layout, project, local, target) if replace else ()
     if version is None:
         _remember(
             layout,
