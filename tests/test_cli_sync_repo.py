@@ -1,0 +1,127 @@
+"""`engram sync init-repo | push-repo | pull-repo | merge` end to end, and `git merge`
+through the engram merge driver (real git CLI, real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engram_ci.cli import main
+from engram_ci.paths import MemoryLayout
+
+from .repo_helpers import add_block, git, run_engram, sessions_in
+
+P = "proj"
+
+
+def _memory(tmp_path: Path, name: str, *sessions: str) -> MemoryLayout:
+    layout = MemoryLayout(tmp_path / name)
+    for session in sessions:
+        add_block(layout, P, session, f"- from {session}", timestamp=f"2025-01-0{len(name)}T00")
+    return layout
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    assert main(list(argv)) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("engram: error: ")
+    return err
+
+
+def test_init_push_pull_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kr = tmp_path / "kr"
+    assert main(["sync", "init-repo", str(kr)]) == 0
+    assert capsys.readouterr().out.strip() == git(kr, "rev-parse", "HEAD")
+    writer = _memory(tmp_path, "w", "s1")
+    argv = ["sync", "push-repo", P, str(kr), "--memory-dir", str(writer.root)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == git(kr, "rev-parse", "HEAD")
+    assert main([*argv, "--json", "-m", "again"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["changed"] is False and result["branch"] == "main"
+    reader = MemoryLayout(tmp_path / "r")
+    pull = ["sync", "pull-repo", P, str(kr), "--memory-dir", str(reader.root), "--json"]
+    assert main(pull) == 0
+    assert json.loads(capsys.readouterr().out)["blocks_added"] == 1
+    assert sessions_in((reader.knowledge_dir(P) / "decisions.md").read_text()) == {"s1"}
+
+
+def test_errors_are_one_line_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mem = _memory(tmp_path, "m", "s1")
+    common = ["--memory-dir", str(mem.root)]
+    err = _one_line_error(capsys, "sync", "push-repo", P, str(tmp_path), *common)
+    assert "engram sync init-repo" in err
+    kr = tmp_path / "kr"
+    main(["sync", "init-repo", str(kr)])
+    capsys.readouterr()
+    err = _one_line_error(capsys, "sync", "pull-repo", "ghost", str(kr), *common)
+    assert "not in branch main" in err
+    err = _one_line_error(capsys, "sync", "pull-repo", P, str(kr), "--branch", "x", *common)
+    assert "branch 'x' not found" in err and "main" in err
+    err = _one_line_error(capsys, "sync", "push-repo", P, str(kr), "--push-remote", *common)
+    assert "git -C" in err and "remote add origin URL" in err
+    err = _one_line_error(capsys, "sync", "merge", "nope", "--path", str(kr))
+    assert "branch 'nope' not found" in err
+
+
+def test_merge_driver_is_hidden_from_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["sync", "--help"])
+    out = capsys.readouterr().out
+    assert "push-repo" in out and "merge-driver" not in out
+
+
+@pytest.mark.slow
+def test_agents_on_branches_then_plain_git_merges_are_clean(tmp_path: Path) -> None:
+    kr = tmp_path / "kr"
+    assert run_engram("sync", "init-repo", str(kr)).returncode == 0
+    base = _memory(tmp_path, "base", "shared")
+    assert (
+        run_engram("sync", "push-repo", P, str(kr), "--memory-dir", str(base.root)).returncode == 0
+    )
+    for agent in ("agent-a", "agent-b"):
+        mem = _memory(tmp_path, agent, "shared", f"{agent}-1", f"{agent}-2")
+        add_block(mem, P, f"{agent}-bug", "- a bug", category="bugs")
+        done = run_engram(
+            "sync", "push-repo", P, str(kr), "--branch", agent, "--memory-dir", str(mem.root)
+        )
+        assert done.returncode == 0, done.stderr
+    # both agents changed the same files: a text merge would conflict, the driver does not
+    git(kr, "merge", "-q", "--no-edit", "agent-a")
+    git(kr, "merge", "-q", "--no-edit", "agent-b")
+    assert git(kr, "status", "--porcelain") == ""
+    decisions = (kr / P / "decisions.md").read_text()
+    assert "<<<<<<<" not in decisions
+    expected = {"shared", "agent-a-1", "agent-a-2", "agent-b-1", "agent-b-2"}
+    assert sessions_in(decisions) == expected
+    assert sessions_in((kr / P / "bugs.md").read_text()) == {"agent-a-bug", "agent-b-bug"}
+    json.loads((kr / P / "metadata.json").read_text())
+
+
+@pytest.mark.slow
+def test_engram_sync_merge_does_the_octopus_git_cannot(tmp_path: Path) -> None:
+    kr = tmp_path / "kr"
+    run_engram("sync", "init-repo", str(kr))
+    base = _memory(tmp_path, "base", "shared")
+    run_engram("sync", "push-repo", P, str(kr), "--memory-dir", str(base.root))
+    agents = ("agent-a", "agent-b", "agent-c")
+    for agent in agents:
+        mem = _memory(tmp_path, agent, f"{agent}-1")
+        run_engram(
+            "sync", "push-repo", P, str(kr), "--branch", agent, "--memory-dir", str(mem.root)
+        )
+    octopus = git(kr, "merge", "--no-edit", *agents, check=False)
+    git(kr, "merge", "--abort", check=False)
+    git(kr, "reset", "-q", "--hard")
+    assert "Merge made by the 'octopus'" not in octopus  # git gives up on shared files
+    done = run_engram("sync", "merge", *agents, "--path", str(kr))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == git(kr, "rev-parse", "HEAD")
+    assert len(git(kr, "log", "-1", "--format=%P").split()) == 4
+    expected = {"shared", *(f"{a}-1" for a in agents)}
+    assert sessions_in((kr / P / "decisions.md").read_text()) == expected
+    assert git(kr, "status", "--porcelain") == ""
