@@ -14,6 +14,7 @@ adapter drive the same pipeline as the CLI.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,8 @@ from engram_ci.progress import NullProgress, Progress, ProgressSink
 log = logging.getLogger("engram_ci")
 
 UNKNOWN_TIME = "unknown"
+_SAFE_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+_UNSAFE_STAMP = re.compile(r"[()\[\]]")
 
 
 class Reader(Protocol):
@@ -270,7 +273,7 @@ class _Run:
             session = reader.read_session(group)
             if session is not None:
                 check_project_name(session.project)
-                check_project_name(session.session_id)
+                _check_session_id(session.session_id)
         except FatalError as error:
             log.warning("skipping %s: %s", group.main, error)
             self.report.sessions_failed += 1
@@ -287,14 +290,24 @@ class _Run:
         if not self._wanted(session.project):
             return None
         _merge_stats(self.stats, session)
-        extraction = self.extract(session) if self.extract else None
+        try:
+            extraction = self.extract(session) if self.extract else None
+        except FatalError:
+            raise  # a setting is wrong (e.g. the provider): every session would fail alike
+        except Exception:
+            log.warning(
+                "could not extract knowledge from %s (a bug; skipped)", group.main, exc_info=True
+            )
+            self.report.sessions_failed += 1
+            return None
         if not self.options.dry_run:
             archive.write_session(
                 self.layout, session, summary=extraction.summary if extraction else None
             )
         previous = manifest.get(key)
         categories = self._queue_blocks(session, extraction, previous)
-        has_knowledge = extraction is not None or bool(previous and previous.has_knowledge)
+        # re-read without extraction, its blocks describe an older transcript: redo them later
+        has_knowledge = extraction is not None
         manifest.record(
             key,
             Entry(
@@ -315,7 +328,7 @@ class _Run:
             # knowledge skipped: whatever this session contributed before stays as it was
             return previous.categories if previous else ()
         pending = self.pending[session.project]
-        stamp = session.started_at or session.ended_at or UNKNOWN_TIME
+        stamp = _header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME
         tags = (("confidence", extraction.confidence),)
         written = []
         for category, body in sorted(extraction.entries.items()):
@@ -357,6 +370,17 @@ class _Run:
         out[CONTEXT_FILE] = context.synthesize(project, categories)
         result = projectfiles.write_local(self.layout, project, out)
         self.report.knowledge_files_written += len(result.written)
+
+
+def _check_session_id(session_id: str) -> None:
+    """Session ids become folder names and `## Session: <id> (...)` headers: keep them plain."""
+    if not _SAFE_SESSION_ID.fullmatch(session_id):
+        raise FatalError(f"unusable session id {session_id[:80]!r}: not a plain file name")
+
+
+def _header_safe(stamp: str) -> str:
+    """A transcript's timestamp, minus what would break a block header's `(...)` and tags."""
+    return " ".join(_UNSAFE_STAMP.sub("", stamp).split())
 
 
 def _is_tombstoned(kf: knowledge.KnowledgeFile, session_id: str) -> bool:

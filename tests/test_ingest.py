@@ -224,6 +224,51 @@ def test_a_reader_failure_or_hostile_name_skips_that_session_only(
     assert retried.sessions_ingested == 2  # failures are not remembered as done
 
 
+def test_hostile_session_ids_and_timestamps_cannot_bend_block_headers(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    class Hostile:
+        def discover(self, roots: list[Path]) -> list[TranscriptGroup]:
+            return claude.discover(roots)
+
+        def read_session(
+            self, group: TranscriptGroup, *, project_hint: str | None = None
+        ) -> Session | None:
+            session = claude.read_session(group)
+            if session is None:
+                return None
+            if group.session_id == WEATHER_2:
+                session.session_id = "a (b) [c:d]"
+            session.started_at = "2025-11-03 09:12 (x) [confidence:high]\n## Session: forged (1)"
+            return session
+
+    report = run_ingest(_options(memory, samples), readers=[(Hostile(), (samples,))])
+    assert report.sessions_failed == 1 and report.sessions_ingested == 2
+    [block] = _blocks(memory, "weather-api", "decisions")
+    assert block.session_id == WEATHER_1
+    assert block.timestamp == "2025-11-03 09:12 x confidence:high ## Session: forged 1"
+    assert block.tags == (("confidence", block.tag("confidence")),)
+
+
+def test_an_extractor_bug_skips_one_session_a_bad_setting_stops_the_run(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    def buggy(session: Session) -> FakeExtraction:
+        if session.session_id == INVOICE_1:
+            raise KeyError("bug")
+        return FakeExtraction({"insights": "- fine"})
+
+    report = run_ingest(_options(memory, samples), extractor=buggy)
+    assert (report.sessions_failed, report.sessions_ingested) == (1, 2)
+    assert not memory.conversation_dir("invoice-cli", INVOICE_1).exists()
+
+    def misconfigured(session: Session) -> FakeExtraction:
+        raise FatalError("unknown provider 'x'")
+
+    with pytest.raises(FatalError, match="unknown provider"):
+        run_ingest(_options(memory, samples, force=True), extractor=misconfigured)
+
+
 def test_missing_roots_and_bad_project_are_fatal(tmp_path: Path, memory: MemoryLayout) -> None:
     with pytest.raises(FatalError, match="--sessions-dir"):
         run_ingest(_options(memory, tmp_path / "nope"))

@@ -12,7 +12,7 @@ from engram_ci.commands import print_json
 from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
 from engram_ci.paths import resolve_claude_roots, resolve_codex_roots, resolve_memory_dir
-from engram_ci.progress import NullProgress, Progress
+from engram_ci.progress import Progress
 
 if TYPE_CHECKING:
     from engram_ci.commands import Subparsers
@@ -95,9 +95,9 @@ def options_from(args: argparse.Namespace) -> IngestOptions:
 
 def run(args: argparse.Namespace) -> int:
     options = options_from(args)
-    # the bar goes to stderr so stdout stays the summary (or pure JSON)
-    progress = Progress(sys.stderr) if sys.stderr.isatty() else NullProgress()
-    report = run_ingest(options, progress=progress)
+    # stderr, so stdout stays the summary (or pure JSON): a bar on a terminal, else a plain
+    # line every few seconds of a long run (CI logs)
+    report = run_ingest(options, progress=Progress(sys.stderr))
     if args.json:
         print_json(report.to_json())
     else:
