@@ -201,3 +201,43 @@ def test_installed_module_runs_as_a_process(tmp_path: Path) -> None:
     )
     assert missing.returncode == 1
     assert missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
+
+
+def test_a_terminal_gets_a_progress_bar_on_stderr(corpus_home: Path, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engram_ci",
+            "ingest",
+            "--sessions-dir",
+            str(corpus_home),
+            "--memory-dir",
+            str(tmp_path / "m"),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        check=False,
+        timeout=120,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal has no writer left
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    terminal = b"".join(chunks).decode()
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["sessions_ingested"] > 30  # stdout stays pure JSON
+    assert "\ringest [" in terminal and "MB/s" in terminal
+    assert terminal.endswith("\r\x1b[K")  # the bar is cleared at the end
