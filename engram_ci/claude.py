@@ -6,7 +6,7 @@ texts are clipped, so memory follows the size of what we keep, not the size of t
 Decisions worth knowing (each pinned by tests/test_claude.py):
 - Assistant replies arrive one content block per line; lines sharing `message.id` merge into
   one Turn, even when tool results sit between them. Usage is counted once per message.id,
-  taking each field's largest value (later lines of a reply carry the grown output count).
+  from the line with the largest output count (later lines of a reply carry the grown one).
 - A user line holding only tool_results is not a prompt: its results are attached to their
   tool calls. `isMeta` lines, command output (<local-command-stdout>, <bash-stdout>),
   "[Request interrupted…]" and blocks injected by the IDE (<ide_opened_file>, <ide_selection>,
@@ -84,6 +84,7 @@ _IGNORED_TYPES = frozenset(
 #: heavy line types skipped before JSON parsing when their type is certain from the bytes
 _SKIP_BEFORE_PARSE = (b'"progress"', b'"file-history-snapshot"')
 _SNIFF_WINDOW = 2048
+_TOOL_USE_RESULT = b',"toolUseResult":'
 
 # ---------------------------------------------------------------- discovery
 
@@ -257,7 +258,7 @@ def _read_file(
     for line in iter_lines(path, stats, max_line_bytes):
         if _skippable(line):
             continue
-        obj = parse_object(line, stats)
+        obj = _parse_line(line, stats)
         if obj is None:
             continue
         kind = obj.get("type")
@@ -288,6 +289,26 @@ def _skippable(line: bytes) -> bool:
     if at < 0 or line.find(b"{", 1, at) >= 0 or line.find(b"[", 1, at) >= 0:
         return False
     return line[at + 7 : at + 40].lstrip().startswith(_SKIP_BEFORE_PARSE)
+
+
+def _parse_line(line: bytes, stats: ParseStats) -> dict[str, Any] | None:
+    """parse_object, minus the tool output Claude Code repeats in `toolUseResult`.
+
+    That value (a third of a typical transcript's bytes) duplicates the tool_result we read
+    from `message`, so when it is the top-level key, parse only what comes before it. Sound
+    for the same reason as _skippable: the key can only match unescaped, and a cut inside any
+    nested value leaves brackets open, so the prefix fails to parse and the whole line is
+    parsed instead; lines whose message (or uuid) follows the cut are parsed whole too.
+    """
+    cut = line.find(_TOOL_USE_RESULT)
+    if cut > 0:
+        try:
+            head = orjson.loads(line[:cut] + b"}")
+        except orjson.JSONDecodeError:
+            head = None
+        if isinstance(head, dict) and "message" in head and "uuid" in head:
+            return head
+    return parse_object(line, stats)
 
 
 def _apply(target: _Transcript, kind: str, obj: dict[str, Any], stats: ParseStats) -> bool:
@@ -357,7 +378,7 @@ class _Transcript:
         self._models: dict[str, None] = {}  # an ordered set
         self._summaries: dict[str, None] = {}
         self._replies: dict[str, Turn] = {}  # message.id -> its merged Turn
-        self._usage: dict[str, Usage] = {}  # message.id -> usage counted once
+        self._usage: dict[str, dict[str, Any]] = {}  # message.id -> its raw usage, once
         self._calls: dict[str, ToolCall] = {}  # tool_use id -> call awaiting its result
         self._orphan_results = 0
 
@@ -464,9 +485,11 @@ class _Transcript:
             self.turns.append(turn)
         for block in content:
             self._assistant_block(block, turn, stamp)
-        usage = _usage_of(message.get("usage"))
-        if usage is not None:
-            self._usage[key] = _larger(self._usage.get(key), usage)
+        usage = message.get("usage")
+        if isinstance(usage, dict):  # keep the line with the grown output count (the last)
+            seen = self._usage.get(key)
+            if seen is None or _int(usage.get("output_tokens")) >= _int(seen.get("output_tokens")):
+                self._usage[key] = usage
         if model and model != "<synthetic>":  # <synthetic>: Claude Code's own error notes
             self._models[model] = None
         return True
@@ -519,8 +542,8 @@ class _Transcript:
         agent_id: str | None = None,
     ) -> Session:
         usage = Usage()
-        for part in self._usage.values():
-            usage.add(part)
+        for raw in self._usage.values():
+            usage.add(_usage_of(raw))
         return Session(
             session_id=session_id,
             source=SOURCE,
@@ -597,25 +620,12 @@ def _content_of(obj: dict[str, Any]) -> list[Any] | None:
     return content if isinstance(content, list) else None
 
 
-def _usage_of(raw: Any) -> Usage | None:
-    if not isinstance(raw, dict):
-        return None
+def _usage_of(raw: dict[str, Any]) -> Usage:
     return Usage(
         input_tokens=_int(raw.get("input_tokens")),
         output_tokens=_int(raw.get("output_tokens")),
         cache_read_tokens=_int(raw.get("cache_read_input_tokens")),
         cache_creation_tokens=_int(raw.get("cache_creation_input_tokens")),
-    )
-
-
-def _larger(old: Usage | None, new: Usage) -> Usage:
-    if old is None:
-        return new
-    return Usage(
-        max(old.input_tokens, new.input_tokens),
-        max(old.output_tokens, new.output_tokens),
-        max(old.cache_read_tokens, new.cache_read_tokens),
-        max(old.cache_creation_tokens, new.cache_creation_tokens),
     )
 
 
