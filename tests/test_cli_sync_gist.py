@@ -1,0 +1,161 @@
+"""`engram sync push|pull|clone|list|history` as a user runs them, errors included."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engram_ci import cli
+from engram_ci.paths import MemoryLayout
+from tests.conftest import ROOT
+from tests.github_server import GitHubStandIn
+
+TOKEN = "ghp_CliTestTokenValue0000000000000000001"
+
+
+@pytest.fixture
+def gh(github_server: GitHubStandIn, monkeypatch: pytest.MonkeyPatch) -> GitHubStandIn:
+    github_server.add_token(TOKEN)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
+    monkeypatch.setenv("ENGRAM_HTTP_RETRY_SECONDS", "1")
+    return github_server
+
+
+def block(session: str) -> str:
+    return f"## Session: {session} (2025-01-01T00:00:00Z)\n\n- note of {session}\n"
+
+
+def seed(layout: MemoryLayout, project: str, *sessions: str) -> None:
+    directory = layout.knowledge_dir(project)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "decisions.md").write_text("# Decisions\n\n" + "\n".join(map(block, sessions)))
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_push_prints_id_url_and_the_pull_command(
+    gh: GitHubStandIn, memory: MemoryLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(memory, "proj", "s1")
+    code, out, _ = run(capsys, "sync", "push", "proj", "--memory-dir", str(memory.root))
+    assert code == 0
+    (gist_id,) = gh.gists
+    assert gist_id in out and f"{gh.api_url}/gist/{gist_id}" in out
+    assert f"engram sync pull proj {gist_id}" in out
+    code, out, _ = run(capsys, "sync", "push", "proj", "--json", "--memory-dir", str(memory.root))
+    result = json.loads(out)
+    assert (code, result["gist_id"], result["changed"]) == (0, gist_id, False)
+    assert TOKEN not in out
+
+
+def test_pull_clone_list_and_history(
+    gh: GitHubStandIn, memory: MemoryLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(memory, "proj", "s1")
+    mem = ["--memory-dir", str(memory.root)]
+    run(capsys, "sync", "push", "proj", *mem)
+    (gist_id,) = gh.gists
+    code, out, _ = run(capsys, "sync", "clone", gist_id, "copy", *mem)
+    assert code == 0 and "pulled gist" in out
+    assert "s1" in (memory.knowledge_dir("copy") / "decisions.md").read_text()
+    code, out, _ = run(capsys, "sync", "pull", "proj", gist_id, "--json", *mem)
+    assert (code, json.loads(out)["changed"]) == (0, False)
+    code, out, _ = run(capsys, "sync", "list", "proj", "--json", *mem)
+    assert [g["id"] for g in json.loads(out)] == [gist_id]
+    code, out, _ = run(capsys, "sync", "list", "proj", *mem)
+    assert gist_id in out
+    code, out, _ = run(capsys, "sync", "history", gist_id, *mem)
+    version = gh.gists[gist_id].head.version
+    assert code == 0 and re.search(rf"^{version}\s+\S+\s+octocat\s+\+\d+ -0$", out, re.M)
+    code, out, _ = run(capsys, "sync", "history", gist_id, "--version", version, "--json", *mem)
+    data = json.loads(out)
+    assert data["version"] == version and "decisions.md" in data["files"]
+
+
+@pytest.mark.parametrize(
+    ("token", "scopes", "expected"),
+    [
+        (None, (), r"GITHUB_TOKEN or GH_TOKEN"),
+        ("ghp_UnknownToken000000000000000000000001", None, r"bad credentials"),
+        ("ghp_ScopelessToken0000000000000000000001", ("repo",), r"`gist` scope.*GITHUB_TOKEN"),
+    ],
+)
+def test_auth_errors_are_one_line_with_the_fix(
+    github_server: GitHubStandIn,
+    memory: MemoryLayout,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token: str | None,
+    scopes: tuple[str, ...] | None,
+    expected: str,
+) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
+    monkeypatch.setenv("PATH", "/nonexistent")  # no `gh auth token` fallback
+    if token:
+        monkeypatch.setenv("GH_TOKEN", token)
+        if scopes is not None:
+            github_server.add_token(token, scopes)
+    seed(memory, "proj", "s1")
+    code, out, err = run(capsys, "sync", "push", "proj", "--memory-dir", str(memory.root))
+    assert code == 1
+    assert re.search(expected, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not token or token not in out + err
+
+
+def test_unknown_gist_id(
+    gh: GitHubStandIn, memory: MemoryLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "sync", "pull", "proj", "0badc0de", "--memory-dir", str(memory.root))
+    assert code == 1
+    assert "Gist not found: 0badc0de; check the id with `engram sync list proj`" in err
+    assert not memory.knowledge_dir("proj").exists()
+
+
+@pytest.mark.slow
+def test_processes_pushing_to_one_gist_at_once_lose_no_block(
+    gh: GitHubStandIn, tmp_path: Path
+) -> None:
+    """N real processes, each with its own memory (a different machine's sessions), push to
+    one gist at the same moment: all succeed and the gist ends up with every block."""
+    writers = 6
+    seed_layout = MemoryLayout(tmp_path / "seed")
+    seed(seed_layout, "proj", "seed")
+    assert cli.main(["sync", "push", "proj", "--memory-dir", str(seed_layout.root)]) == 0
+    (gist_id,) = gh.gists
+    gh.patch_delay = 0.05  # widen the read-to-write window so the pushes really interleave
+    env = {**os.environ, "ENGRAM_HTTP_RETRY_SECONDS": "30"}
+    expected = {"seed"}
+    procs = []
+    for n in range(writers):
+        layout = MemoryLayout(tmp_path / f"machine-{n}")
+        mine = [f"m{n}-a", f"m{n}-b"]
+        expected.update(mine)
+        seed(layout, "proj", *mine)
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "engram_ci", "sync", "push", "proj", "--gist-id",
+                 gist_id, "--memory-dir", str(layout.root)],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    final = gh.files(gist_id)["decisions.md"]
+    assert set(re.findall(r"^## Session: (\S+)", final, re.M)) == expected
