@@ -291,7 +291,8 @@ class GitRepo:
             f"{e.mode:06o} {kinds.get(e.mode, 'blob')} {e.sha}\t{e.name}\0".encode()
             for e in entries
         )
-        return self._run_input(["mktree", "-z"], lines).strip()
+        # --missing: entries we carry over may be blobs a partial clone never fetched
+        return self._run_input(["mktree", "-z", "--missing"], lines).strip()
 
     def commit_tree(self, tree: str, parents: Sequence[str], message: str) -> str:
         args = ["commit-tree", tree]
