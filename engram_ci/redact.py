@@ -69,53 +69,19 @@ def plausible_secret(value: str) -> bool:
 
 
 _STOPWORDS = frozenset(
-    [
-        "password",
-        "passwd",
-        "passphrase",
-        "secret",
-        "secrets",
-        "token",
-        "tokens",
-        "key",
-        "apikey",
-        "api_key",
-        "changeme",
-        "test",
-        "testing",
-        "dummy",
-        "sample",
-        "example",
-        "placeholder",
-        "null",
-        "none",
-        "nil",
-        "true",
-        "false",
-        "undefined",
-        "str",
-        "string",
-        "int",
-        "bool",
-        "bytes",
-        "any",
-        "required",
-        "optional",
-        "hidden",
-        "redacted",
-        "masked",
-        "todo",
-        "tbd",
-        "env",
-        "default",
-        "value",
-        "secretstr",
-        "secret_value",
-        "password123",
-    ]
+    # words that stand where a value goes in docs and code, never a real secret
+    """password passwd passphrase secret secrets token tokens key apikey api_key changeme test
+    testing dummy sample example placeholder null none nil true false undefined str string int
+    bool bytes any required optional hidden redacted masked todo tbd env default value
+    secretstr secret_value password123""".split()  # noqa: SIM905
+)
+#: the stock passwords of database images and docs (postgres:postgres@localhost, guest:guest)
+_DEFAULT_PASSWORDS = frozenset(
+    "pass pwd pw user username postgres root admin guest mysql redis mongo rabbitmq".split()  # noqa: SIM905
 )
 _CODE_REFERENCE = re.compile(
-    r"[A-Za-z_][A-Za-z_]*"  # a plain identifier without digits: a variable, not a secret
+    # an identifier made of words (token, new_token, getToken, API_TOKEN): a variable
+    r"[a-z_]+|[A-Z_]+|_*[A-Za-z][a-z]*(?:_*[A-Z][a-z]+)*_*"
     r"|[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+"  # attribute access: settings.SECRET_KEY
     r"|\d+(?:\.\d+)?"  # numbers: max_tokens: 4096
 )
@@ -125,7 +91,7 @@ def plausible_assigned(value: str, *, quoted: bool) -> bool:
     """A value assigned to a secret-named key: reject placeholders, code and prose."""
     if len(value) < 6 or " " in value or value.lower() in _STOPWORDS:
         return False
-    if value[0] in "$%@!&*#([{-/~\\" or "(" in value or "[" in value:
+    if value[0] in "$%@!&*#([{~\\" or "(" in value or "[" in value:
         return False
     if not plausible_secret(value):
         return False
@@ -138,11 +104,12 @@ def plausible_assigned(value: str, *, quoted: bool) -> bool:
 
 
 def plausible_url_password(value: str) -> bool:
-    if value.lower() in _STOPWORDS | {"pass", "pwd", "pw", "user", "username"}:
+    """The password of `scheme://user:password@host`, unless a placeholder or a default."""
+    if value.lower() in _STOPWORDS | _DEFAULT_PASSWORDS:
         return False
-    if value[0] in "$%<{*:" or "[REDACTED" in value:
+    if value[0] in "$%<{*:" or not plausible_secret(value):
         return False
-    return len(set(value)) > 1 and not any(p in value.lower() for p in ("xxx", "your", "***"))
+    return _specific_secret_in(value) is None  # a token as password: its own rule names it
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -243,7 +210,7 @@ _SPECIFIC_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "slack-webhook",
-        r"https://hooks\.slack\.com/((?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,})",
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9+/_-]{20,})",
         group=1,
     ),
     Rule(
@@ -263,7 +230,7 @@ _SPECIFIC_RULES: tuple[Rule, ...] = (
     ),
     Rule("github-fine-grained-pat", r"github_pat_[A-Za-z0-9_]{50,255}" + _END),
     Rule(
-        _table(_ANTHROPIC_KINDS, "anthropic-oauth-token", lambda c: c[7:].rstrip("-")[:-2]),
+        _table(_ANTHROPIC_KINDS, "anthropic-oauth-token", lambda c: c[7:].split("-")[0][:-2]),
         r"sk-ant-(?:api|admin|oat|ort|sid)\d\d-" + _B64U + r"{20,}" + _END,
         kinds=("anthropic-oauth-token", *_ANTHROPIC_KINDS.values()),
     ),
@@ -312,7 +279,13 @@ _SPECIFIC_RULES: tuple[Rule, ...] = (
     Rule("huggingface-token", r"hf_[A-Za-z0-9]{34,}" + _END),
     Rule("databricks-token", r"dapi[a-f0-9]{32}(?:-\d)?(?![0-9A-Za-z])"),
     Rule("discord-bot-token", r"[MNO][A-Za-z0-9_-]{23,25}\.[\w-]{6}\.[\w-]{27,38}" + _END),
-    Rule("telegram-bot-token", r":AA" + _B64U + r"{33}" + _END, lead=r"\d{8,10}", lead_max=10),
+    Rule(  # the bot id may follow `bot` in API URLs: https://api.telegram.org/bot<id>:<secret>/
+        "telegram-bot-token",
+        r":AA" + _B64U + r"{33}" + _END,
+        word_start=False,
+        lead=r"(?<!\d)\d{8,10}",
+        lead_max=10,
+    ),
     Rule("square-token", r"EAAA" + _B64U + r"{60}" + _END),
     Rule("square-token", r"sq0(?:atp|csp|idp)-" + _B64U + r"{22,43}" + _END),
     Rule("facebook-access-token", r"EAA[A-Za-z0-9]{80,}" + _END),
@@ -401,7 +374,7 @@ def _assigned_kind(candidate: str) -> str | None:
     name = (key.group(1) if key else "").lower().replace("-", "_")
     if name != "pass" and not name.endswith(_KEY_ENDINGS):
         return None
-    if "aws" in name and "secret" in name:
+    if ("aws" in name and "secret" in name) or "secretaccesskey" in name.replace("_", ""):
         return "aws-secret-access-key"
     if "aws" in name and "session" in name:
         return "aws-session-token"
@@ -482,16 +455,18 @@ class _Hit:
     kind: str
 
 
-def _accept(index: int, text: str, match: re.Match[str]) -> _Hit | None:
+def _lead_start(index: int, text: str, start: int) -> int | None:
+    """Where rule `index`'s candidate begins, given its match begins at `start`."""
+    lead = _LEADS[index]
+    if lead is None:
+        return start
+    found = lead.search(text, max(0, start - _RULES[index].lead_max), start)
+    return None if found is None else found.start()
+
+
+def _accept(index: int, text: str, start: int, match: re.Match[str]) -> _Hit | None:
     """The hit, if rule `index`'s match is a real-looking secret rather than a look-alike."""
     rule = _RULES[index]
-    start = match.start()
-    lead = _LEADS[index]
-    if lead is not None:
-        found = lead.search(text, max(0, start - rule.lead_max), start)
-        if found is None:
-            return None
-        start = found.start()
     if rule.word_start and _glued(text, start, match.end()):
         return None
     if rule.value_groups:
@@ -506,11 +481,12 @@ def _accept(index: int, text: str, match: re.Match[str]) -> _Hit | None:
     kind = rule.kind if isinstance(rule.kind, str) else rule.kind(text[start : match.end()])
     if kind is None:
         return None
-    return _Hit(start, match.end(), match.span(group), kind)
+    secret = (start, match.end()) if group == 0 else match.span(group)
+    return _Hit(start, match.end(), secret, kind)
 
 
 def _hits(text: str, rules: range) -> list[_Hit]:
-    """Accepted secrets in `text`, leftmost first, none overlapping another."""
+    """Accepted secrets in `text`, leftmost first (then the first rule listed), none overlapping."""
     lowered: str | None = None
     candidates: list[tuple[int, int, re.Match[str]]] = []
     for index in rules:
@@ -520,15 +496,17 @@ def _hits(text: str, rules: range) -> list[_Hit]:
         else:
             subject = text
         for match in _COMPILED[index].finditer(subject):
-            candidates.append((match.start() - _RULES[index].lead_max, index, match))
+            start = _lead_start(index, text, match.start())
+            if start is not None:
+                candidates.append((start, index, match))
     candidates.sort(key=lambda c: (c[0], c[1]))
     hits: list[_Hit] = []
     taken = 0  # text before this offset belongs to an accepted secret
-    for _, index, match in candidates:
-        if match.start() < taken:
+    for start, index, match in candidates:
+        if start < taken:
             continue
-        hit = _accept(index, text, match)
-        if hit is not None and hit.start >= taken:
+        hit = _accept(index, text, start, match)
+        if hit is not None:
             hits.append(hit)
             taken = hit.end
     return hits
