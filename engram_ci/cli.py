@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from engram_ci import __version__, log
-from engram_ci.commands import ingest, memory, sync_gist, sync_repo
+from engram_ci.commands import demo, ingest, memory, sync_gist, sync_repo
 from engram_ci.errors import EXIT_BUG, EXIT_USER_ERROR, FatalError
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     ingest.register(commands, common)
     memory.register(commands, common)
+    demo.register(commands, common)
     sync = commands.add_parser(
         "sync", parents=[common], help="share memory through GitHub Gists or git repositories"
     )
