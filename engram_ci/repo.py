@@ -104,6 +104,14 @@ def auth_origin(url: str) -> str | None:
     return f"{parts.scheme}://{host}/"
 
 
+def _enclosing_repo(path: Path) -> Path | None:
+    try:
+        with git.Repo(path, search_parent_directories=True) as outer:
+            return Path(outer.working_tree_dir or outer.git_dir)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
 def _basic_auth_header(token: str) -> str:
     encoded = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     register_secret(encoded)
@@ -129,6 +137,12 @@ class GitRepo:
         try:
             repo = git.Repo(path)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            top = _enclosing_repo(path)
+            if top is not None:
+                raise FatalError(
+                    f"{path} is inside the git repository {top}: pass its top level, {top}",
+                    title="not a repository root",
+                ) from None
             raise FatalError(
                 f"{path} is not a git repository: create one with `engram sync init-repo {path}`",
                 title="not a git repository",

@@ -179,3 +179,9 @@ def test_url_helpers_hide_credentials() -> None:
     assert auth_origin("/srv/git/repo.git") is None
     assert auth_origin("git@github.com:o/r.git") is None
     assert Entry("l", MODE_LINK, "0" * 40).describe() == "symlink"
+
+
+def test_a_subdirectory_of_a_repo_points_at_the_top_level(repo_path: Path) -> None:
+    (repo_path / "proj").mkdir()
+    with pytest.raises(FatalError, match=f"inside the git repository {repo_path}"):
+        GitRepo.open(repo_path / "proj")

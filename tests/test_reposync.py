@@ -359,3 +359,42 @@ def test_git_token_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_SERVER_URL", "https://ghe.corp.example")
     monkeypatch.delenv("ENGRAM_GIT_TOKEN")
     assert reposync.git_token("https://ghe.corp.example/o/r") == "gh-token-1234"
+
+
+def test_push_from_a_bare_blobless_shallow_clone_keeps_every_other_project(
+    tmp_path: Path,
+) -> None:
+    """The fast CI path: no checkout, no blobs but the project's own (fetched lazily)."""
+    remote = bare_remote(tmp_path)
+    git(remote, "config", "uploadpack.allowFilter", "true")
+    seed = tmp_path / "seed"
+    reposync.init_repo(seed)
+    for project in ("other-1", "other-2", P):
+        layout = MemoryLayout(tmp_path / f"m-{project}")
+        add_block(layout, project, f"{project}-s", "- old knowledge")
+        reposync.push_repo(layout.root, project, seed)
+    git(seed, "push", "-q", str(remote), "main")
+    clone = tmp_path / "ci.git"
+    git(
+        tmp_path,
+        "clone",
+        "-q",
+        "--bare",
+        "--depth",
+        "1",
+        "--filter=blob:none",
+        "--single-branch",
+        "-b",
+        "main",
+        remote.as_uri(),
+        str(clone),
+    )
+    mine = _layout(tmp_path, "mine", "new")
+    result = reposync.push_repo(mine.root, P, clone, push_remote=True)
+    assert result.pushed and git(remote, "rev-parse", "main") == result.commit_sha
+    assert sessions_in(show(remote, "main", f"{P}/decisions.md")) == {f"{P}-s", "new"}
+    for project in ("other-1", "other-2"):
+        assert show(remote, "main", f"{project}/decisions.md") == show(
+            remote, "main~1", f"{project}/decisions.md"
+        )
+    assert _local_sessions(mine) == {f"{P}-s", "new"}

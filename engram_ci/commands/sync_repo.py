@@ -111,6 +111,12 @@ def _push(args: argparse.Namespace) -> int:
     if args.json:
         print_json(dataclasses.asdict(result))
     else:
+        state = "pushed" if result.pushed else "committed" if result.changed else "unchanged"
+        print(
+            f"{args.project}: {state} on {result.branch}, +{result.blocks_added} block(s), "
+            f"{result.secrets_redacted} secret(s) redacted",
+            file=sys.stderr,
+        )
         print(result.commit_sha)
     return 0
 
