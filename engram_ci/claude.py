@@ -42,10 +42,13 @@ import orjson
 
 from engram_ci.model import ParseStats, Session, ToolCall, TranscriptGroup, Turn, Usage
 from engram_ci.readers import (
+    INPUT_VALUE_LIMIT,
     MAX_LINE_BYTES,
+    REPLY_FLOOR,
     RESULT_LIMIT,
     TEXT_LIMIT,
     THINKING_LIMIT,
+    Budget,
     clip,
     clip_input,
     has_conversation,
@@ -380,7 +383,7 @@ class _Transcript:
         self._replies: dict[str, Turn] = {}  # message.id -> its merged Turn
         self._usage: dict[str, dict[str, Any]] = {}  # message.id -> its raw usage, once
         self._calls: dict[str, ToolCall] = {}  # tool_use id -> call awaiting its result
-        self._orphan_results = 0
+        self._budget = Budget()
 
     # -- session context
 
@@ -448,7 +451,7 @@ class _Transcript:
         if kind == "text":
             text = block.get("text")
             if isinstance(text, str) and text.strip():
-                texts.append(clip(text, TEXT_LIMIT))
+                texts.append(self._budget.clip(text, TEXT_LIMIT, floor=TEXT_LIMIT))
         elif kind == "tool_result":
             self._attach_result(block, stats)
         elif kind == "image":
@@ -462,7 +465,8 @@ class _Transcript:
         if call is None:
             stats.orphan_results += 1
             return
-        call.result = text_of(block.get("content"), RESULT_LIMIT)
+        call.result = text_of(block.get("content"), self._budget.limit(RESULT_LIMIT))
+        self._budget.left -= len(call.result)
         call.is_error = block.get("is_error") is True
 
     # -- assistant lines
@@ -502,11 +506,12 @@ class _Transcript:
         if kind == "text":
             text = block.get("text")
             if isinstance(text, str) and text.strip():
-                turn.text = _join(turn.text, clip(text, TEXT_LIMIT))
+                turn.text = _join(turn.text, self._budget.clip(text, TEXT_LIMIT, REPLY_FLOOR))
         elif kind == "thinking":
             thinking = block.get("thinking")
-            if isinstance(thinking, str) and len(turn.thinking) < THINKING_LIMIT:
-                turn.thinking = clip(_join(turn.thinking, thinking), THINKING_LIMIT)
+            limit = self._budget.limit(THINKING_LIMIT)
+            if isinstance(thinking, str) and len(turn.thinking) < limit:
+                turn.thinking = self._budget.clip(_join(turn.thinking, thinking), limit)
         elif kind in ("tool_use", "server_tool_use"):
             turn.tool_calls.append(self._new_call(block, stamp))
         elif isinstance(kind, str) and kind.endswith("_tool_result"):  # server tools' results
@@ -520,10 +525,13 @@ class _Transcript:
 
     def _new_call(self, block: dict[str, Any], stamp: str | None) -> ToolCall:
         raw = block.get("input")
+        limit = self._budget.limit(INPUT_VALUE_LIMIT)
         call = ToolCall(
             id=str(block.get("id") or ""),
             name=str(block.get("name") or "?"),
-            input=clip_input(raw) if isinstance(raw, dict) else {"input": clip_input(raw)},
+            input=clip_input(raw, limit)
+            if isinstance(raw, dict)
+            else {"input": clip_input(raw, limit)},
             timestamp=stamp,
         )
         if call.id:

@@ -27,10 +27,13 @@ import orjson
 
 from engram_ci.model import ParseStats, Session, ToolCall, TranscriptGroup, Turn, Usage
 from engram_ci.readers import (
+    INPUT_VALUE_LIMIT,
     MAX_LINE_BYTES,
+    REPLY_FLOOR,
     RESULT_LIMIT,
     TEXT_LIMIT,
     THINKING_LIMIT,
+    Budget,
     clip,
     clip_input,
     has_conversation,
@@ -120,6 +123,7 @@ class _Rollout:
         self._models: dict[str, None] = {}
         self._summaries: dict[str, None] = {}
         self._calls: dict[str, ToolCall] = {}
+        self._budget = Budget()
         self._reply: Turn | None = None  # the assistant turn being built since the last prompt
 
     def add_line(self, obj: dict[str, Any], stats: ParseStats) -> None:
@@ -192,8 +196,9 @@ class _Rollout:
         if kind == "reasoning":
             reply = self._assistant(stamp)
             text = "\n\n".join(_texts(item.get("summary")))
-            if text and len(reply.thinking) < THINKING_LIMIT:
-                reply.thinking = clip(_join(reply.thinking, text), THINKING_LIMIT)
+            limit = self._budget.limit(THINKING_LIMIT)
+            if text and len(reply.thinking) < limit:
+                reply.thinking = self._budget.clip(_join(reply.thinking, text), limit)
             return True
         if kind in ("function_call", "custom_tool_call", "local_shell_call"):
             return self._call(item, stamp)
@@ -207,7 +212,8 @@ class _Rollout:
         role, content = item.get("role"), item.get("content")
         if not isinstance(content, list | str):
             return False
-        texts = [clip(t, TEXT_LIMIT) for t in _texts(content) if t.strip()]
+        floor = REPLY_FLOOR if role == "assistant" else TEXT_LIMIT  # prompts are always kept
+        texts = [self._budget.clip(t, TEXT_LIMIT, floor) for t in _texts(content) if t.strip()]
         text = "\n\n".join(texts).strip()
         if role == "assistant":
             reply = self._assistant(stamp)
@@ -239,7 +245,7 @@ class _Rollout:
         if not isinstance(call_id, str):
             return False
         call = ToolCall(call_id, str(item.get("name") or item.get("type")), {}, timestamp=stamp)
-        call.input = _call_input(item)
+        call.input = _call_input(item, self._budget.limit(INPUT_VALUE_LIMIT))
         self._assistant(stamp).tool_calls.append(call)
         self._calls[call_id] = call
         return True
@@ -252,7 +258,9 @@ class _Rollout:
         if call is None:
             stats.orphan_results += 1
         else:
-            call.result, call.is_error = _output_text(item.get("output"))
+            limit = self._budget.limit(RESULT_LIMIT)
+            call.result, call.is_error = _output_text(item.get("output"), limit)
+            self._budget.left -= len(call.result)
         return True
 
     def _note_time(self, stamp: str | None) -> None:
@@ -313,11 +321,11 @@ def _texts(content: Any) -> list[str]:
     return [b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)]
 
 
-def _call_input(item: dict[str, Any]) -> dict[str, Any]:
+def _call_input(item: dict[str, Any], limit: int) -> dict[str, Any]:
     """function_call arguments are a JSON string; custom tools send raw input (a patch)."""
     if item.get("type") == "local_shell_call":
         action = item.get("action")
-        return clip_input(action) if isinstance(action, dict) else {}
+        return clip_input(action, limit) if isinstance(action, dict) else {}
     raw = item.get("arguments", item.get("input"))
     if isinstance(raw, str):
         try:
@@ -325,12 +333,12 @@ def _call_input(item: dict[str, Any]) -> dict[str, Any]:
         except orjson.JSONDecodeError:
             parsed = None
         if isinstance(parsed, dict):
-            return dict(clip_input(parsed))
-        return {"input": clip(raw, RESULT_LIMIT)}
-    return dict(clip_input(raw)) if isinstance(raw, dict) else {}
+            return dict(clip_input(parsed, limit))
+        return {"input": clip(raw, limit)}
+    return dict(clip_input(raw, limit)) if isinstance(raw, dict) else {}
 
 
-def _output_text(output: Any) -> tuple[str, bool]:
+def _output_text(output: Any, limit: int) -> tuple[str, bool]:
     """(text, is_error) of a tool output in any of Codex's shapes over the versions.
 
     Older: a JSON string {"output": ..., "metadata": {"exit_code": N}}; newer: plain text
@@ -348,11 +356,11 @@ def _output_text(output: Any) -> tuple[str, bool]:
         metadata = output.get("metadata")
         code = metadata.get("exit_code") if isinstance(metadata, dict) else None
         failed = output.get("success") is False or (isinstance(code, int) and code != 0)
-        return clip(text if isinstance(text, str) else str(text), RESULT_LIMIT), failed
+        return clip(text if isinstance(text, str) else str(text), limit), failed
     if not isinstance(output, str):
         return "", False
     code_match = _EXIT_CODE.search(output[:200])
-    return clip(output, RESULT_LIMIT), bool(code_match and code_match.group(1) != "0")
+    return clip(output, limit), bool(code_match and code_match.group(1) != "0")
 
 
 def _int(value: Any) -> int:

@@ -31,6 +31,12 @@ TEXT_LIMIT = 32 * 1024
 RESULT_LIMIT = 4 * 1024
 THINKING_LIMIT = 4 * 1024
 INPUT_VALUE_LIMIT = 2 * 1024
+#: text one transcript keeps at the limits above; past it, results, thinking and inputs keep
+#: STUB_LIMIT chars and replies REPLY_FLOOR, so a session's memory stops growing with the
+#: file (a 40 MB transcript keeps about this much; prompts are always kept up to TEXT_LIMIT)
+KEEP_BUDGET = 4_000_000
+STUB_LIMIT = 300
+REPLY_FLOOR = 2_000
 _INPUT_MAX_DEPTH = 8
 _INPUT_MAX_ITEMS = 200
 
@@ -97,6 +103,21 @@ def clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}\n[… truncated: {len(text):,} chars in all]"
+
+
+class Budget:
+    """How much text a transcript may still keep in full (see KEEP_BUDGET)."""
+
+    def __init__(self, total: int = KEEP_BUDGET) -> None:
+        self.left = total
+
+    def limit(self, limit: int, floor: int = STUB_LIMIT) -> int:
+        return limit if self.left > 0 else min(limit, floor)
+
+    def clip(self, text: str, limit: int, floor: int = STUB_LIMIT) -> str:
+        kept = clip(text, self.limit(limit, floor))
+        self.left -= len(kept)
+        return kept
 
 
 def clip_input(value: Any, limit: int = INPUT_VALUE_LIMIT, depth: int = 0) -> Any:

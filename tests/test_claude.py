@@ -16,7 +16,7 @@ import pytest
 
 from engram_ci import claude
 from engram_ci.model import Session, TranscriptGroup
-from engram_ci.readers import RESULT_LIMIT
+from engram_ci.readers import KEEP_BUDGET, RESULT_LIMIT, STUB_LIMIT, Budget
 
 # ---------------------------------------------------------------- raw-line helpers (independent)
 
@@ -773,3 +773,26 @@ def test_inline_sidechains_group_by_parent_chain(tmp_path: Path) -> None:
         "sidechain-s1": ["look left", "left done", "left again"],
         "sidechain-t1": ["look right", "right done"],
     }
+
+
+def test_a_long_session_keeps_bounded_text_but_every_prompt(tmp_path: Path) -> None:
+    """Past readers.KEEP_BUDGET chars, results shrink to stubs; prompts stay whole."""
+    lines: list[Any] = []
+    for n in range(1100):
+        lines.append(user(f"p{n}", f"prompt {n} " + "p" * 3000))
+        tool = {"type": "tool_use", "id": f"t{n}", "name": "Read", "input": {"file_path": "a"}}
+        lines.append(assistant(f"a{n}", f"m{n}", [tool]))
+        result = {"type": "tool_result", "tool_use_id": f"t{n}", "content": "r" * 5000}
+        lines.append(user(f"r{n}", [result]))
+    s = must_read(tmp_path, lines)
+    assert len(s.prompts) == 1100 and all(len(p) > 3000 for p in s.prompts)
+    sizes = [len(c.result or "") for c in s.tool_calls]
+    assert sizes[0] > RESULT_LIMIT and sizes[-1] < 400  # the note of the full size included
+    assert sum(sizes) < KEEP_BUDGET + 1100 * 400
+
+
+def test_budget_unit() -> None:
+    budget = Budget(10)
+    assert budget.clip("abcdefgh", 100) == "abcdefgh" and budget.left == 2
+    assert budget.clip("x" * 50, 100).startswith("x" * 50)
+    assert budget.left < 0 and budget.limit(1000) == STUB_LIMIT and budget.limit(1000, 500) == 500
