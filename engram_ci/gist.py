@@ -106,8 +106,11 @@ class RetryPolicy:
 class GistNotFound(FatalError):
     """GET /gists/{id} answered 404: the id is wrong (or the gist was deleted)."""
 
-    def __init__(self, gist_id: str) -> None:
-        super().__init__(f"Gist not found: {gist_id}; check the id with `engram sync list PROJECT`")
+    def __init__(self, gist_id: str, project: str = "PROJECT") -> None:
+        super().__init__(
+            f"Gist not found: {gist_id}; check the id with `engram sync list {project}`",
+            title="gist not found",
+        )
         self.gist_id = gist_id
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from engram_ci import crypto, merge, redact
 from engram_ci.errors import FatalError
-from engram_ci.fsutil import atomic_write_text, read_text_if_exists
+from engram_ci.fsutil import atomic_write_text, file_lock, read_text_if_exists
 from engram_ci.gist import (
     GistNotFound,
     GistStore,
@@ -115,21 +115,23 @@ def push(
 ) -> GistPushResult:
     layout = MemoryLayout(memory_dir)
     project = check_project_name(project)
-    local = read_local(layout, project)
-    if not local:
-        raise FatalError(
-            f"nothing to push: {layout.knowledge_dir(project)} holds no knowledge files; "
-            f"run `engram ingest` first (or check the project name with `engram projects`)"
-        )
-    remembered = _recall(layout, project)
-    with _connect(token, api_url, store) as gists:
+    # Held from reading the local files to writing the merge back, so an ingest running
+    # meanwhile cannot add a block that our write would then drop.
+    with file_lock(layout.lock_file), _connect(token, api_url, store) as gists:
+        local = read_local(layout, project)
+        if not local:
+            raise FatalError(
+                f"nothing to push: {layout.knowledge_dir(project)} holds no knowledge files; "
+                f"run `engram ingest` first (or check the project name with `engram projects`)"
+            )
+        remembered = _recall(layout, project)
         remote = _locate(gists, project, gist_id, remembered)
         created = remote is None
         if remote is None:
             remote = _create(gists, project, local, description, cipher)
         outcome = _converge(gists, project, local, remote, cipher, created=created)
-    write_local(layout, project, outcome.merged)
-    _remember(layout, project, outcome.remembered)
+        write_local(layout, project, outcome.merged)
+        _remember(layout, project, outcome.remembered)
     files = outcome.patched if not created else tuple(sorted(remote.files))
     return GistPushResult(
         gist_id=remote.id,
@@ -153,7 +155,7 @@ def _locate(
     if remembered is not None:
         try:
             return _read_current(gists, remembered.gist_id, remembered, project)
-        except FatalError:
+        except GistNotFound:
             log.warning(
                 "the remembered gist %s of %s is gone; looking for another",
                 remembered.gist_id,
@@ -225,8 +227,8 @@ def _converge(
             log.info("gist %s changed while pushing; merging %d version(s)", basis.id, len(between))
             gists.policy.sleep(random.uniform(0.0, 0.2))  # noqa: S311 - jitter, not crypto
     raise FatalError(
-        f"gist {basis.id} kept changing while pushing ({MAX_ROUNDS} rounds); nothing was lost "
-        "— run the push again"
+        f"gist {basis.id} kept changing while pushing ({MAX_ROUNDS} rounds of merging other "
+        "writers' versions); local memory is unchanged — run the push again to finish"
     )
 
 
@@ -320,7 +322,7 @@ def _read_current(
     try:
         remote = gists.get(gist_id, etag=known.etag if known else None)
     except GistNotFound:
-        raise _not_found(gist_id, project) from None
+        raise GistNotFound(gist_id, project) from None
     if remote is not None:
         return remote
     assert known is not None
@@ -333,13 +335,6 @@ def _read_current(
         updated_at="",
         history=(known.revision,) if known.revision else (),
         etag=known.etag,
-    )
-
-
-def _not_found(gist_id: str, project: str) -> FatalError:
-    return FatalError(
-        f"Gist not found: {gist_id}; check the id with `engram sync list {project}`",
-        title="gist not found",
     )
 
 
@@ -389,23 +384,26 @@ def pull(
     incoming = _plain(remote.files, cipher, source=f"gist {remote.id}")
     if not incoming:
         raise FatalError(
-            f"gist {remote.id} holds no engram knowledge files (decisions.md, context.md, ...): "
-            f"check the id with `engram sync list {project}`"
+            f"gist {remote.id} holds no engram knowledge files (decisions.md, context.md, "
+            f"...): check the id with `engram sync list {project}`"
         )
-    local = read_local(layout, project)
-    # a version is a restore: that version's files replace the local ones, like --force
-    replace = force or version is not None
-    target = incoming if replace or not local else merge_filesets(project, local, incoming)
-    written = write_local(layout, project, target)
-    removed = _remove_missing(layout, project, local, target) if replace else ()
-    if version is None:
-        _remember(
-            layout,
-            project,
-            _Remembered(remote.id, remote.url, remote.etag, remote.revision, dict(remote.files)),
-        )
-    elif remembered is None or remembered.gist_id != remote.id:
-        _remember(layout, project, _Remembered(remote.id, remote.url, None, None, {}))
+    with file_lock(layout.lock_file):  # the lock ingest holds while it rewrites knowledge
+        local = read_local(layout, project)
+        # a version is a restore: that version's files replace the local ones, like --force
+        replace = force or version is not None
+        target = incoming if replace or not local else merge_filesets(project, local, incoming)
+        written = write_local(layout, project, target)
+        removed = _remove_missing(layout, project, local, target) if replace else ()
+        if version is None:
+            _remember(
+                layout,
+                project,
+                _Remembered(
+                    remote.id, remote.url, remote.etag, remote.revision, dict(remote.files)
+                ),
+            )
+        elif remembered is None or remembered.gist_id != remote.id:
+            _remember(layout, project, _Remembered(remote.id, remote.url, None, None, {}))
     return GistPullResult(
         gist_id=remote.id,
         url=remote.url,
@@ -472,13 +470,13 @@ def _read_for_pull(
             pass
     try:
         return _read_current(gists, gist_id, remembered, project), None
-    except FatalError:
+    except GistNotFound:
         if other is None:
             raise
     try:
         return gists.get_version(other, gist_id), gist_id
     except GistNotFound:
-        raise _not_found(gist_id, project) from None
+        raise GistNotFound(gist_id, project) from None
 
 
 def _remove_missing(

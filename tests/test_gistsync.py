@@ -182,8 +182,9 @@ def test_secrets_are_redacted_before_upload_and_counted(
 
 
 def test_push_failing_past_the_retry_budget_touches_nothing_local(
-    gh: GitHubStandIn, memory: MemoryLayout
+    gh: GitHubStandIn, memory: MemoryLayout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ENGRAM_HTTP_RETRY_SECONDS", "0.3")
     write(memory, "proj", "decisions.md", block("s1"))
     gist_id = gistsync.push(memory.root, "proj").gist_id
     gh.write(gist_id, {"bugs.md": "# Bugs\n\n" + block("remote-bug")})
