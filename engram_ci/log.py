@@ -41,6 +41,19 @@ class _MaskingFilter(logging.Filter):
         return True
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at emit time, not the one seen at configure time
+    (test runners and the action swap it; a closed old stream must not swallow warnings)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 class _PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if record.levelno >= logging.ERROR:
@@ -57,9 +70,11 @@ def configure(
     formatter: logging.Formatter | None = None,
 ) -> None:
     """Send engram_ci's records to `stream` (stderr), replacing any handler set before."""
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
+    )
     handler.setFormatter(formatter or _PlainFormatter())
     handler.addFilter(_MaskingFilter())
     logger.addHandler(handler)

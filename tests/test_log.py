@@ -21,3 +21,16 @@ def test_registered_secrets_are_masked_in_every_record() -> None:
 def test_short_values_are_not_registered() -> None:
     log.register_secret("ab")
     assert log.mask("tab") == "tab"
+
+
+def test_default_handler_follows_the_current_stderr(capsys) -> None:  # type: ignore[no-untyped-def]
+    import contextlib
+    import io as _io
+
+    log.configure()
+    old = _io.StringIO()
+    with contextlib.redirect_stderr(old):
+        log.configure()
+    old.close()  # the stream seen at configure time is gone
+    logging.getLogger("engram_ci").warning("still visible")
+    assert "warning: still visible" in capsys.readouterr().err
