@@ -57,6 +57,13 @@ def dirs(tmp_path: Path) -> Iterator[RunnerDirs]:
     yield RunnerDirs.make(tmp_path)
 
 
+def test_hyphenated_inputs_reach_the_adapter(action_image: str, dirs: RunnerDirs) -> None:
+    """The runner sets INPUT_SKIP-INGEST; dash (Debian's sh) would drop such names."""
+    run = docker_run_like_runner(action_image, dirs, {"mode": "ingest", "skip-ingest": "maybe"})
+    assert run.returncode == 1
+    assert "::error title=invalid input skip-ingest::" in run.stdout
+
+
 def test_image_shape(action_image: str) -> None:
     inspect = subprocess.run(
         ["docker", "image", "inspect", action_image],
@@ -86,11 +93,13 @@ def test_push_to_the_gist_stand_in(
     stage_transcripts(dirs.workspace / ".engram-sessions")
     _give_to_runner_user(dirs.workspace)
 
+    # api-url as an input (INPUT_API-URL, hyphen kept) must win over the run's API URL, which
+    # points nowhere here: a shell entrypoint that dropped hyphenated names would fail
     run = docker_run_like_runner(
         action_image,
         dirs,
-        {"mode": "push", "gist-id": "", "token": TOKEN},
-        env={"GITHUB_API_URL": github_server.api_url},
+        {"mode": "push", "gist-id": "", "token": TOKEN, "api-url": github_server.api_url},
+        env={"GITHUB_API_URL": "http://127.0.0.1:9", "ENGRAM_HTTP_RETRY_SECONDS": "1"},
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith(f"::add-mask::{TOKEN}\n")
