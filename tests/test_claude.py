@@ -796,3 +796,31 @@ def test_budget_unit() -> None:
     assert budget.clip("abcdefgh", 100) == "abcdefgh" and budget.left == 2
     assert budget.clip("x" * 50, 100).startswith("x" * 50)
     assert budget.left < 0 and budget.limit(1000) == STUB_LIMIT and budget.limit(1000, 500) == 500
+
+
+def test_tool_use_result_is_skipped_only_when_that_is_sound(tmp_path: Path) -> None:
+    call = {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "ls"}}
+    result = [{"type": "tool_result", "tool_use_id": "t1", "content": "a.txt"}]
+    ordinary = user("r1", result, toolUseResult={"stdout": "a.txt", "stderr": ""})
+    # message after toolUseResult: the cut would lose it, so the whole line is parsed
+    late = {"type": "user", "uuid": "r2", "toolUseResult": {"x": 1}}
+    late["message"] = {"role": "user", "content": "typed after a result"}
+    # damage confined to toolUseResult (never read) does not cost the line
+    damaged = json.dumps(user("r3", "still a prompt"))[:-1] + ',"toolUseResult":{"a": \xff}'
+    # the key nested inside message: the cut would leave brackets open, so no cut
+    nested = user("r4", "nested key", extra={"k": 1})
+    nested["message"]["note"] = {"x": 1, "toolUseResult": {"y": 2}}
+    s = must_read(
+        tmp_path,
+        [
+            user("u1", "list files"),
+            assistant("a1", "m1", [call]),
+            ordinary,
+            late,
+            damaged.encode("latin-1"),
+            nested,
+        ],
+    )
+    assert s.tool_calls[0].result == "a.txt"
+    assert s.prompts == ["list files", "typed after a result", "still a prompt", "nested key"]
+    assert not s.stats.malformed
