@@ -1,4 +1,8 @@
-"""`engram sync init-repo | push-repo | pull-repo | merge` and git's `merge-driver` hook."""
+"""`engram sync init-repo | push-repo | pull-repo | merge` and git's `merge-driver` hook.
+
+The sync modules are imported inside the handlers: GitPython costs ~0.1 s to import, and
+git starts the merge driver once per conflicting file.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci import reposync
 from engram_ci.commands import print_json
 from engram_ci.paths import resolve_memory_dir
-from engram_ci.repomerge import run_driver
 
 if TYPE_CHECKING:
     from engram_ci.commands import Subparsers
@@ -42,7 +44,9 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     push.add_argument(
         "--push-remote", action="store_true", help="push; merge and retry if the remote moved"
     )
-    push.add_argument("--attempts", type=int, default=reposync.PUSH_ATTEMPTS, help="push tries")
+    push.add_argument(
+        "--attempts", type=int, default=None, help="push tries before giving up (default: 12)"
+    )
     _remote_options(push)
     push.set_defaults(handler=_push)
 
@@ -90,6 +94,8 @@ def _memory(args: argparse.Namespace) -> Path:
 
 
 def _init(args: argparse.Namespace) -> int:
+    from engram_ci import reposync
+
     sha = reposync.init_repo(args.path, branch=args.branch)
     if sha:
         print(sha)
@@ -97,6 +103,8 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
+    from engram_ci import reposync
+
     result = reposync.push_repo(
         _memory(args),
         args.project,
@@ -106,7 +114,7 @@ def _push(args: argparse.Namespace) -> int:
         push_remote=args.push_remote,
         token=args.token,
         remote=args.remote,
-        attempts=args.attempts,
+        attempts=args.attempts or reposync.PUSH_ATTEMPTS,
     )
     if args.json:
         print_json(dataclasses.asdict(result))
@@ -122,6 +130,8 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _pull(args: argparse.Namespace) -> int:
+    from engram_ci import reposync
+
     result = reposync.pull_repo(
         _memory(args),
         args.project,
@@ -140,6 +150,8 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
+    from engram_ci import reposync
+
     result = reposync.merge_branches(args.path, args.branches, message=args.message)
     if args.json:
         print_json(dataclasses.asdict(result))
@@ -149,6 +161,8 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _driver(args: argparse.Namespace) -> int:
+    from engram_ci.repomerge import run_driver
+
     status = run_driver(args.base, args.ours, args.theirs, args.pathname)
     if status:
         print(f"engram: {args.pathname}: changed on both sides, merge it by hand", file=sys.stderr)
