@@ -152,28 +152,30 @@ def _project_entries(repo: GitRepo, commit: str | None, project: str) -> list[En
 
 def _read_files(
     repo: GitRepo, entries: Sequence[Entry], where: str, cipher: crypto.Cipher | None
-) -> FileSet:
-    """Regular files only (symlinks, submodules, directories refused); known names only."""
+) -> tuple[FileSet, dict[str, str]]:
+    """(plaintext knowledge files, the sealed form as stored — {} when not encrypted).
+
+    Regular files only (symlinks, submodules, directories refused), known names only; an
+    encrypted project is opened in memory (FatalError naming the fix without a key)."""
     regular: dict[str, Entry] = {}
     for entry in entries:
         if entry.is_regular_file:
             regular[entry.name] = entry
         else:
-            log.warning(
-                "refusing %s/%s: a %s, not a regular file", where, entry.name, entry.describe()
-            )
+            kind = entry.describe()
+            log.warning("refusing %s/%s: a %s, not a regular file", where, entry.name, kind)
 
     def text(name: str) -> str:
         return repo.read_blob(regular[name].sha).decode("utf-8", errors="replace")
 
-    if cipher is not None:
-        raw = {name: text(name) for name in regular if name != METADATA_FILE}
-        if raw and crypto.is_sealed(raw):
-            opened = crypto.open_files(raw, cipher)
-            known, _ = projectfiles.split_known(opened, source=where)
-            return {name: opened[name] for name in known}
+    if crypto.MANIFEST_FILE in regular:
+        names = (crypto.MANIFEST_FILE, crypto.PAYLOAD_FILE)
+        sealed = {name: text(name) for name in names if name in regular}
+        opened = crypto.open_files(sealed, cipher, source=f"{where}/ in {repo.top_level}")
+        known, _ = projectfiles.split_known(opened, source=where)
+        return {name: opened[name] for name in known}, sealed
     known, _ = projectfiles.split_known(regular, source=where)
-    return {name: text(name) for name in known}
+    return {name: text(name) for name in known}, {}
 
 
 def _project_names(repo: GitRepo, commit: str | None) -> str:
@@ -206,15 +208,18 @@ def _plan_push(
     if held is not None and not held.is_tree:
         raise FatalError(f"{project} in {repo.top_level} is a {held.describe()}, not a directory")
     existing = repo.read_tree(held.sha) if held else []
-    remote = _read_files(repo, existing, project, cipher)
+    remote, sealed = _read_files(repo, existing, project, cipher)
     merged = projectfiles.merge_filesets(project, remote, local)
     upload_plain, report = redact.redact_files(merged)
     diff = projectfiles.diff_filesets(remote, upload_plain)
-    if upload_plain == remote:
+    # age output is randomised: compare plaintext, and re-seal only for new keys
+    keys_current = crypto.sealed_for(sealed, cipher) if cipher else not sealed
+    if upload_plain == remote and keys_current:
         return _Plan(base_tree, merged, (), report.total, 0, 0)
     upload = crypto.seal_files(upload_plain, cipher) if cipher else dict(upload_plain)
     upload[METADATA_FILE] = projectfiles.metadata_json(project)
-    managed = KNOWN_KNOWLEDGE_FILES | {METADATA_FILE} | upload.keys()
+    # every name either form may use, so switching to or from encryption leaves no stale file
+    managed = KNOWN_KNOWLEDGE_FILES | {METADATA_FILE, crypto.MANIFEST_FILE, crypto.PAYLOAD_FILE}
     names = sorted(upload)
     shas = repo.write_blobs([upload[n].encode("utf-8") for n in names])
     entries = [e for e in existing if e.name not in managed]
@@ -387,7 +392,7 @@ def pull_repo(
                 title="branch missing",
             )
         found = [
-            _read_files(repo, entries, project, cipher)
+            _read_files(repo, entries, project, cipher)[0]
             for entries in (_project_entries(repo, c, project) for c in commits)
             if entries is not None
         ]

@@ -398,3 +398,28 @@ def test_push_from_a_bare_blobless_shallow_clone_keeps_every_other_project(
             remote, "main~1", f"{project}/decisions.md"
         )
     assert _local_sessions(mine) == {f"{P}-s", "new"}
+
+
+def test_encrypted_push_stores_no_plaintext_and_pulls_back(kr: Path, tmp_path: Path) -> None:
+    from pyrage import x25519
+
+    from engram_ci import crypto
+
+    key = x25519.Identity.generate()
+    cipher = crypto.Cipher(recipients=(str(key.to_public()),), identities=(str(key),))
+    layout = _layout(tmp_path, "mem", "secret-session")
+    first = reposync.push_repo(layout.root, P, kr, cipher=cipher)
+    stored = set(git(kr, "ls-tree", "--name-only", "HEAD", f"{P}/").split())
+    assert stored == {
+        f"{P}/{crypto.MANIFEST_FILE}",
+        f"{P}/{crypto.PAYLOAD_FILE}",
+        f"{P}/metadata.json",
+    }
+    assert "secret-session" not in git(kr, "log", "-p", "--all")
+    again = reposync.push_repo(layout.root, P, kr, cipher=cipher)
+    assert not again.changed and again.commit_sha == first.commit_sha  # no re-seal
+    reader = MemoryLayout(tmp_path / "reader")
+    with pytest.raises(FatalError, match="encrypted"):
+        reposync.pull_repo(reader.root, P, kr)
+    reposync.pull_repo(reader.root, P, kr, cipher=cipher)
+    assert _local_sessions(reader) == {"secret-session"}

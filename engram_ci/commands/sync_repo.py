@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engram_ci import crypto
 from engram_ci.commands import print_json
 from engram_ci.paths import resolve_memory_dir
 
@@ -48,6 +49,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "--attempts", type=int, default=None, help="push tries before giving up (default: 12)"
     )
     _remote_options(push)
+    crypto.add_cli_options(push)
     push.set_defaults(handler=_push)
 
     pull = subparsers.add_parser(
@@ -57,6 +59,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     pull.add_argument("--branch", help="branch to read (default: the current branch)")
     pull.add_argument("--fetch-remote", action="store_true", help="fetch the branch first")
     _remote_options(pull)
+    crypto.add_cli_options(pull)
     pull.set_defaults(handler=_pull)
 
     merge = subparsers.add_parser(
@@ -115,6 +118,7 @@ def _push(args: argparse.Namespace) -> int:
         token=args.token,
         remote=args.remote,
         attempts=args.attempts or reposync.PUSH_ATTEMPTS,
+        cipher=crypto.cipher_from_args(args),
     )
     if args.json:
         print_json(dataclasses.asdict(result))
@@ -140,6 +144,7 @@ def _pull(args: argparse.Namespace) -> int:
         fetch_remote=args.fetch_remote,
         token=args.token,
         remote=args.remote,
+        cipher=crypto.cipher_from_args(args),
     )
     if args.json:
         print_json(dataclasses.asdict(result))
