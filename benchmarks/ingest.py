@@ -286,15 +286,18 @@ def best_ingest(root: Path, work: Path, name: str, runs: int, **options: Any) ->
     return min(results, key=lambda r: r[0])
 
 
-def child_peak_rss(root: Path, memory: Path | None) -> float:
-    """Peak RSS (MB) of a fresh process that ingests `root` (or only imports, when None)."""
-    args = [sys.executable, __file__, "--child", str(root), str(memory or "")]
+def child_peak_rss(mode: str, root: Path, memory: Path) -> float:
+    """Peak RSS (MB) of a fresh process that imports, reads or ingests `root`."""
+    args = [sys.executable, __file__, "--child", mode, str(root), str(memory)]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     return float(out.strip()) / 1024
 
 
-def child_main(root: str, memory: str) -> None:
-    if memory:
+def child_main(mode: str, root: str, memory: str) -> None:
+    if mode == "read":
+        for group in claude.discover([Path(root)]):
+            claude.read_session(group)
+    elif mode == "ingest":
         run_ingest(IngestOptions(memory_dir=Path(memory), claude_roots=(Path(root),)))
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KB on Linux
 
@@ -302,7 +305,7 @@ def child_main(root: str, memory: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small corpus, for a smoke run")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(*args.child)
@@ -340,24 +343,19 @@ def main() -> None:
             f"{'re-ingest, nothing changed':<28}: {again * 1000:.1f} ms, {share:.2f} % of the first"
         )
 
-        floor = child_peak_rss(root, None)
+        floor = child_peak_rss("imports", root, work)
         print(f"{'peak RSS, imports only':<28}: {floor:7.1f} MB")
         for big_mb in big_sizes:
             big_root = work / f"big{big_mb}"
             folder = big_root / "-home-dev-code-big"
             folder.mkdir(parents=True)
             rng = random.Random(big_mb)
-            write_session(
-                folder / "b1g00000-0000-4000-8000-000000000000.jsonl",
-                "b1g00000",
-                "/home/dev/code/big",
-                big_mb * MB,
-                rng,
-                Text(rng),
-            )
-            rss = child_peak_rss(big_root, work / f"mem{big_mb}")
-            label = f"peak RSS, one {big_mb} MB file"
-            print(f"{label:<28}: {rss:7.1f} MB (+{rss - floor:.1f} MB over imports)")
+            path = folder / "b1g00000-0000-4000-8000-000000000000.jsonl"
+            write_session(path, "b1g00000", "/home/dev/code/big", big_mb * MB, rng, Text(rng))
+            for mode in ("read", "ingest"):
+                rss = child_peak_rss(mode, big_root, work / f"mem{big_mb}")
+                label = f"peak RSS, {mode} one {big_mb} MB file"
+                print(f"{label:<28}: {rss:7.1f} MB (+{rss - floor:.1f} MB over imports)")
 
 
 if __name__ == "__main__":
