@@ -1,4 +1,5 @@
-"""`act` runs a workflow that uses the action (`uses: ./`) and a later step prints its outputs.
+"""`act` runs workflows that use the action (`uses: ./`, `uses: ./host`); later steps print
+its outputs.
 
 The workflow is workflows-examples/act/action-outputs.yml, run on a copy of the repository
 (the action's files only) that holds staged transcripts and a knowledge repository. act's job
@@ -27,6 +28,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 TOKEN = "ghp_actTestToken0123456789abcdefABCDEF"
 WORKFLOW = ROOT / "workflows-examples" / "act" / "action-outputs.yml"
+HOST_WORKFLOW = ROOT / "workflows-examples" / "act" / "host-action.yml"
+SETUP_PYTHON = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065"
 ACT_IMAGE = "act-dockeraction:latest"  # the name act builds `uses: ./` under
 _ACTION_FILES = (
     "action.yml",
@@ -51,19 +54,19 @@ def _repository_copy(base: Path) -> Path:
     repo.mkdir()
     for name in _ACTION_FILES:
         shutil.copy2(ROOT / name, repo / name)
-    shutil.copytree(
-        ROOT / "engram_ci", repo / "engram_ci", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for folder in ("engram_ci", "host"):
+        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
     workflows = repo / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    shutil.copy2(WORKFLOW, workflows / WORKFLOW.name)
+    for workflow in (WORKFLOW, HOST_WORKFLOW):
+        shutil.copy2(workflow, workflows / workflow.name)
     stage_transcripts(repo / ".engram-sessions")
     knowledge = repo / "knowledge"
     knowledge.mkdir()
     run_git(knowledge, "init", "-q", "-b", "main")
     run_git(knowledge, "commit", "-q", "--allow-empty", "-m", "knowledge repo")
     run_git(repo, "init", "-q", "-b", "main")
-    run_git(repo, "add", *_ACTION_FILES, "engram_ci", ".github")
+    run_git(repo, "add", *_ACTION_FILES, "engram_ci", "host", ".github")
     run_git(repo, "commit", "-q", "-m", "the action")
     return repo
 
@@ -102,3 +105,26 @@ def test_act_runs_the_action_and_later_steps_see_its_outputs(
     assert commits == [run_git(repo / "knowledge", "rev-parse", "main")]
     assert (repo / "knowledge" / PROJECT / "decisions.md").is_file()
     assert TOKEN not in log  # act masks secrets; the action masked it too
+
+
+def test_act_runs_the_host_variant_on_the_runners_own_transcripts(tmp_path: Path) -> None:
+    """The composite action: pip-installs the package with the pinned dependencies into a
+    venv on the job's machine (needs PyPI) and ingests ~/.claude/projects, its default."""
+    act = _act()
+    repo = _repository_copy(tmp_path)
+    # setup-python is skipped (python-version: ""), but act resolves every `uses:` of a
+    # composite action: give it a local empty action under the pinned reference
+    stub = tmp_path / "setup-python"
+    stub.mkdir()
+    (stub / "action.yml").write_text(
+        "name: stand-in\ndescription: never runs\nruns:\n  using: composite\n  steps: []\n"
+    )
+    command = [act, "push", "-W", f".github/workflows/{HOST_WORKFLOW.name}"]
+    command += ["-P", "ubuntu-latest=python:3.12-slim", "--pull=false"]
+    command += ["--bind", "--network", "host", "--local-repository", f"{SETUP_PYTHON}={stub}"]
+    done = subprocess.run(
+        command, cwd=repo, capture_output=True, text=True, timeout=900, check=False
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-4000:]
+    assert "engram host sessions-ingested=1" in log
