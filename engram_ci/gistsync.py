@@ -248,8 +248,10 @@ def _changes(
     wanted = {n: t for n, t in redacted.items() if t.strip()}  # GitHub refuses empty files
     if cipher is None:
         return {n: t for n, t in wanted.items() if remote_raw.get(n) != t}
-    # Ciphertext differs on every seal, so compare plaintext and reseal only on a change.
-    if _plain(remote_raw, cipher, source="the gist") == wanted and _is_sealed(remote_raw):
+    # Ciphertext differs on every seal, so compare plaintext and reseal only on a change
+    # (or when the keys changed: a new team member could not read the old seal).
+    unchanged = _plain(remote_raw, cipher, source="the gist") == wanted
+    if unchanged and crypto.sealed_for(remote_raw, cipher):
         return {}
     sealed: dict[str, str | None] = dict(crypto.seal_files(wanted, cipher))
     for name in remote_raw:  # plaintext left over from before encryption must go
