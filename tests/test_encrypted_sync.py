@@ -321,3 +321,33 @@ def test_export_json_is_pure_json_for_a_gpg_pipeline(tmp_path: Path) -> None:
         timeout=60,
     )
     assert json.loads(decrypted.stdout) == json.loads(export.stdout)
+
+
+def test_cli_repo_round_trip_and_wrong_key(kr: Path, tmp_path: Path) -> None:
+    secret, _ = new_key()
+    key_file = tmp_path / "me.key"
+    key_file.write_text(secret + "\n")
+    a = machine(tmp_path, "a", "sess-a1")
+    push = subprocess.run(
+        [sys.executable, "-m", "engram_ci", "sync", "push-repo", P, str(kr), "--identity",
+         str(key_file)],
+        env=engram_env(ENGRAM_MEMORY_DIR=str(a.root)),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert push.returncode == 0, push.stderr
+    assert MARKER not in every_blob(kr)
+
+    b = machine(tmp_path, "b", "sess-b1")
+    before = snapshot(b.root)
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text(new_key()[0] + "\n")
+    for extra in ([], ["--encrypt"]):
+        pull = subprocess.run(
+            [sys.executable, "-m", "engram_ci", "sync", "pull-repo", P, str(kr), *extra],
+            env=engram_env(ENGRAM_MEMORY_DIR=str(b.root), ENGRAM_AGE_IDENTITY=str(wrong)),
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert pull.returncode == 1, pull.stderr
+        assert "Traceback" not in pull.stderr and "crypt" in pull.stderr
+        assert secret not in pull.stderr
+    assert snapshot(b.root) == before
