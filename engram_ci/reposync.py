@@ -129,7 +129,12 @@ def _upstream(repo: GitRepo, branch: str, remote: str | None, token: str | None)
             f"`git -C {repo.top_level} remote add {name} URL`",
             title="no remote",
         )
-    found = git_token(url, token)
+    # credentials persisted in the clone (actions/checkout's extraheader) win over ambient
+    # GitHub tokens, which may not reach this repo; --token / ENGRAM_GIT_TOKEN win over both
+    origin = auth_origin(url)
+    persisted = origin is not None and bool(repo.config_get(f"http.{origin}.extraheader"))
+    chosen = token or os.environ.get("ENGRAM_GIT_TOKEN")
+    found = git_token(url, token) if chosen or not persisted else None
     if found:
         repo.authorize(url, found)
     return _Upstream(name, remote_branch, public_url(url))

@@ -423,3 +423,23 @@ def test_encrypted_push_stores_no_plaintext_and_pulls_back(kr: Path, tmp_path: P
         reposync.pull_repo(reader.root, P, kr)
     reposync.pull_repo(reader.root, P, kr, cipher=cipher)
     assert _local_sessions(reader) == {"secret-session"}
+
+
+def test_credentials_persisted_by_checkout_win_over_ambient_tokens(
+    kr: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engram_ci.repo import GitRepo
+
+    git(kr, "remote", "add", "origin", "https://github.com/org/knowledge.git")
+    git(kr, "config", "http.https://github.com/.extraheader", "AUTHORIZATION: basic persisted")
+    monkeypatch.setenv("GITHUB_TOKEN", "ambient-token-1234")
+
+    def headers() -> list[str]:
+        with GitRepo.open(kr) as repo:
+            reposync._upstream(repo, "main", None, None)
+            env = repo._git.environment()
+        return [v for k, v in env.items() if k.startswith("GIT_CONFIG_VALUE") and "basic" in v]
+
+    assert headers() == []
+    monkeypatch.setenv("ENGRAM_GIT_TOKEN", "explicit-token-1234")
+    assert len(headers()) == 1
