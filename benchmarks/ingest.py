@@ -11,7 +11,8 @@ results repeated in toolUseResult, progress and file-history-snapshot lines, fla
   knowledge extraction included), and its ratio to a bare `json.loads`-per-line loop over the
   same files (target >= 1.0); the readers alone as well;
 - a second, unchanged ingest's time as a fraction of the first (target <= 2 %);
-- peak RSS of a child process ingesting one very large transcript, at two sizes (flat).
+- peak RSS of a child process reading (readers only) and ingesting (the whole pipeline) one
+  very large transcript, at two sizes, so the growth of each part is visible.
 """
 
 from __future__ import annotations
