@@ -310,28 +310,34 @@ def _ingest(config: ActionConfig) -> IngestReport | None:
 
 
 def _cipher(config: ActionConfig) -> Cipher | None:
-    """Encrypt on push when asked; decrypt on pull whenever a key or passphrase is given."""
-    from engram_ci.crypto import Cipher
+    """Encrypt on push when asked; decrypt on pull whenever a key or passphrase is given.
+
+    The same completion as the CLI's --encrypt: ENGRAM_AGE_RECIPIENTS / _IDENTITY /
+    ENGRAM_PASSPHRASE fill in what the inputs leave empty, and an identity alone also
+    encrypts to its own public key.
+    """
+    from engram_ci.crypto import cipher_from_options
 
     pulling = config.mode in ("pull", "pull-repo")
     has_key = bool(config.identities or config.passphrase)
     if not (config.encrypt or (pulling and has_key)):
         return None
-    if config.encrypt and not pulling and not (config.recipients or config.passphrase):
-        raise FatalError(
-            "encrypt: true needs the `recipients` input (age or SSH public keys) or "
-            "`passphrase` (from a secret)",
-            title="missing input recipients",
-        )
-    if config.encrypt and pulling and not has_key:
+    cipher = cipher_from_options(
+        recipients=config.recipients, identities=config.identities, passphrase=config.passphrase
+    )
+    if pulling and not (cipher.identities or cipher.passphrase):
         raise FatalError(
             "encrypt: true on a pull needs the `identity` input (an age or SSH private key, "
             "from a secret) or `passphrase`",
             title="missing input identity",
         )
-    return Cipher(
-        recipients=config.recipients, identities=config.identities, passphrase=config.passphrase
-    )
+    if not pulling and not (cipher.recipients or cipher.passphrase):
+        raise FatalError(
+            "encrypt: true needs the `recipients` input (age or SSH public keys), an age "
+            "`identity`, or `passphrase` (from a secret)",
+            title="missing input recipients",
+        )
+    return cipher
 
 
 def _sync(config: ActionConfig, outcome: Outcome) -> None:

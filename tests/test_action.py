@@ -392,6 +392,39 @@ def test_encrypt_without_keys_names_the_missing_input(
     assert gist_server.gists == {}  # nothing left the runner in plain text
 
 
+def test_encrypted_push_then_pull_with_the_identity(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pyrage import x25519
+
+    key = x25519.Identity.generate()
+    identity = f"# created: by the test\n# public key: {key.to_public()}\n{key}\n"
+    stage(step.workspace / ".engram-sessions")
+    # the usual CI setup: one secret age key; push encrypts to its public half and reads the
+    # gist's sealed form back with it to merge
+    code = step.run(capsys, **_gist_inputs(gist_server, encrypt="true"), identity=identity)
+    assert code == EXIT_OK, step.stdout + step.stderr
+    gist_id = step.outputs["gist-id"]
+    remote = gist_server.files(gist_id)
+    assert "knowledge.age" in remote
+    assert "decisions.md" not in remote
+    assert "dev-docs" not in "".join(remote.values())  # no plaintext knowledge left the runner
+
+    assert step.run(capsys, **_gist_inputs(gist_server, mode="pull")) == EXIT_USER_ERROR
+    assert "encrypted" in step.stdout
+
+    code = step.run(
+        capsys,
+        **_gist_inputs(gist_server, mode="pull", gist_id=gist_id, memory_path="fresh"),
+        identity=identity,
+        skip_ingest="true",
+    )
+    assert code == EXIT_OK, step.stdout + step.stderr
+    pulled = step.workspace / "fresh" / "knowledge" / PROJECT / "decisions.md"
+    assert "dev-docs" in pulled.read_text()
+    assert str(key) not in step.printed + step.summary
+
+
 # -- secrets and failures ----------------------------------------------------------------------
 
 
