@@ -11,9 +11,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci import reposync
 from engram_ci.commands.ingest import samples_dir
-from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
 from engram_ci.paths import MemoryLayout
 
 if TYPE_CHECKING:
@@ -36,6 +34,10 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    # imported here: `engram --help` should not pay for GitPython and the readers
+    from engram_ci import reposync
+    from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
+
     base: Path = args.dir
     memory_dir = Path(getattr(args, "memory_dir", None) or base / "memory")
     repo_dir = base / "knowledge-repo"

@@ -10,10 +10,10 @@ import argparse
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from engram_ci import gistsync
 from engram_ci.commands import layout_from, print_json
 
 if TYPE_CHECKING:
+    from engram_ci import gistsync
     from engram_ci.commands import Subparsers
 
 
