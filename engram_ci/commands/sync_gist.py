@@ -66,6 +66,8 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def run_push(args: argparse.Namespace) -> int:
+    from engram_ci import gistsync  # PyGithub loads only when a gist command runs
+
     result = gistsync.push(
         layout_from(args).root,
         args.project,
@@ -101,6 +103,8 @@ def _print_pull(result: gistsync.GistPullResult, project: str) -> None:
 
 
 def run_pull(args: argparse.Namespace) -> int:
+    from engram_ci import gistsync  # PyGithub loads only when a gist command runs
+
     result = gistsync.pull(
         layout_from(args).root, args.project, args.gist_id, force=args.force, version=args.version
     )
@@ -112,6 +116,8 @@ def run_pull(args: argparse.Namespace) -> int:
 
 
 def run_clone(args: argparse.Namespace) -> int:
+    from engram_ci import gistsync  # PyGithub loads only when a gist command runs
+
     result = gistsync.clone(
         layout_from(args).root, args.gist_id, args.new_project, version=args.version
     )
@@ -123,6 +129,8 @@ def run_clone(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from engram_ci import gistsync  # PyGithub loads only when a gist command runs
+
     gists = gistsync.list_gists(args.project)
     if args.json:
         print_json([asdict(g) for g in gists])
@@ -135,6 +143,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    from engram_ci import gistsync  # PyGithub loads only when a gist command runs
+
     result = gistsync.history(args.gist_id, version=args.version)
     if args.json:
         print_json(asdict(result))
