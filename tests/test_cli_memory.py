@@ -137,3 +137,22 @@ def test_export_pipes_as_pure_data_from_a_real_process(demo_memory: Path) -> Non
     )
     assert done.returncode == 0
     assert json.loads(done.stdout)["project"] == "weather-api"  # e.g. `| gpg --encrypt`
+
+
+def test_recall_into_writes_a_marked_section_replaced_in_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    memory_dir = tmp_path / "mem"
+    assert main(["ingest", "--samples", "--memory-dir", str(memory_dir)]) == 0
+    target = tmp_path / "CLAUDE.md"
+    target.write_text("# House rules\n\nUse tabs.\n")
+    argv = ["recall", "weather-api", "--into", str(target), "--memory-dir", str(memory_dir)]
+    assert main(argv) == 0
+    first = target.read_text()
+    assert first.startswith("# House rules\n\nUse tabs.\n")
+    assert "<!-- engram-ci:begin project=weather-api -->" in first
+    assert "# Project context: weather-api" in first
+    assert main(argv) == 0  # a second run replaces the section, never appends another
+    assert target.read_text() == first
+    assert "unchanged" in capsys.readouterr().err
+    assert main(["recall", "nope", "--into", str(target), "--memory-dir", str(memory_dir)]) == 1

@@ -28,6 +28,12 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "recall", parents=[common], help="print a project's context (context.md) to stdout"
     )
     recall.add_argument("project", metavar="P")
+    recall.add_argument(
+        "--into",
+        metavar="FILE",
+        type=Path,
+        help="write it into a marked section of FILE (e.g. CLAUDE.md), replaced on each run",
+    )
     recall.set_defaults(handler=run_recall)
 
     exporter = subparsers.add_parser(
@@ -60,7 +66,16 @@ def run_projects(args: argparse.Namespace) -> int:
 
 
 def run_recall(args: argparse.Namespace) -> int:
-    sys.stdout.write(export.recall(layout_from(args), args.project))
+    if args.into is None:
+        sys.stdout.write(export.recall(layout_from(args), args.project))
+        return 0
+    # the agent's next run reads CLAUDE.md: same section the action's pull modes write
+    from engram_ci import claudemd
+
+    layout = layout_from(args)
+    export.recall(layout, args.project)  # unknown project: the same one-line error as recall
+    changed = claudemd.write_context(layout, args.project, args.into.expanduser())
+    print(f"{'updated' if changed else 'unchanged'} {args.into}", file=sys.stderr)
     return 0
 
 
