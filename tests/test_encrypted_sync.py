@@ -168,7 +168,7 @@ def test_gist_pull_with_a_wrong_or_missing_key_touches_nothing(
     assert crypto.open_files(gh.files(gist_id), alice)  # and the gist is still alice's
 
 
-def test_cli_pull_with_a_wrong_key_exits_1(
+def test_cli_gist_pull_wrong_key_exits_1_right_key_merges(
     gh: GitHubStandIn, tmp_path: Path, team: tuple[Cipher, Cipher]
 ) -> None:
     alice, _ = team
@@ -186,11 +186,22 @@ def test_cli_pull_with_a_wrong_key_exits_1(
         timeout=60,
         check=False,
     )
-    if "unrecognized arguments: --encrypt" in done.stderr:
-        pytest.skip("`engram sync pull` has no --encrypt yet (crypto.add_cli_options)")
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert snapshot(b.root) == before
+
+    right = engram_env(ENGRAM_AGE_IDENTITY=alice.identities[0], ENGRAM_MEMORY_DIR=str(b.root))
+    done = subprocess.run(
+        [sys.executable, "-m", "engram_ci", "sync", "pull", P, gist_id, "--encrypt"],
+        env=right,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert local_sessions(b) == {"sess-a1", "sess-b1"}
+    assert alice.identities[0] not in done.stdout + done.stderr
 
 
 # -- repos ------------------------------------------------------------------------------------

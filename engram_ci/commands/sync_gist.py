@@ -10,6 +10,7 @@ import argparse
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
+from engram_ci import crypto
 from engram_ci.commands import layout_from, print_json
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     push.add_argument("--description", metavar="D", help="description of a new gist")
     push.add_argument("--json", action="store_true", help="print the result as JSON")
+    crypto.add_cli_options(push)
     push.set_defaults(handler=run_push)
 
     pull = subparsers.add_parser(
@@ -44,6 +46,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     pull.add_argument("--force", action="store_true", help="replace local files instead of merging")
     pull.add_argument("--version", metavar="SHA", help="pull this version of the gist")
     pull.add_argument("--json", action="store_true", help="print the result as JSON")
+    crypto.add_cli_options(pull)
     pull.set_defaults(handler=run_pull)
 
     clone = subparsers.add_parser("clone", parents=[common], help="pull a gist into a new project")
@@ -51,6 +54,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     clone.add_argument("new_project", metavar="NEW")
     clone.add_argument("--version", metavar="SHA", help="clone this version of the gist")
     clone.add_argument("--json", action="store_true", help="print the result as JSON")
+    crypto.add_cli_options(clone)
     clone.set_defaults(handler=run_clone)
 
     listing = subparsers.add_parser("list", parents=[common], help="your gists for a project")
@@ -73,6 +77,7 @@ def run_push(args: argparse.Namespace) -> int:
         args.project,
         gist_id=args.gist_id,
         description=args.description,
+        cipher=crypto.cipher_from_args(args),
     )
     if args.json:
         print_json(asdict(result))
@@ -106,7 +111,12 @@ def run_pull(args: argparse.Namespace) -> int:
     from engram_ci import gistsync  # PyGithub loads only when a gist command runs
 
     result = gistsync.pull(
-        layout_from(args).root, args.project, args.gist_id, force=args.force, version=args.version
+        layout_from(args).root,
+        args.project,
+        args.gist_id,
+        force=args.force,
+        version=args.version,
+        cipher=crypto.cipher_from_args(args),
     )
     if args.json:
         print_json(asdict(result))
@@ -119,7 +129,11 @@ def run_clone(args: argparse.Namespace) -> int:
     from engram_ci import gistsync  # PyGithub loads only when a gist command runs
 
     result = gistsync.clone(
-        layout_from(args).root, args.gist_id, args.new_project, version=args.version
+        layout_from(args).root,
+        args.gist_id,
+        args.new_project,
+        version=args.version,
+        cipher=crypto.cipher_from_args(args),
     )
     if args.json:
         print_json(asdict(result))
