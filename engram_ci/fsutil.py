@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write `data` to a temp file beside `path`, fsync it, then rename over `path`."""
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
+    """Write `data` to a temp file beside `path`, fsync it, then rename over `path`.
+
+    durable=False skips the fsync: the rename still makes the write all-or-nothing for a
+    killed process, only a power loss may lose it. For files that can be derived again.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
-            os.fsync(tmp.fileno())
+            if durable:
+                os.fsync(tmp.fileno())
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)
     except BaseException:
@@ -26,8 +32,48 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+def atomic_write_text(path: Path, text: str, *, mode: int = 0o644, durable: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode, durable=durable)
+
+
+def atomic_write_chunks(
+    path: Path,
+    chunks: Iterable[str],
+    *,
+    mode: int = 0o644,
+    durable: bool = True,
+    only_if_changed: bool = False,
+) -> bool:
+    """atomic_write_text for text produced piece by piece: the pieces stream into the temp
+    file, so memory holds one piece, never the whole file. With only_if_changed, an existing
+    file with the same bytes is left as it was (mtime included). True when `path` was written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as tmp:
+            for chunk in chunks:
+                tmp.write(chunk)
+            tmp.flush()
+            if durable:
+                os.fsync(tmp.fileno())
+        if only_if_changed and _same_bytes(Path(tmp_name), path):
+            os.unlink(tmp_name)
+            return False
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+        return True
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def _same_bytes(new: Path, old: Path) -> bool:
+    try:
+        return new.stat().st_size == old.stat().st_size and filecmp.cmp(new, old, shallow=False)
+    except OSError:
+        return False
 
 
 def read_text_if_exists(path: Path) -> str | None:

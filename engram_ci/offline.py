@@ -29,6 +29,7 @@ from engram_ci.signals import (
     human_text,
     is_misuse,
     is_rejection,
+    may_hold,
     one_line,
     path_of,
     paths_of,
@@ -78,9 +79,11 @@ def decisions(session: Session) -> tuple[list[str], int]:
     for turn in session.turns:
         if turn.role == "user":
             text = human_text(turn)
-            human += [f"User: {one_line(s)}" for s in sentences(text or "") if _states_choice(s)]
+            if text and may_hold(text, _DECISION_RE):
+                human += [f"User: {one_line(s)}" for s in sentences(text) if _states_choice(s)]
             continue
-        assistant += [one_line(s) for s in sentences(turn.text) if _states_choice(s)]
+        if may_hold(turn.text, _DECISION_RE):
+            assistant += [one_line(s) for s in sentences(turn.text) if _states_choice(s)]
         for call in turn.tool_calls:
             human += _choices_in_call(call)
     human = dedupe(human, CAPS["decisions"])
@@ -117,19 +120,23 @@ def bugs_and_solutions(session: Session) -> tuple[list[str], list[str]]:
     solutions: list[str] = []
     for agent, turns in agents(session):
         steps = steps_of(turns)
+        # each step's facts once: the pairing below compares every failure with later steps
+        subjects = [subject_of(s.call, session.cwd) for s in steps]
+        failing = [failed(s.call) for s in steps]
         fixed_by: set[int] = set()
         for step in steps:
             call = step.call
-            if not failed(call) or is_misuse(call):
+            if not failing[step.index] or is_misuse(call):
                 continue
-            subject = subject_of(call, session.cwd)
-            later = [
+            subject = subjects[step.index]
+            later = (
                 s
                 for s in steps[step.index + 1 :]
-                if s.call.name == call.name
-                and retry_matches(subject, subject_of(s.call, session.cwd))
-            ]
-            fix = next((s for s in later if not failed(s.call) and not is_rejection(s.call)), None)
+                if s.call.name == call.name and retry_matches(subject, subjects[s.index])
+            )
+            fix = next(
+                (s for s in later if not failing[s.index] and not is_rejection(s.call)), None
+            )
             where = "" if agent == session.agent_id else "(subagent) "
             outcome = " — fixed later in the session" if fix else ""
             why = error_line(call.result)
@@ -166,7 +173,7 @@ def _solution(
     said = [
         sentence
         for turn in turns[broke.turn + 1 : fix.turn + 1]
-        if turn.role == "assistant"
+        if turn.role == "assistant" and may_hold(turn.text, *_EXPLAIN_RES)
         for sentence in sentences(turn.text)
     ]
     # "I see the issue." names no cause: an explanation needs a few more words than that
@@ -231,7 +238,7 @@ def insights(session: Session) -> list[str]:
     found = [
         one_line(s)
         for turn in session.turns
-        if turn.role == "assistant"
+        if turn.role == "assistant" and may_hold(turn.text, _INSIGHT_RE)
         for s in sentences(turn.text)
         if _INSIGHT_RE.search(s) and not s.endswith("?")
     ]
@@ -295,7 +302,7 @@ def questions(session: Session) -> list[str]:
     found += [
         one_line(s)
         for t in turns
-        if t.role == "assistant"
+        if t.role == "assistant" and may_hold(t.text, _TODO_RE)
         for s in sentences(t.text)
         if _TODO_RE.search(s)
     ]

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from engram_ci.model import Session, ToolCall, Turn
 from engram_ci.prompts import clip
 
 LINE_CHARS = 200
+#: how much of one text the sentence heuristics read: decisions and causes are stated early,
+#: and a bound keeps a huge pasted reply from costing more than a typical one
+PROSE_CHARS = 16 * 1024
 
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "apply_patch"})
 READ_TOOLS = frozenset({"Read"})
@@ -85,6 +89,14 @@ _READONLY_GIT = frozenset(
     ("status", "diff", "log", "show", "branch", "remote", "rev-parse", "blame", "ls-files")
 )
 
+_FENCE_RE = re.compile(r"```.*?(```|\Z)", re.DOTALL)
+_LIST_MARK_RE = re.compile(r"^([-*+•]|\d+[.)])\s+")
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(])")
+_NON_WORD_RE = re.compile(r"\W+")
+_COMMAND_ARGS_RE = re.compile(r"<command-args>(.*?)</command-args>", re.DOTALL)
+_CD_PREFIX_RE = re.compile(r"^(cd \S+ && )+")
+_FAILED_OR_ERROR_RE = re.compile(r" (FAILED|ERROR)\b")
+
 #: how procedures are ranked: checks first, housekeeping last
 KIND_ORDER = {kind: rank for rank, kind in enumerate(["Test", "Lint", "Build", "Git", "Run"])}
 
@@ -112,23 +124,36 @@ def code(text: str, limit: int = 120) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    """Prose sentences of a markdown text: code fences, tables and headings dropped."""
-    text = re.sub(r"```.*?(```|\Z)", "\n", text, flags=re.DOTALL)
+    """Prose sentences of a markdown text (its first PROSE_CHARS): code fences, tables and
+    headings dropped."""
+    text = _FENCE_RE.sub("\n", text[:PROSE_CHARS])
     found = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith(("|", "#", ">", "<")):
             continue
-        line = re.sub(r"^([-*+•]|\d+[.)])\s+", "", line).replace("**", "")
-        for sentence in re.split(r"(?<=[.!?])\s+(?=[A-Z`\"'(])", line):
+        line = _LIST_MARK_RE.sub("", line).replace("**", "")
+        for sentence in _SENTENCE_END_RE.split(line):
             sentence = sentence.strip()
             if len(sentence) >= 15 and len(sentence.split()) >= 4:
                 found.append(sentence)
     return found
 
 
+def may_hold(text: str, *patterns: re.Pattern[str]) -> bool:
+    """False only when no sentence of `text` can match any of `patterns`: one regex pass over
+    the whole text instead of a Python loop over its lines, for the many turns that state
+    nothing. Sound because sentences() only removes text (fences, markers, line breaks) and
+    unwraps `**`, which is removed here too; the patterns used with it have no anchors.
+    """
+    text = text[:PROSE_CHARS]
+    if "**" in text:
+        text = text.replace("**", "")
+    return any(pattern.search(text) for pattern in patterns)
+
+
 def _key(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
+    return _NON_WORD_RE.sub(" ", text.lower()).strip()
 
 
 def dedupe(items: list[str], cap: int) -> list[str]:
@@ -150,7 +175,7 @@ def human_text(turn: Turn) -> str | None:
     if text.startswith(("<local-command", "[Request interrupted", "Caveat:")):
         return None
     if "<command-name>" in text:
-        args = re.search(r"<command-args>(.*?)</command-args>", text, re.DOTALL)
+        args = _COMMAND_ARGS_RE.search(text)
         return (args.group(1).strip() or None) if args else None
     return text
 
@@ -167,7 +192,7 @@ def command_of(call: ToolCall) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     first = value.strip().splitlines()[0]
-    first = re.sub(r"^(cd \S+ && )+", "", first).strip()
+    first = _CD_PREFIX_RE.sub("", first).strip()
     return " ".join(first.split()) + (" …" if "\n" in value.strip() else "")
 
 
@@ -186,6 +211,7 @@ def path_of(call: ToolCall, cwd: str | None) -> str | None:
     return next(iter(paths_of(call, cwd)), None)
 
 
+@lru_cache(maxsize=4096)  # a session names the same few files thousands of times
 def _relative(path: str, cwd: str | None) -> str:
     if cwd:
         try:
@@ -235,6 +261,7 @@ def is_misuse(call: ToolCall) -> bool:
     return call.name in HOUSEKEEPING_TOOLS or bool(_MISUSE_RE.search(call.result or ""))
 
 
+@lru_cache(maxsize=4096)  # pure, and asked again for every retry pairing
 def command_kind(command: str) -> str | None:
     words = command.split()
     if not words or words[0] in _TRIVIAL_COMMANDS:
@@ -268,7 +295,7 @@ def error_line(result: str | None) -> str:
         exceptions[-1:]  # a traceback ends with the exception that matters
         or [line for line in lines if line.startswith("FAILED ")][:1]  # names the test
         or [line for line in lines if line.startswith("E  ")][:1]
-        or [line for line in lines if re.search(r" (FAILED|ERROR)\b", line)][:1]
+        or [line for line in lines if _FAILED_OR_ERROR_RE.search(line)][:1]
         or [line for line in lines if _ERROR_WORD_RE.search(line)][:1]
         or lines[:1]
     )
