@@ -35,9 +35,10 @@ HOUSEKEEPING_TOOLS = frozenset(
 
 _REJECTED = ("the user doesn't want to", "tool use was rejected")
 _REJECT_REASON_RE = re.compile(r"reason for the rejection:\s*(.+)", re.IGNORECASE | re.DOTALL)
-_MISUSE_RE = re.compile(
-    r"string to replace not found|found \d+ matches of the string|has not been read yet"
-    r"|modified since read|<tool_use_error>|inputvalidationerror|requires approval|was blocked",
+_MISUSE_RE = re.compile(  # look-aheads of first letters: see _FAIL_SUMMARY_RE
+    r"(?=[sfhm<irw])(?:string to replace not found|found \d+ matches of the string"
+    r"|has not been read yet|modified since read|<tool_use_error>|inputvalidationerror"
+    r"|requires approval|was blocked)",
     re.IGNORECASE,
 )
 #: the look-ahead (each alternative's first characters) lets re skip to candidates: 2x faster
@@ -46,7 +47,9 @@ _FAIL_SUMMARY_RE = re.compile(
 )
 _EXCEPTION_RE = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt|Failure)\b|error\[[\w-]+\])")
 _ERROR_WORD_RE = re.compile(
-    r"\b(error|fatal|failed|failure|not found|no such file|cannot|denied|panic(ked)?)\b", re.I
+    r"(?=[efncdp])\b(error|fatal|failed|failure|not found|no such file|cannot|denied"
+    r"|panic(ked)?)\b",
+    re.I,
 )
 #: lines that never name the problem: pytest's header, verbose passes, warnings, our cut marks
 _BANNER_RE = re.compile(
