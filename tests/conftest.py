@@ -58,13 +58,19 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
 
 @pytest.fixture(autouse=True)
 def fresh_logger() -> Iterator[None]:
-    """cli.main/action.main configure the engram_ci logger (own handler, no propagation);
-    put it back so the next test's caplog sees records again."""
+    """Every test starts with the engram_ci logger as an import leaves it (no handler of ours,
+    propagating to the root, so caplog sees records): cli.main and action.main reconfigure it,
+    and so may session fixtures that run commands."""
     logger = logging.getLogger("engram_ci")
-    saved = (list(logger.handlers), logger.propagate, logger.level)
+
+    def reset() -> None:
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
+
+    reset()
     yield
-    logger.handlers[:] = saved[0]
-    logger.propagate, logger.level = saved[1], saved[2]
+    reset()
 
 
 @pytest.fixture
