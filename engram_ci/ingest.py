@@ -14,13 +14,17 @@ adapter drive the same pipeline as the CLI.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import re
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from engram_ci import archive, context, knowledge, projectfiles
 from engram_ci.errors import FatalError
@@ -75,6 +79,8 @@ class IngestOptions:
     provider_url: str | None = None
     model: str | None = None
     show_progress: bool = False
+    #: worker processes for reading/extracting/archiving: None = one per CPU, 1 = in-process
+    jobs: int | None = None
 
 
 @dataclass
@@ -170,11 +176,14 @@ def run_ingest(
         check_project_name(options.project)
     if progress is None:
         progress = Progress(sys.stderr) if options.show_progress else NullProgress()
+    extractor_default = extractor is None
     if options.skip_knowledge or options.dry_run:
         extractor = None  # a dry run must not spend LLM tokens either
     elif extractor is None:
         extractor = default_extractor(options)
     run = _Run(
+        # injected readers/extractors (tests' fakes) stay in this process
+        parallel=readers is None and (extractor is None or extractor_default),
         options=options,
         layout=MemoryLayout(options.memory_dir),
         readers=readers if readers is not None else default_readers(options),
@@ -197,6 +206,51 @@ class _Pending:
     stale: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """What processing one group produced: small and picklable, so a worker can return it."""
+
+    kind: Literal["failed", "not_session", "unwanted", "ingested"]
+    #: the group was read (its bytes count), even if the session was then dropped
+    bytes_read: bool = False
+    #: (message, title) of a FatalError from the extractor: the parent stops the run with it
+    fatal: tuple[str, str] | None = None
+    stats: ParseStats | None = None
+    project: str = ""
+    session_id: str = ""
+    stamp: str = UNKNOWN_TIME
+    #: category -> body; None when knowledge was not extracted
+    entries: dict[str, str] | None = None
+    confidence: str = ""
+    subagents: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+
+
+#: set in the parent just before forking workers, so they inherit the run instead of pickling it
+_FORKED_RUN: tuple[_Run, list[tuple[Reader, TranscriptGroup, Fingerprint]]] | None = None
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """A worker inherits the memory lock's descriptor: if the parent is killed, an orphaned
+    worker would hold the lock (and block every later run) forever. On Linux, die with it."""
+    if sys.platform == "linux":
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _process_in_worker(index: int) -> _Outcome:
+    assert _FORKED_RUN is not None, "workers must be forked by _Run._outcomes"
+    run, todo = _FORKED_RUN
+    reader, group, _ = todo[index]
+    return run._process(reader, group)
+
+
 @dataclass
 class _Run:
     options: IngestOptions
@@ -204,6 +258,7 @@ class _Run:
     readers: Sequence[tuple[Reader, tuple[Path, ...]]]
     extract: Extractor | None
     progress: ProgressSink
+    parallel: bool = False
     report: IngestReport = field(default_factory=IngestReport)
     pending: dict[str, _Pending] = field(default_factory=lambda: defaultdict(_Pending))
     stats: ParseStats = field(default_factory=ParseStats)
@@ -214,13 +269,8 @@ class _Run:
         manifest = Manifest.load(self.layout.state_dir)
         todo = self._changed_groups(manifest)
         self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
-        projects: set[str] = set()
         try:
-            for reader, group, print_ in todo:
-                project = self._ingest_group(manifest, reader, group, print_)
-                if project:
-                    projects.add(project)
-                self.progress.advance(total_size(print_))
+            projects = self._ingest_all(manifest, todo)
         finally:
             self.progress.finish()
         if not self.options.dry_run:
@@ -260,15 +310,66 @@ class _Run:
     def _wanted(self, project: str | None) -> bool:
         return self.options.project is None or project == self.options.project
 
-    def _ingest_group(
-        self,
-        manifest: Manifest,
-        reader: Reader,
-        group: TranscriptGroup,
-        print_: Fingerprint,
-    ) -> str | None:
-        """Read, archive and extract one group; return its project when it was ingested."""
-        key = group_key(group)
+    def _ingest_all(
+        self, manifest: Manifest, todo: list[tuple[Reader, TranscriptGroup, Fingerprint]]
+    ) -> set[str]:
+        """Process every group (in worker processes when it pays), apply results in order."""
+        projects: set[str] = set()
+        # closing(): a FatalError stops the workers now, not whenever the generator is collected
+        with closing(self._outcomes(todo)) as outcomes:
+            for (_, group, print_), outcome in zip(todo, outcomes, strict=True):
+                if outcome.fatal is not None:
+                    raise FatalError(outcome.fatal[0], title=outcome.fatal[1])
+                project = self._apply(manifest, group, print_, outcome)
+                if project:
+                    projects.add(project)
+                self.progress.advance(total_size(print_))
+        return projects
+
+    def _outcomes(
+        self, todo: list[tuple[Reader, TranscriptGroup, Fingerprint]]
+    ) -> Generator[_Outcome, None, None]:
+        jobs = self._worker_count(len(todo))
+        if jobs < 2:
+            for reader, group, _ in todo:
+                yield self._process(reader, group)
+            return
+        global _FORKED_RUN
+        # forked workers inherit the run (readers are modules, the extractor a closure):
+        # only a group's index crosses the pipe, only a small _Outcome comes back
+        _FORKED_RUN = (self, todo)
+        try:
+            context_ = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(
+                jobs, mp_context=context_, initializer=_die_with_parent, initargs=(os.getpid(),)
+            ) as pool:
+                # biggest first, so no worker is left alone with a large session at the end
+                by_size = sorted(range(len(todo)), key=lambda i: -total_size(todo[i][2]))
+                futures = {i: pool.submit(_process_in_worker, i) for i in by_size}
+                try:
+                    # results apply in todo order: exactly as in one process
+                    for index in range(len(todo)):
+                        yield futures[index].result()
+                finally:
+                    pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            _FORKED_RUN = None
+
+    def _worker_count(self, groups: int) -> int:
+        if not self.parallel or groups < 2:
+            return 1
+        # Linux only: fork is fast (spawn re-imports everything per worker) and workers can be
+        # tied to the parent's life (see _die_with_parent)
+        if sys.platform != "linux":
+            return 1
+        # an LLM provider has rate limits and HTTP clients: one process talks to it
+        if self.extract is not None and self.options.provider not in (None, "offline"):
+            return 1
+        jobs = self.options.jobs or (os.cpu_count() or 1)
+        return max(1, min(jobs, groups))
+
+    def _process(self, reader: Reader, group: TranscriptGroup) -> _Outcome:
+        """Read, check, extract and archive one group: the part that may run in a worker."""
         try:
             session = reader.read_session(group)
             if session is not None:
@@ -276,69 +377,95 @@ class _Run:
                 _check_session_id(session.session_id)
         except FatalError as error:
             log.warning("skipping %s: %s", group.main, error)
-            self.report.sessions_failed += 1
-            return None
+            return _Outcome("failed")
         except Exception:  # a reader bug must not cost the user the rest of the run
             log.warning("could not read %s (a bug; skipped)", group.main, exc_info=True)
-            self.report.sessions_failed += 1
-            return None
-        self.report.bytes_read += total_size(print_)
+            return _Outcome("failed")
         if session is None:
-            self.report.not_sessions += 1
-            manifest.record(key, Entry(print_, "not_session"))
-            return None
+            return _Outcome("not_session")
         if not self._wanted(session.project):
-            return None
-        _merge_stats(self.stats, session)
+            return _Outcome("unwanted", bytes_read=True)
         try:
             extraction = self.extract(session) if self.extract else None
-        except FatalError:
-            raise  # a setting is wrong (e.g. the provider): every session would fail alike
+        except FatalError as error:
+            # a setting is wrong (e.g. the provider): every session would fail alike
+            return _Outcome("failed", fatal=(str(error), error.title))
         except Exception:
             log.warning(
                 "could not extract knowledge from %s (a bug; skipped)", group.main, exc_info=True
             )
-            self.report.sessions_failed += 1
-            return None
+            return _Outcome("failed", bytes_read=True, stats=_all_stats(session))
         if not self.options.dry_run:
             archive.write_session(
                 self.layout, session, summary=extraction.summary if extraction else None
             )
-        previous = manifest.get(key)
-        categories = self._queue_blocks(session, extraction, previous)
+        return _Outcome(
+            "ingested",
+            bytes_read=True,
+            stats=_all_stats(session),
+            project=session.project,
+            session_id=session.session_id,
+            stamp=_header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME,
+            entries=dict(extraction.entries) if extraction else None,
+            confidence=extraction.confidence if extraction else "",
+            subagents=_count_subagents(session),
+            tool_calls=archive.all_tool_calls(session),
+            tool_errors=_all_tool_errors(session),
+        )
+
+    def _apply(
+        self, manifest: Manifest, group: TranscriptGroup, print_: Fingerprint, outcome: _Outcome
+    ) -> str | None:
+        """Fold one group's outcome into the report, manifest and pending knowledge."""
+        if outcome.kind == "failed" and not outcome.bytes_read:
+            self.report.sessions_failed += 1
+            return None
+        self.report.bytes_read += total_size(print_)
+        if outcome.kind == "not_session":
+            self.report.not_sessions += 1
+            manifest.record(group_key(group), Entry(print_, "not_session"))
+            return None
+        if outcome.stats is not None:
+            self.stats.merge(outcome.stats)
+        if outcome.kind == "failed":
+            self.report.sessions_failed += 1
+            return None
+        if outcome.kind == "unwanted":
+            return None
+        key = group_key(group)
+        categories = self._queue_blocks(outcome, manifest.get(key))
         # re-read without extraction, its blocks describe an older transcript: redo them later
-        has_knowledge = extraction is not None
+        has_knowledge = outcome.entries is not None
         manifest.record(
             key,
             Entry(
-                print_, "ingested", session.session_id, session.project, categories, has_knowledge
+                print_, "ingested", outcome.session_id, outcome.project, categories, has_knowledge
             ),
         )
         self.report.sessions_ingested += 1
-        self.report.sessions.append((session.project, session.session_id))
-        self.report.subagents += _count_subagents(session)
-        self.report.tool_calls += archive.all_tool_calls(session)
-        self.report.tool_errors += _all_tool_errors(session)
-        return session.project
+        self.report.sessions.append((outcome.project, outcome.session_id))
+        self.report.subagents += outcome.subagents
+        self.report.tool_calls += outcome.tool_calls
+        self.report.tool_errors += outcome.tool_errors
+        return outcome.project
 
-    def _queue_blocks(
-        self, session: Session, extraction: ExtractionLike | None, previous: Entry | None
-    ) -> tuple[str, ...]:
-        if extraction is None:
+    def _queue_blocks(self, outcome: _Outcome, previous: Entry | None) -> tuple[str, ...]:
+        if outcome.entries is None:
             # knowledge skipped: whatever this session contributed before stays as it was
             return previous.categories if previous else ()
-        pending = self.pending[session.project]
-        stamp = _header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME
-        tags = (("confidence", extraction.confidence),)
+        pending = self.pending[outcome.project]
+        tags = (("confidence", outcome.confidence),)
         written = []
-        for category, body in sorted(extraction.entries.items()):
+        for category, body in sorted(outcome.entries.items()):
             clean = knowledge.sanitize_body(body)
             if clean.strip():
-                pending.blocks[category].append(Block(session.session_id, stamp, clean, tags))
+                pending.blocks[category].append(
+                    Block(outcome.session_id, outcome.stamp, clean, tags)
+                )
                 written.append(category)
-        if previous and previous.session_id == session.session_id:
+        if previous and previous.session_id == outcome.session_id:
             for category in set(previous.categories) - set(written):
-                pending.stale[category].add(session.session_id)
+                pending.stale[category].add(outcome.session_id)
         return tuple(written)
 
     def _write_knowledge(self, project: str, pending: _Pending) -> None:
@@ -386,6 +513,12 @@ def _header_safe(stamp: str) -> str:
 def _is_tombstoned(kf: knowledge.KnowledgeFile, session_id: str) -> bool:
     block = kf.get(session_id)
     return block is not None and block.is_tombstone
+
+
+def _all_stats(session: Session) -> ParseStats:
+    total = ParseStats()
+    _merge_stats(total, session)
+    return total
 
 
 def _merge_stats(total: ParseStats, session: Session) -> None:

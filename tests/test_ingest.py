@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,7 +179,7 @@ def test_unchanged_is_skipped_by_stat_alone(samples: Path, memory: MemoryLayout)
     class CountingReader:
         reads = 0
 
-        def discover(self, roots: list[Path]) -> list[TranscriptGroup]:
+        def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]:
             return claude.discover(roots)
 
         def read_session(
@@ -203,7 +203,7 @@ def test_a_reader_failure_or_hostile_name_skips_that_session_only(
     samples: Path, memory: MemoryLayout
 ) -> None:
     class Flaky:
-        def discover(self, roots: list[Path]) -> list[TranscriptGroup]:
+        def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]:
             return claude.discover(roots)
 
         def read_session(
@@ -228,7 +228,7 @@ def test_hostile_session_ids_and_timestamps_cannot_bend_block_headers(
     samples: Path, memory: MemoryLayout
 ) -> None:
     class Hostile:
-        def discover(self, roots: list[Path]) -> list[TranscriptGroup]:
+        def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]:
             return claude.discover(roots)
 
         def read_session(
@@ -337,3 +337,28 @@ def test_ingests_into_one_memory_dir_are_serialised_by_the_lock(
     assert all(o["sessions_ingested"] == 3 for o in outputs)
     ids = [b.session_id for b in _blocks(memory, "weather-api", "decisions")]
     assert ids == [WEATHER_1]
+
+
+def _contents(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "memory.lock"
+    }
+
+
+@pytest.mark.parametrize("corpus", ["samples", "corpus_home"])
+def test_worker_processes_write_the_same_bytes_as_one_process(
+    corpus: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    root: Path = request.getfixturevalue(corpus)
+    outputs = {}
+    for jobs in (1, 2):
+        memory = MemoryLayout(tmp_path / f"memory-jobs{jobs}")
+        report = run_ingest(_options(memory, root, jobs=jobs))
+        outputs[jobs] = (report.to_json() | {"memory_dir": ""}, _contents(memory.root))
+    assert outputs[1][0]["sessions_ingested"] > 1
+    assert outputs[1][0] == outputs[2][0]
+    assert sorted(outputs[1][1]) == sorted(outputs[2][1])
+    for name, data in outputs[1][1].items():
+        assert outputs[2][1][name] == data, name

@@ -61,7 +61,23 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-codex", action="store_true", help="ignore Codex CLI sessions (~/.codex/sessions)"
     )
+    parser.add_argument(
+        "--jobs",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes for reading and extracting (default: one per CPU)",
+    )
     parser.set_defaults(handler=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs wants a whole number >= 1, not {text!r}")
+    return value
 
 
 def options_from(args: argparse.Namespace) -> IngestOptions:
@@ -90,6 +106,7 @@ def options_from(args: argparse.Namespace) -> IngestOptions:
         provider=None if args.provider == "offline" else args.provider,
         provider_url=args.provider_url,
         model=args.model,
+        jobs=args.jobs,
     )
 
 
