@@ -124,7 +124,9 @@ def test_damaged_or_foreign_remotes_are_clear_errors() -> None:
     cipher = Cipher(recipients=(public,), identities=(secret,))
     sealed = crypto.seal_files(FILES, cipher)
     lines = sealed[PAYLOAD_FILE].splitlines()
-    lines[3] = lines[3][:10] + ("A" if lines[3][10] != "A" else "B") + lines[3][11:]
+    # flip a character in the last full line of data: the payload (and its tag), never the
+    # age header, whose damage would read as a wrong key instead
+    lines[-3] = lines[-3][:10] + ("A" if lines[-3][10] != "A" else "B") + lines[-3][11:]
     with pytest.raises(FatalError, match="damaged"):
         crypto.open_files({**sealed, PAYLOAD_FILE: "\n".join(lines) + "\n"}, cipher)
     with pytest.raises(FatalError, match="missing"):
