@@ -219,6 +219,9 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(corpus_home: Path, tmp_path: P
             "--memory-dir",
             str(tmp_path / "m"),
             "--json",
+            # one process: the bar is what this test is about (the pool has its own tests)
+            "--jobs",
+            "1",
         ],
         stdout=subprocess.PIPE,
         stderr=slave,
