@@ -113,20 +113,17 @@ def _render_turn(turn: Turn, level: int) -> Iterator[str]:
         yield from _render_call(call)
 
 
-def _tool_errors(session: Session) -> int:
-    return sum(call.is_error for call in session.tool_calls)
-
-
 def _render_session(session: Session, level: int) -> Iterator[str]:
     for turn in session.turns:
         yield from _render_turn(turn, level)
     for agent in session.subagents:
         name = agent.agent_id or agent.session_id
+        counts = _counts(agent)
         yield f"{'#' * level} Subagent {name}" + (f" · {agent.title}" if agent.title else "")
         yield ""
         yield (
-            f"_{len(agent.turns)} turns, {len(agent.tool_calls)} tool calls"
-            f" ({_tool_errors(agent)} errors)_"
+            f"_{counts['turns']['total']} turns, {counts['tool_calls']} tool calls"
+            f" ({counts['tool_errors']} errors)_"
         )
         yield ""
         yield from _render_session(agent, min(level + 1, 6))
@@ -137,13 +134,13 @@ def render_conversation(session: Session) -> str:
     return "".join(conversation_chunks(session))
 
 
-def conversation_chunks(session: Session) -> Iterator[str]:
+def conversation_chunks(session: Session, meta: dict[str, Any] | None = None) -> Iterator[str]:
     """conversation.md piece by piece: its lines joined by newlines, trailing blank lines
     dropped, one final newline — without ever holding the whole text (a session's archive
-    can be tens of MB)."""
+    can be tens of MB). `meta` is session_meta(session) when the caller has it already."""
     pending = ""  # newlines that end the text so far: written only if more text follows
     first = True
-    for line in _conversation_lines(session):
+    for line in _conversation_lines(session, meta or session_meta(session)):
         piece = line if first else f"{pending}\n{line}"
         first = False
         kept = piece.rstrip("\n")
@@ -153,8 +150,7 @@ def conversation_chunks(session: Session) -> Iterator[str]:
     yield "\n"
 
 
-def _conversation_lines(session: Session) -> Iterator[str]:
-    meta = session_meta(session)
+def _conversation_lines(session: Session, meta: dict[str, Any]) -> Iterator[str]:
     lines = [
         f"# {session.title or 'Session ' + session.session_id}",
         "",
@@ -184,15 +180,19 @@ def _conversation_lines(session: Session) -> Iterator[str]:
 
 
 def _counts(session: Session) -> dict[str, Any]:
+    """The session's own numbers, in one walk over its turns (they may be read from disk)."""
+    total = user = assistant = prompts = calls = errors = 0
+    for turn in session.turns:
+        total += 1
+        user += turn.role == "user"
+        assistant += turn.role == "assistant"
+        prompts += turn.is_prompt
+        calls += len(turn.tool_calls)
+        errors += sum(call.is_error for call in turn.tool_calls)
     return {
-        "turns": {
-            "total": len(session.turns),
-            "user": sum(t.role == "user" for t in session.turns),
-            "assistant": sum(t.role == "assistant" for t in session.turns),
-            "prompts": len(session.prompts),
-        },
-        "tool_calls": len(session.tool_calls),
-        "tool_errors": _tool_errors(session),
+        "turns": {"total": total, "user": user, "assistant": assistant, "prompts": prompts},
+        "tool_calls": calls,
+        "tool_errors": errors,
         "tokens": {
             "input": session.usage.input_tokens,
             "output": session.usage.output_tokens,
@@ -205,11 +205,13 @@ def _counts(session: Session) -> dict[str, Any]:
 
 def all_tool_calls(session: Session) -> int:
     """Tool calls of the session and of every subagent, however deep."""
-    return len(session.tool_calls) + sum(all_tool_calls(a) for a in session.subagents)
+    own = sum(len(turn.tool_calls) for turn in session.turns)
+    return own + sum(all_tool_calls(a) for a in session.subagents)
 
 
 def session_meta(session: Session) -> dict[str, Any]:
     """meta.json: the session's own counts, plus each subagent's, plus where it came from."""
+    own = _counts(session)
     return {
         "session_id": session.session_id,
         "project": session.project,
@@ -221,8 +223,9 @@ def session_meta(session: Session) -> dict[str, Any]:
         "started_at": session.started_at,
         "ended_at": session.ended_at,
         "models": list(session.models),
-        **_counts(session),
-        "tool_calls_with_subagents": all_tool_calls(session),
+        **own,
+        "tool_calls_with_subagents": own["tool_calls"]
+        + sum(all_tool_calls(agent) for agent in session.subagents),
         "subagents": [
             {
                 "agent_id": agent.agent_id or agent.session_id,
@@ -260,10 +263,10 @@ def write_session(layout: MemoryLayout, session: Session, *, summary: str | None
     The caller has checked project and session id with paths.check_project_name.
     """
     directory = layout.conversation_dir(session.project, session.session_id)
-    meta = json.dumps(session_meta(session), indent=2, ensure_ascii=False) + "\n"
+    meta = session_meta(session)
     outputs: dict[Path, Iterable[str]] = {
-        directory / CONVERSATION_FILE: conversation_chunks(session),
-        directory / META_FILE: (meta,),
+        directory / CONVERSATION_FILE: conversation_chunks(session, meta),
+        directory / META_FILE: (json.dumps(meta, indent=2, ensure_ascii=False) + "\n",),
     }
     if summary is not None:
         outputs[layout.summary_file(session.project, session.session_id)] = (

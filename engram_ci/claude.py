@@ -50,6 +50,7 @@ from engram_ci.readers import (
     TEXT_LIMIT,
     THINKING_LIMIT,
     Budget,
+    SeenHashes,
     clip,
     clip_input,
     has_conversation,
@@ -59,6 +60,7 @@ from engram_ci.readers import (
     text_of,
     timestamp_of,
 )
+from engram_ci.turnlog import TurnLog
 
 log = logging.getLogger("engram_ci.claude")
 
@@ -89,6 +91,12 @@ _IGNORED_TYPES = frozenset(
 _SKIP_BEFORE_PARSE = (b'"progress"', b'"file-history-snapshot"')
 _SNIFF_WINDOW = 2048
 _TOOL_USE_RESULT = b',"toolUseResult":'
+#: kept text (chars) a transcript holds in memory before older turns spill to disk, and how
+#: many of the newest turns always stay in memory: a reply's later blocks and its tool results
+#: arrive within a few lines, so only turns that can no longer change move out
+HOT_CHARS = 1_000_000
+MAX_HOT_TURNS = 2_000
+KEEP_OPEN = 64
 
 # ---------------------------------------------------------------- discovery
 
@@ -178,18 +186,22 @@ def read_session(
     *,
     project_hint: str | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
+    hot_chars: int = HOT_CHARS,
 ) -> Session | None:
     """The group's session with its subagents, or None when the files hold no conversation
     (empty, summary-only, snapshot-only; see the module docstring for parents without turns).
+
+    A session whose kept text passes `hot_chars` comes back with its turns in a TurnLog
+    (spilled to a temporary file): walk them in order, don't index them.
     """
     orphan = is_agent_file(group.main)
-    main = _Transcript()
+    main = _Transcript(hot_chars)
     stats = ParseStats()
     inline: list[Session] = []
     if not orphan:
         inline = _read_file(group.main, main, stats, max_line_bytes, route_sidechains=True)
     agents = inline + [
-        _read_agent_file(path, _meta_path(path, group.parts), max_line_bytes)
+        _read_agent_file(path, _meta_path(path, group.parts), max_line_bytes, hot_chars)
         for path in group.parts
         if is_agent_file(path)
     ]
@@ -206,8 +218,8 @@ def read_session(
     return session
 
 
-def _read_agent_file(path: Path, meta: Path | None, max_line_bytes: int) -> Session:
-    transcript = _Transcript()
+def _read_agent_file(path: Path, meta: Path | None, max_line_bytes: int, hot_chars: int) -> Session:
+    transcript = _Transcript(hot_chars)
     stats = ParseStats()
     _read_file(path, transcript, stats, max_line_bytes, route_sidechains=False)
     agent_id = path.stem.removeprefix(_AGENT_PREFIX) or transcript.agent_id
@@ -241,7 +253,10 @@ def _read_meta(path: Path) -> tuple[str | None, str | None]:
 
 def _did_work(agent: Session) -> bool:
     """False for Claude Code's cache-warming agents ("Warmup" and a greeting, no tools)."""
-    return bool(agent.tool_calls) or any(p.strip() != "Warmup" for p in agent.prompts)
+    return any(
+        turn.tool_calls or (turn.is_prompt and turn.text.strip() != "Warmup")
+        for turn in agent.turns
+    )
 
 
 # ---------------------------------------------------------------- the line loop
@@ -257,8 +272,8 @@ def _read_file(
 ) -> list[Session]:
     """Feed every line of `path` to `main` (or, for inline sidechains, to their own
     transcript); return the inline subagents found."""
-    seen: set[int] = set()  # hashes of uuids: a third of the memory of the strings
-    sidechains = _Sidechains()
+    seen = SeenHashes()  # hashes of uuids: 8 bytes a line, not a string's 80
+    sidechains = _Sidechains(main.hot_chars)
     for line in iter_lines(path, stats, max_line_bytes):
         if _skippable(line):
             continue
@@ -339,7 +354,8 @@ def _apply(target: _Transcript, kind: str, obj: dict[str, Any], stats: ParseStat
 class _Sidechains:
     """Inline (1.0.x) subagent lines, grouped into one transcript per subagent run."""
 
-    def __init__(self) -> None:
+    def __init__(self, hot_chars: int) -> None:
+        self._hot_chars = hot_chars
         self._by_key: dict[str, _Transcript] = {}
         self._owner: dict[str, str] = {}  # line uuid -> subagent key
         self._latest: str | None = None
@@ -358,7 +374,10 @@ class _Sidechains:
         if isinstance(uuid, str):
             self._owner[uuid] = key
         self._latest = key
-        return self._by_key.setdefault(key, _Transcript())
+        transcript = self._by_key.get(key)
+        if transcript is None:
+            transcript = self._by_key[key] = _Transcript(self._hot_chars)
+        return transcript
 
     def __iter__(self) -> Any:
         return iter(self._by_key.items())
@@ -370,8 +389,9 @@ class _Sidechains:
 class _Transcript:
     """Accumulates one conversation (a session or one subagent) line by line."""
 
-    def __init__(self) -> None:
-        self.turns: list[Turn] = []
+    def __init__(self, hot_chars: int = HOT_CHARS) -> None:
+        self.turns = TurnLog()
+        self.hot_chars = hot_chars
         self.cwd: str | None = None
         self.git_branch: str | None = None
         self.version: str | None = None
@@ -385,6 +405,10 @@ class _Transcript:
         self._usage: dict[str, Usage] = {}  # message.id -> its usage, counted once
         self._calls: dict[str, ToolCall] = {}  # tool_use id -> call awaiting its result
         self._budget = Budget()
+        # what the turns that moved to disk leave behind (see _spill)
+        self._spill_mark = self._budget.left
+        self._spilled_usage = Usage()
+        self._spilled_unanswered: set[str] = set()  # ids of spilled calls with no result yet
 
     # -- session context
 
@@ -442,6 +466,7 @@ class _Transcript:
         turn.text, turn.is_meta, turn.command = classify_user_text(texts, obj)
         turn.is_compact_summary = obj.get("isCompactSummary") is True
         self.turns.append(turn)
+        self._spill_if_large()
         return True
 
     def _user_block(self, block: Any, texts: list[str], turn: Turn, stats: ParseStats) -> None:
@@ -463,12 +488,46 @@ class _Transcript:
     def _attach_result(self, block: dict[str, Any], stats: ParseStats) -> None:
         tool_id = block.get("tool_use_id")
         call = self._calls.get(tool_id) if isinstance(tool_id, str) else None
+        if call is None and tool_id in self._spilled_unanswered:
+            assert isinstance(tool_id, str)
+            result = text_of(block.get("content"), self._budget.limit(RESULT_LIMIT))
+            self._budget.left -= len(result)
+            self.turns.add_late_result(tool_id, result, block.get("is_error") is True)
+            return
         if call is None:
             stats.orphan_results += 1
             return
         call.result = text_of(block.get("content"), self._budget.limit(RESULT_LIMIT))
         self._budget.left -= len(call.result)
         call.is_error = block.get("is_error") is True
+
+    # -- memory
+
+    def _spill_if_large(self) -> None:
+        """Move older turns to disk once the kept text passes hot_chars (see turnlog.py).
+
+        Only turns that can no longer change move: all but the newest KEEP_OPEN. The indexes
+        into them go too; a line for one of them arriving later still lands (a late tool
+        result is applied when the turn is read back), except two cases Claude Code never
+        writes: a reply's block more than KEEP_OPEN turns after its reply (it starts a turn of
+        its own) and a second result for a call (counted as an orphan).
+        """
+        grown = self._spill_mark - self._budget.left
+        if grown < self.hot_chars and len(self.turns.hot) < MAX_HOT_TURNS:
+            return
+        self._spill_mark = self._budget.left
+        for turn in self.turns.spill(keep=KEEP_OPEN):
+            key = turn.message_id
+            if key is not None and self._replies.get(key) is turn:
+                del self._replies[key]
+                usage = self._usage.pop(key, None)
+                if usage is not None:
+                    self._spilled_usage.add(usage)
+            for call in turn.tool_calls:
+                if self._calls.get(call.id) is call:
+                    del self._calls[call.id]
+                    if call.result is None:
+                        self._spilled_unanswered.add(call.id)
 
     # -- assistant lines
 
@@ -498,6 +557,7 @@ class _Transcript:
                 self._usage[key] = _usage_of(usage)
         if model and model != "<synthetic>":  # <synthetic>: Claude Code's own error notes
             self._models[model] = None
+        self._spill_if_large()
         return True
 
     def _assistant_block(self, block: Any, turn: Turn, stamp: str | None) -> None:
@@ -552,6 +612,7 @@ class _Transcript:
         agent_id: str | None = None,
     ) -> Session:
         usage = Usage()
+        usage.add(self._spilled_usage)
         for part in self._usage.values():
             usage.add(part)
         return Session(
@@ -566,7 +627,7 @@ class _Transcript:
             started_at=self.first_ts,
             ended_at=self.last_ts,
             models=list(self._models),
-            turns=self.turns,
+            turns=self.turns.to_sequence(),
             usage=usage,
             summaries=list(self._summaries),
             agent_id=agent_id,

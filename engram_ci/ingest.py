@@ -532,7 +532,7 @@ def _count_subagents(session: Session) -> int:
 
 
 def _all_tool_errors(session: Session) -> int:
-    own = sum(call.is_error for call in session.tool_calls)
+    own = sum(call.is_error for turn in session.turns for call in turn.tool_calls)
     return own + sum(_all_tool_errors(agent) for agent in session.subagents)
 
 

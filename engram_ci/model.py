@@ -7,6 +7,7 @@ extractors and the LLM prompt only ever see these types, never raw JSON lines.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -114,7 +115,9 @@ class Session:
     started_at: str | None = None
     ended_at: str | None = None
     models: list[str] = field(default_factory=list)
-    turns: list[Turn] = field(default_factory=list)
+    #: in order; a plain list, or for a very large session a turnlog.TurnLog read back from
+    #: disk (walk it in order: indexing it reads a chunk each time)
+    turns: Sequence[Turn] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     #: Claude Code's own `summary` lines (titles of compacted conversations)
     summaries: list[str] = field(default_factory=list)

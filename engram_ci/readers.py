@@ -9,8 +9,11 @@ lives here too, because project names become folder names in ~/memory.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +163,39 @@ def text_of(content: Any, limit: int = RESULT_LIMIT) -> str:
     return clip("\n".join(parts), limit)
 
 
+class SeenHashes:
+    """A set of 64-bit hashes at 8 bytes each (a Python set of ints costs about 70 a member):
+    a transcript's line uuids, so a 1 GB file's duplicate check stays small.
+
+    New members gather in a small set; when it fills it becomes a sorted array, and arrays of
+    similar size merge (like an LSM tree), so a lookup is a few binary searches.
+    """
+
+    def __init__(self, buffer: int = 4096) -> None:
+        self._buffer = buffer
+        self._recent: set[int] = set()
+        self._sorted: list[array[int]] = []  # largest first
+
+    def __contains__(self, value: int) -> bool:
+        if value in self._recent:
+            return True
+        for members in self._sorted:
+            at = bisect.bisect_left(members, value)
+            if at < len(members) and members[at] == value:
+                return True
+        return False
+
+    def add(self, value: int) -> None:
+        self._recent.add(value)
+        if len(self._recent) < self._buffer:
+            return
+        members = array("q", sorted(self._recent))
+        self._recent.clear()
+        while self._sorted and len(self._sorted[-1]) <= len(members):
+            members = array("q", heapq.merge(self._sorted.pop(), members))
+        self._sorted.append(members)
+
+
 def timestamp_of(obj: dict[str, Any]) -> str | None:
     value = obj.get("timestamp")
     return value if isinstance(value, str) and value else None
@@ -215,6 +251,6 @@ def pick_project(
     )
 
 
-def has_conversation(turns: list[Turn]) -> bool:
+def has_conversation(turns: Iterable[Turn]) -> bool:
     """A human prompt or an assistant reply: injected context alone is not a session."""
     return any(t.role == "assistant" or t.is_prompt for t in turns)

@@ -824,3 +824,48 @@ def test_tool_use_result_is_skipped_only_when_that_is_sound(tmp_path: Path) -> N
     assert s.tool_calls[0].result == "a.txt"
     assert s.prompts == ["list files", "typed after a result", "still a prompt", "nested key"]
     assert not s.stats.malformed
+
+
+# ---------------------------------------------------------------- spilling to disk
+
+
+def test_spilling_turns_to_disk_changes_nothing_on_the_corpus(corpus: Any) -> None:
+    """hot_chars=1 spills every session with more than KEEP_OPEN turns as it is read: its
+    archive, numbers and knowledge must be the same bytes as when it stays in memory."""
+    from engram_ci import archive
+    from engram_ci.extract import extract_offline
+    from engram_ci.turnlog import TurnLog
+
+    _, groups, sessions = corpus
+    spilled = 0
+    for group in groups:
+        kept, moved = sessions[group.main], claude.read_session(group, hot_chars=1)
+        if kept is None:
+            assert moved is None
+            continue
+        assert moved is not None
+        spilled += isinstance(moved.turns, TurnLog)
+        assert archive.render_conversation(moved) == archive.render_conversation(kept)
+        assert archive.session_meta(moved) == archive.session_meta(kept)
+        assert extract_offline(moved) == extract_offline(kept), group.main
+    assert spilled >= 3
+
+
+def test_a_result_arriving_after_its_call_spilled_is_still_paired(tmp_path: Path) -> None:
+    tool = {"type": "tool_use", "id": "t-late", "name": "Bash", "input": {"command": "make"}}
+    lines: list[Any] = [user("u0", "build it"), assistant("a0", "m0", [tool])]
+    for n in range(1, 3 * claude.KEEP_OPEN):
+        lines += [user(f"u{n}", f"prompt {n}"), assistant(f"a{n}", f"m{n}", [text_block(n)])]
+    result = {"type": "tool_result", "tool_use_id": "t-late", "content": "boom", "is_error": True}
+    lines.append(user("r-late", [result]))
+    in_memory = must_read(tmp_path, lines)
+    spilled = must_read(tmp_path, lines, hot_chars=1)
+    assert type(spilled.turns).__name__ == "TurnLog"
+    for session in (in_memory, spilled):
+        (call,) = session.tool_calls
+        assert (call.result, call.is_error) == ("boom", True)
+        assert session.stats.orphan_results == 0 and len(session.turns) == 2 * 3 * claude.KEEP_OPEN
+
+
+def text_block(n: int) -> dict[str, Any]:
+    return {"type": "text", "text": f"reply {n}"}
