@@ -8,6 +8,8 @@ than the budget keeps its opening and its end, where the task is stated and its 
 from __future__ import annotations
 
 import json
+from collections import deque
+from collections.abc import Iterable, Iterator
 
 from engram_ci.model import Session, ToolCall
 from engram_ci.paths import KNOWLEDGE_CATEGORIES
@@ -52,25 +54,23 @@ def describe_call(call: ToolCall) -> str:
     return f"{call.name} {clip(json.dumps(data, sort_keys=True, ensure_ascii=False), 200)}"
 
 
-def _session_lines(session: Session, prefix: str = "") -> list[str]:
-    lines: list[str] = []
+def _session_lines(session: Session, prefix: str = "") -> Iterator[str]:
     for turn in session.turns:
         if turn.is_prompt:
-            lines.append(f"{prefix}[user] {clip(turn.text, _PROMPT_CHARS)}")
+            yield f"{prefix}[user] {clip(turn.text, _PROMPT_CHARS)}"
         elif turn.role == "assistant":
             if turn.text.strip():
-                lines.append(f"{prefix}[assistant] {clip(turn.text, _TEXT_CHARS)}")
+                yield f"{prefix}[assistant] {clip(turn.text, _TEXT_CHARS)}"
             for call in turn.tool_calls:
                 line = f"{prefix}  [tool] {describe_call(call)}"
                 if call.is_error:
                     line += (
                         f" -> ERROR: {clip(' '.join((call.result or '').split()), _RESULT_CHARS)}"
                     )
-                lines.append(line)
+                yield line
     for sub in session.subagents:
-        lines.append(f"{prefix}[subagent {sub.agent_id or sub.session_id}]")
-        lines.extend(_session_lines(sub, prefix + "  "))
-    return lines
+        yield f"{prefix}[subagent {sub.agent_id or sub.session_id}]"
+        yield from _session_lines(sub, prefix + "  ")
 
 
 def render_session(session: Session, budget: int = DEFAULT_BUDGET_CHARS) -> str:
@@ -83,26 +83,39 @@ def render_session(session: Session, budget: int = DEFAULT_BUDGET_CHARS) -> str:
         header.append(f"Title: {session.title}")
     if session.cwd:
         header.append(f"Working directory: {session.cwd}")
-    lines = _session_lines(session)
-    body = "\n".join(lines)
-    if len(body) > budget:
-        body = _cut_middle(lines, budget)
-    return "\n".join(header) + "\n\nTranscript:\n" + body + "\n"
+    return "\n".join(header) + "\n\nTranscript:\n" + _fit(_session_lines(session), budget) + "\n"
 
 
-def _cut_middle(lines: list[str], budget: int) -> str:
+def _fit(lines: Iterable[str], budget: int) -> str:
+    """The lines joined, or when longer than `budget`, their start and their end with a note of
+    what was cut between. One pass holding at most about `budget` chars, however long the
+    session: the start (HEAD_SHARE of the budget), then a window of the latest lines."""
     head: list[str] = []
-    used = 0
+    head_used = 0
+    head_open = True
+    tail: deque[str] = deque()
+    tail_used = 0
+    count = size = 0
     for line in lines:
-        if used + len(line) + 1 > budget * HEAD_SHARE:
-            break
-        head.append(line)
-        used += len(line) + 1
-    tail: list[str] = []
-    for line in reversed(lines[len(head) :]):
+        count += 1
+        size += len(line) + 1
+        if head_open and head_used + len(line) + 1 <= budget * HEAD_SHARE:
+            head.append(line)
+            head_used += len(line) + 1
+            continue
+        head_open = False
+        tail.append(line)
+        tail_used += len(line) + 1
+        while tail_used - len(tail[0]) - 1 > budget:  # the oldest can no longer fit
+            tail_used -= len(tail.popleft()) + 1
+    if size - 1 <= budget:
+        return "\n".join([*head, *tail])
+    kept: list[str] = []
+    used = head_used
+    for line in reversed(tail):
         if used + len(line) + 1 > budget:
             break
-        tail.append(line)
+        kept.append(line)
         used += len(line) + 1
-    omitted = len(lines) - len(head) - len(tail)
-    return "\n".join([*head, f"[... {omitted} lines omitted ...]", *reversed(tail)])
+    omitted = count - len(head) - len(kept)
+    return "\n".join([*head, f"[... {omitted} lines omitted ...]", *reversed(kept)])
