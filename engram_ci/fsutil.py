@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import filecmp
 import os
+import re
+import stat
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -67,6 +70,37 @@ def atomic_write_chunks(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+#: what our atomic writes name their temp files: ".<name>.<8 random chars>.tmp" (mkstemp)
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+#: a temp file older than this belongs to a process that was killed mid-write
+STALE_AFTER_SECONDS = 3600
+
+
+def remove_stale_temp_files(root: Path, *, now: float | None = None) -> int:
+    """Delete our temp files that a killed process left under `root`; return how many.
+
+    Only names our atomic writes make, and only when older than STALE_AFTER_SECONDS, so a
+    write in progress (even a slow one in another process) is never touched. Symlinks are
+    neither followed nor removed.
+    """
+    cutoff = (time.time() if now is None else now) - STALE_AFTER_SECONDS
+    removed = 0
+    for folder, folders, names in os.walk(root):
+        folders[:] = [f for f in folders if f != ".git"]  # git's own files are git's business
+        for name in names:
+            if not _TEMP_NAME.fullmatch(name):
+                continue
+            path = Path(folder, name)
+            try:
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue  # gone already, or not ours to remove: leave it
+    return removed
 
 
 def _same_bytes(new: Path, old: Path) -> bool:

@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol
 
 from engram_ci import archive, context, knowledge, projectfiles
 from engram_ci.errors import FatalError
-from engram_ci.fsutil import file_lock
+from engram_ci.fsutil import file_lock, remove_stale_temp_files
 from engram_ci.knowledge import Block
 from engram_ci.manifest import Entry, Fingerprint, Manifest, fingerprint, group_key, total_size
 from engram_ci.model import ParseStats, Session, TranscriptGroup
@@ -194,6 +194,9 @@ def run_ingest(
         return run.execute()  # writes nothing, so it needs (and creates) no lock file
     # held for the whole run so two ingests (or an ingest and a pull) never interleave
     with file_lock(run.layout.lock_file):
+        swept = remove_stale_temp_files(run.layout.root)
+        if swept:
+            log.info("removed %d temp file(s) an interrupted run left behind", swept)
         return run.execute()
 
 

@@ -7,11 +7,13 @@ run must finish the job: the end state equals an uninterrupted run's.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -114,6 +116,14 @@ def test_ingest_killed_anywhere_leaves_old_or_new_and_the_next_run_finishes(
             assert knowledge_files(memory) == new
             assert archives(memory) == archives(reference)
     assert rounds >= 5
+    # what a kill mid-write leaves (one planted for sure): removed once it is an hour old
+    fd, _ = tempfile.mkstemp(prefix=".context.md.", suffix=".tmp", dir=memory)
+    os.close(fd)
+    leftovers = list(memory.rglob(".*.tmp"))
+    for path in leftovers:
+        os.utime(path, (time.time() - 7200,) * 2)
+    timed(ingest, env)
+    assert leftovers and not list(memory.rglob(".*.tmp"))
 
 
 @pytest.mark.slow

@@ -28,3 +28,34 @@ def test_read_text_if_exists(tmp_path: Path) -> None:
     assert fsutil.read_text_if_exists(tmp_path / "none") is None
     (tmp_path / "bad").write_bytes(b"ok \xff")
     assert fsutil.read_text_if_exists(tmp_path / "bad") == "ok \ufffd"
+
+
+def test_only_stale_temp_files_of_ours_are_removed(tmp_path: Path) -> None:
+    import tempfile
+
+    folder = tmp_path / "knowledge" / "app"
+    folder.mkdir(parents=True)
+    (tmp_path / ".git").mkdir()
+
+    def ours(where: Path, name: str) -> Path:
+        fd, made = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=where)
+        os.close(fd)
+        return Path(made)
+
+    stale, fresh, in_git = (
+        ours(folder, "bugs.md"),
+        ours(folder, "context.md"),
+        ours(tmp_path / ".git", "x"),
+    )
+    lookalike = folder / ".notes.tmp"  # not a name our writes make
+    lookalike.write_text("mine")
+    link = folder / ".bugs.md.abcd1234.tmp"
+    link.symlink_to(tmp_path / "elsewhere")
+    hour_ago = 1_000_000.0
+    for path in (stale, in_git, lookalike):
+        os.utime(path, (hour_ago, hour_ago))
+
+    assert fsutil.remove_stale_temp_files(tmp_path, now=hour_ago + 3601) == 1
+    assert not stale.exists()
+    assert fresh.exists() and in_git.exists() and lookalike.exists() and link.is_symlink()
+    assert fsutil.remove_stale_temp_files(tmp_path / "missing") == 0
