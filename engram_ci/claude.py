@@ -60,7 +60,7 @@ from engram_ci.readers import (
     text_of,
     timestamp_of,
 )
-from engram_ci.turnlog import TurnLog
+from engram_ci.turnlog import HOT_CHARS, TurnLog
 
 log = logging.getLogger("engram_ci.claude")
 
@@ -91,12 +91,6 @@ _IGNORED_TYPES = frozenset(
 _SKIP_BEFORE_PARSE = (b'"progress"', b'"file-history-snapshot"')
 _SNIFF_WINDOW = 2048
 _TOOL_USE_RESULT = b',"toolUseResult":'
-#: kept text (chars) a transcript holds in memory before older turns spill to disk, and how
-#: many of the newest turns always stay in memory: a reply's later blocks and its tool results
-#: arrive within a few lines, so only turns that can no longer change move out
-HOT_CHARS = 1_000_000
-MAX_HOT_TURNS = 2_000
-KEEP_OPEN = 64
 
 # ---------------------------------------------------------------- discovery
 
@@ -390,7 +384,7 @@ class _Transcript:
     """Accumulates one conversation (a session or one subagent) line by line."""
 
     def __init__(self, hot_chars: int = HOT_CHARS) -> None:
-        self.turns = TurnLog()
+        self.turns = TurnLog(hot_chars)
         self.hot_chars = hot_chars
         self.cwd: str | None = None
         self.git_branch: str | None = None
@@ -512,22 +506,18 @@ class _Transcript:
         writes: a reply's block more than KEEP_OPEN turns after its reply (it starts a turn of
         its own) and a second result for a call (counted as an orphan).
         """
-        grown = self._spill_mark - self._budget.left
-        if grown < self.hot_chars and len(self.turns.hot) < MAX_HOT_TURNS:
+        kept = self._spill_mark - self._budget.left
+        moved = self.turns.spill_if_large(kept, self._calls, self._spilled_unanswered)
+        if not moved:
             return
         self._spill_mark = self._budget.left
-        for turn in self.turns.spill(keep=KEEP_OPEN):
+        for turn in moved:
             key = turn.message_id
             if key is not None and self._replies.get(key) is turn:
                 del self._replies[key]
                 usage = self._usage.pop(key, None)
                 if usage is not None:
                     self._spilled_usage.add(usage)
-            for call in turn.tool_calls:
-                if self._calls.get(call.id) is call:
-                    del self._calls[call.id]
-                    if call.result is None:
-                        self._spilled_unanswered.add(call.id)
 
     # -- assistant lines
 

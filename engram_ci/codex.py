@@ -42,6 +42,7 @@ from engram_ci.readers import (
     pick_project,
     timestamp_of,
 )
+from engram_ci.turnlog import HOT_CHARS, TurnLog
 
 SOURCE: Final = "codex"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -94,10 +95,12 @@ def read_session(
     *,
     project_hint: str | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
+    hot_chars: int = HOT_CHARS,
 ) -> Session | None:
-    """The rollout's session, or None when it holds no conversation turn."""
+    """The rollout's session, or None when it holds no conversation turn. A long one comes
+    back with its turns in a TurnLog (see claude.read_session)."""
     stats = ParseStats()
-    rollout = _Rollout()
+    rollout = _Rollout(hot_chars)
     for line in iter_lines(group.main, stats, max_line_bytes):
         obj = parse_object(line, stats)
         if obj is not None:
@@ -110,8 +113,8 @@ def read_session(
 class _Rollout:
     """Accumulates one rollout file line by line."""
 
-    def __init__(self) -> None:
-        self.turns: list[Turn] = []
+    def __init__(self, hot_chars: int = HOT_CHARS) -> None:
+        self.turns = TurnLog(hot_chars)
         self.session_id: str | None = None
         self.cwd: str | None = None
         self.git_branch: str | None = None
@@ -125,6 +128,8 @@ class _Rollout:
         self._calls: dict[str, ToolCall] = {}
         self._budget = Budget()
         self._reply: Turn | None = None  # the assistant turn being built since the last prompt
+        self._spill_mark = self._budget.left
+        self._spilled_unanswered: set[str] = set()  # spilled calls whose output may come late
 
     def add_line(self, obj: dict[str, Any], stats: ParseStats) -> None:
         if "record_type" in obj:
@@ -231,14 +236,25 @@ class _Rollout:
             self.turns.append(Turn("user", text, stamp, is_meta=is_meta, images=images))
             if not is_meta:
                 self._reply = None  # a new prompt: the next answer is a new turn
+            self._spill_if_large()
         return True
 
     def _assistant(self, stamp: str | None) -> Turn:
         self._note_time(stamp)
         if self._reply is None:
+            self._spill_if_large()  # before the new reply: it stays in memory while it grows
             self._reply = Turn("assistant", "", stamp, model=self._model)
             self.turns.append(self._reply)
         return self._reply
+
+    def _spill_if_large(self) -> None:
+        """Older turns to disk once the kept text passes hot_chars (turnlog.py)."""
+        kept = self._spill_mark - self._budget.left
+        moved = self.turns.spill_if_large(kept, self._calls, self._spilled_unanswered)
+        if moved:
+            self._spill_mark = self._budget.left
+            if any(turn is self._reply for turn in moved):
+                self._reply = None  # its later items start a reply of their own
 
     def _call(self, item: dict[str, Any], stamp: str | None) -> bool:
         call_id = item.get("call_id") or item.get("id")
@@ -255,7 +271,11 @@ class _Rollout:
         if not isinstance(call_id, str):
             return False
         call = self._calls.get(call_id)
-        if call is None:
+        if call is None and call_id in self._spilled_unanswered:
+            result, is_error = _output_text(item.get("output"), self._budget.limit(RESULT_LIMIT))
+            self._budget.left -= len(result)
+            self.turns.add_late_result(call_id, result, is_error)
+        elif call is None:
             stats.orphan_results += 1
         else:
             limit = self._budget.limit(RESULT_LIMIT)
@@ -287,7 +307,7 @@ class _Rollout:
             started_at=self.first_ts,
             ended_at=self.last_ts,
             models=list(self._models),
-            turns=self.turns,
+            turns=self.turns.to_sequence(),
             usage=self.usage,
             summaries=list(self._summaries),
             stats=stats,

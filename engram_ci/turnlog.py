@@ -20,13 +20,21 @@ import weakref
 from collections.abc import Iterator, Sequence
 from typing import IO, overload
 
-from engram_ci.model import Turn
+from engram_ci.model import ToolCall, Turn
+
+#: kept text (chars) a reader holds in memory before older turns spill to disk, and how many
+#: of the newest turns always stay in memory: a reply's later blocks and its tool results
+#: arrive within a few lines, so only turns that can no longer change move out
+HOT_CHARS = 1_000_000
+MAX_HOT_TURNS = 2_000
+KEEP_OPEN = 64
 
 
 class TurnLog(Sequence[Turn]):
     """Turns in order: spilled chunks on disk first, then the newest ones in memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, hot_chars: int = HOT_CHARS) -> None:
+        self.hot_chars = hot_chars
         self.hot: list[Turn] = []
         self._file: IO[bytes] | None = None
         #: (offset, size) of each pickled chunk, and the index of its first turn
@@ -61,6 +69,23 @@ class TurnLog(Sequence[Turn]):
         self._spilled += len(moving)
         del self.hot[: len(moving)]
         return moving
+
+    def spill_if_large(
+        self, kept_chars: int, calls: dict[str, ToolCall], unanswered: set[str]
+    ) -> list[Turn]:
+        """spill() when `kept_chars` (text kept since the last spill) passes HOT_CHARS or the
+        turns in memory pass MAX_HOT_TURNS. The moved calls leave the reader's `calls` index;
+        those still waiting for a result go to `unanswered`, so a late result can still be
+        given to add_late_result. Returns the moved turns (empty when nothing moved)."""
+        if kept_chars < self.hot_chars and len(self.hot) < MAX_HOT_TURNS:
+            return []
+        moved = self.spill(keep=KEEP_OPEN)
+        for call in (call for turn in moved for call in turn.tool_calls):
+            if calls.get(call.id) is call:
+                del calls[call.id]
+                if call.result is None:
+                    unanswered.add(call.id)
+        return moved
 
     def add_late_result(self, call_id: str, result: str, is_error: bool) -> None:
         """A tool result for a call that already moved to disk: applied when it is read."""

@@ -17,6 +17,7 @@ import pytest
 from engram_ci import claude
 from engram_ci.model import Session, TranscriptGroup
 from engram_ci.readers import KEEP_BUDGET, RESULT_LIMIT, STUB_LIMIT, Budget
+from engram_ci.turnlog import KEEP_OPEN
 
 # ---------------------------------------------------------------- raw-line helpers (independent)
 
@@ -854,7 +855,7 @@ def test_spilling_turns_to_disk_changes_nothing_on_the_corpus(corpus: Any) -> No
 def test_a_result_arriving_after_its_call_spilled_is_still_paired(tmp_path: Path) -> None:
     tool = {"type": "tool_use", "id": "t-late", "name": "Bash", "input": {"command": "make"}}
     lines: list[Any] = [user("u0", "build it"), assistant("a0", "m0", [tool])]
-    for n in range(1, 3 * claude.KEEP_OPEN):
+    for n in range(1, 3 * KEEP_OPEN):
         lines += [user(f"u{n}", f"prompt {n}"), assistant(f"a{n}", f"m{n}", [text_block(n)])]
     result = {"type": "tool_result", "tool_use_id": "t-late", "content": "boom", "is_error": True}
     lines.append(user("r-late", [result]))
@@ -864,7 +865,7 @@ def test_a_result_arriving_after_its_call_spilled_is_still_paired(tmp_path: Path
     for session in (in_memory, spilled):
         (call,) = session.tool_calls
         assert (call.result, call.is_error) == ("boom", True)
-        assert session.stats.orphan_results == 0 and len(session.turns) == 2 * 3 * claude.KEEP_OPEN
+        assert session.stats.orphan_results == 0 and len(session.turns) == 2 * 3 * KEEP_OPEN
 
 
 def text_block(n: int) -> dict[str, Any]:

@@ -193,3 +193,41 @@ def test_function_output_shapes(tmp_path: Path) -> None:
     assert s.tool_calls[2].result == "{not json"
     assert "10,000 chars" in (s.tool_calls[3].result or "")
     assert s.stats.malformed == {"bad_shape": 1}  # a call without call_id
+
+
+def test_a_long_rollout_spills_to_disk_and_reads_the_same(tmp_path: Path) -> None:
+    """hot_chars=1: every turn but the newest KEEP_OPEN moves to disk as it is read; the
+    session (archive, numbers) is the same, and an output arriving long after its call
+    still finds it."""
+    from engram_ci import archive
+    from engram_ci.turnlog import KEEP_OPEN, TurnLog
+
+    def item(payload: dict[str, Any]) -> dict[str, Any]:
+        return {"timestamp": "2025-01-02T03:04:05Z", "type": "response_item", "payload": payload}
+
+    def call(call_id: str) -> dict[str, Any]:
+        args = json.dumps({"command": ["bash", "-lc", f"make {call_id}"]})
+        return item(
+            {"type": "function_call", "name": "shell", "arguments": args, "call_id": call_id}
+        )
+
+    def output(call_id: str) -> dict[str, Any]:
+        out = json.dumps({"output": f"built {call_id}", "metadata": {"exit_code": 0}})
+        return item({"type": "function_call_output", "call_id": call_id, "output": out})
+
+    reply = {"type": "message", "role": "assistant", "content": [{"type": "output_text"}]}
+    lines: list[Any] = [{"type": "session_meta", "payload": {"id": "long-1", "cwd": "/x/proj"}}]
+    lines += [_prompt("start"), call("late")]
+    for n in range(3 * KEEP_OPEN):
+        reply["content"] = [{"type": "output_text", "text": f"step {n} done"}]
+        lines += [_prompt(f"step {n}"), call(f"c{n}"), output(f"c{n}"), item(dict(reply))]
+    lines.append(output("late"))
+    _rollout(tmp_path, lines)
+    group = codex.discover([tmp_path])[0]
+    kept, moved = codex.read_session(group), codex.read_session(group, hot_chars=1)
+    assert kept is not None and moved is not None
+    assert isinstance(moved.turns, TurnLog) and not isinstance(kept.turns, TurnLog)
+    assert archive.render_conversation(moved) == archive.render_conversation(kept)
+    assert archive.session_meta(moved) == archive.session_meta(kept)
+    late = next(c for c in moved.tool_calls if c.id == "late")
+    assert late.result == "built late" and moved.stats.orphan_results == 0
