@@ -76,8 +76,8 @@ def extract_knowledge(
 
 
 def extract_offline(session: Session) -> Extraction:
-    entries, confidence = offline.extract(session)
-    return Extraction(entries, confidence, "offline", offline.render_summary(session))
+    found = offline.digest(session)  # one walk over the turns for the entries and the summary
+    return Extraction(found.entries, found.confidence, "offline", found.summary())
 
 
 def _from_model_answer(session: Session, answer: dict[str, object], source: str) -> Extraction:

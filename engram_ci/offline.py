@@ -4,12 +4,19 @@ Facts come first because they are certain: commands run, their failures, the edi
 that made a failure pass, files touched, answers the human gave. Sentence heuristics (stated
 decisions, root causes) add what the prose says. Everything is ordered by appearance or by
 explicit sort keys, so the same session always gives the same bytes.
+
+`digest` reads a session in ONE pass, in order: the main thread's turns, then each
+subagent's. A huge session's turns are read back from disk as they are iterated, so nothing
+here indexes them, counts them or walks them twice, and nothing keeps a turn or a call once
+the walk has moved on: each call's facts are worked out once when it is met (signals.facts_of)
+and each category keeps only tallies, the few strings it will show, and capped lists.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 
 from engram_ci.model import Session, ToolCall, Turn
 from engram_ci.prompts import clip
@@ -17,31 +24,33 @@ from engram_ci.signals import (
     EDIT_TOOLS,
     KIND_ORDER,
     READ_TOOLS,
-    Step,
+    CallFacts,
+    Earliest,
+    FirstDistinct,
     agents,
-    all_calls,
     code,
     command_kind,
-    command_of,
     dedupe,
     error_line,
-    failed,
+    facts_of,
     human_text,
-    is_misuse,
-    is_rejection,
     may_hold,
     one_line,
-    path_of,
-    paths_of,
-    rejection_reason,
     retry_matches,
     sentences,
-    steps_of,
     subject_of,
 )
 
 CAPS = {"decisions": 8, "bugs": 8, "solutions": 8, "procedures": 12, "patterns": 10}
 DEFAULT_CAP = 6
+QUESTIONS_CAP = DEFAULT_CAP + 2
+#: failures of one agent thread still awaiting their fix, the most recent kept; and the bug
+#: entries recorded per kind (shell, other). Either cap changes the output only for a thread
+#: with more failures than that: an older failure dropped from the open set is never paired
+#: with its fix, and failures past the entry cap get no bug line even if the first ones,
+#: all alike, leave room in the category.
+OPEN_FAILURES_CAP = 256
+BUG_ENTRIES_CAP = 64
 
 # Each pattern that runs over every turn opens with a look-ahead of its alternatives' first
 # letters: Python's re then jumps between candidate letters instead of trying every position
@@ -71,28 +80,161 @@ _TODO_RE = re.compile(r"(?=[TFX])\b(TODO|FIXME|XXX)\b[:(\s]")
 _ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
 
 
-# ---------------------------------------------------------------- the categories
+def _may_have_todo(text: str) -> bool:
+    # _TODO_RE is case-sensitive: without one of its words (found at memchr speed) it can't match
+    return "TODO" in text or "FIXME" in text or "XXX" in text
 
 
-def decisions(session: Session) -> tuple[list[str], int]:
-    """Choices stated in the main thread; the human's (and their answers) first.
+# ---------------------------------------------------------------- the one walk
 
-    Returns the bullets and how many came from the human, the strongest evidence we have.
+
+@dataclass(frozen=True)
+class Digest:
+    """What one walk over a session found: its knowledge entries and its summary's parts."""
+
+    #: category -> markdown bullets, only non-empty categories
+    entries: dict[str, str]
+    confidence: str
+    #: the summary's title and facts, and the sections after where a narrative goes
+    head: str
+    tail: tuple[str, ...]
+
+    def summary(self, narrative: str | None = None) -> str:
+        """summaries/{project}/{session}.md: facts, the task, what happened, where it ended."""
+        parts = [self.head]
+        if narrative and narrative.strip():
+            parts.append("## Summary\n\n" + clip(narrative, 2000))
+        return "\n\n".join([*parts, *self.tail]) + "\n"
+
+
+def digest(session: Session) -> Digest:
+    main = _MainThread()
+    tally = _Tally(session.cwd)
+    bugs = _Bugs(session)
+    for number, (agent, turns) in enumerate(agents(session)):
+        in_main = number == 0  # the prose categories read the main thread only
+        bugs.start_thread(agent)
+        for turn in turns:
+            prose = _Prose(turn.text) if turn.role == "assistant" else None
+            if in_main:
+                main.turn(turn, prose)
+            if prose is not None:
+                bugs.said(prose)
+            for call in turn.tool_calls:
+                facts = facts_of(call, session.cwd)
+                if in_main and prose is not None:
+                    main.call(call, facts)
+                tally.call(call, facts)
+                bugs.call(facts, call.result)
+    return _assemble(session, main, tally, bugs)
+
+
+def extract(session: Session) -> tuple[dict[str, str], str]:
+    """Category bullets (only non-empty categories) and an honest confidence.
+
+    Offline is never "high". It is "medium" when the session gave structural evidence (an
+    error paired with the run that fixed it, or a choice the human stated or answered), and
+    "low" when all we have are counts and heuristically picked sentences.
     """
-    human: list[str] = []
-    assistant: list[str] = []
-    for turn in session.turns:
-        if turn.role == "user":
+    found = digest(session)
+    return found.entries, found.confidence
+
+
+def render_summary(session: Session, narrative: str | None = None) -> str:
+    """summaries/{project}/{session}.md: facts, the task, what happened, where it ended."""
+    return digest(session).summary(narrative)
+
+
+class _Prose:
+    """An assistant turn's text, split into sentences at most once, by whoever asks first."""
+
+    __slots__ = ("_sentences", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._sentences: list[str] | None = None
+
+    def sentences(self) -> list[str]:
+        if self._sentences is None:
+            self._sentences = sentences(self.text)
+        return self._sentences
+
+
+# ---------------------------------------------------------------- the main thread's prose
+
+
+class _MainThread:
+    """Choices stated (the human's first), insights, open questions, the summary's text."""
+
+    def __init__(self) -> None:
+        self.human = FirstDistinct(CAPS["decisions"])  # stated or answered by the human
+        self.assistant = FirstDistinct(CAPS["decisions"])
+        self.insights = FirstDistinct(4)
+        self.todos = FirstDistinct(QUESTIONS_CAP)
+        self.prompts = 0
+        self.first_prompt: str | None = None
+        self.replies = 0
+        self.last_text = ""  # the last reply with text: where the session ended
+        # since the latest prompt: was it answered, and what the agent said last
+        self.last_prompt = ""
+        self.answered = False
+        self.reply_since = ""
+
+    def turn(self, turn: Turn, prose: _Prose | None) -> None:
+        if prose is None:
             text = human_text(turn)
-            if text and may_hold(text, _DECISION_RE):
-                human += [f"User: {one_line(s)}" for s in sentences(text) if _states_choice(s)]
-            continue
-        if may_hold(turn.text, _DECISION_RE):
-            assistant += [one_line(s) for s in sentences(turn.text) if _states_choice(s)]
-        for call in turn.tool_calls:
-            human += _choices_in_call(call)
-    human = dedupe(human, CAPS["decisions"])
-    return dedupe(human + assistant, CAPS["decisions"]), len(human)
+            if text:
+                self._prompt(text)
+            return
+        self.replies += 1
+        if turn.text.strip():
+            self.last_text = self.reply_since = turn.text
+            self.answered = True
+        elif turn.tool_calls:
+            self.answered = True
+        if not self.assistant.full and may_hold(prose.text, _DECISION_RE):
+            self.assistant.extend(one_line(s) for s in prose.sentences() if _states_choice(s))
+        if not self.insights.full and may_hold(prose.text, _INSIGHT_RE):
+            self.insights.extend(
+                one_line(s)
+                for s in prose.sentences()
+                if _INSIGHT_RE.search(s) and not s.endswith("?")
+            )
+        if not self.todos.full and _may_have_todo(prose.text) and may_hold(prose.text, _TODO_RE):
+            self.todos.extend(one_line(s) for s in prose.sentences() if _TODO_RE.search(s))
+
+    def _prompt(self, text: str) -> None:
+        self.prompts += 1
+        if self.first_prompt is None:
+            self.first_prompt = text
+        self.last_prompt, self.answered, self.reply_since = text, False, ""
+        if not self.human.full and may_hold(text, _DECISION_RE):
+            self.human.extend(f"User: {one_line(s)}" for s in sentences(text) if _states_choice(s))
+
+    def call(self, call: ToolCall, facts: CallFacts) -> None:
+        """A call of an assistant turn: the human's refusals, answers and approved plans."""
+        if not self.human.full:
+            self.human.extend(_choices_in_call(call, facts))
+
+    def decisions(self) -> tuple[list[str], int]:
+        """The bullets, and how many came from the human, the strongest evidence we have."""
+        return dedupe(self.human.items + self.assistant.items, CAPS["decisions"]), len(
+            self.human.items
+        )
+
+    def open_ends(self) -> list[str]:
+        """The last prompt left unanswered, and the questions the last reply asked."""
+        found = []
+        last = self.last_prompt
+        if last and not self.answered and not last.startswith("!"):  # "!" ran a shell command
+            found.append(f"Unanswered at the end: {one_line(last)}")
+        if self.reply_since:
+            found += [
+                f"Asked the user: {one_line(s)}"
+                for s in sentences(self.reply_since)
+                if s.endswith("?")
+            ]
+        return found
 
 
 def _states_choice(sentence: str) -> bool:
@@ -100,9 +242,9 @@ def _states_choice(sentence: str) -> bool:
     return not sentence.endswith(("?", ":")) and bool(_DECISION_RE.search(sentence))
 
 
-def _choices_in_call(call: ToolCall) -> list[str]:
+def _choices_in_call(call: ToolCall, facts: CallFacts) -> list[str]:
     result = call.result or ""
-    reason = rejection_reason(call)
+    reason = facts.rejection
     if reason is not None:
         if reason:
             what = "the plan" if call.name == "ExitPlanMode" else code(subject_of(call, None))
@@ -118,203 +260,108 @@ def _choices_in_call(call: ToolCall) -> list[str]:
     return []
 
 
-def bugs_and_solutions(session: Session) -> tuple[list[str], list[str]]:
-    """Errors met, each paired with the later call that re-ran its subject and passed."""
-    shell_bugs: list[str] = []
-    other_bugs: list[str] = []
-    solutions: list[str] = []
-    for agent, turns in agents(session):
-        steps = steps_of(turns)
-        # each step's facts once: the pairing below compares every failure with later steps
-        subjects = [subject_of(s.call, session.cwd) for s in steps]
-        failing = [failed(s.call) for s in steps]
-        fixed_by: set[int] = set()
-        for step in steps:
-            call = step.call
-            if not failing[step.index] or is_misuse(call):
-                continue
-            subject = subjects[step.index]
-            later = (
-                s
-                for s in steps[step.index + 1 :]
-                if s.call.name == call.name and retry_matches(subject, subjects[s.index])
+# ---------------------------------------------------------------- every call, every thread
+
+
+class _Tally:
+    """Counts over all calls: commands run, files touched, tools used, refusals, fumbles."""
+
+    def __init__(self, cwd: str | None) -> None:
+        self.cwd = cwd
+        self.calls = 0
+        self.errors = 0
+        self.tools: Counter[str] = Counter()
+        #: command -> runs, in order of first run; and whether its latest run failed
+        self.runs: Counter[str] = Counter()
+        self.last_failed: dict[str, bool] = {}
+        self.edits: Counter[str] = Counter()
+        self.reads: Counter[str] = Counter()
+        self.misuse = 0
+        self.misuse_example = ""
+        self.declined = 0
+        self.declined_shown: list[str] = []
+        self.last_test: tuple[str, bool] | None = None
+        #: questions asked through a tool and never answered, TODOs written into files
+        self.asked = FirstDistinct(QUESTIONS_CAP)
+
+    def call(self, call: ToolCall, facts: CallFacts) -> None:
+        self.calls += 1
+        self.errors += facts.failed
+        self.tools[facts.name] += 1
+        if facts.command and facts.kind:
+            if facts.rejection is None:
+                self.runs[facts.command] += 1
+                self.last_failed[facts.command] = facts.failed
+            if facts.kind == "Test":
+                self.last_test = (facts.command, facts.failed)
+        if not facts.is_error:
+            for path in facts.paths:
+                if facts.name in EDIT_TOOLS:
+                    self.edits[path] += 1
+                elif facts.name in READ_TOOLS:
+                    self.reads[path] += 1
+        if facts.misuse:
+            self.misuse += 1
+            if self.misuse == 1:
+                self.misuse_example = error_line(call.result)
+        if facts.rejection is not None:
+            self.declined += 1
+            if len(self.declined_shown) < 3:
+                self.declined_shown.append(code(facts.subject, 60))
+        if not self.asked.full:
+            self.asked.extend(_unanswered(call))
+            self.asked.extend(_todos_written(call, facts))
+
+    def procedures(self) -> list[str]:
+        """Commands run, tests and checks first, then the most repeated."""
+        ranked = sorted(self.runs.items(), key=lambda kv: (KIND_ORDER[_kind(kv[0])], -kv[1]))
+        lines = []
+        for command, runs in ranked[: CAPS["procedures"]]:
+            kind = _kind(command)
+            failed = self.last_failed[command]
+            times = f"run {runs}×, " if runs > 1 else ""
+            last = "last run failed" if failed else "last run passed"
+            detail = f" ({times}{last})" if kind in ("Test", "Lint") or failed else ""
+            if times and not detail:
+                detail = f" (run {runs}×)"
+            lines.append(f"{kind}: {code(command)}{detail}")
+        return lines
+
+    def touches(self) -> list[tuple[str, int, int]]:
+        """(path, edits, reads) per file, most edited first; paths relative to the cwd."""
+        edits, reads = self.edits, self.reads
+        paths = sorted(set(edits) | set(reads), key=lambda p: (-edits[p], -reads[p], p))
+        return [(path, edits[path], reads[path]) for path in paths]
+
+    def session_shape(self) -> list[str]:
+        """Fumbles, refusals and which tools ran: insights about how the session went."""
+        found = []
+        if self.misuse:
+            found.append(
+                f"{self.misuse} tool call(s) failed on tool mechanics, e.g. {self.misuse_example}"
             )
-            fix = next(
-                (s for s in later if not failing[s.index] and not is_rejection(s.call)), None
-            )
-            where = "" if agent == session.agent_id else "(subagent) "
-            outcome = " — fixed later in the session" if fix else ""
-            why = error_line(call.result)
-            entry = f"{where}{code(subject)} failed{': ' if why else ''}{why}{outcome}"
-            (shell_bugs if command_of(call) else other_bugs).append(entry)
-            if fix and fix.index not in fixed_by:
-                fixed_by.add(fix.index)
-                solution = _solution(session, turns, steps, step, fix, subject)
-                solutions += [where + solution] if solution else []
-    return dedupe(shell_bugs + other_bugs, CAPS["bugs"]), dedupe(solutions, CAPS["solutions"])
+        if self.declined:
+            shown = ", ".join(self.declined_shown)
+            found.append(f"The user declined {self.declined} tool call(s): {shown}")
+        return found
 
 
-def _solution(
-    session: Session, turns: list[Turn], steps: list[Step], broke: Step, fix: Step, subject: str
-) -> str | None:
-    between = [s.call for s in steps[broke.index + 1 : fix.index] if not s.call.is_error]
-    edited = dedupe(
-        [p for c in between if c.name in EDIT_TOOLS for p in paths_of(c, session.cwd)], 4
-    )
-    ran = dedupe(
-        [
-            c
-            for c in (command_of(call) for call in between)
-            if c and command_kind(c) in ("Build", "Run")
-        ],
-        2,
-    )
-    if edited:
-        how = "after editing " + ", ".join(code(p, 80) for p in edited)
-    elif ran:
-        how = "after running " + ", ".join(code(c, 80) for c in ran)
-    else:
-        how = "on a re-run"
-    said = [
-        sentence
-        for turn in turns[broke.turn + 1 : fix.turn + 1]
-        if turn.role == "assistant" and may_hold(turn.text, *_EXPLAIN_RES)
-        for sentence in sentences(turn.text)
+def _kind(command: str) -> str:
+    return command_kind(command) or "Run"
+
+
+def _unanswered(call: ToolCall) -> list[str]:
+    if call.name != "AskUserQuestion" or _ANSWER_RE.search(call.result or ""):
+        return []
+    asked = call.input.get("questions")
+    return [
+        f"Unanswered: {one_line(q['question'])}"
+        for q in (asked if isinstance(asked, list) else [])
+        if isinstance(q, dict) and isinstance(q.get("question"), str)
     ]
-    # "I see the issue." names no cause: an explanation needs a few more words than that
-    said = [sentence for sentence in said if len(sentence.split()) >= 6]
-    why = next((s for pattern in _EXPLAIN_RES for s in said if pattern.search(s)), None)
-    if how == "on a re-run" and not why:
-        return None  # nothing changed that we can see: no knowledge in it
-    rerun = subject_of(fix.call, session.cwd)
-    fixed = f"{code(subject)} passed {how}"
-    if rerun != subject:
-        fixed = f"{code(subject)} fixed: {code(rerun)} passed {how}"
-    return f"{fixed}: {one_line(why, 160)}" if why else fixed
 
 
-def procedures(session: Session) -> list[str]:
-    """Commands run, tests and checks first, then the most repeated."""
-    runs: dict[str, list[ToolCall]] = {}
-    for call in all_calls(session):
-        command = command_of(call)
-        if command and command_kind(command) and not is_rejection(call):
-            runs.setdefault(command, []).append(call)
-    ranked = sorted(
-        runs.items(), key=lambda kv: (KIND_ORDER[command_kind(kv[0]) or "Run"], -len(kv[1]))
-    )
-    lines = []
-    for command, calls in ranked[: CAPS["procedures"]]:
-        kind = command_kind(command) or "Run"
-        times = f"run {len(calls)}×, " if len(calls) > 1 else ""
-        last = "last run failed" if failed(calls[-1]) else "last run passed"
-        detail = f" ({times}{last})" if kind in ("Test", "Lint") or failed(calls[-1]) else ""
-        if times and not detail:
-            detail = f" (run {len(calls)}×)"
-        lines.append(f"{kind}: {code(command)}{detail}")
-    return lines
-
-
-def touch_counts(session: Session) -> list[tuple[str, int, int]]:
-    """(path, edits, reads) per file, most edited first; paths relative to the session's cwd."""
-    edits: Counter[str] = Counter()
-    reads: Counter[str] = Counter()
-    for call in all_calls(session):
-        if call.is_error:
-            continue
-        for path in paths_of(call, session.cwd):
-            if call.name in EDIT_TOOLS:
-                edits[path] += 1
-            elif call.name in READ_TOOLS:
-                reads[path] += 1
-    paths = sorted(set(edits) | set(reads), key=lambda p: (-edits[p], -reads[p], p))
-    return [(path, edits[path], reads[path]) for path in paths]
-
-
-def files_touched(session: Session) -> list[str]:
-    lines = []
-    for path, edits, reads in touch_counts(session)[: CAPS["patterns"]]:
-        counts = [f"{word} {n}×" for word, n in (("edited", edits), ("read", reads)) if n]
-        lines.append(f"{code(path, 100)}: {', '.join(counts)}")
-    return lines
-
-
-def insights(session: Session) -> list[str]:
-    found = [
-        one_line(s)
-        for turn in session.turns
-        if turn.role == "assistant" and may_hold(turn.text, _INSIGHT_RE)
-        for s in sentences(turn.text)
-        if _INSIGHT_RE.search(s) and not s.endswith("?")
-    ]
-    found = dedupe(found, 4)
-    calls = all_calls(session)
-    misuse = [c for c in calls if is_misuse(c)]
-    if misuse:
-        example = error_line(misuse[0].result)
-        found.append(f"{len(misuse)} tool call(s) failed on tool mechanics, e.g. {example}")
-    declined = [c for c in calls if is_rejection(c)]
-    if declined:
-        shown = ", ".join(code(subject_of(c, session.cwd), 60) for c in declined[:3])
-        found.append(f"The user declined {len(declined)} tool call(s): {shown}")
-    # one line of session shape: context.md digests these, so it must not crowd out knowledge
-    shape = []
-    if calls:
-        used = sorted(Counter(c.name for c in calls).items(), key=lambda kv: (-kv[1], kv[0]))
-        shape.append("tools " + ", ".join(f"{name} {n}" for name, n in used[:6]))
-    if session.subagents:
-        shape.append(f"{len(session.subagents)} subagent(s)")
-    if session.models:
-        shape.append(f"model {', '.join(session.models)}")
-    if shape:
-        found.append("Session used " + "; ".join(shape))
-    return found
-
-
-def _tokens(session: Session) -> str:
-    u = session.usage
-    return (
-        f"tokens: {u.input_tokens:,} in, {u.output_tokens:,} out, "
-        f"{u.cache_read_tokens:,} cache read, {u.cache_creation_tokens:,} cache write"
-    )
-
-
-def questions(session: Session) -> list[str]:
-    found: list[str] = []
-    turns = session.turns
-    last_prompt = max((i for i, t in enumerate(turns) if human_text(t)), default=-1)
-    answered = any(
-        t.role == "assistant" and (t.text.strip() or t.tool_calls) for t in turns[last_prompt + 1 :]
-    )
-    last_words = (human_text(turns[last_prompt]) or "") if last_prompt >= 0 else ""
-    if last_words and not answered and not last_words.startswith("!"):  # "!" ran a shell command
-        found.append(f"Unanswered at the end: {one_line(last_words)}")
-    last_reply = next(
-        (t for t in reversed(turns[last_prompt + 1 :]) if t.role == "assistant" and t.text.strip()),
-        None,
-    )
-    if last_reply:
-        found += [
-            f"Asked the user: {one_line(s)}" for s in sentences(last_reply.text) if s.endswith("?")
-        ]
-    for call in all_calls(session):
-        if call.name == "AskUserQuestion" and not _ANSWER_RE.search(call.result or ""):
-            asked = call.input.get("questions")
-            for q in asked if isinstance(asked, list) else []:
-                if isinstance(q, dict) and isinstance(q.get("question"), str):
-                    found.append(f"Unanswered: {one_line(q['question'])}")
-        found += _todos_written(call, session.cwd)
-    found += [
-        one_line(s)
-        for t in turns
-        if t.role == "assistant" and may_hold(t.text, _TODO_RE)
-        for s in sentences(t.text)
-        if _TODO_RE.search(s)
-    ]
-    return dedupe(found, DEFAULT_CAP + 2)
-
-
-def _todos_written(call: ToolCall, cwd: str | None) -> list[str]:
+def _todos_written(call: ToolCall, facts: CallFacts) -> list[str]:
     if call.name not in EDIT_TOOLS or call.is_error:
         return []
     edits = call.input.get("edits")
@@ -324,11 +371,11 @@ def _todos_written(call: ToolCall, cwd: str | None) -> list[str]:
         if isinstance(edits, list)
         else []
     )
-    path = path_of(call, cwd) or "?"
+    path = (facts.paths[0] if facts.paths else None) or "?"
     return [
         f"{_todo_word(line)} in {code(path, 80)}: {one_line(line, 150)}"
         for text in texts
-        if isinstance(text, str)
+        if isinstance(text, str) and _may_have_todo(text)
         for line in text.splitlines()
         if _TODO_RE.search(line)
     ]
@@ -339,48 +386,184 @@ def _todo_word(line: str) -> str:
     return match.group(1) if match else "TODO"
 
 
+# ---------------------------------------------------------------- failures and their fixes
+
+
+@dataclass(eq=False)
+class _Failure:
+    """A failed call, and until its fix: what was edited, run and said in between."""
+
+    order: int  # in the whole walk: solutions are listed in the order of their failures
+    name: str
+    subject: str
+    entry: str
+    fixed: bool = False
+    edited: FirstDistinct = field(default_factory=lambda: FirstDistinct(4))
+    ran: FirstDistinct = field(default_factory=lambda: FirstDistinct(2))
+    #: the first sentence since the failure stating a cause, and the first stating an intent
+    cause: str | None = None
+    intent: str | None = None
+
+    def between(self, facts: CallFacts) -> None:
+        """A call after the failure, before its fix, that did not error."""
+        if facts.name in EDIT_TOOLS and not self.edited.full:
+            self.edited.extend(facts.paths)
+        if facts.command and facts.kind in ("Build", "Run"):
+            self.ran.add(facts.command)
+
+    def solution(self, rerun: str) -> str | None:
+        if self.edited.items:
+            how = "after editing " + ", ".join(code(p, 80) for p in self.edited.items)
+        elif self.ran.items:
+            how = "after running " + ", ".join(code(c, 80) for c in self.ran.items)
+        else:
+            how = "on a re-run"
+        why = self.cause if self.cause is not None else self.intent
+        if how == "on a re-run" and not why:
+            return None  # nothing changed that we can see: no knowledge in it
+        fixed = f"{code(self.subject)} passed {how}"
+        if rerun != self.subject:
+            fixed = f"{code(self.subject)} fixed: {code(rerun)} passed {how}"
+        return f"{fixed}: {one_line(why, 160)}" if why else fixed
+
+
+class _Bugs:
+    """Errors met, each paired with the later call of its thread that re-ran its subject and
+    passed (the first such call; the earliest failure it fixes gets the solution)."""
+
+    def __init__(self, session: Session) -> None:
+        self.top_agent = session.agent_id
+        self.shell: list[_Failure] = []
+        self.other: list[_Failure] = []
+        self.solutions = Earliest(CAPS["solutions"])
+        self.failures = 0
+        self.open: list[_Failure] = []  # of the current thread, oldest first
+        self.where = ""
+
+    def start_thread(self, agent: str | None) -> None:
+        self.open = []  # a thread's failures are fixed in that thread or never
+        self.where = "" if agent == self.top_agent else "(subagent) "
+
+    def said(self, prose: _Prose) -> None:
+        """An assistant turn's text: open failures look in it for why they happened."""
+        waiting = [f for f in self.open if f.cause is None]
+        if not waiting or not may_hold(prose.text, *_EXPLAIN_RES):
+            return
+        # "I see the issue." names no cause: an explanation needs a few more words than that
+        said = [s for s in prose.sentences() if len(s.split()) >= 6]
+        cause = next((s for s in said if _EXPLAIN_RES[0].search(s)), None)
+        intent = None
+        if any(f.intent is None for f in waiting):
+            intent = next((s for s in said if _EXPLAIN_RES[1].search(s)), None)
+        for failure in waiting:
+            failure.cause = cause
+            if failure.intent is None:
+                failure.intent = intent
+
+    def call(self, facts: CallFacts, result: str | None) -> None:
+        if not facts.failed and facts.rejection is None:
+            self._fix(facts)
+        if not facts.is_error:
+            for failure in self.open:
+                failure.between(facts)
+        if facts.failed and not facts.misuse:
+            self._open(facts, result)
+
+    def _fix(self, facts: CallFacts) -> None:
+        fixed = [
+            f for f in self.open if f.name == facts.name and retry_matches(f.subject, facts.subject)
+        ]
+        if not fixed:
+            return
+        for failure in fixed:
+            failure.fixed = True
+        self.open = [f for f in self.open if not f.fixed]
+        solution = fixed[0].solution(facts.subject)
+        if solution:
+            self.solutions.add(fixed[0].order, self.where + solution)
+
+    def _open(self, facts: CallFacts, result: str | None) -> None:
+        why = error_line(result)
+        entry = f"{self.where}{code(facts.subject)} failed{': ' if why else ''}{why}"
+        failure = _Failure(self.failures, facts.name, facts.subject, entry)
+        self.failures += 1
+        entries = self.shell if facts.command else self.other
+        if len(entries) < BUG_ENTRIES_CAP:
+            entries.append(failure)
+        self.open.append(failure)
+        if len(self.open) > OPEN_FAILURES_CAP:
+            del self.open[0]
+
+    def bugs(self) -> list[str]:
+        entries = [
+            f.entry + (" — fixed later in the session" if f.fixed else "")
+            for f in self.shell + self.other
+        ]
+        return dedupe(entries, CAPS["bugs"])
+
+
 # ---------------------------------------------------------------- the whole session
 
 
-def extract(session: Session) -> tuple[dict[str, str], str]:
-    """Category bullets (only non-empty categories) and an honest confidence.
-
-    Offline is never "high". It is "medium" when the session gave structural evidence (an
-    error paired with the run that fixed it, or a choice the human stated or answered), and
-    "low" when all we have are counts and heuristically picked sentences.
-    """
-    stated, from_human = decisions(session)
-    bugs, solutions = bugs_and_solutions(session)
+def _assemble(session: Session, main: _MainThread, tally: _Tally, bugs: _Bugs) -> Digest:
+    stated, from_human = main.decisions()
+    solutions = bugs.solutions.items
+    touches = tally.touches()
+    insights = dedupe(main.insights.items, 4) + tally.session_shape()
+    # one line of session shape: context.md digests these, so it must not crowd out knowledge
+    shape = []
+    if tally.calls:
+        used = sorted(tally.tools.items(), key=lambda kv: (-kv[1], kv[0]))
+        shape.append("tools " + ", ".join(f"{name} {n}" for name, n in used[:6]))
+    if session.subagents:
+        shape.append(f"{len(session.subagents)} subagent(s)")
+    if session.models:
+        shape.append(f"model {', '.join(session.models)}")
+    if shape:
+        insights.append("Session used " + "; ".join(shape))
     found = {
         "decisions": stated,
         "solutions": solutions,
-        "patterns": files_touched(session),
-        "bugs": bugs,
-        "insights": insights(session),
-        "questions": questions(session),
-        "procedures": procedures(session),
+        "patterns": _files_touched(touches),
+        "bugs": bugs.bugs(),
+        "insights": insights,
+        "questions": dedupe(main.open_ends() + tally.asked.items + main.todos.items, QUESTIONS_CAP),
+        "procedures": tally.procedures(),
     }
     entries = {k: "\n".join(f"- {item}" for item in items) for k, items in found.items() if items}
-    return entries, "medium" if solutions or from_human else "low"
+    confidence = "medium" if solutions or from_human else "low"
+    head = f"# {_title(session, main.first_prompt)}\n\n" + "\n".join(
+        _facts(session, main, tally, touches)
+    )
+    tail = []
+    if main.first_prompt:
+        tail.append("## Task\n\n" + clip(main.first_prompt, 600))
+    if main.last_text:
+        tail.append("## Outcome\n\n" + clip(main.last_text, 800))
+    return Digest(entries, confidence, head, tuple(tail))
 
 
-def title_of(session: Session) -> str:
+def _files_touched(touches: list[tuple[str, int, int]]) -> list[str]:
+    lines = []
+    for path, edits, reads in touches[: CAPS["patterns"]]:
+        counts = [f"{word} {n}×" for word, n in (("edited", edits), ("read", reads)) if n]
+        lines.append(f"{code(path, 100)}: {', '.join(counts)}")
+    return lines
+
+
+def _title(session: Session, first_prompt: str | None) -> str:
     if session.title and session.title.strip():
         return one_line(session.title, 100)
-    first = next((text for t in session.turns if (text := human_text(t))), None)
-    if first:
-        return one_line(first.splitlines()[0], 100)
+    if first_prompt:
+        return one_line(first_prompt.splitlines()[0], 100)
     if session.summaries:
         return one_line(session.summaries[-1], 100)
     return f"Session {session.session_id}"
 
 
-def render_summary(session: Session, narrative: str | None = None) -> str:
-    """summaries/{project}/{session}.md: facts, the task, what happened, where it ended."""
-    calls = all_calls(session)
-    prompts = [text for t in session.turns if (text := human_text(t))]
-    replies = sum(1 for t in session.turns if t.role == "assistant")
-    errors = sum(1 for c in calls if failed(c))
+def _facts(
+    session: Session, main: _MainThread, tally: _Tally, touches: list[tuple[str, int, int]]
+) -> list[str]:
     facts = [f"- Project: {session.project} · session `{session.session_id}` ({session.source})"]
     if session.cwd:
         branch = f" (branch `{session.git_branch}`)" if session.git_branch else ""
@@ -390,24 +573,21 @@ def render_summary(session: Session, narrative: str | None = None) -> str:
     if session.models:
         facts.append(f"- Models: {', '.join(session.models)}; {_tokens(session)}")
     facts.append(
-        f"- Activity: {len(prompts)} prompt(s), {replies} repl(ies), {len(calls)} tool call(s)"
-        f" ({errors} failed), {len(session.subagents)} subagent(s)"
+        f"- Activity: {main.prompts} prompt(s), {main.replies} repl(ies), {tally.calls} tool"
+        f" call(s) ({tally.errors} failed), {len(session.subagents)} subagent(s)"
     )
-    edited = [code(path, 100) for path, edits, _ in touch_counts(session) if edits][:5]
+    edited = [code(path, 100) for path, edits, _ in touches if edits][:5]
     if edited:
         facts.append(f"- Files edited: {', '.join(edited)}")
-    tests = [c for c in calls if (cmd := command_of(c)) and command_kind(cmd) == "Test"]
-    if tests:
-        verdict = "failed" if failed(tests[-1]) else "passed"
-        facts.append(f"- Last test run: {code(command_of(tests[-1]) or '')} {verdict}")
-    parts = [f"# {title_of(session)}", "\n".join(facts)]
-    if narrative and narrative.strip():
-        parts.append("## Summary\n\n" + clip(narrative, 2000))
-    if prompts:
-        parts.append("## Task\n\n" + clip(prompts[0], 600))
-    last = next(
-        (t.text for t in reversed(session.turns) if t.role == "assistant" and t.text.strip()), ""
+    if tally.last_test:
+        command, failed = tally.last_test
+        facts.append(f"- Last test run: {code(command)} {'failed' if failed else 'passed'}")
+    return facts
+
+
+def _tokens(session: Session) -> str:
+    u = session.usage
+    return (
+        f"tokens: {u.input_tokens:,} in, {u.output_tokens:,} out, "
+        f"{u.cache_read_tokens:,} cache read, {u.cache_creation_tokens:,} cache write"
     )
-    if last:
-        parts.append("## Outcome\n\n" + clip(last, 800))
-    return "\n\n".join(parts) + "\n"

@@ -9,6 +9,7 @@ and heuristic on purpose; offline.py composes them into knowledge.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
@@ -45,6 +46,8 @@ _MISUSE_RE = re.compile(  # look-aheads of first letters: see _FAIL_SUMMARY_RE
 _FAIL_SUMMARY_RE = re.compile(
     r"(?m)(?=[FE1-9])(?:^(FAILED |ERROR: )|\b[1-9]\d* (failed|errors?)\b)"
 )
+#: text every _FAIL_SUMMARY_RE match contains
+_FAIL_SUMMARY_WORDS = ("FAILED ", "ERROR: ", " failed", " error")
 _EXCEPTION_RE = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt|Failure)\b|error\[[\w-]+\])")
 _ERROR_WORD_RE = re.compile(
     r"(?=[efncdp])\b(error|fatal|failed|failure|not found|no such file|cannot|denied"
@@ -107,13 +110,24 @@ _FAILED_OR_ERROR_RE = re.compile(r" (FAILED|ERROR)\b")
 KIND_ORDER = {kind: rank for rank, kind in enumerate(["Test", "Lint", "Build", "Git", "Run"])}
 
 
-@dataclass(frozen=True)
-class Step:
-    """One tool call in its agent's order, with the turn it was made in."""
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What one tool call was, worked out once when the walk meets it (the extractor asks
+    each question of a call several times, and the answers cost regex passes over its output).
+    Holds no reference to the call itself."""
 
-    index: int
-    call: ToolCall
-    turn: int
+    name: str
+    is_error: bool
+    #: rejection_reason(): None unless the human stopped the call
+    rejection: str | None
+    failed: bool
+    misuse: bool
+    command: str | None
+    #: command_kind(command), None without a command
+    kind: str | None
+    #: command, else first path, else the tool's name
+    subject: str
+    paths: tuple[str, ...]
 
 
 # ---------------------------------------------------------------- small text helpers
@@ -162,15 +176,65 @@ def _key(text: str) -> str:
     return _NON_WORD_RE.sub(" ", text.lower()).strip()
 
 
-def dedupe(items: list[str], cap: int) -> list[str]:
-    seen: set[str] = set()
-    kept = []
-    for item in items:
+def dedupe(items: Iterable[str], cap: int) -> list[str]:
+    kept = FirstDistinct(cap)
+    kept.extend(items)
+    return kept.items
+
+
+class FirstDistinct:
+    """dedupe(items, cap) as the items arrive: the first `cap` items with distinct keys.
+
+    Keeping only these loses nothing for a later dedupe of several such lists joined: an item
+    left out already had `cap` distinct items, or one with its key, before it.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.items: list[str] = []
+        self._seen: set[str] = set()
+
+    @property
+    def full(self) -> bool:
+        return len(self.items) >= self.cap
+
+    def add(self, item: str) -> None:
+        if self.full:
+            return
         key = _key(item)
-        if key and key not in seen:
-            seen.add(key)
-            kept.append(item)
-    return kept[:cap]
+        if key and key not in self._seen:
+            self._seen.add(key)
+            self.items.append(item)
+
+    def extend(self, items: Iterable[str]) -> None:
+        for item in items:
+            if self.full:
+                return
+            self.add(item)
+
+
+class Earliest:
+    """dedupe(items sorted by their order, cap) for items that arrive out of order: an item
+    left out already has `cap` distinct items, or one with its key, ordered before it, and
+    items arriving later only add to those."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._kept: list[tuple[int, str]] = []
+
+    @property
+    def items(self) -> list[str]:
+        return [item for _, item in self._kept]
+
+    def add(self, order: int, item: str) -> None:
+        candidates = sorted([*self._kept, (order, item)], key=lambda pair: pair[0])
+        seen: set[str] = set()
+        self._kept = []
+        for pair in candidates:
+            key = _key(pair[1])
+            if key and key not in seen and len(self._kept) < self.cap:
+                seen.add(key)
+                self._kept.append(pair)
 
 
 def human_text(turn: Turn) -> str | None:
@@ -284,10 +348,36 @@ def failed(call: ToolCall) -> bool:
     if call.is_error:
         return not is_rejection(call)
     command = command_of(call)
-    return bool(
-        command
-        and command_kind(command) in ("Test", "Lint")
-        and _FAIL_SUMMARY_RE.search(call.result or "")
+    return bool(command and _reports_failures(command_kind(command), call.result))
+
+
+def _reports_failures(kind: str | None, output: str | None) -> bool:
+    if kind not in ("Test", "Lint") or not output:
+        return False
+    # _FAIL_SUMMARY_RE cannot match without one of these: `in` rules most outputs out at
+    # memchr speed, where the regex would try every digit of the output
+    if not any(word in output for word in _FAIL_SUMMARY_WORDS):
+        return False
+    return bool(_FAIL_SUMMARY_RE.search(output))
+
+
+def facts_of(call: ToolCall, cwd: str | None) -> CallFacts:
+    rejection = rejection_reason(call)
+    command = command_of(call)
+    kind = command_kind(command) if command else None
+    if call.is_error:
+        failing = rejection is None
+        # is_misuse(), without asking rejection_reason() again
+        misuse = failing and (
+            call.name in HOUSEKEEPING_TOOLS or bool(_MISUSE_RE.search(call.result or ""))
+        )
+    else:
+        failing = _reports_failures(kind, call.result)
+        misuse = False
+    paths = tuple(paths_of(call, cwd))
+    subject = command or (paths[0] if paths else None) or call.name
+    return CallFacts(
+        call.name, call.is_error, rejection, failing, misuse, command, kind, subject, paths
     )
 
 
@@ -313,21 +403,15 @@ def error_line(result: str | None) -> str:
 # ---------------------------------------------------------------- session walk
 
 
-def agents(session: Session) -> list[tuple[str | None, list[Turn]]]:
-    """The main thread's turns, then each subagent's (depth first), in order."""
-    found: list[tuple[str | None, list[Turn]]] = [(session.agent_id, session.turns)]
+def agents(session: Session) -> Iterator[tuple[str | None, Iterable[Turn]]]:
+    """The main thread's turns, then each subagent's (depth first), in order.
+
+    A large session's turns are read back from disk as they are iterated: walk each once.
+    """
+    yield session.agent_id, session.turns
     for sub in session.subagents:
-        found.extend((agent or sub.session_id, turns) for agent, turns in agents(sub))
-    return found
-
-
-def steps_of(turns: list[Turn]) -> list[Step]:
-    calls = [(t, call) for t, turn in enumerate(turns) for call in turn.tool_calls]
-    return [Step(i, call, t) for i, (t, call) in enumerate(calls)]
-
-
-def all_calls(session: Session) -> list[ToolCall]:
-    return [call for _, turns in agents(session) for turn in turns for call in turn.tool_calls]
+        for agent, turns in agents(sub):
+            yield agent or sub.session_id, turns
 
 
 def retry_matches(failed_subject: str, later_subject: str) -> bool:
