@@ -189,3 +189,74 @@ def test_a_token_inside_knowledge_never_reaches_a_gist(
     files = github_server.files(next(iter(github_server.gists)))
     assert leaked not in "".join(files.values())
     assert "[REDACTED:github-pat]" in files["decisions.md"]
+
+
+PASSPHRASE = "Hyg13ne-passphrase-" + "Q7vX2mLp9RsWk4Zb"
+WRONG_PASSPHRASE = "Wr0ng-passphrase-" + "Q7vX2mLp9RsWk4Zb"
+
+
+@pytest.mark.slow
+def test_encryption_secrets_stay_out_of_output_files_and_uploads(
+    audit: Audit, github_server: GitHubStandIn, tmp_path: Path
+) -> None:
+    """A passphrase and an age identity's secret key, through every encrypting command and
+    its failures: never printed, never written outside the identity file, never uploaded."""
+    from pyrage import x25519
+
+    identity = x25519.Identity.generate()
+    secret_key = str(identity)
+    key_file = tmp_path / "keys" / "me.key"
+    key_file.parent.mkdir()
+    key_file.write_text(secret_key + "\n")
+    other_key = tmp_path / "keys" / "other.key"
+    other_key.write_text(str(x25519.Identity.generate()) + "\n")
+    phrase = {"ENGRAM_PASSPHRASE": PASSPHRASE}
+
+    audit.engram("ingest")
+    pushed = audit.engram("sync", "push", P, "--encrypt", "--json", **phrase)
+    gist_id = next(iter(github_server.gists))
+    assert gist_id in pushed
+    audit.engram("sync", "pull", P, gist_id, "--encrypt", **phrase)
+    audit.engram("sync", "clone", gist_id, "copy", "--encrypt", **phrase)
+    audit.engram("sync", "history", gist_id)
+    audit.engram(
+        "sync", "pull", P, gist_id, "--encrypt", expect=1, ENGRAM_PASSPHRASE=WRONG_PASSPHRASE
+    )
+
+    keyed = "keyed"  # a second project, encrypted to the identity's public key
+    (tmp_path / "memory" / "knowledge" / keyed).mkdir()
+    for page in (tmp_path / "memory" / "knowledge" / P).glob("*.md"):  # no metadata.json
+        shutil.copy(page, tmp_path / "memory" / "knowledge" / keyed / page.name)
+    recipient = str(identity.to_public())
+    mine = ("--recipient", recipient, "--identity", str(key_file))
+    audit.engram("sync", "push", keyed, "--encrypt", *mine)
+    keyed_gist = next(g for g in github_server.gists if g != gist_id)
+    audit.engram("sync", "pull", keyed, keyed_gist, "--encrypt", "--identity", str(key_file))
+    audit.engram(
+        "sync", "pull", keyed, keyed_gist, "--encrypt", expect=1, ENGRAM_AGE_IDENTITY=str(other_key)
+    )
+
+    work = tmp_path / "kr"
+    audit.engram("sync", "init-repo", str(work))
+    audit.engram("sync", "push-repo", P, str(work), "--encrypt", **phrase)
+    audit.engram("sync", "pull-repo", P, str(work), "--encrypt", **phrase)
+    audit.engram(
+        "sync", "pull-repo", P, str(work), "--encrypt", expect=1, ENGRAM_PASSPHRASE=WRONG_PASSPHRASE
+    )
+    audit.engram("sync", "push-repo", keyed, str(work), "--encrypt", *mine)
+    audit.engram("sync", "pull-repo", keyed, str(work), "--encrypt", "--identity", str(key_file))
+
+    secrets = (PASSPHRASE, WRONG_PASSPHRASE, secret_key)
+    for label, text in audit.outputs:
+        for secret in secrets:
+            assert secret not in text, f"{label} printed a secret"
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.parent != key_file.parent:
+            data = path.read_bytes()
+            assert not any(s.encode() in data for s in secrets), f"a secret written to {path}"
+    uploaded = "".join("".join(github_server.files(g).values()) for g in github_server.gists)
+    assert "age-encryption.org" in uploaded or "BEGIN AGE ENCRYPTED FILE" in uploaded
+    assert not any(secret in uploaded for secret in secrets)
+    for request in github_server.requests:
+        assert not any(secret in request.path for secret in secrets)
+    audit.assert_clean()
