@@ -36,6 +36,7 @@ from engram_ci.signals import (
     human_text,
     may_hold,
     one_line,
+    prose_window,
     retry_matches,
     sentences,
     subject_of,
@@ -52,29 +53,45 @@ QUESTIONS_CAP = DEFAULT_CAP + 2
 OPEN_FAILURES_CAP = 256
 BUG_ENTRIES_CAP = 64
 
-# Each pattern that runs over every turn opens with a look-ahead of its alternatives' first
-# letters: Python's re then jumps between candidate letters instead of trying every position
-# (2-3x faster; keep the letters in step with the alternatives).
-_DECISION_RE = re.compile(
-    r"(?=[lidwrcogsp])\b(let'?s (use|go with|keep|switch|stick|do|try|make|not)"
+
+def _phrases(letters: str, alternatives: str) -> re.Pattern[str]:
+    """Any of `alternatives` as whole words, in any case.
+
+    The look-ahead of the alternatives' first letters lets Python's re jump between candidate
+    letters instead of trying every position (2-3x faster; keep the letters in step).
+    """
+    return re.compile(rf"(?=[{letters}])\b({alternatives})\b", re.IGNORECASE)
+
+
+_DECISION_WORDS = (
+    "lidwrcogsp",
+    r"let'?s (use|go with|keep|switch|stick|do|try|make|not)"
     r"|i'?ll (go with|use|switch)|we'?ll (use|go with|keep)|decided|decision|instead of"
     r"|rather than|we should"
-    r"|chose|chosen|opt(ed)? for|going with|switch(ed|ing)? (to|from)|prefer)\b",
-    re.IGNORECASE,
+    r"|chose|chosen|opt(ed)? for|going with|switch(ed|ing)? (to|from)|prefer",
 )
-_INSIGHT_RE = re.compile(
-    r"(?=[rthfcngk])\b(root cause|the (issue|problem|bug|error|cause) (is|was)|turns out|the reason"
-    r"|(happens|happened|fails|failed) because|caused by|note that|gotcha|key insight)\b",
-    re.IGNORECASE,
+_INSIGHT_WORDS = (
+    "rthfcngk",
+    r"root cause|the (issue|problem|bug|error|cause) (is|was)|turns out|the reason"
+    r"|(happens|happened|fails|failed) because|caused by|note that|gotcha|key insight",
 )
 #: why a failure happened, strongest wording first: a stated cause beats a stated intent
-_EXPLAIN_RES = (
-    re.compile(
-        r"(?=[tbrcm])\b(the (issue|problem|error|bug|cause)|because|root cause|caused by"
-        r"|missing)\b",
-        re.IGNORECASE,
+_EXPLAIN_WORDS = (
+    ("tbrcm", r"the (issue|problem|error|bug|cause)|because|root cause|caused by|missing"),
+    ("fns", r"fix(ed|es)?|need(s|ed)? to|should|since"),
+)
+_DECISION_RE = _phrases(*_DECISION_WORDS)
+_INSIGHT_RE = _phrases(*_INSIGHT_WORDS)
+_EXPLAIN_RES = tuple(_phrases(*words) for words in _EXPLAIN_WORDS)
+#: matches wherever one of the three above does: one pass over a reply that states none of
+#: them (most replies) instead of one pass per pattern
+_ANY_PROSE_RE = _phrases(
+    "".join(
+        sorted(
+            {c for words in (_DECISION_WORDS, _INSIGHT_WORDS, *_EXPLAIN_WORDS) for c in words[0]}
+        )
     ),
-    re.compile(r"(?=[fns])\b(fix(ed|es)?|need(s|ed)? to|should|since)\b", re.IGNORECASE),
+    "|".join(words[1] for words in (_DECISION_WORDS, _INSIGHT_WORDS, *_EXPLAIN_WORDS)),
 )
 _TODO_RE = re.compile(r"(?=[TFX])\b(TODO|FIXME|XXX)\b[:(\s]")
 _ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
@@ -146,13 +163,29 @@ def render_summary(session: Session, narrative: str | None = None) -> str:
 
 
 class _Prose:
-    """An assistant turn's text, split into sentences at most once, by whoever asks first."""
+    """An assistant turn's text: split into sentences at most once, by whoever asks first, and
+    scanned once for where the first phrase any prose pattern looks for starts (usually
+    nowhere)."""
 
-    __slots__ = ("_sentences", "text")
+    __slots__ = ("_first", "_sentences", "_window", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._sentences: list[str] | None = None
+        self._window: str | None = None
+        self._first = -1
+
+    def may_hold(self, *patterns: re.Pattern[str]) -> bool:
+        """signals.may_hold(text, *patterns) for the patterns _ANY_PROSE_RE combines: none of
+        them can match before its first match, and searching from there is the same search
+        (their \\b looks at the character before the start position)."""
+        if self._window is None:
+            self._window = prose_window(self.text)
+            found = _ANY_PROSE_RE.search(self._window)
+            self._first = found.start() if found else -1
+        if self._first < 0:
+            return False
+        return any(pattern.search(self._window, self._first) for pattern in patterns)
 
     def sentences(self) -> list[str]:
         if self._sentences is None:
@@ -192,9 +225,9 @@ class _MainThread:
             self.answered = True
         elif turn.tool_calls:
             self.answered = True
-        if not self.assistant.full and may_hold(prose.text, _DECISION_RE):
+        if not self.assistant.full and prose.may_hold(_DECISION_RE):
             self.assistant.extend(one_line(s) for s in prose.sentences() if _states_choice(s))
-        if not self.insights.full and may_hold(prose.text, _INSIGHT_RE):
+        if not self.insights.full and prose.may_hold(_INSIGHT_RE):
             self.insights.extend(
                 one_line(s)
                 for s in prose.sentences()
@@ -447,7 +480,7 @@ class _Bugs:
     def said(self, prose: _Prose) -> None:
         """An assistant turn's text: open failures look in it for why they happened."""
         waiting = [f for f in self.open if f.cause is None]
-        if not waiting or not may_hold(prose.text, *_EXPLAIN_RES):
+        if not waiting or not prose.may_hold(*_EXPLAIN_RES):
             return
         # "I see the issue." names no cause: an explanation needs a few more words than that
         said = [s for s in prose.sentences() if len(s.split()) >= 6]
