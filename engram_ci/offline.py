@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from engram_ci.model import Session, ToolCall, Turn
@@ -125,25 +126,40 @@ class Digest:
 
 
 def digest(session: Session) -> Digest:
-    main = _MainThread()
-    tally = _Tally(session.cwd)
-    bugs = _Bugs(session)
+    walk = _Walk(session)
     for number, (agent, turns) in enumerate(agents(session)):
-        in_main = number == 0  # the prose categories read the main thread only
-        bugs.start_thread(agent)
+        walk.thread(agent, turns, main=number == 0)
+    return _assemble(session, walk.main, walk.tally, walk.bugs)
+
+
+class _Walk:
+    """Hands each turn and call to the categories that read it. Loop variables live in
+    methods that return, so no turn or call outlives its step of the walk."""
+
+    def __init__(self, session: Session) -> None:
+        self.cwd = session.cwd
+        self.main = _MainThread()
+        self.tally = _Tally(session.cwd)
+        self.bugs = _Bugs(session)
+
+    def thread(self, agent: str | None, turns: Iterable[Turn], *, main: bool) -> None:
+        """One agent's turns; the prose categories read the main thread's only."""
+        self.bugs.start_thread(agent)
         for turn in turns:
-            prose = _Prose(turn.text) if turn.role == "assistant" else None
-            if in_main:
-                main.turn(turn, prose)
-            if prose is not None:
-                bugs.said(prose)
-            for call in turn.tool_calls:
-                facts = facts_of(call, session.cwd)
-                if in_main and prose is not None:
-                    main.call(call, facts)
-                tally.call(call, facts)
-                bugs.call(facts, call.result)
-    return _assemble(session, main, tally, bugs)
+            self._turn(turn, main)
+
+    def _turn(self, turn: Turn, main: bool) -> None:
+        prose = _Prose(turn.text) if turn.role == "assistant" else None
+        if main:
+            self.main.turn(turn, prose)
+        if prose is not None:
+            self.bugs.said(prose)
+        for call in turn.tool_calls:
+            facts = facts_of(call, self.cwd)
+            if main and prose is not None:
+                self.main.call(call, facts)
+            self.tally.call(call, facts)
+            self.bugs.call(facts, call.result)
 
 
 def extract(session: Session) -> tuple[dict[str, str], str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -326,6 +327,63 @@ def test_a_message_typed_instead_of_running_a_command_is_the_humans_word() -> No
     entries = extract_offline(s).entries
     assert entries["decisions"] == "- User stopped `git push`: Wait, squash the commits first"
     assert entries["bugs"] == "- `make` failed: make: *** No rule to make target 'all'. Stop."
+
+
+# ---------------------------------------------------------------- one pass over the turns
+
+
+class OnePass(Sequence[Turn]):
+    """Turns that can be walked once, in order, and nothing else: a very large session's
+    TurnLog reads its turns back from disk on every walk and on every index."""
+
+    def __init__(self, turns: Sequence[Turn]) -> None:
+        self._turns = list(turns)
+        self.walked = False
+
+    def __iter__(self) -> Iterator[Turn]:
+        assert not self.walked, "the turns were walked twice"
+        self.walked = True
+        return iter(self._turns)
+
+    def __getitem__(self, index: Any) -> Any:
+        raise AssertionError(f"the turns were indexed: [{index}]")
+
+    def __len__(self) -> int:
+        raise AssertionError("the turns were counted")
+
+    def __reversed__(self) -> Iterator[Turn]:
+        raise AssertionError("the turns were walked backwards")
+
+
+def one_pass(s: Session, walks: list[OnePass]) -> Session:
+    turns = OnePass(s.turns)
+    walks.append(turns)
+    subagents = [one_pass(sub, walks) for sub in s.subagents]
+    return dataclasses.replace(s, turns=turns, subagents=subagents)
+
+
+def with_subagents() -> Session:
+    inner = session(
+        assistant("", bash("cargo build", "Exit code 101\nerror[E0425]: x", error=True)),
+        assistant("The issue is that x was never declared in this scope.", bash("cargo build")),
+        agent_id="agent-2",
+    )
+    sub = session(
+        user("Run the tests"),
+        assistant("", bash("make test", "Exit code 2\nmake: *** [test] Error 2", error=True)),
+        agent_id="agent-1",
+        subagents=[inner],
+    )
+    main = fix_a_failing_test()
+    return dataclasses.replace(main, subagents=[sub])
+
+
+def test_extraction_walks_each_thread_once_in_order(corpus_home: Path) -> None:
+    built = [fix_a_failing_test(), with_subagents(), session()]
+    for s in [*built, *corpus_sessions(corpus_home).values()]:
+        walks: list[OnePass] = []
+        assert extract_offline(one_pass(s, walks)) == extract_offline(s), s.session_id
+        assert all(turns.walked for turns in walks)
 
 
 # ---------------------------------------------------------------- the real corpus

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from engram_ci import signals
 from engram_ci.model import ToolCall
 from engram_ci.signals import (
+    Earliest,
+    FirstDistinct,
     command_kind,
     command_of,
+    dedupe,
     error_line,
+    facts_of,
     failed,
     is_misuse,
+    is_rejection,
     path_of,
+    paths_of,
     rejection_reason,
     retry_matches,
     sentences,
+    subject_of,
 )
 
 
@@ -104,3 +115,79 @@ def test_sentences_skip_code_tables_and_headings() -> None:
         "```\nlet's use x instead of y\n```\n| a | b |"
     )
     assert sentences(text) == ["First we switch to uv.", "Then we test it."]
+
+
+# ---------------------------------------------------------------- what the one walk relies on
+
+_CALLS = [
+    bash("uv run pytest -q", "=== 1 failed, 2 passed ==="),
+    bash("uv run pytest -q", "=== 3 passed ==="),
+    bash("ruff check .", "ERROR: x.py:1:1 bad"),
+    bash("make", "Exit code 2\nmake: *** Error 2", error=True),
+    bash("git push", "Wait, squash the commits first", error=True),
+    bash("npm i", "The user doesn't want to proceed with this tool use.", error=True),
+    ToolCall("t", "Edit", {"file_path": "/w/a.py"}, "String to replace not found", True),
+    ToolCall("t", "KillShell", {}, "Shell 1 is not running", is_error=True),
+    ToolCall("t", "Read", {"file_path": "/w/b.py"}, "text"),
+    ToolCall("t", "Read", {"file_path": " "}, "text"),
+    ToolCall("t", "apply_patch", {"input": "*** Update File: /w/c.py\n"}, "ok"),
+]
+
+
+@pytest.mark.parametrize("call", _CALLS)
+def test_call_facts_answer_as_each_question_would(call: ToolCall) -> None:
+    facts = facts_of(call, "/w")
+    command = command_of(call)
+    assert facts.failed == failed(call)
+    assert facts.misuse == is_misuse(call)
+    assert facts.rejection == rejection_reason(call)
+    assert (facts.rejection is not None) == is_rejection(call)
+    assert facts.command == command
+    assert facts.kind == (command_kind(command) if command else None)
+    assert facts.subject == subject_of(call, "/w")
+    assert list(facts.paths) == paths_of(call, "/w")
+
+
+_FAIL_PIECES = ["FAILED ", "ERROR: ", " failed", " error", "s", "0", "1", "12", "\n", "x", " "]
+
+
+@given(st.lists(st.sampled_from(_FAIL_PIECES), max_size=12))
+def test_the_cheap_test_before_the_failure_summary_regex_loses_nothing(pieces: list[str]) -> None:
+    output = "".join(pieces)
+    assert failed(bash("pytest", output)) == bool(signals._FAIL_SUMMARY_RE.search(output))
+
+
+_ITEMS = st.lists(st.text(alphabet="ab .-", max_size=3), max_size=20)
+
+
+@given(_ITEMS, _ITEMS, st.integers(1, 6))
+def test_first_distinct_is_dedupe_as_items_arrive(a: list[str], b: list[str], cap: int) -> None:
+    first, second = FirstDistinct(cap), FirstDistinct(cap)
+    first.extend(a)
+    second.extend(b)
+    assert first.items == dedupe(a, cap)
+    # what it drops can never reach a dedupe of several lists joined
+    assert dedupe(first.items + second.items, cap) == dedupe(a + b, cap)
+
+
+@given(_ITEMS, st.integers(1, 6), st.randoms(use_true_random=False))
+def test_earliest_orders_items_that_arrive_out_of_order(
+    items: list[str], cap: int, rnd: random.Random
+) -> None:
+    arrivals = list(enumerate(items))
+    rnd.shuffle(arrivals)
+    earliest = Earliest(cap)
+    for order, item in arrivals:
+        earliest.add(order, item)
+    assert earliest.items == dedupe(items, cap)
+
+
+def test_error_line_reads_like_before_on_mixed_output() -> None:
+    output = (
+        "Exit code 1\n=== test session starts ===\nsome noise\nE   assert 1 == 2\n"
+        "FAILED t.py::a - x\nFAILED t.py::b - y\n"
+    )
+    assert error_line(output) == "FAILED t.py::a - x"
+    assert error_line("Exit code 4\n") == "exit code 4"
+    assert error_line("  \nwarning: x\n plain line \n") == "plain line"
+    assert error_line("ValueError: a\nKeyError: b") == "KeyError: b"  # the last exception
