@@ -84,15 +84,12 @@ _EXPLAIN_WORDS = (
 _DECISION_RE = _phrases(*_DECISION_WORDS)
 _INSIGHT_RE = _phrases(*_INSIGHT_WORDS)
 _EXPLAIN_RES = tuple(_phrases(*words) for words in _EXPLAIN_WORDS)
-#: matches wherever one of the three above does: one pass over a reply that states none of
-#: them (most replies) instead of one pass per pattern
+_PROSE_WORDS = (_DECISION_WORDS, _INSIGHT_WORDS, *_EXPLAIN_WORDS)
+#: matches wherever one of the patterns above does: one pass over a reply that states none
+#: of them (most replies) instead of one pass per pattern
 _ANY_PROSE_RE = _phrases(
-    "".join(
-        sorted(
-            {c for words in (_DECISION_WORDS, _INSIGHT_WORDS, *_EXPLAIN_WORDS) for c in words[0]}
-        )
-    ),
-    "|".join(words[1] for words in (_DECISION_WORDS, _INSIGHT_WORDS, *_EXPLAIN_WORDS)),
+    "".join(sorted({letter for letters, _ in _PROSE_WORDS for letter in letters})),
+    "|".join(alternatives for _, alternatives in _PROSE_WORDS),
 )
 _TODO_RE = re.compile(r"(?=[TFX])\b(TODO|FIXME|XXX)\b[:(\s]")
 _ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
@@ -126,6 +123,7 @@ class Digest:
 
 
 def digest(session: Session) -> Digest:
+    """Entries, confidence and summary of a session, from one walk over its turns."""
     walk = _Walk(session)
     for number, (agent, turns) in enumerate(agents(session)):
         walk.thread(agent, turns, main=number == 0)
@@ -139,7 +137,7 @@ class _Walk:
     def __init__(self, session: Session) -> None:
         self.cwd = session.cwd
         self.main = _MainThread()
-        self.tally = _Tally(session.cwd)
+        self.tally = _Tally()
         self.bugs = _Bugs(session)
 
     def thread(self, agent: str | None, turns: Iterable[Turn], *, main: bool) -> None:
@@ -267,9 +265,8 @@ class _MainThread:
 
     def decisions(self) -> tuple[list[str], int]:
         """The bullets, and how many came from the human, the strongest evidence we have."""
-        return dedupe(self.human.items + self.assistant.items, CAPS["decisions"]), len(
-            self.human.items
-        )
+        human = self.human.items
+        return dedupe(human + self.assistant.items, CAPS["decisions"]), len(human)
 
     def open_ends(self) -> list[str]:
         """The last prompt left unanswered, and the questions the last reply asked."""
@@ -315,8 +312,7 @@ def _choices_in_call(call: ToolCall, facts: CallFacts) -> list[str]:
 class _Tally:
     """Counts over all calls: commands run, files touched, tools used, refusals, fumbles."""
 
-    def __init__(self, cwd: str | None) -> None:
-        self.cwd = cwd
+    def __init__(self) -> None:
         self.calls = 0
         self.errors = 0
         self.tools: Counter[str] = Counter()
