@@ -51,8 +51,8 @@ class Text:
         words = _VOCABULARY.split()
         for n in range(20_000):
             indent = " " * (4 * rng.randrange(4))
-            words = " ".join(rng.choice(words) for _ in range(rng.randrange(3, 14)))
-            lines.append(f"{n % 400 + 1:>6}\u2192{indent}{words}")
+            sentence = " ".join(rng.choice(words) for _ in range(rng.randrange(3, 14)))
+            lines.append(f"{n % 400 + 1:>6}\u2192{indent}{sentence}")
         self.pool = "\n".join(lines)
 
     def __call__(self, size: int) -> str:
