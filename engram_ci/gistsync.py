@@ -127,9 +127,12 @@ def push(
         remembered = _recall(layout, project)
         remote = _locate(gists, project, gist_id, remembered)
         created = remote is None
+        outcome: _Converged | None = None
         if remote is None:
-            remote = _create(gists, project, local, description, cipher)
-        outcome = _converge(gists, project, local, remote, cipher, created=created)
+            remote, uploaded, redacted = _create(gists, project, local, description, cipher)
+            outcome = _as_uploaded(gists, project, local, remote, uploaded, redacted)
+        if outcome is None:
+            outcome = _converge(gists, project, local, remote, cipher, created=created)
         write_local(layout, project, outcome.merged)
         _remember(layout, project, outcome.remembered)
     files = outcome.patched if not created else tuple(sorted(remote.files))
@@ -170,13 +173,42 @@ def _create(
     local: FileSet,
     description: str | None,
     cipher: crypto.Cipher | None,
-) -> RemoteGist:
-    upload, _ = _upload_form(merge_filesets(project, local), cipher)
+) -> tuple[RemoteGist, dict[str, str], int]:
+    """The new gist, the files we uploaded to it and how many secrets were redacted."""
+    upload, redacted = _upload_form(merge_filesets(project, local), cipher)
     upload[METADATA_FILE] = metadata_json(project)
-    return gists.create(
+    remote = gists.create(
         upload,
         description or default_description(project),
         find_existing=lambda: find_project_gist(gists, project),
+    )
+    return remote, upload, redacted
+
+
+def _as_uploaded(
+    gists: GistStore,
+    project: str,
+    local: FileSet,
+    remote: RemoteGist,
+    uploaded: Mapping[str, str],
+    redacted: int,
+) -> _Converged | None:
+    """The push's outcome when the gist holds exactly what we just uploaded, else None.
+
+    Nothing to merge then, and nothing to read back: which matters for a push encrypted to
+    recipients only (a CI job holding the team's public keys), that could not decrypt it.
+    None when a retried create found another machine's gist for the project: merge that.
+    """
+    if dict(remote.files) != dict(uploaded):
+        return None
+    merged = merge_filesets(project, local)
+    revision = remote.revision or _newest_version(gists, remote.id)
+    return _Converged(
+        merged,
+        _Remembered(remote.id, remote.url, remote.etag, revision, dict(remote.files)),
+        (),
+        redacted,
+        diff_filesets({}, merged),
     )
 
 

@@ -150,6 +150,26 @@ def test_a_new_team_member_gets_the_gist_resealed(
     assert local_sessions(carol) == {"sess-a1"}
 
 
+def test_a_job_holding_only_public_keys_can_create_the_encrypted_gist(
+    gh: GitHubStandIn, tmp_path: Path, team: tuple[Cipher, Cipher]
+) -> None:
+    """CI with the team's recipients and no private key: the first push creates the gist
+    (nothing to read back); a later push must merge, so it asks for an identity."""
+    alice, _ = team
+    public_only = Cipher(recipients=alice.recipients)
+    ci = machine(tmp_path, "ci", "sess-ci1")
+    result = gistsync.push(ci.root, P, cipher=public_only)
+    assert result.created and result.blocks_added == 1
+    assert_only_ciphertext(gh.files(result.gist_id), "sess-ci1")
+
+    add_block(ci, P, "sess-ci2", f"- {MARKER} later")
+    with pytest.raises(FatalError, match="identity"):
+        gistsync.push(ci.root, P, cipher=public_only)
+    laptop = machine(tmp_path, "laptop")
+    gistsync.pull(laptop.root, P, result.gist_id, cipher=alice)
+    assert local_sessions(laptop) == {"sess-ci1"}
+
+
 def test_gist_pull_with_a_wrong_or_missing_key_touches_nothing(
     gh: GitHubStandIn, tmp_path: Path, team: tuple[Cipher, Cipher]
 ) -> None:
