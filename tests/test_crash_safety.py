@@ -117,6 +117,7 @@ def test_ingest_killed_anywhere_leaves_old_or_new_and_the_next_run_finishes(
             assert archives(memory) == archives(reference)
     assert rounds >= 5
     # what a kill mid-write leaves (one planted for sure): removed once it is an hour old
+    memory.mkdir(exist_ok=True)  # the last kill may have come before the run made it
     fd, _ = tempfile.mkstemp(prefix=".context.md.", suffix=".tmp", dir=memory)
     os.close(fd)
     leftovers = list(memory.rglob(".*.tmp"))
