@@ -298,6 +298,12 @@ def _skippable(line: bytes) -> bool:
     """
     if not line.startswith(b"{"):
         return False
+    # the usual line is neither: two scans in C settle it before any position arithmetic
+    if (
+        line.find(b'"progress"', 1, _SNIFF_WINDOW) < 0
+        and line.find(b'"file-history-snapshot"', 1, _SNIFF_WINDOW) < 0
+    ):
+        return False
     at = line.find(b'"type":', 1, _SNIFF_WINDOW)
     if at < 0 or line.find(b"{", 1, at) >= 0 or line.find(b"[", 1, at) >= 0:
         return False
@@ -396,7 +402,9 @@ class _Transcript:
         self._models: dict[str, None] = {}  # an ordered set
         self._summaries: dict[str, None] = {}
         self._replies: dict[str, Turn] = {}  # message.id -> its merged Turn
-        self._usage: dict[str, Usage] = {}  # message.id -> its usage, counted once
+        #: message.id -> its raw usage, counted once (made a Usage only at the end: most
+        #: replies' lines each replace the previous one)
+        self._usage: dict[str, dict[str, Any]] = {}
         self._calls: dict[str, ToolCall] = {}  # tool_use id -> call awaiting its result
         self._budget = Budget()
         # what the turns that moved to disk leave behind (see _spill)
@@ -517,7 +525,7 @@ class _Transcript:
                 del self._replies[key]
                 usage = self._usage.pop(key, None)
                 if usage is not None:
-                    self._spilled_usage.add(usage)
+                    self._spilled_usage.add(_usage_of(usage))
 
     # -- assistant lines
 
@@ -543,8 +551,8 @@ class _Transcript:
         usage = message.get("usage")
         if isinstance(usage, dict):  # keep the line with the grown output count
             known = self._usage.get(key)
-            if known is None or _int(usage.get("output_tokens")) > known.output_tokens:
-                self._usage[key] = _usage_of(usage)
+            if known is None or _int(usage.get("output_tokens")) > _int(known.get("output_tokens")):
+                self._usage[key] = usage
         if model and model != "<synthetic>":  # <synthetic>: Claude Code's own error notes
             self._models[model] = None
         self._spill_if_large()
@@ -604,7 +612,7 @@ class _Transcript:
         usage = Usage()
         usage.add(self._spilled_usage)
         for part in self._usage.values():
-            usage.add(part)
+            usage.add(_usage_of(part))
         return Session(
             session_id=session_id,
             source=SOURCE,
