@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from engram_ci.model import Session, ToolCall, Turn
 from engram_ci.prompts import clip
@@ -28,6 +29,7 @@ from engram_ci.signals import (
     CallFacts,
     Earliest,
     FirstDistinct,
+    Phrase,
     agents,
     code,
     command_kind,
@@ -36,11 +38,14 @@ from engram_ci.signals import (
     facts_of,
     human_text,
     may_hold,
+    may_say,
     one_line,
+    phrases,
     prose_window,
     retry_matches,
     sentences,
     subject_of,
+    words_only,
 )
 
 CAPS = {"decisions": 8, "bugs": 8, "solutions": 8, "procedures": 12, "patterns": 10}
@@ -55,41 +60,57 @@ OPEN_FAILURES_CAP = 256
 BUG_ENTRIES_CAP = 64
 
 
-def _phrases(letters: str, alternatives: str) -> re.Pattern[str]:
-    """Any of `alternatives` as whole words, in any case.
+class _Phrases(NamedTuple):
+    """Any of some phrases as whole words, in any case, and shorter phrases one of which
+    every match holds: signals.may_say() rules out most texts with set lookups, where the
+    regex costs ~30 ns a character."""
 
-    The look-ahead of the alternatives' first letters lets Python's re jump between candidate
-    letters instead of trying every position (2-3x faster; keep the letters in step).
-    """
-    return re.compile(rf"(?=[{letters}])\b({alternatives})\b", re.IGNORECASE)
+    regex: re.Pattern[str]
+    held: tuple[Phrase, ...]
 
 
-_DECISION_WORDS = (
+def _phrases(letters: str, alternatives: str, held: str) -> _Phrases:
+    """The look-ahead of the alternatives' first letters lets Python's re jump between
+    candidate letters instead of trying every position (2-3x faster). Keep the letters and
+    the held phrases in step with the alternatives: tests/test_offline.py checks both."""
+    regex = re.compile(rf"(?=[{letters}])\b({alternatives})\b", re.IGNORECASE)
+    return _Phrases(regex, phrases(held))
+
+
+_DECISION = _phrases(
     "lidwrcogsp",
     r"let'?s (use|go with|keep|switch|stick|do|try|make|not)"
     r"|i'?ll (go with|use|switch)|we'?ll (use|go with|keep)|decided|decision|instead of"
     r"|rather than|we should"
     r"|chose|chosen|opt(ed)? for|going with|switch(ed|ing)? (to|from)|prefer",
+    "let|lets|go with|use|switch|keep|decided|decision|instead of|rather than|we should"
+    "|chose|chosen|opt for|opted for|going with|switched|switching|prefer",
 )
-_INSIGHT_WORDS = (
+_INSIGHT = _phrases(
     "rthfcngk",
     r"root cause|the (issue|problem|bug|error|cause) (is|was)|turns out|the reason"
     r"|(happens|happened|fails|failed) because|caused by|note that|gotcha|key insight",
+    "root cause|issue is|issue was|problem is|problem was|bug is|bug was|error is|error was"
+    "|cause is|cause was|turns out|the reason|happens because|happened because"
+    "|fails because|failed because|caused by|note that|gotcha|key insight",
 )
 #: why a failure happened, strongest wording first: a stated cause beats a stated intent
-_EXPLAIN_WORDS = (
-    ("tbrcm", r"the (issue|problem|error|bug|cause)|because|root cause|caused by|missing"),
-    ("fns", r"fix(ed|es)?|need(s|ed)? to|should|since"),
+_CAUSE = _phrases(
+    "tbrcm",
+    r"the (issue|problem|error|bug|cause)|because|root cause|caused by|missing",
+    "the issue|the problem|the error|the bug|the cause|because|root cause|caused by|missing",
 )
-_DECISION_RE = _phrases(*_DECISION_WORDS)
-_INSIGHT_RE = _phrases(*_INSIGHT_WORDS)
-_EXPLAIN_RES = tuple(_phrases(*words) for words in _EXPLAIN_WORDS)
-_PROSE_WORDS = (_DECISION_WORDS, _INSIGHT_WORDS, *_EXPLAIN_WORDS)
-#: matches wherever one of the patterns above does: one pass over a reply that states none
-#: of them (most replies) instead of one pass per pattern
-_ANY_PROSE_RE = _phrases(
-    "".join(sorted({letter for letters, _ in _PROSE_WORDS for letter in letters})),
-    "|".join(alternatives for _, alternatives in _PROSE_WORDS),
+_INTENT = _phrases(
+    "fns",
+    r"fix(ed|es)?|need(s|ed)? to|should|since",
+    "fix|fixed|fixes|need to|needs to|needed to|should|since",
+)
+_DECISION_RE, _INSIGHT_RE, _CAUSE_RE, _INTENT_RE = (
+    p.regex for p in (_DECISION, _INSIGHT, _CAUSE, _INTENT)
+)
+#: every word of the phrases above: a text is matched against these once, whatever it is asked
+_PHRASE_WORDS = frozenset(
+    word for p in (_DECISION, _INSIGHT, _CAUSE, _INTENT) for need, _ in p.held for word in need
 )
 _TODO_RE = re.compile(r"(?=[TFX])\b(TODO|FIXME|XXX)\b[:(\s]")
 _ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
@@ -177,29 +198,28 @@ def render_summary(session: Session, narrative: str | None = None) -> str:
 
 
 class _Prose:
-    """An assistant turn's text: split into sentences at most once, by whoever asks first, and
-    scanned once for where the first phrase any prose pattern looks for starts (usually
-    nowhere)."""
+    """A text the prose patterns read: split into sentences at most once, by whoever asks
+    first, and folded once for their cheap pre-checks."""
 
-    __slots__ = ("_first", "_sentences", "_window", "text")
+    __slots__ = ("_present", "_sentences", "_window", "_words", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._sentences: list[str] | None = None
         self._window: str | None = None
-        self._first = -1
+        self._words: bytes | None = None
+        self._present: frozenset[bytes] = frozenset()
 
-    def may_hold(self, *patterns: re.Pattern[str]) -> bool:
-        """signals.may_hold(text, *patterns) for the patterns _ANY_PROSE_RE combines: none of
-        them can match before its first match, and searching from there is the same search
-        (their \\b looks at the character before the start position)."""
+    def may_hold(self, *patterns: _Phrases) -> bool:
+        """signals.may_hold(text, *their regexes), asking a regex only when the text holds
+        one of the phrases every match of it holds."""
         if self._window is None:
             self._window = prose_window(self.text)
-            found = _ANY_PROSE_RE.search(self._window)
-            self._first = found.start() if found else -1
-        if self._first < 0:
-            return False
-        return any(pattern.search(self._window, self._first) for pattern in patterns)
+            self._words = words_only(self._window)
+            if self._words is not None:
+                self._present = _PHRASE_WORDS.intersection(self._words.split())
+        window, words, present = self._window, self._words, self._present
+        return any(may_say(words, present, p.held) and p.regex.search(window) for p in patterns)
 
     def sentences(self) -> list[str]:
         if self._sentences is None:
@@ -239,9 +259,9 @@ class _MainThread:
             self.answered = True
         elif turn.tool_calls:
             self.answered = True
-        if not self.assistant.full and prose.may_hold(_DECISION_RE):
+        if not self.assistant.full and prose.may_hold(_DECISION):
             self.assistant.extend(one_line(s) for s in prose.sentences() if _states_choice(s))
-        if not self.insights.full and prose.may_hold(_INSIGHT_RE):
+        if not self.insights.full and prose.may_hold(_INSIGHT):
             self.insights.extend(
                 one_line(s)
                 for s in prose.sentences()
@@ -255,7 +275,7 @@ class _MainThread:
         if self.first_prompt is None:
             self.first_prompt = text
         self.last_prompt, self.answered, self.reply_since = text, False, ""
-        if not self.human.full and may_hold(text, _DECISION_RE):
+        if not self.human.full and _Prose(text).may_hold(_DECISION):
             self.human.extend(f"User: {one_line(s)}" for s in sentences(text) if _states_choice(s))
 
     def call(self, call: ToolCall, facts: CallFacts) -> None:
@@ -492,14 +512,14 @@ class _Bugs:
     def said(self, prose: _Prose) -> None:
         """An assistant turn's text: open failures look in it for why they happened."""
         waiting = [f for f in self.open if f.cause is None]
-        if not waiting or not prose.may_hold(*_EXPLAIN_RES):
+        if not waiting or not prose.may_hold(_CAUSE, _INTENT):
             return
         # "I see the issue." names no cause: an explanation needs a few more words than that
         said = [s for s in prose.sentences() if len(s.split()) >= 6]
-        cause = next((s for s in said if _EXPLAIN_RES[0].search(s)), None)
+        cause = next((s for s in said if _CAUSE_RE.search(s)), None)
         intent = None
         if any(f.intent is None for f in waiting):
-            intent = next((s for s in said if _EXPLAIN_RES[1].search(s)), None)
+            intent = next((s for s in said if _INTENT_RE.search(s)), None)
         for failure in waiting:
             failure.cause = cause
             if failure.intent is None:

@@ -22,6 +22,72 @@ LINE_CHARS = 200
 #: and a bound keeps a huge pasted reply from costing more than a typical one
 PROSE_CHARS = 16 * 1024
 
+#: what Python's re, ignoring case, takes for an ASCII letter though lower() does not give
+#: that letter: İ and ı match "i", ſ matches "s", the Kelvin sign "k"
+_ODD_CASES = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def folded(text: str) -> bytes | None:
+    """`text` in UTF-8 with its ASCII capitals lowered, to look for ASCII words in any case
+    with `in` at memchr speed (an IGNORECASE regex scan costs ~30 ns a character, and
+    str.lower() on non-ASCII text 5): an ASCII word occurs in `text` in a case that
+    re.IGNORECASE accepts only if its lowered bytes are in this. None when `text` holds one
+    of _ODD_CASES, which lowering cannot fold: then only the regex can tell."""
+    if not text.isascii() and any(odd in text for odd in _ODD_CASES):
+        return None
+    return text.encode("utf-8", "surrogatepass").lower()
+
+
+def any_case(*words: str) -> tuple[bytes, ...]:
+    """ASCII words to look for in a folded() text with may_contain()."""
+    return tuple(word.lower().encode("ascii") for word in words)
+
+
+def may_contain(folded_text: bytes | None, words: tuple[bytes, ...]) -> bool:
+    """False only when none of `words` (from any_case) is in the folded text in any case."""
+    return folded_text is None or any(word in folded_text for word in words)
+
+
+#: bytes.translate table: ASCII capitals lowered, every byte but an ASCII word character
+#: (re's \w: letters, digits, "_") made a space
+_WORD_BYTES = b"0123456789_abcdefghijklmnopqrstuvwxyz"
+_WORDS_ONLY = bytes(b + 32 if 65 <= b <= 90 else b if b in _WORD_BYTES else 32 for b in range(256))
+
+#: the words of a phrase, and the phrase as words_only() gives it
+Phrase = tuple[frozenset[bytes], bytes]
+
+
+def words_only(text: str) -> bytes | None:
+    """The ASCII words of `text`, lowered, spaces for everything else: its UTF-8 bytes
+    translated (a character beyond ASCII is bytes beyond it), at memchr speed. A phrase of
+    whole ASCII words that an IGNORECASE regex finds in `text` is in this too, translated the
+    same way (phrases()), and each of its words is one of `words_only(text).split()`. None
+    when `text` holds one of _ODD_CASES, which translating cannot fold."""
+    if not text.isascii() and any(odd in text for odd in _ODD_CASES):
+        return None
+    return text.encode("utf-8", "surrogatepass").translate(_WORDS_ONLY)
+
+
+def phrases(alternatives: str) -> tuple[Phrase, ...]:
+    """ "a b|c d": phrases to look for with may_say()."""
+    found = []
+    for phrase in alternatives.split("|"):
+        translated = phrase.encode("ascii").translate(_WORDS_ONLY)
+        found.append((frozenset(translated.split()), translated))
+    return tuple(found)
+
+
+def may_say(words: bytes | None, present: frozenset[bytes], said: tuple[Phrase, ...]) -> bool:
+    """False only when no phrase of `said` is in a text, given its words_only() and which
+    words of the phrases it holds (`present`, a set intersection with its words, made once
+    for several questions): a phrase needs all its words present (most phrases are ruled out
+    by that set lookup) and then to be there whole. Sound for a regex of whole ASCII words
+    in any case when each of its matches holds one of the phrases, as whole words."""
+    if words is None:
+        return True
+    return any(need <= present and phrase in words for need, phrase in said)
+
+
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "apply_patch"})
 READ_TOOLS = frozenset({"Read"})
 SHELL_TOOLS = frozenset({"Bash", "shell", "shell_command", "exec_command", "local_shell"})
@@ -34,7 +100,7 @@ HOUSEKEEPING_TOOLS = frozenset(
     | {"TaskCreate", "TaskUpdate", "TaskList", "TaskGet", "TaskOutput", "TaskStop"}
 )
 
-_REJECTED = ("the user doesn't want to", "tool use was rejected")
+_REJECTED = (b"the user doesn't want to", b"tool use was rejected")
 _REJECT_REASON_RE = re.compile(r"reason for the rejection:\s*(.+)", re.IGNORECASE | re.DOTALL)
 _MISUSE_RE = re.compile(  # look-aheads of first letters: see _FAIL_SUMMARY_RE
     r"(?=[sfhm<irw])(?:string to replace not found|found \d+ matches of the string"
@@ -42,10 +108,20 @@ _MISUSE_RE = re.compile(  # look-aheads of first letters: see _FAIL_SUMMARY_RE
     r"|requires approval|was blocked)",
     re.IGNORECASE,
 )
-#: the look-ahead (each alternative's first characters) lets re skip to candidates: 2x faster
-_FAIL_SUMMARY_RE = re.compile(
-    r"(?m)(?=[FE1-9])(?:^(FAILED |ERROR: )|\b[1-9]\d* (failed|errors?)\b)"
+#: every match of _MISUSE_RE holds one of these, in some case: see folded()
+_MISUSE_WORDS = any_case(
+    "to replace not found",
+    " matches of the string",
+    "has not been read yet",
+    "modified since read",
+    "<tool_use_error>",
+    "inputvalidationerror",
+    "requires approval",
+    "was blocked",
 )
+#: a test or lint run's output reporting failures; reports_failure_summary() is its fast twin
+_FAIL_SUMMARY_RE = re.compile(r"(?m)^(FAILED |ERROR: )|\b[1-9]\d* (failed|errors?)\b")
+_NONZERO_DIGITS = frozenset("123456789")
 _EXCEPTION_RE = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt|Failure)\b|error\[[\w-]+\])")
 _ERROR_WORD_RE = re.compile(
     r"(?=[efncdp])\b(error|fatal|failed|failure|not found|no such file|cannot|denied"
@@ -313,18 +389,21 @@ def rejection_reason(call: ToolCall) -> str | None:
     result = (call.result or "").strip()
     if not result:
         return None
-    lowered = result.lower()
+    # `in result.lower()`, 10x cheaper on a long non-ASCII output: lower() gives an ASCII
+    # letter only for that letter's capital, "İ" ("i") and "K" ("k"), and neither phrase
+    # holds an i or a k
+    lowered = result.encode("utf-8", "surrogatepass").lower()
     if any(phrase in lowered for phrase in _REJECTED):
         reason = _REJECT_REASON_RE.search(result)
         return reason.group(1).strip() if reason else ""
+    if call.name not in SHELL_TOOLS or len(result) >= 1000:
+        return None
     lines = result.splitlines()
     looks_human = (
-        call.name in SHELL_TOOLS
-        and len(result) < 1000
-        and not any(_EXIT_RE.match(line) or _EXCEPTION_RE.match(line) for line in lines)
+        not any(_EXIT_RE.match(line) or _EXCEPTION_RE.match(line) for line in lines)
         and not any(_BANNER_RE.search(line) for line in lines)  # a test run's output
         and not _ERROR_WORD_RE.search(result)
-        and not _MISUSE_RE.search(result)
+        and not names_misuse(result)
     )
     return result if looks_human else None
 
@@ -333,7 +412,13 @@ def is_misuse(call: ToolCall) -> bool:
     """A failure of how a tool was used (stale Edit, bookkeeping), not of the project."""
     if not call.is_error or is_rejection(call):
         return False
-    return call.name in HOUSEKEEPING_TOOLS or bool(_MISUSE_RE.search(call.result or ""))
+    return call.name in HOUSEKEEPING_TOOLS or names_misuse(call.result or "")
+
+
+def names_misuse(result: str) -> bool:
+    """_MISUSE_RE.search(result), with a cheap exact pre-check: a failed call's output may be
+    300 KB, and most name none of its phrases."""
+    return may_contain(folded(result), _MISUSE_WORDS) and bool(_MISUSE_RE.search(result))
 
 
 @lru_cache(maxsize=4096)  # pure, and asked again for every retry pairing
@@ -359,13 +444,43 @@ def failed(call: ToolCall) -> bool:
 def _reports_failures(kind: str | None, output: str | None) -> bool:
     if kind not in ("Test", "Lint") or not output:
         return False
-    # _FAIL_SUMMARY_RE cannot match without one of these: `in` rules most outputs out at
-    # memchr speed, where the regex would try every digit of the output
-    if not (
-        "FAILED " in output or "ERROR: " in output or " failed" in output or " error" in output
-    ):
-        return False
-    return bool(_FAIL_SUMMARY_RE.search(output))
+    return reports_failure_summary(output)
+
+
+def reports_failure_summary(output: str) -> bool:
+    """bool(_FAIL_SUMMARY_RE.search(output)), by hand: str.find jumps between the few places
+    the words occur, where the regex tries every digit of an output full of line numbers."""
+    if output.startswith(("FAILED ", "ERROR: ")) or "\nFAILED " in output or "\nERROR: " in output:
+        return True
+    return _counted(output, " failed") or _counted(output, " error")
+
+
+def _counted(output: str, word: str) -> bool:
+    r"""`\b[1-9]\d*` + word + `\b` in output; " error" may be " errors"."""
+    at = output.find(word, 1)  # the count comes first
+    while at > 0:
+        if output[at - 1].isdecimal() and _count_before(output, at):
+            end = at + len(word)
+            if word == " error" and output.startswith("s", end):
+                end += 1  # "errors?" is greedy, and no word boundary follows "error" + "s"
+            if end == len(output) or not _is_word(output[end]):
+                return True
+        at = output.find(word, at + 1)
+    return False
+
+
+def _count_before(output: str, end: int) -> bool:
+    r"""The decimal digits before `end` (\d is str.isdecimal) make a word of their own that
+    starts with an ASCII 1-9: a `\b[1-9]\d*` match can only start where the run starts."""
+    start = end - 1
+    while start > 0 and output[start - 1].isdecimal():
+        start -= 1
+    return output[start] in _NONZERO_DIGITS and (start == 0 or not _is_word(output[start - 1]))
+
+
+def _is_word(char: str) -> bool:
+    r"""re's \w for str patterns."""
+    return char.isalnum() or char == "_"
 
 
 def facts_of(call: ToolCall, cwd: str | None) -> CallFacts:
@@ -375,9 +490,7 @@ def facts_of(call: ToolCall, cwd: str | None) -> CallFacts:
     if call.is_error:
         failing = rejection is None
         # is_misuse(), without asking rejection_reason() again
-        misuse = failing and (
-            call.name in HOUSEKEEPING_TOOLS or bool(_MISUSE_RE.search(call.result or ""))
-        )
+        misuse = failing and (call.name in HOUSEKEEPING_TOOLS or names_misuse(call.result or ""))
     else:
         failing = _reports_failures(kind, call.result)
         misuse = False
@@ -390,29 +503,41 @@ def facts_of(call: ToolCall, cwd: str | None) -> CallFacts:
 
 def error_line(result: str | None) -> str:
     """The one line of an error output that names the problem ("" when none does)."""
+    text = result or ""
     exit_code = None
     lines = []
-    for line in (result or "").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
         # _EXIT_RE is anchored on its literal start: the cheap test first
         if line.startswith("Exit code") and (exit_match := _EXIT_RE.match(line)):
             exit_code = exit_code or exit_match.group(1)
-        elif not _BANNER_RE.search(line):
+        else:
             lines.append(line)
-    pick = (
-        # a traceback ends with the exception that matters
-        next((line for line in reversed(lines) if _EXCEPTION_RE.match(line)), None)
-        or next((line for line in lines if line.startswith("FAILED ")), None)  # names the test
-        or next((line for line in lines if line.startswith("E  ")), None)
-        or next((line for line in lines if _FAILED_OR_ERROR_RE.search(line)), None)
-        or next((line for line in lines if _ERROR_WORD_RE.search(line)), None)
-        or next(iter(lines), None)
-    )
+    # banners never name the problem; asking only of candidates spares a search per line
+    pick = next((line for line in _candidates(text, lines) if not _BANNER_RE.search(line)), None)
     if pick:
         return one_line(pick.removeprefix("<tool_use_error>").removesuffix("</tool_use_error>"))
     return f"exit code {exit_code}" if exit_code else ""
+
+
+def _candidates(text: str, lines: list[str]) -> Iterator[str]:
+    """The lines that may name an output's problem, best first. Each kind is looked for only
+    when the whole output holds the (case-sensitive) word it needs, found at memchr speed."""
+    if any(word in text for word in ("Error", "Exception", "Exit", "Interrupt", "Failure")) or (
+        "error[" in text
+    ):
+        # a traceback ends with the exception that matters
+        yield from (line for line in reversed(lines) if _EXCEPTION_RE.match(line))
+    if "FAILED " in text:
+        yield from (line for line in lines if line.startswith("FAILED "))  # names the test
+    if "E  " in text:
+        yield from (line for line in lines if line.startswith("E  "))
+    if " FAILED" in text or " ERROR" in text:
+        yield from (line for line in lines if _FAILED_OR_ERROR_RE.search(line))
+    yield from (line for line in lines if _ERROR_WORD_RE.search(line))
+    yield from lines
 
 
 # ---------------------------------------------------------------- session walk

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engram_ci import signals
@@ -148,13 +149,131 @@ def test_call_facts_answer_as_each_question_would(call: ToolCall) -> None:
     assert list(facts.paths) == paths_of(call, "/w")
 
 
-_FAIL_PIECES = ["FAILED ", "ERROR: ", " failed", " error", "s", "0", "1", "12", "\n", "x", " "]
+# \d is str.isdecimal(), \w str.isalnum() or "_": "١" is both, "²" and "é" only \w
+_FAIL_PIECES = [
+    *["FAILED ", "ERROR: ", " failed", " error", "s", "ed", "_", "x", "é", " ", "\n", "\r"],
+    *["0", "1", "9", "12", "١", "²", "-"],
+]
 
 
+@settings(max_examples=500)
 @given(st.lists(st.sampled_from(_FAIL_PIECES), max_size=12))
-def test_the_cheap_test_before_the_failure_summary_regex_loses_nothing(pieces: list[str]) -> None:
+@example(["1", "²", "1", " failed"])
+@example(["_", "1", " failed"])
+@example(["x", "12", " error", "s", "\n"])
+@example(["12", " error", "s", "ed"])
+@example(["12", " error", "s"])
+@example(["0", " failed"])
+def test_the_failure_summary_scan_is_the_regex(pieces: list[str]) -> None:
     output = "".join(pieces)
-    assert failed(bash("pytest", output)) == bool(signals._FAIL_SUMMARY_RE.search(output))
+    expected = bool(signals._FAIL_SUMMARY_RE.search(output))
+    assert signals.reports_failure_summary(output) == expected
+    assert failed(bash("pytest", output)) == expected
+
+
+# what re.IGNORECASE takes for an ASCII letter beyond its two cases, and what lower() changes
+_ODD = ["İ", "ı", "ſ", "\u212a", "ß", "→", "\ud800"]
+
+
+@given(st.data())
+def test_the_misuse_pre_check_loses_nothing(data: st.DataObject) -> None:
+    phrases = signals._MISUSE_RE.pattern.split(")", 1)[1]  # without the look-ahead
+    misuse = data.draw(st.from_regex(re.compile(phrases, re.I), fullmatch=True))
+    text = "".join(data.draw(st.lists(st.sampled_from([misuse, *_ODD, "x", " "]), max_size=5)))
+    assert signals.names_misuse(text) == bool(signals._MISUSE_RE.search(text))
+
+
+_MISUSE_SAMPLES = [
+    *["String to replace not found", "Found 3 matches of the string", "has not been read yet"],
+    *["modified since read", "<tool_use_error>", "InputValidationError", "requires approval"],
+    "was blocked",
+]
+
+
+@pytest.mark.parametrize("sample", _MISUSE_SAMPLES)
+def test_misuse_is_found_in_any_case(sample: str) -> None:
+    odd = sample.replace("s", "ſ", 1).replace("i", "ı", 1).replace("I", "İ", 1)
+    for text in (sample, sample.upper(), f"→ {sample.title()}.", odd, f"K {odd}"):
+        assert signals._MISUSE_RE.search(text)
+        assert signals.names_misuse(text), text
+
+
+def _rejection_reason_before(call: ToolCall) -> str | None:
+    """rejection_reason() before it lowered bytes instead of the str."""
+    result = (call.result or "").strip()
+    if not call.is_error or not result:
+        return None
+    if any(p in result.lower() for p in ("the user doesn't want to", "tool use was rejected")):
+        reason = signals._REJECT_REASON_RE.search(result)
+        return reason.group(1).strip() if reason else ""
+    lines = result.splitlines()
+    looks_human = (
+        call.name in signals.SHELL_TOOLS
+        and len(result) < 1000
+        and not any(signals._EXIT_RE.match(x) or signals._EXCEPTION_RE.match(x) for x in lines)
+        and not any(signals._BANNER_RE.search(line) for line in lines)
+        and not signals._ERROR_WORD_RE.search(result)
+        and not signals._MISUSE_RE.search(result)
+    )
+    return result if looks_human else None
+
+
+_REJECT_PIECES = [
+    *["The User Doesn'T want to", "TOOL USE WAS REJECTED", "tool uſe was rejected", " reason"],
+    *["for the rejection: ", "use the staging db", "Exit code 1", "\n", *_ODD],
+]
+
+
+@given(st.lists(st.sampled_from(_REJECT_PIECES), max_size=8), st.sampled_from(["Bash", "Edit"]))
+def test_rejections_read_as_before(pieces: list[str], name: str) -> None:
+    call = ToolCall("t", name, {"command": "x"}, "".join(pieces), is_error=True)
+    assert rejection_reason(call) == _rejection_reason_before(call)
+
+
+def test_the_rejection_phrases_survive_lowering_bytes_instead_of_the_str() -> None:
+    # str.lower() turns "İ" and "K" into ASCII letters, bytes.lower() does not
+    assert not any(letter in b"".join(signals._REJECTED) for letter in (b"i", b"k"))
+
+
+def _error_line_before(result: str | None) -> str:
+    """error_line() before it asked _BANNER_RE of candidate lines only."""
+    exit_code, lines = None, []
+    for line in (result or "").splitlines():
+        line = line.strip()
+        if line and line.startswith("Exit code") and (found := signals._EXIT_RE.match(line)):
+            exit_code = exit_code or found.group(1)
+        elif line and not signals._BANNER_RE.search(line):
+            lines.append(line)
+    pick = (
+        next((x for x in reversed(lines) if signals._EXCEPTION_RE.match(x)), None)
+        or next((x for x in lines if x.startswith("FAILED ")), None)
+        or next((x for x in lines if x.startswith("E  ")), None)
+        or next((x for x in lines if signals._FAILED_OR_ERROR_RE.search(x)), None)
+        or next((x for x in lines if signals._ERROR_WORD_RE.search(x)), None)
+        or next(iter(lines), None)
+    )
+    if pick:
+        tag = "<tool_use_error>"
+        return signals.one_line(pick.removeprefix(tag).removesuffix("</tool_use_error>"))
+    return f"exit code {exit_code}" if exit_code else ""
+
+
+_LINE_PIECES = [
+    *["Exit code 2", "KeyError: x", "error[E1]: y", "FAILED t::a", "E   assert", "E  x"],
+    " x FAILED",
+    *[" ERROR y", "no such file", "PASSED", "====", "warning: w", "plain", "  ", "\n", "\r\n"],
+    *["<tool_use_error>", "SystemExit", "KeyboardInterrupt", "\u2028"],
+]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=14))
+@example(["plain", "\n", "SystemExit"])
+@example(["plain", "\n", "E  x"])
+@example(["plain", "\n", "error[E1]: y", "\n", "PASSED"])
+def test_error_line_reads_as_before(pieces: list[str]) -> None:
+    output = "".join(pieces)
+    assert error_line(output) == _error_line_before(output)
 
 
 _ITEMS = st.lists(st.text(alphabet="ab .-", max_size=3), max_size=20)
