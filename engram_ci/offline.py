@@ -29,20 +29,18 @@ from engram_ci.signals import (
     CallFacts,
     Earliest,
     FirstDistinct,
-    Phrase,
+    Held,
     agents,
     code,
     command_kind,
     dedupe,
     error_line,
     facts_of,
+    held,
     human_text,
-    may_hold,
     may_say,
     one_line,
-    phrases,
     prose_window,
-    retry_matches,
     sentences,
     subject_of,
     words_only,
@@ -66,15 +64,15 @@ class _Phrases(NamedTuple):
     regex costs ~30 ns a character."""
 
     regex: re.Pattern[str]
-    held: tuple[Phrase, ...]
+    held: Held
 
 
-def _phrases(letters: str, alternatives: str, held: str) -> _Phrases:
+def _phrases(letters: str, alternatives: str, phrases: str) -> _Phrases:
     """The look-ahead of the alternatives' first letters lets Python's re jump between
     candidate letters instead of trying every position (2-3x faster). Keep the letters and
     the held phrases in step with the alternatives: tests/test_offline.py checks both."""
     regex = re.compile(rf"(?=[{letters}])\b({alternatives})\b", re.IGNORECASE)
-    return _Phrases(regex, phrases(held))
+    return _Phrases(regex, held(phrases))
 
 
 _DECISION = _phrases(
@@ -108,11 +106,16 @@ _INTENT = _phrases(
 _DECISION_RE, _INSIGHT_RE, _CAUSE_RE, _INTENT_RE = (
     p.regex for p in (_DECISION, _INSIGHT, _CAUSE, _INTENT)
 )
+_TODO_RE = re.compile(r"(?=[TFX])\b(TODO|FIXME|XXX)\b[:(\s]")
+#: case-sensitive, but what it finds holds the words "todo", "fixme" or "xxx" in some case
+_TODO = _Phrases(_TODO_RE, held("todo|fixme|xxx"))
 #: every word of the phrases above: a text is matched against these once, whatever it is asked
 _PHRASE_WORDS = frozenset(
-    word for p in (_DECISION, _INSIGHT, _CAUSE, _INTENT) for need, _ in p.held for word in need
+    word
+    for p in (_DECISION, _INSIGHT, _CAUSE, _INTENT, _TODO)
+    for need in p.held.needs
+    for word in need
 )
-_TODO_RE = re.compile(r"(?=[TFX])\b(TODO|FIXME|XXX)\b[:(\s]")
 _ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
 
 
@@ -267,7 +270,7 @@ class _MainThread:
                 for s in prose.sentences()
                 if _INSIGHT_RE.search(s) and not s.endswith("?")
             )
-        if not self.todos.full and _may_have_todo(prose.text) and may_hold(prose.text, _TODO_RE):
+        if not self.todos.full and prose.may_hold(_TODO):
             self.todos.extend(one_line(s) for s in prose.sentences() if _TODO_RE.search(s))
 
     def _prompt(self, text: str) -> None:
@@ -461,6 +464,8 @@ class _Failure:
     order: int  # in the whole walk: solutions are listed in the order of their failures
     name: str
     subject: str
+    #: command_kind(subject) == "Test": half of retry_matches(), worked out once
+    test: bool
     entry: str
     fixed: bool = False
     edited: FirstDistinct = field(default_factory=lambda: FirstDistinct(4))
@@ -528,15 +533,20 @@ class _Bugs:
     def call(self, facts: CallFacts, result: str | None) -> None:
         if not facts.failed and facts.rejection is None:
             self._fix(facts)
-        if not facts.is_error:
+        # only edits and runs are noted between a failure and its fix: ask no other call
+        edit = facts.name in EDIT_TOOLS and facts.paths
+        if not facts.is_error and (edit or (facts.command and facts.kind in ("Build", "Run"))):
             for failure in self.open:
                 failure.between(facts)
         if facts.failed and not facts.misuse:
             self._open(facts, result)
 
     def _fix(self, facts: CallFacts) -> None:
+        name, subject = facts.name, facts.subject
+        test = command_kind(subject) == "Test"
+        # retry_matches(f.subject, subject), with the failure's half worked out when it opened
         fixed = [
-            f for f in self.open if f.name == facts.name and retry_matches(f.subject, facts.subject)
+            f for f in self.open if f.name == name and (f.subject == subject or (f.test and test))
         ]
         if not fixed:
             return
@@ -550,7 +560,8 @@ class _Bugs:
     def _open(self, facts: CallFacts, result: str | None) -> None:
         why = error_line(result)
         entry = f"{self.where}{code(facts.subject)} failed{': ' if why else ''}{why}"
-        failure = _Failure(self.failures, facts.name, facts.subject, entry)
+        test = command_kind(facts.subject) == "Test"
+        failure = _Failure(self.failures, facts.name, facts.subject, test, entry)
         self.failures += 1
         entries = self.shell if facts.command else self.other
         if len(entries) < BUG_ENTRIES_CAP:

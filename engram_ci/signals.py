@@ -53,8 +53,13 @@ def may_contain(folded_text: bytes | None, words: tuple[bytes, ...]) -> bool:
 _WORD_BYTES = b"0123456789_abcdefghijklmnopqrstuvwxyz"
 _WORDS_ONLY = bytes(b + 32 if 65 <= b <= 90 else b if b in _WORD_BYTES else 32 for b in range(256))
 
-#: the words of a phrase, and the phrase as words_only() gives it
-Phrase = tuple[frozenset[bytes], bytes]
+
+class Held(NamedTuple):
+    """Phrases one of which every match of a regex holds: each one's words, and each one as
+    words_only() gives it."""
+
+    needs: tuple[frozenset[bytes], ...]
+    phrases: tuple[bytes, ...]
 
 
 def words_only(text: str) -> bytes | None:
@@ -68,24 +73,25 @@ def words_only(text: str) -> bytes | None:
     return text.encode("utf-8", "surrogatepass").translate(_WORDS_ONLY)
 
 
-def phrases(alternatives: str) -> tuple[Phrase, ...]:
+def held(alternatives: str) -> Held:
     """ "a b|c d": phrases to look for with may_say()."""
-    found = []
-    for phrase in alternatives.split("|"):
-        translated = phrase.encode("ascii").translate(_WORDS_ONLY)
-        found.append((frozenset(translated.split()), translated))
-    return tuple(found)
+    phrases = [phrase.encode("ascii").translate(_WORDS_ONLY) for phrase in alternatives.split("|")]
+    return Held(tuple(frozenset(phrase.split()) for phrase in phrases), tuple(phrases))
 
 
-def may_say(words: bytes | None, present: frozenset[bytes], said: tuple[Phrase, ...]) -> bool:
+def may_say(words: bytes | None, present: frozenset[bytes], said: Held) -> bool:
     """False only when no phrase of `said` is in a text, given its words_only() and which
     words of the phrases it holds (`present`, a set intersection with its words, made once
     for several questions): a phrase needs all its words present (most phrases are ruled out
-    by that set lookup) and then to be there whole. Sound for a regex of whole ASCII words
-    in any case when each of its matches holds one of the phrases, as whole words."""
+    by that set lookup, all at once in C) and then to be there whole. Sound for a regex of
+    whole ASCII words in any case when each of its matches holds one of the phrases, as
+    whole words."""
     if words is None:
         return True
-    return any(need <= present and phrase in words for need, phrase in said)
+    if not any(map(present.issuperset, said.needs)):
+        return False
+    pairs = zip(said.needs, said.phrases, strict=True)
+    return any(need <= present and phrase in words for need, phrase in pairs)
 
 
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "apply_patch"})
