@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from engram_ci import llm, offline, prompts, signals
+from engram_ci import llm, offline, phrases, prompts, signals
 from engram_ci.model import Session
 from engram_ci.paths import KNOWLEDGE_CATEGORIES
 
@@ -108,7 +108,7 @@ def _as_items(value: object) -> list[str]:
             item = " — ".join(str(v) for v in item.values() if v not in (None, ""))
         elif not isinstance(item, str | int | float) or isinstance(item, bool):
             continue  # null, true, nested lists: nothing a reader could use
-        text = signals.one_line(str(item)).lstrip("-*• ").strip()
+        text = phrases.one_line(str(item)).lstrip("-*• ").strip()
         if text:
             items.append(text)
     return signals.dedupe(items, MODEL_ITEMS_CAP)

@@ -1,9 +1,10 @@
-"""What a transcript's pieces are: reading tool calls and prose for the offline extractor.
+"""What a transcript's pieces are: reading tool calls for the offline extractor.
 
 A tool call's result says more than its is_error flag: the human may have refused it (and
 said why), the agent may have fumbled the tool itself (a stale Edit), or a command really
 failed, and then one line of its output names the problem. These readers are small, pure
-and heuristic on purpose; offline.py composes them into knowledge.
+and heuristic on purpose; offline.py, tally.py and fixes.py compose them into knowledge.
+outputs.py reads a command's output, phrases.py the prose.
 """
 
 from __future__ import annotations
@@ -15,84 +16,14 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from engram_ci.model import Session, ToolCall, Turn
-from engram_ci.prompts import clip
-
-LINE_CHARS = 200
-#: how much of one text the sentence heuristics read: decisions and causes are stated early,
-#: and a bound keeps a huge pasted reply from costing more than a typical one
-PROSE_CHARS = 16 * 1024
-
-#: what Python's re, ignoring case, takes for an ASCII letter though lower() does not give
-#: that letter: İ and ı match "i", ſ matches "s", the Kelvin sign "k"
-_ODD_CASES = ("\u0130", "\u0131", "\u017f", "\u212a")
-
-
-def folded(text: str) -> bytes | None:
-    """`text` in UTF-8 with its ASCII capitals lowered, to look for ASCII words in any case
-    with `in` at memchr speed (an IGNORECASE regex scan costs ~30 ns a character, and
-    str.lower() on non-ASCII text 5): an ASCII word occurs in `text` in a case that
-    re.IGNORECASE accepts only if its lowered bytes are in this. None when `text` holds one
-    of _ODD_CASES, which lowering cannot fold: then only the regex can tell."""
-    if not text.isascii() and any(odd in text for odd in _ODD_CASES):
-        return None
-    return text.encode("utf-8", "surrogatepass").lower()
-
-
-def any_case(*words: str) -> tuple[bytes, ...]:
-    """ASCII words to look for in a folded() text with may_contain()."""
-    return tuple(word.lower().encode("ascii") for word in words)
-
-
-def may_contain(folded_text: bytes | None, words: tuple[bytes, ...]) -> bool:
-    """False only when none of `words` (from any_case) is in the folded text in any case."""
-    return folded_text is None or any(word in folded_text for word in words)
-
-
-#: bytes.translate table: ASCII capitals lowered, every byte but an ASCII word character
-#: (re's \w: letters, digits, "_") made a space
-_WORD_BYTES = b"0123456789_abcdefghijklmnopqrstuvwxyz"
-_WORDS_ONLY = bytes(b + 32 if 65 <= b <= 90 else b if b in _WORD_BYTES else 32 for b in range(256))
-
-
-class Held(NamedTuple):
-    """Phrases one of which every match of a regex holds: each one's words, and each one as
-    words_only() gives it."""
-
-    needs: tuple[frozenset[bytes], ...]
-    phrases: tuple[bytes, ...]
-
-
-def words_only(text: str) -> bytes | None:
-    """The ASCII words of `text`, lowered, spaces for everything else: its UTF-8 bytes
-    translated (a character beyond ASCII is bytes beyond it), at memchr speed. A phrase of
-    whole ASCII words that an IGNORECASE regex finds in `text` is in this too, translated the
-    same way (phrases()), and each of its words is one of `words_only(text).split()`. None
-    when `text` holds one of _ODD_CASES, which translating cannot fold."""
-    if not text.isascii() and any(odd in text for odd in _ODD_CASES):
-        return None
-    return text.encode("utf-8", "surrogatepass").translate(_WORDS_ONLY)
-
-
-def held(alternatives: str) -> Held:
-    """ "a b|c d": phrases to look for with may_say()."""
-    phrases = [phrase.encode("ascii").translate(_WORDS_ONLY) for phrase in alternatives.split("|")]
-    return Held(tuple(frozenset(phrase.split()) for phrase in phrases), tuple(phrases))
-
-
-def may_say(words: bytes | None, present: frozenset[bytes], said: Held) -> bool:
-    """False only when no phrase of `said` is in a text, given its words_only() and which
-    words of the phrases it holds (`present`, a set intersection with its words, made once
-    for several questions): a phrase needs all its words present (most phrases are ruled out
-    by that set lookup, all at once in C) and then to be there whole. Sound for a regex of
-    whole ASCII words in any case when each of its matches holds one of the phrases, as
-    whole words."""
-    if words is None:
-        return True
-    if not any(map(present.issuperset, said.needs)):
-        return False
-    pairs = zip(said.needs, said.phrases, strict=True)
-    return any(need <= present and phrase in words for need, phrase in pairs)
-
+from engram_ci.outputs import (
+    BANNER_RE,
+    ERROR_WORD_RE,
+    EXCEPTION_RE,
+    EXIT_RE,
+    reports_failure_summary,
+)
+from engram_ci.phrases import any_case, folded, may_contain, one_line
 
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "apply_patch"})
 READ_TOOLS = frozenset({"Read"})
@@ -108,7 +39,7 @@ HOUSEKEEPING_TOOLS = frozenset(
 
 _REJECTED = (b"the user doesn't want to", b"tool use was rejected")
 _REJECT_REASON_RE = re.compile(r"reason for the rejection:\s*(.+)", re.IGNORECASE | re.DOTALL)
-_MISUSE_RE = re.compile(  # look-aheads of first letters: see _FAIL_SUMMARY_RE
+_MISUSE_RE = re.compile(  # the look-ahead of first letters lets re skip to candidates
     r"(?=[sfhm<irw])(?:string to replace not found|found \d+ matches of the string"
     r"|has not been read yet|modified since read|<tool_use_error>|inputvalidationerror"
     r"|requires approval|was blocked)",
@@ -125,22 +56,6 @@ _MISUSE_WORDS = any_case(
     "requires approval",
     "was blocked",
 )
-#: a test or lint run's output reporting failures; reports_failure_summary() is its fast twin
-_FAIL_SUMMARY_RE = re.compile(r"(?m)^(FAILED |ERROR: )|\b[1-9]\d* (failed|errors?)\b")
-_NONZERO_DIGITS = frozenset("123456789")
-_EXCEPTION_RE = re.compile(r"^([\w.]+(Error|Exception|Exit|Interrupt|Failure)\b|error\[[\w-]+\])")
-_ERROR_WORD_RE = re.compile(
-    r"(?=[efncdp])\b(error|fatal|failed|failure|not found|no such file|cannot|denied"
-    r"|panic(ked)?)\b",
-    re.I,
-)
-#: lines that never name the problem: pytest's header, verbose passes, warnings, our cut marks
-_BANNER_RE = re.compile(
-    r"^(=+|-+|_+|\[… truncated|platform |rootdir:|configfile:|testpaths:|plugins:|cachedir:"
-    r"|asyncio:|collect|test session starts|warn(ing)?\b|wall time:|output:$)|\bPASSED\b",
-    re.IGNORECASE,
-)
-_EXIT_RE = re.compile(r"^Exit code:? (\d+)")  # Claude Code: "Exit code 1"; Codex: "Exit code: 1"
 
 COMMAND_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -178,13 +93,11 @@ _READONLY_GIT = frozenset(
     ("status", "diff", "log", "show", "branch", "remote", "rev-parse", "blame", "ls-files")
 )
 
-_FENCE_RE = re.compile(r"```.*?(```|\Z)", re.DOTALL)
-_LIST_MARK_RE = re.compile(r"^([-*+•]|\d+[.)])\s+")
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(])")
 _NON_WORD_RE = re.compile(r"\W+")
+#: an AskUserQuestion result's answers: "question"="answer"
+ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
 _COMMAND_ARGS_RE = re.compile(r"<command-args>(.*?)</command-args>", re.DOTALL)
 _CD_PREFIX_RE = re.compile(r"^(cd \S+ && )+")
-_FAILED_OR_ERROR_RE = re.compile(r" (FAILED|ERROR)\b")
 
 #: how procedures are ranked: checks first, housekeeping last
 KIND_ORDER = {kind: rank for rank, kind in enumerate(["Test", "Lint", "Build", "Git", "Run"])}
@@ -213,47 +126,10 @@ class CallFacts(NamedTuple):
 # ---------------------------------------------------------------- small text helpers
 
 
-def one_line(text: str, limit: int = LINE_CHARS) -> str:
-    return clip(" ".join(text.split()), limit)
-
-
 def code(text: str, limit: int = 120) -> str:
     """Inline code that survives backticks inside the text."""
     text = one_line(text, limit).replace("`", "'")
     return f"`{text}`"
-
-
-def sentences(text: str) -> list[str]:
-    """Prose sentences of a markdown text (its first PROSE_CHARS): code fences, tables and
-    headings dropped."""
-    text = _FENCE_RE.sub("\n", text[:PROSE_CHARS])
-    found = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("|", "#", ">", "<")):
-            continue
-        line = _LIST_MARK_RE.sub("", line).replace("**", "")
-        for sentence in _SENTENCE_END_RE.split(line):
-            sentence = sentence.strip()
-            if len(sentence) >= 15 and len(sentence.split()) >= 4:
-                found.append(sentence)
-    return found
-
-
-def may_hold(text: str, *patterns: re.Pattern[str]) -> bool:
-    """False only when no sentence of `text` can match any of `patterns`: one regex pass over
-    the whole text instead of a Python loop over its lines, for the many turns that state
-    nothing. Sound because sentences() only removes text (fences, markers, line breaks) and
-    unwraps `**`, which is removed here too; the patterns used with it have no anchors.
-    """
-    window = prose_window(text)
-    return any(pattern.search(window) for pattern in patterns)
-
-
-def prose_window(text: str) -> str:
-    """What may_hold scans of a text: its first PROSE_CHARS, `**` removed."""
-    text = text[:PROSE_CHARS]
-    return text.replace("**", "") if "**" in text else text
 
 
 def _key(text: str) -> str:
@@ -406,9 +282,9 @@ def rejection_reason(call: ToolCall) -> str | None:
         return None
     lines = result.splitlines()
     looks_human = (
-        not any(_EXIT_RE.match(line) or _EXCEPTION_RE.match(line) for line in lines)
-        and not any(_BANNER_RE.search(line) for line in lines)  # a test run's output
-        and not _ERROR_WORD_RE.search(result)
+        not any(EXIT_RE.match(line) or EXCEPTION_RE.match(line) for line in lines)
+        and not any(BANNER_RE.search(line) for line in lines)  # a test run's output
+        and not ERROR_WORD_RE.search(result)
         and not names_misuse(result)
     )
     return result if looks_human else None
@@ -453,42 +329,6 @@ def _reports_failures(kind: str | None, output: str | None) -> bool:
     return reports_failure_summary(output)
 
 
-def reports_failure_summary(output: str) -> bool:
-    """bool(_FAIL_SUMMARY_RE.search(output)), by hand: str.find jumps between the few places
-    the words occur, where the regex tries every digit of an output full of line numbers."""
-    if output.startswith(("FAILED ", "ERROR: ")) or "\nFAILED " in output or "\nERROR: " in output:
-        return True
-    return _counted(output, " failed") or _counted(output, " error")
-
-
-def _counted(output: str, word: str) -> bool:
-    r"""`\b[1-9]\d*` + word + `\b` in output; " error" may be " errors"."""
-    at = output.find(word, 1)  # the count comes first
-    while at > 0:
-        if output[at - 1].isdecimal() and _count_before(output, at):
-            end = at + len(word)
-            if word == " error" and output.startswith("s", end):
-                end += 1  # "errors?" is greedy, and no word boundary follows "error" + "s"
-            if end == len(output) or not _is_word(output[end]):
-                return True
-        at = output.find(word, at + 1)
-    return False
-
-
-def _count_before(output: str, end: int) -> bool:
-    r"""The decimal digits before `end` (\d is str.isdecimal) make a word of their own that
-    starts with an ASCII 1-9: a `\b[1-9]\d*` match can only start where the run starts."""
-    start = end - 1
-    while start > 0 and output[start - 1].isdecimal():
-        start -= 1
-    return output[start] in _NONZERO_DIGITS and (start == 0 or not _is_word(output[start - 1]))
-
-
-def _is_word(char: str) -> bool:
-    r"""re's \w for str patterns."""
-    return char.isalnum() or char == "_"
-
-
 def facts_of(call: ToolCall, cwd: str | None) -> CallFacts:
     rejection = rejection_reason(call)
     command = command_of(call)
@@ -505,45 +345,6 @@ def facts_of(call: ToolCall, cwd: str | None) -> CallFacts:
     return CallFacts(
         call.name, call.is_error, rejection, failing, misuse, command, kind, subject, paths
     )
-
-
-def error_line(result: str | None) -> str:
-    """The one line of an error output that names the problem ("" when none does)."""
-    text = result or ""
-    exit_code = None
-    lines = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        # _EXIT_RE is anchored on its literal start: the cheap test first
-        if line.startswith("Exit code") and (exit_match := _EXIT_RE.match(line)):
-            exit_code = exit_code or exit_match.group(1)
-        else:
-            lines.append(line)
-    # banners never name the problem; asking only of candidates spares a search per line
-    pick = next((line for line in _candidates(text, lines) if not _BANNER_RE.search(line)), None)
-    if pick:
-        return one_line(pick.removeprefix("<tool_use_error>").removesuffix("</tool_use_error>"))
-    return f"exit code {exit_code}" if exit_code else ""
-
-
-def _candidates(text: str, lines: list[str]) -> Iterator[str]:
-    """The lines that may name an output's problem, best first. Each kind is looked for only
-    when the whole output holds the (case-sensitive) word it needs, found at memchr speed."""
-    if any(word in text for word in ("Error", "Exception", "Exit", "Interrupt", "Failure")) or (
-        "error[" in text
-    ):
-        # a traceback ends with the exception that matters
-        yield from (line for line in reversed(lines) if _EXCEPTION_RE.match(line))
-    if "FAILED " in text:
-        yield from (line for line in lines if line.startswith("FAILED "))  # names the test
-    if "E  " in text:
-        yield from (line for line in lines if line.startswith("E  "))
-    if " FAILED" in text or " ERROR" in text:
-        yield from (line for line in lines if _FAILED_OR_ERROR_RE.search(line))
-    yield from (line for line in lines if _ERROR_WORD_RE.search(line))
-    yield from lines
 
 
 # ---------------------------------------------------------------- session walk

@@ -7,10 +7,10 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from engram_ci import signals
+from engram_ci import outputs, signals
 from engram_ci.model import ToolCall
 from engram_ci.signals import (
     Earliest,
@@ -18,7 +18,6 @@ from engram_ci.signals import (
     command_kind,
     command_of,
     dedupe,
-    error_line,
     facts_of,
     failed,
     is_misuse,
@@ -27,38 +26,12 @@ from engram_ci.signals import (
     paths_of,
     rejection_reason,
     retry_matches,
-    sentences,
     subject_of,
 )
 
 
 def bash(command: Any, result: str = "", *, error: bool = False) -> ToolCall:
     return ToolCall("t1", "Bash", {"command": command}, result=result, is_error=error)
-
-
-@pytest.mark.parametrize(
-    ("output", "line"),
-    [
-        (
-            "Exit code 1\nTraceback (most recent call last):\n  File 'a'\nKeyError: 'x'",
-            "KeyError: 'x'",
-        ),
-        (
-            "error[E0425]: cannot find value `x`\n --> src/main.rs:2:5",
-            "error[E0425]: cannot find value `x`",
-        ),
-        ("a.py::t PASSED\nb.py::u FAILED [ 50%]\n", "b.py::u FAILED [ 50%]"),
-        (
-            "WARN beta software, expect fatal errors\nnpm ERR! missing script: build",
-            "npm ERR! missing script: build",
-        ),
-        ("Exit code 3\n===== test session starts =====\nplatform linux", "exit code 3"),
-        ("<tool_use_error>File does not exist.</tool_use_error>", "File does not exist."),
-        ("", ""),
-    ],
-)
-def test_error_line_names_the_problem(output: str, line: str) -> None:
-    assert error_line(output) == line
 
 
 def test_rejections_with_and_without_a_reason() -> None:
@@ -110,14 +83,6 @@ def test_retry_matching_and_paths() -> None:
     assert path_of(call, "/elsewhere") == "/w/proj/src/a.py"
 
 
-def test_sentences_skip_code_tables_and_headings() -> None:
-    text = (
-        "# Plan\n\n- **First** we switch to uv. Then we test it.\n"
-        "```\nlet's use x instead of y\n```\n| a | b |"
-    )
-    assert sentences(text) == ["First we switch to uv.", "Then we test it."]
-
-
 # ---------------------------------------------------------------- what the one walk relies on
 
 _CALLS = [
@@ -147,28 +112,6 @@ def test_call_facts_answer_as_each_question_would(call: ToolCall) -> None:
     assert facts.kind == (command_kind(command) if command else None)
     assert facts.subject == subject_of(call, "/w")
     assert list(facts.paths) == paths_of(call, "/w")
-
-
-# \d is str.isdecimal(), \w str.isalnum() or "_": "١" is both, "²" and "é" only \w
-_FAIL_PIECES = [
-    *["FAILED ", "ERROR: ", " failed", " error", "s", "ed", "_", "x", "é", " ", "\n", "\r"],
-    *["0", "1", "9", "12", "١", "²", "-"],
-]
-
-
-@settings(max_examples=500)
-@given(st.lists(st.sampled_from(_FAIL_PIECES), max_size=12))
-@example(["1", "²", "1", " failed"])
-@example(["_", "1", " failed"])
-@example(["x", "12", " error", "s", "\n"])
-@example(["12", " error", "s", "ed"])
-@example(["12", " error", "s"])
-@example(["0", " failed"])
-def test_the_failure_summary_scan_is_the_regex(pieces: list[str]) -> None:
-    output = "".join(pieces)
-    expected = bool(signals._FAIL_SUMMARY_RE.search(output))
-    assert signals.reports_failure_summary(output) == expected
-    assert failed(bash("pytest", output)) == expected
 
 
 # what re.IGNORECASE takes for an ASCII letter beyond its two cases, and what lower() changes
@@ -210,9 +153,9 @@ def _rejection_reason_before(call: ToolCall) -> str | None:
     looks_human = (
         call.name in signals.SHELL_TOOLS
         and len(result) < 1000
-        and not any(signals._EXIT_RE.match(x) or signals._EXCEPTION_RE.match(x) for x in lines)
-        and not any(signals._BANNER_RE.search(line) for line in lines)
-        and not signals._ERROR_WORD_RE.search(result)
+        and not any(outputs.EXIT_RE.match(x) or outputs.EXCEPTION_RE.match(x) for x in lines)
+        and not any(outputs.BANNER_RE.search(line) for line in lines)
+        and not outputs.ERROR_WORD_RE.search(result)
         and not signals._MISUSE_RE.search(result)
     )
     return result if looks_human else None
@@ -233,47 +176,6 @@ def test_rejections_read_as_before(pieces: list[str], name: str) -> None:
 def test_the_rejection_phrases_survive_lowering_bytes_instead_of_the_str() -> None:
     # str.lower() turns "İ" and "K" into ASCII letters, bytes.lower() does not
     assert not any(letter in b"".join(signals._REJECTED) for letter in (b"i", b"k"))
-
-
-def _error_line_before(result: str | None) -> str:
-    """error_line() before it asked _BANNER_RE of candidate lines only."""
-    exit_code, lines = None, []
-    for line in (result or "").splitlines():
-        line = line.strip()
-        if line and line.startswith("Exit code") and (found := signals._EXIT_RE.match(line)):
-            exit_code = exit_code or found.group(1)
-        elif line and not signals._BANNER_RE.search(line):
-            lines.append(line)
-    pick = (
-        next((x for x in reversed(lines) if signals._EXCEPTION_RE.match(x)), None)
-        or next((x for x in lines if x.startswith("FAILED ")), None)
-        or next((x for x in lines if x.startswith("E  ")), None)
-        or next((x for x in lines if signals._FAILED_OR_ERROR_RE.search(x)), None)
-        or next((x for x in lines if signals._ERROR_WORD_RE.search(x)), None)
-        or next(iter(lines), None)
-    )
-    if pick:
-        tag = "<tool_use_error>"
-        return signals.one_line(pick.removeprefix(tag).removesuffix("</tool_use_error>"))
-    return f"exit code {exit_code}" if exit_code else ""
-
-
-_LINE_PIECES = [
-    *["Exit code 2", "KeyError: x", "error[E1]: y", "FAILED t::a", "E   assert", "E  x"],
-    " x FAILED",
-    *[" ERROR y", "no such file", "PASSED", "====", "warning: w", "plain", "  ", "\n", "\r\n"],
-    *["<tool_use_error>", "SystemExit", "KeyboardInterrupt", "\u2028"],
-]
-
-
-@settings(max_examples=500)
-@given(st.lists(st.sampled_from(_LINE_PIECES), max_size=14))
-@example(["plain", "\n", "SystemExit"])
-@example(["plain", "\n", "E  x"])
-@example(["plain", "\n", "error[E1]: y", "\n", "PASSED"])
-def test_error_line_reads_as_before(pieces: list[str]) -> None:
-    output = "".join(pieces)
-    assert error_line(output) == _error_line_before(output)
 
 
 _ITEMS = st.lists(st.text(alphabet="ab .-", max_size=3), max_size=20)
@@ -299,14 +201,3 @@ def test_earliest_orders_items_that_arrive_out_of_order(
     for order, item in arrivals:
         earliest.add(order, item)
     assert earliest.items == dedupe(items, cap)
-
-
-def test_error_line_reads_like_before_on_mixed_output() -> None:
-    output = (
-        "Exit code 1\n=== test session starts ===\nsome noise\nE   assert 1 == 2\n"
-        "FAILED t.py::a - x\nFAILED t.py::b - y\n"
-    )
-    assert error_line(output) == "FAILED t.py::a - x"
-    assert error_line("Exit code 4\n") == "exit code 4"
-    assert error_line("  \nwarning: x\n plain line \n") == "plain line"
-    assert error_line("ValueError: a\nKeyError: b") == "KeyError: b"  # the last exception

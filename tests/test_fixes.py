@@ -1,0 +1,38 @@
+"""Failures paired with their fixes: bounded, and in the order the failures came."""
+
+from __future__ import annotations
+
+from engram_ci import fixes, offline
+from tests.test_extract import assistant, bash, call, session
+
+
+def test_failures_past_the_open_cap_are_never_paired_with_their_fix() -> None:
+    # the bound that keeps a thread's state small: only the most recent failures await a fix
+    cap = fixes.OPEN_FAILURES_CAP
+    failures = [bash(f"./step{i}.sh", "Exit code 1\nboom", error=True) for i in range(cap + 1)]
+    s = session(
+        assistant("", *failures),
+        assistant("", call("Edit", "ok", file_path="/home/dev/calc/a.py")),
+        assistant("", bash("./step0.sh", "ok"), bash("./step1.sh", "ok")),
+    )
+    solutions = offline.extract(s)[0]["solutions"]
+    assert solutions == "- `./step1.sh` passed after editing `a.py`"
+
+
+def test_a_fix_pairs_with_the_earliest_failure_and_solutions_keep_failure_order() -> None:
+    s = session(
+        assistant("", bash("./a.sh", "Exit code 1\nA broke", error=True)),
+        assistant("", bash("./b.sh", "Exit code 1\nB broke", error=True)),
+        assistant("", bash("./b.sh", "Exit code 1\nB broke again", error=True)),
+        assistant("", call("Edit", "ok", file_path="/home/dev/calc/b.py")),
+        assistant("The problem was a missing flag in the b script.", bash("./b.sh", "ok")),
+        assistant("", call("Edit", "ok", file_path="/home/dev/calc/a.py")),
+        assistant("", bash("./a.sh", "ok")),
+    )
+    entries = offline.extract(s)[0]
+    assert entries["solutions"].splitlines() == [  # a's failure came first
+        "- `./a.sh` passed after editing `b.py`, `a.py`: The problem was a missing flag in the"
+        " b script.",
+        "- `./b.sh` passed after editing `b.py`: The problem was a missing flag in the b script.",
+    ]
+    assert entries["bugs"].count("fixed later in the session") == 3

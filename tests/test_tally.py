@@ -1,0 +1,51 @@
+"""Counts over every call: procedures ranked checks first, files touched, how it went."""
+
+from __future__ import annotations
+
+from engram_ci.model import ToolCall
+from engram_ci.signals import facts_of
+from engram_ci.tally import Tally
+
+
+def _tally(*calls: ToolCall) -> Tally:
+    tally = Tally()
+    for call in calls:
+        tally.call(call, facts_of(call, "/w"))
+    return tally
+
+
+def bash(command: str, result: str = "ok", *, error: bool = False) -> ToolCall:
+    return ToolCall("t", "Bash", {"command": command}, result=result, is_error=error)
+
+
+def test_procedures_rank_checks_first_and_say_how_the_last_run_went() -> None:
+    tally = _tally(
+        bash("make build"),
+        bash("uv run pytest", "=== 1 failed, 2 passed ==="),
+        bash("uv run pytest", "=== 3 passed ==="),
+        bash("ruff check .", "Exit code 1\nx.py:1:1: F401", error=True),
+        bash("ls -la"),  # looking around is no procedure
+    )
+    assert tally.procedures() == [
+        "Test: `uv run pytest` (run 2×, last run passed)",
+        "Lint: `ruff check .` (last run failed)",
+        "Build: `make build`",
+    ]
+    assert (tally.calls, tally.errors, tally.last_test) == (5, 2, ("uv run pytest", False))
+
+
+def test_files_touched_and_how_the_session_went() -> None:
+    edit = {"file_path": "/w/src/a.py", "old_string": "x", "new_string": "y  # TODO: z"}
+    tally = _tally(
+        ToolCall("t", "Edit", edit, "ok"),
+        ToolCall("t", "Read", {"file_path": "/w/src/a.py"}, "text"),
+        ToolCall("t", "Read", {"file_path": "/w/b.py"}, "text"),
+        ToolCall("t", "Edit", {"file_path": "/w/b.py"}, "String to replace not found", True),
+        bash("rm -rf build", "The user doesn't want to proceed with this tool use.", error=True),
+    )
+    assert tally.touches() == [("src/a.py", 1, 1), ("b.py", 0, 1)]
+    assert tally.session_shape() == [
+        "1 tool call(s) failed on tool mechanics, e.g. String to replace not found",
+        "The user declined 1 tool call(s): `rm -rf build`",
+    ]
+    assert tally.asked.items == ["TODO in `src/a.py`: y # TODO: z"]
