@@ -93,14 +93,17 @@ class Bugs:
     def said(self, prose: Prose) -> None:
         """An assistant turn's text: open failures look in it for why they happened."""
         waiting = [f for f in self.open if f.cause is None]
-        if not waiting or not prose.may_hold(CAUSE, INTENT):
+        if not waiting:
+            return
+        # a pattern that cannot match the text matches none of its sentences: no need to look
+        stated = prose.may_hold(CAUSE)
+        intended = any(f.intent is None for f in waiting) and prose.may_hold(INTENT)
+        if not (stated or intended):
             return
         # "I see the issue." names no cause: an explanation needs a few more words than that
         said = [s for s in prose.sentences() if len(s.split()) >= 6]
-        cause = next((s for s in said if CAUSE_RE.search(s)), None)
-        intent = None
-        if any(f.intent is None for f in waiting):
-            intent = next((s for s in said if INTENT_RE.search(s)), None)
+        cause = next((s for s in said if CAUSE_RE.search(s)), None) if stated else None
+        intent = next((s for s in said if INTENT_RE.search(s)), None) if intended else None
         for failure in waiting:
             failure.cause = cause
             if failure.intent is None:
