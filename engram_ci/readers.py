@@ -26,8 +26,8 @@ from engram_ci.paths import check_project_name
 #: lines longer than this are skipped (counted as too_long) without ever being held whole;
 #: real lines reach a few MB (pasted images), a hostile one may be 50 MB or more
 MAX_LINE_BYTES = 32 * 1024 * 1024
-#: how much of an over-long line is read at a time while skipping past it
-_SKIP_CHUNK = 1024 * 1024
+#: how much of a transcript is read at a time
+_READ_CHUNK = 1024 * 1024
 
 #: what a Session keeps of each piece of text; the rest is cut with a note of the full size
 TEXT_LIMIT = 32 * 1024
@@ -45,38 +45,63 @@ _INPUT_MAX_ITEMS = 200
 
 
 def iter_lines(
-    path: Path, stats: ParseStats, max_line_bytes: int = MAX_LINE_BYTES
+    path: Path,
+    stats: ParseStats,
+    max_line_bytes: int = MAX_LINE_BYTES,
+    *,
+    chunk_bytes: int = _READ_CHUNK,
 ) -> Iterator[bytes]:
     """Yield each non-blank line of `path` as bytes, counting lines and bytes in `stats`.
 
-    Reads in binary (decoding is the JSON parser's job, so invalid UTF-8 is caught per line) and
-    with a size limit per readline, so one huge line costs at most `max_line_bytes` of memory.
+    Reads in binary (decoding is the JSON parser's job, so invalid UTF-8 is caught per line),
+    a chunk at a time, cutting lines out of each chunk: half the cost of readline, which
+    copies every line through the file's buffer. A line longer than `max_line_bytes` is
+    counted as too_long and skipped without ever being held whole.
     """
-    limit = max_line_bytes + 1
-    with path.open("rb") as fh:
-        readline = fh.readline
-        while True:
-            line = readline(limit)
-            if not line:
-                return
-            stats.lines += 1
-            stats.bytes += len(line)
-            if len(line) == limit and not line.endswith(b"\n"):
-                stats.bytes += _skip_rest_of_line(fh)
-                stats.malformed["too_long"] += 1
-                continue
-            if line.isspace():
-                continue
-            yield line
+    head: list[bytes] = []  # the start of a line that continues in the next chunk
+    held = 0  # bytes in `head`
+    skipping = False  # inside a too-long line: dropping bytes until its newline
+    with path.open("rb", buffering=0) as fh:
+        while chunk := fh.read(chunk_bytes):
+            start = 0
+            end = chunk.find(b"\n")
+            if end >= 0 and (skipping or head):  # the line carried over from earlier ends here
+                held += end + 1
+                if skipping:
+                    _count_too_long(stats, held)
+                else:
+                    yield from _line(b"".join([*head, chunk[: end + 1]]), stats, max_line_bytes)
+                head, held, skipping, start = [], 0, False, end + 1
+                end = chunk.find(b"\n", start)
+            while end >= 0:
+                yield from _line(chunk[start : end + 1], stats, max_line_bytes)
+                start = end + 1
+                end = chunk.find(b"\n", start)
+            if start < len(chunk):  # a line that continues in the next chunk
+                held += len(chunk) - start
+                if not skipping:
+                    head.append(chunk[start:])
+                    if held > max_line_bytes:
+                        head, skipping = [], True
+    if skipping:
+        _count_too_long(stats, held)
+    elif head:  # the last line has no newline
+        yield from _line(b"".join(head), stats, max_line_bytes)
 
 
-def _skip_rest_of_line(fh: Any) -> int:
-    skipped = 0
-    while True:
-        chunk = fh.readline(_SKIP_CHUNK)
-        skipped += len(chunk)
-        if not chunk or chunk.endswith(b"\n"):
-            return skipped
+def _line(line: bytes, stats: ParseStats, max_line_bytes: int) -> Iterator[bytes]:
+    stats.lines += 1
+    stats.bytes += len(line)
+    if len(line) - line.endswith(b"\n") > max_line_bytes:
+        stats.malformed["too_long"] += 1
+    elif not line.isspace():
+        yield line
+
+
+def _count_too_long(stats: ParseStats, size: int) -> None:
+    stats.lines += 1
+    stats.bytes += size
+    stats.malformed["too_long"] += 1
 
 
 def parse_object(line: bytes, stats: ParseStats) -> dict[str, Any] | None:
