@@ -13,11 +13,13 @@ adapter drive the same pipeline as the CLI.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import re
 import sys
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -28,7 +30,7 @@ from typing import Any, Literal, Protocol
 
 from engram_ci import archive, context, knowledge, projectfiles
 from engram_ci.errors import FatalError
-from engram_ci.fsutil import file_lock, remove_stale_temp_files
+from engram_ci.fsutil import STALE_AFTER_SECONDS, file_lock, remove_stale_temp_files
 from engram_ci.knowledge import Block
 from engram_ci.manifest import Entry, Fingerprint, Manifest, fingerprint, group_key, total_size
 from engram_ci.model import ParseStats, Session, TranscriptGroup
@@ -194,9 +196,7 @@ def run_ingest(
         return run.execute()  # writes nothing, so it needs (and creates) no lock file
     # held for the whole run so two ingests (or an ingest and a pull) never interleave
     with file_lock(run.layout.lock_file):
-        swept = remove_stale_temp_files(run.layout.root)
-        if swept:
-            log.info("removed %d temp file(s) an interrupted run left behind", swept)
+        _sweep_hourly(run.layout)
         return run.execute()
 
 
@@ -500,6 +500,21 @@ class _Run:
         out[CONTEXT_FILE] = context.synthesize(project, categories)
         result = projectfiles.write_local(self.layout, project, out)
         self.report.knowledge_files_written += len(result.written)
+
+
+def _sweep_hourly(layout: MemoryLayout) -> None:
+    """Remove the temp files killed runs left (fsutil.remove_stale_temp_files), at most once
+    an hour: they only count as stale after an hour, and walking the whole memory tree on
+    every run would cost an unchanged re-ingest more than everything else it does."""
+    stamp = layout.state_dir / "swept"
+    with contextlib.suppress(FileNotFoundError):
+        if time.time() - stamp.stat().st_mtime < STALE_AFTER_SECONDS:
+            return
+    swept = remove_stale_temp_files(layout.root)
+    if swept:
+        log.info("removed %d temp file(s) an interrupted run left behind", swept)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.touch()
 
 
 def _check_session_id(session_id: str) -> None:

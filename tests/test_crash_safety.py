@@ -121,8 +121,10 @@ def test_ingest_killed_anywhere_leaves_old_or_new_and_the_next_run_finishes(
     fd, _ = tempfile.mkstemp(prefix=".context.md.", suffix=".tmp", dir=memory)
     os.close(fd)
     leftovers = list(memory.rglob(".*.tmp"))
-    for path in leftovers:
-        os.utime(path, (time.time() - 7200,) * 2)
+    # an hour later: the leftovers are stale and the hourly sweep is due
+    for path in [*leftovers, memory / ".engram-ci" / "swept"]:
+        if path.exists():
+            os.utime(path, (time.time() - 7200,) * 2)
     timed(ingest, env)
     assert leftovers and not list(memory.rglob(".*.tmp"))
 

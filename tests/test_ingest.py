@@ -362,3 +362,20 @@ def test_worker_processes_write_the_same_bytes_as_one_process(
     assert sorted(outputs[1][1]) == sorted(outputs[2][1])
     for name, data in outputs[1][1].items():
         assert outputs[2][1][name] == data, name
+
+
+def test_temp_files_left_by_killed_runs_are_swept_at_most_hourly(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    import os
+
+    run_ingest(_options(memory, samples))
+    stale = memory.knowledge_dir("weather-api") / ".bugs.md.k1lled00.tmp"
+    stale.write_text("half a file")
+    hours_ago = time.time() - 7200
+    os.utime(stale, (hours_ago, hours_ago))
+    run_ingest(_options(memory, samples))
+    assert stale.exists()  # swept within the hour already: the next sweep waits
+    os.utime(memory.state_dir / "swept", (hours_ago, hours_ago))
+    run_ingest(_options(memory, samples))
+    assert not stale.exists()
