@@ -22,7 +22,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,8 +277,7 @@ class _Run:
         finally:
             self.progress.finish()
         if not self.options.dry_run:
-            for project in sorted(self.pending):
-                self._write_knowledge(project, self.pending[project])
+            self._write_all_knowledge()
             manifest.save(self.layout.state_dir)
         self.report.projects = sorted(projects)
         self.report.malformed_lines = dict(self.stats.malformed)
@@ -471,8 +470,19 @@ class _Run:
                 pending.stale[category].add(outcome.session_id)
         return tuple(written)
 
-    def _write_knowledge(self, project: str, pending: _Pending) -> None:
-        """Upsert the run's blocks into the project's files, in one write per file."""
+    def _write_all_knowledge(self) -> None:
+        """Each touched project's knowledge, projects side by side in threads: the writes are
+        fsynced, and a run's end otherwise waits on one fsync after another."""
+        projects = sorted(self.pending)
+        with ThreadPoolExecutor(max_workers=min(8, len(projects) or 1)) as pool:
+            counts = list(pool.map(lambda p: self._write_knowledge(p, self.pending[p]), projects))
+        self.report.blocks_written += sum(blocks for blocks, _ in counts)
+        self.report.knowledge_files_written += sum(files for _, files in counts)
+
+    def _write_knowledge(self, project: str, pending: _Pending) -> tuple[int, int]:
+        """Upsert the run's blocks into the project's files, in one write per file; return
+        (blocks written, files written). Touches nothing shared: it runs in a thread."""
+        blocks_written = 0
         files = projectfiles.read_local(self.layout, project)
         categories = projectfiles.parse_categories(files)
         changed: set[str] = set()
@@ -482,7 +492,7 @@ class _Run:
             live = [b for b in blocks if not _is_tombstoned(current, b.session_id)]
             categories[category] = knowledge.replace_blocks(current, live)
             changed.add(category)
-            self.report.blocks_written += len(live)
+            blocks_written += len(live)
         for category, session_ids in pending.stale.items():
             held = categories.get(category)
             if held is None:
@@ -494,12 +504,12 @@ class _Run:
                 categories[category] = knowledge.KnowledgeFile(held.preamble, kept)
                 changed.add(category)
         if not changed:
-            return
+            return blocks_written, 0
         # only the files we changed are re-rendered: others keep their exact bytes
         out = {f"{c}.md": knowledge.render(categories[c]) for c in sorted(changed)}
         out[CONTEXT_FILE] = context.synthesize(project, categories)
-        result = projectfiles.write_local(self.layout, project, out)
-        self.report.knowledge_files_written += len(result.written)
+        result = projectfiles.write_local(self.layout, project, out, count_blocks=False)
+        return blocks_written, len(result.written)
 
 
 def _sweep_hourly(layout: MemoryLayout) -> None:

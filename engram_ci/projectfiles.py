@@ -103,8 +103,11 @@ class LocalWrite:
     diff: merge.BlockDiff
 
 
-def write_local(layout: MemoryLayout, project: str, files: Mapping[str, str]) -> LocalWrite:
-    """Atomically write the files that differ; report which and how the blocks changed."""
+def write_local(
+    layout: MemoryLayout, project: str, files: Mapping[str, str], *, count_blocks: bool = True
+) -> LocalWrite:
+    """Atomically write the files that differ; report which and (unless count_blocks is
+    False: a zero diff, for callers that count blocks themselves) how the blocks changed."""
     directory = layout.knowledge_dir(check_project_name(project))
     before = read_local(layout, project)
     written = []
@@ -114,7 +117,8 @@ def write_local(layout: MemoryLayout, project: str, files: Mapping[str, str]) ->
         if before.get(name) != text:
             atomic_write_text(directory / name, text)
             written.append(name)
-    return LocalWrite(tuple(written), diff_filesets(before, files))
+    diff = diff_filesets(before, files) if count_blocks else merge.BlockDiff(0, 0, 0)
+    return LocalWrite(tuple(written), diff)
 
 
 def diff_filesets(before: Mapping[str, str], after: Mapping[str, str]) -> merge.BlockDiff:
