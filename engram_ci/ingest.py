@@ -474,7 +474,9 @@ class _Run:
         """Each touched project's knowledge, projects side by side in threads: the writes are
         fsynced, and a run's end otherwise waits on one fsync after another."""
         projects = sorted(self.pending)
-        with ThreadPoolExecutor(max_workers=min(8, len(projects) or 1)) as pool:
+        if not projects:
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(projects))) as pool:
             counts = list(pool.map(lambda p: self._write_knowledge(p, self.pending[p]), projects))
         self.report.blocks_written += sum(blocks for blocks, _ in counts)
         self.report.knowledge_files_written += sum(files for _, files in counts)
