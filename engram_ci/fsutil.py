@@ -19,8 +19,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: b
     durable=False skips the fsync: the rename still makes the write all-or-nothing for a
     killed process, only a power loss may lose it. For files that can be derived again.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
@@ -33,6 +32,16 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: b
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new temp file in `path`'s folder, making the folder only when it is missing (most
+    writes go to folders that exist: one syscall saved each, on slow disks it shows)."""
+    try:
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o644, durable: bool = True) -> None:
@@ -51,8 +60,7 @@ def atomic_write_chunks(
     file, so memory holds one piece, never the whole file. With only_if_changed, an existing
     file with the same bytes is left as it was (mtime included). True when `path` was written.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = _temp_beside(path)
     try:
         with open(fd, "w", encoding="utf-8", newline="") as tmp:
             for chunk in chunks:
