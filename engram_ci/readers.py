@@ -73,8 +73,15 @@ def iter_lines(
                     yield from _line(b"".join([*head, chunk[: end + 1]]), stats, max_line_bytes)
                 head, held, skipping, start = [], 0, False, end + 1
                 end = chunk.find(b"\n", start)
-            while end >= 0:
-                yield from _line(chunk[start : end + 1], stats, max_line_bytes)
+            while end >= 0:  # the hot loop: _line's rule written out, no generator per line
+                stats.lines += 1
+                stats.bytes += end + 1 - start
+                if end - start > max_line_bytes:
+                    stats.malformed["too_long"] += 1
+                else:
+                    line = chunk[start : end + 1]
+                    if not line.isspace():
+                        yield line
                 start = end + 1
                 end = chunk.find(b"\n", start)
             if start < len(chunk):  # a line that continues in the next chunk
