@@ -88,8 +88,10 @@ class Entry:
 
 
 class Manifest:
-    def __init__(self, entries: dict[str, Entry] | None = None) -> None:
+    def __init__(self, entries: dict[str, Entry] | None = None, *, saved: bool = False) -> None:
         self.entries: dict[str, Entry] = dict(entries or {})
+        #: whether the file on disk already says what `entries` do (loaded, nothing recorded)
+        self._saved = saved
 
     def get(self, key: str) -> Entry | None:
         return self.entries.get(key)
@@ -99,7 +101,9 @@ class Manifest:
         return entry is not None and entry.fingerprint == print_
 
     def record(self, key: str, entry: Entry) -> None:
-        self.entries[key] = entry
+        if self.entries.get(key) != entry:
+            self.entries[key] = entry
+            self._saved = False
 
     @classmethod
     def load(cls, state_dir: Path) -> Manifest:
@@ -111,7 +115,8 @@ class Manifest:
             data = json.loads(text)
             if data.get("version") != FORMAT_VERSION:
                 raise ValueError(f"version {data.get('version')!r}")
-            return cls({key: Entry.from_json(value) for key, value in data["entries"].items()})
+            entries = {key: Entry.from_json(value) for key, value in data["entries"].items()}
+            return cls(entries, saved=True)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             log.warning(
                 "ignoring unreadable ingest manifest %s (%s): re-ingesting all", path, error
@@ -119,8 +124,12 @@ class Manifest:
             return cls()
 
     def save(self, state_dir: Path) -> None:
+        """Write the manifest, unless it is the file it was loaded from (an unchanged run)."""
+        if self._saved:
+            return
         data = {
             "version": FORMAT_VERSION,
             "entries": {key: self.entries[key].to_json() for key in sorted(self.entries)},
         }
         atomic_write_text(state_dir / MANIFEST_NAME, json.dumps(data, indent=1) + "\n")
+        self._saved = True

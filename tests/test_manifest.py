@@ -70,3 +70,21 @@ def test_a_corrupt_or_foreign_manifest_means_a_full_reingest(tmp_path: Path) -> 
         (state / MANIFEST_NAME).write_text(text)
         assert Manifest.load(state).entries == {}
     assert Manifest.load(tmp_path / "missing").entries == {}
+
+
+def test_an_unchanged_manifest_is_not_written_again(tmp_path: Path) -> None:
+    entry = Entry((("a.jsonl", 1, 2),), "ingested", "s", "p", ("bugs",), True)
+    first = Manifest()
+    first.record("k", entry)
+    first.save(tmp_path)
+    path = tmp_path / MANIFEST_NAME
+    written = path.stat().st_mtime_ns
+    path.write_text(path.read_text())  # same bytes, new mtime we can watch
+    watched = path.stat().st_mtime_ns
+    loaded = Manifest.load(tmp_path)
+    loaded.record("k", entry)  # the same entry again: nothing to save
+    loaded.save(tmp_path)
+    assert path.stat().st_mtime_ns == watched and written <= watched
+    loaded.record("k2", entry)
+    loaded.save(tmp_path)
+    assert Manifest.load(tmp_path).entries.keys() == {"k", "k2"}
