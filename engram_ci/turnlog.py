@@ -18,8 +18,10 @@ import pickle
 import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import IO, overload
 
+from engram_ci.errors import FatalError
 from engram_ci.model import ToolCall, Turn
 
 #: kept text (chars) a reader holds in memory before older turns spill to disk, and how many
@@ -33,8 +35,9 @@ KEEP_OPEN = 64
 class TurnLog(Sequence[Turn]):
     """Turns in order: spilled chunks on disk first, then the newest ones in memory."""
 
-    def __init__(self, hot_chars: int = HOT_CHARS) -> None:
+    def __init__(self, hot_chars: int = HOT_CHARS, *, spill_dir: Path | None = None) -> None:
         self.hot_chars = hot_chars
+        self._spill_dir = spill_dir  # None: the system's temp folder ($TMPDIR)
         self.hot: list[Turn] = []
         self._file: IO[bytes] | None = None
         #: (offset, size) of each pickled chunk, and the index of its first turn
@@ -57,13 +60,22 @@ class TurnLog(Sequence[Turn]):
         moving = self.hot[: max(0, len(self.hot) - keep)]
         if not moving:
             return []
-        if self._file is None:
-            # closed (and so deleted) when the log is collected, not at the end of a block
-            self._file = tempfile.TemporaryFile(prefix="engram-turns-")  # noqa: SIM115
-            weakref.finalize(self, self._file.close)
         data = pickle.dumps(moving, protocol=pickle.HIGHEST_PROTOCOL)
-        offset = self._file.seek(0, 2)
-        self._file.write(data)
+        try:
+            if self._file is None:
+                # closed (and so deleted) when the log is collected, not at the end of a block
+                self._file = tempfile.TemporaryFile(  # noqa: SIM115
+                    prefix="engram-turns-", dir=self._spill_dir
+                )
+                weakref.finalize(self, self._file.close)
+            offset = self._file.seek(0, 2)
+            self._file.write(data)
+        except OSError as error:
+            where = self._spill_dir or tempfile.gettempdir()
+            raise FatalError(
+                f"cannot move a large session's turns to a temporary file in {where} "
+                f"({error.strerror or error}): set TMPDIR to a writable folder with free space"
+            ) from None
         self._chunks.append((offset, len(data)))
         self._starts.append(self._spilled)
         self._spilled += len(moving)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
 import pytest
 
+from engram_ci.errors import FatalError
 from engram_ci.model import ToolCall, Turn
 from engram_ci.turnlog import TurnLog
 
@@ -73,3 +75,12 @@ def test_the_temporary_file_is_closed_when_the_log_is_collected() -> None:
     del log
     gc.collect()
     assert spill_file.closed
+
+
+def test_an_unwritable_temp_folder_is_one_clear_error(tmp_path: Path) -> None:
+    log = TurnLog(spill_dir=tmp_path / "missing")
+    for n in range(3):
+        log.append(numbered(n))
+    with pytest.raises(FatalError, match="set TMPDIR to a writable folder"):
+        log.spill(keep=1)
+    assert len(log) == 3 and log.hot == [numbered(n) for n in range(3)]  # nothing lost
