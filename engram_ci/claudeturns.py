@@ -67,7 +67,6 @@ class Transcript:
         # what the turns that moved to disk leave behind (see _spill)
         self._spill_mark = self._budget.left
         self._spilled_usage = Usage()
-        self._spilled_unanswered: set[str] = set()  # ids of spilled calls with no result yet
 
     # -- session context
 
@@ -146,19 +145,12 @@ class Transcript:
 
     def _attach_result(self, block: dict[str, Any], stats: ParseStats) -> None:
         tool_id = block.get("tool_use_id")
-        call = self._calls.get(tool_id) if isinstance(tool_id, str) else None
-        if call is None and tool_id in self._spilled_unanswered:
-            assert isinstance(tool_id, str)
-            result = text_of(block.get("content"), self._budget.limit(RESULT_LIMIT))
-            self._budget.left -= len(result)
-            self.turns.add_late_result(tool_id, result, block.get("is_error") is True)
-            return
-        if call is None:
+        if not isinstance(tool_id, str) or not self.turns.awaits_result(tool_id, self._calls):
             stats.orphan_results += 1
             return
-        call.result = text_of(block.get("content"), self._budget.limit(RESULT_LIMIT))
-        self._budget.left -= len(call.result)
-        call.is_error = block.get("is_error") is True
+        result = text_of(block.get("content"), self._budget.limit(RESULT_LIMIT))
+        self._budget.left -= len(result)
+        self.turns.give_result(tool_id, self._calls, result, block.get("is_error") is True)
 
     # -- memory
 
@@ -172,7 +164,7 @@ class Transcript:
         its own) and a second result for a call (counted as an orphan).
         """
         kept = self._spill_mark - self._budget.left
-        moved = self.turns.spill_if_large(kept, self._calls, self._spilled_unanswered)
+        moved = self.turns.spill_if_large(kept, self._calls)
         if not moved:
             return
         self._spill_mark = self._budget.left

@@ -129,7 +129,6 @@ class _Rollout:
         self._budget = Budget()
         self._reply: Turn | None = None  # the assistant turn being built since the last prompt
         self._spill_mark = self._budget.left
-        self._spilled_unanswered: set[str] = set()  # spilled calls whose output may come late
 
     def add_line(self, obj: dict[str, Any], stats: ParseStats) -> None:
         if "record_type" in obj:
@@ -250,7 +249,7 @@ class _Rollout:
     def _spill_if_large(self) -> None:
         """Older turns to disk once the kept text passes hot_chars (turnlog.py)."""
         kept = self._spill_mark - self._budget.left
-        moved = self.turns.spill_if_large(kept, self._calls, self._spilled_unanswered)
+        moved = self.turns.spill_if_large(kept, self._calls)
         if moved:
             self._spill_mark = self._budget.left
             if any(turn is self._reply for turn in moved):
@@ -270,17 +269,12 @@ class _Rollout:
         call_id = item.get("call_id")
         if not isinstance(call_id, str):
             return False
-        call = self._calls.get(call_id)
-        if call is None and call_id in self._spilled_unanswered:
-            result, is_error = _output_text(item.get("output"), self._budget.limit(RESULT_LIMIT))
-            self._budget.left -= len(result)
-            self.turns.add_late_result(call_id, result, is_error)
-        elif call is None:
+        if not self.turns.awaits_result(call_id, self._calls):
             stats.orphan_results += 1
-        else:
-            limit = self._budget.limit(RESULT_LIMIT)
-            call.result, call.is_error = _output_text(item.get("output"), limit)
-            self._budget.left -= len(call.result)
+            return True
+        result, is_error = _output_text(item.get("output"), self._budget.limit(RESULT_LIMIT))
+        self._budget.left -= len(result)
+        self.turns.give_result(call_id, self._calls, result, is_error)
         return True
 
     def _note_time(self, stamp: str | None) -> None:

@@ -46,6 +46,8 @@ class TurnLog(Sequence[Turn]):
         self._spilled = 0
         #: tool_use id -> (result, is_error) for results that arrived after their call spilled
         self._late_results: dict[str, tuple[str, bool]] = {}
+        #: ids of spilled calls still waiting for their result
+        self._unanswered: set[str] = set()
         #: the chunk indexing read last: neighbours are usually asked for together
         self._cached: tuple[int, list[Turn]] = (-1, [])
 
@@ -82,13 +84,11 @@ class TurnLog(Sequence[Turn]):
         del self.hot[: len(moving)]
         return moving
 
-    def spill_if_large(
-        self, kept_chars: int, calls: dict[str, ToolCall], unanswered: set[str]
-    ) -> list[Turn]:
+    def spill_if_large(self, kept_chars: int, calls: dict[str, ToolCall]) -> list[Turn]:
         """spill() when `kept_chars` (text kept since the last spill) passes HOT_CHARS or the
-        turns in memory pass MAX_HOT_TURNS. The moved calls leave the reader's `calls` index;
-        those still waiting for a result go to `unanswered`, so a late result can still be
-        given to add_late_result. Returns the moved turns (empty when nothing moved)."""
+        turns in memory pass MAX_HOT_TURNS. The moved calls leave the reader's `calls` index
+        (tool_use id -> call awaiting its result); give_result still reaches those that had
+        no result yet. Returns the moved turns (empty when nothing moved)."""
         if kept_chars < self.hot_chars and len(self.hot) < MAX_HOT_TURNS:
             return []
         moved = self.spill(keep=KEEP_OPEN)
@@ -96,8 +96,22 @@ class TurnLog(Sequence[Turn]):
             if calls.get(call.id) is call:
                 del calls[call.id]
                 if call.result is None:
-                    unanswered.add(call.id)
+                    self._unanswered.add(call.id)
         return moved
+
+    def awaits_result(self, call_id: str, calls: dict[str, ToolCall]) -> bool:
+        """Whether a call with this id was seen: in the reader's index, or spilled unanswered."""
+        return call_id in calls or call_id in self._unanswered
+
+    def give_result(
+        self, call_id: str, calls: dict[str, ToolCall], result: str, is_error: bool
+    ) -> None:
+        """A tool result to its call (awaits_result said there is one), wherever it is now."""
+        call = calls.get(call_id)
+        if call is None:
+            self.add_late_result(call_id, result, is_error)
+        else:
+            call.result, call.is_error = result, is_error
 
     def add_late_result(self, call_id: str, result: str, is_error: bool) -> None:
         """A tool result for a call that already moved to disk: applied when it is read."""
