@@ -259,13 +259,20 @@ def _write_if_changed(path: Path, chunks: Iterable[str]) -> bool:
     return atomic_write_chunks(path, chunks, durable=False, only_if_changed=True)
 
 
-def write_session(layout: MemoryLayout, session: Session, *, summary: str | None) -> list[Path]:
+def write_session(
+    layout: MemoryLayout,
+    session: Session,
+    *,
+    summary: str | None,
+    meta: dict[str, Any] | None = None,
+) -> list[Path]:
     """Write the session's archive files (and its summary when given); return those written.
+    `meta` is session_meta(session) when the caller has it already.
 
     The caller has checked project and session id with paths.check_project_name.
     """
     directory = layout.conversation_dir(session.project, session.session_id)
-    meta = session_meta(session)
+    meta = meta or session_meta(session)
     outputs: dict[Path, Iterable[str]] = {
         directory / CONVERSATION_FILE: conversation_chunks(session, meta),
         directory / META_FILE: (json.dumps(meta, indent=2, ensure_ascii=False) + "\n",),

@@ -397,10 +397,12 @@ class _Run:
                 "could not extract knowledge from %s (a bug; skipped)", group.main, exc_info=True
             )
             return _Outcome("failed", bytes_read=True, stats=_all_stats(session))
+        # one walk for the numbers meta.json and the report share (a huge session's turns are
+        # read back from disk on every walk)
+        meta = archive.session_meta(session)
         if not self.options.dry_run:
-            archive.write_session(
-                self.layout, session, summary=extraction.summary if extraction else None
-            )
+            summary = extraction.summary if extraction else None
+            archive.write_session(self.layout, session, summary=summary, meta=meta)
         return _Outcome(
             "ingested",
             bytes_read=True,
@@ -411,8 +413,8 @@ class _Run:
             entries=dict(extraction.entries) if extraction else None,
             confidence=extraction.confidence if extraction else "",
             subagents=_count_subagents(session),
-            tool_calls=archive.all_tool_calls(session),
-            tool_errors=_all_tool_errors(session),
+            tool_calls=meta["tool_calls_with_subagents"],
+            tool_errors=meta["tool_errors"] + sum(map(_all_tool_errors, session.subagents)),
         )
 
     def _apply(
