@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engram_ci.paths import MemoryLayout
-from tests.github_server import github_server  # noqa: F401  (fixture: the GitHub stand-in)
+from tests.github_server import github_as, github_server  # noqa: F401  (fixtures: the GitHub stand-in)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

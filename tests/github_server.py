@@ -596,6 +596,23 @@ def github_server() -> Iterator[GitHubStandIn]:
         server.shutdown()
 
 
+@pytest.fixture
+def github_as(
+    github_server: GitHubStandIn, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., GitHubStandIn]:
+    """sign_in(token): the stand-in accepts `token`, and this process uses it (GITHUB_TOKEN,
+    GITHUB_API_URL) with retries `retry_seconds` apart, as the sync tests want."""
+
+    def sign_in(token: str, *, retry_seconds: float = 2) -> GitHubStandIn:
+        github_server.add_token(token)
+        monkeypatch.setenv("GITHUB_TOKEN", token)
+        monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
+        monkeypatch.setenv("ENGRAM_HTTP_RETRY_SECONDS", str(retry_seconds))
+        return github_server
+
+    return sign_in
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the GitHub gist stand-in on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0)

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,8 @@ TOKEN = "ghp_CliTestTokenValue0000000000000000001"
 
 
 @pytest.fixture
-def gh(github_server: GitHubStandIn, monkeypatch: pytest.MonkeyPatch) -> GitHubStandIn:
-    github_server.add_token(TOKEN)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
-    monkeypatch.setenv("ENGRAM_HTTP_RETRY_SECONDS", "1")
-    return github_server
+def gh(github_as: Callable[..., GitHubStandIn]) -> GitHubStandIn:
+    return github_as(TOKEN, retry_seconds=1)
 
 
 def block(session: str) -> str:

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,8 @@ MARKER = "PLAINTEXT-NEEDLE"
 
 
 @pytest.fixture
-def gh(github_server: GitHubStandIn, monkeypatch: pytest.MonkeyPatch) -> GitHubStandIn:
-    github_server.add_token(TOKEN)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
-    monkeypatch.setenv("ENGRAM_HTTP_RETRY_SECONDS", "2")
-    return github_server
+def gh(github_as: Callable[..., GitHubStandIn]) -> GitHubStandIn:
+    return github_as(TOKEN)
 
 
 def new_key() -> tuple[str, str]:

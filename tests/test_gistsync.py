@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,8 @@ SECRET = "ghp_R4nd0mT0k3nV4lu3Xy9Zq8Wp7Lm6Kj5Hg4F9a"
 
 
 @pytest.fixture
-def gh(github_server: GitHubStandIn, monkeypatch: pytest.MonkeyPatch) -> GitHubStandIn:
-    github_server.add_token(TOKEN)
-    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    monkeypatch.setenv("GITHUB_API_URL", github_server.api_url)
-    monkeypatch.setenv("ENGRAM_HTTP_RETRY_SECONDS", "2")
-    return github_server
+def gh(github_as: Callable[..., GitHubStandIn]) -> GitHubStandIn:
+    return github_as(TOKEN)
 
 
 def block(session: str, body: str = "") -> str:
