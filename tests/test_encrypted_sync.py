@@ -23,7 +23,7 @@ from engram_ci.errors import FatalError
 from engram_ci.paths import MemoryLayout
 from tests.github_server import GitHubStandIn
 
-from .repo_helpers import add_block, engram_env, git
+from .repo_helpers import add_block, engram_env, git, run_engram
 
 TOKEN = "ghp_EncryptedSyncTestToken0000000000001"
 P = "proj"
@@ -195,27 +195,13 @@ def test_cli_gist_pull_wrong_key_exits_1_right_key_merges(
     wrong = tmp_path / "wrong.key"
     wrong.write_text(new_key()[0] + "\n")
     env = engram_env(ENGRAM_AGE_IDENTITY=str(wrong), ENGRAM_MEMORY_DIR=str(b.root))
-    done = subprocess.run(
-        [sys.executable, "-m", "engram_ci", "sync", "pull", P, gist_id, "--encrypt"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_engram("sync", "pull", P, gist_id, "--encrypt", env=env)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert snapshot(b.root) == before
 
     right = engram_env(ENGRAM_AGE_IDENTITY=alice.identities[0], ENGRAM_MEMORY_DIR=str(b.root))
-    done = subprocess.run(
-        [sys.executable, "-m", "engram_ci", "sync", "pull", P, gist_id, "--encrypt"],
-        env=right,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_engram("sync", "pull", P, gist_id, "--encrypt", env=right)
     assert done.returncode == 0, done.stderr
     assert local_sessions(b) == {"sess-a1", "sess-b1"}
     assert alice.identities[0] not in done.stdout + done.stderr
