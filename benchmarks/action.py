@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engram_ci.ghactions import parse_file_command  # noqa: E402
+from engram_ci.action.ghactions import parse_file_command  # noqa: E402
 from tests.docker_support import RunnerDirs, docker_run_like_runner  # noqa: E402
 from tests.github_server import GitHubStandIn  # noqa: E402
 
@@ -116,9 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     python = sys.executable
     bare = timed([python, "-c", "pass"], args.runs * 4)
-    adapter = timed([python, "-c", "import engram_ci.action"], args.runs * 4)
+    adapter = timed([python, "-c", "import engram_ci.action.adapter"], args.runs * 4)
     print(
-        f"import engram_ci.action  {(adapter - bare) * 1000:6.0f} ms over a bare interpreter"
+        f"import engram_ci.action.adapter {(adapter - bare) * 1000:6.0f} ms over a bare interpreter"
         f" ({adapter * 1000:.0f} ms vs {bare * 1000:.0f} ms; target <= 250 ms)"
     )
     return 0

@@ -19,10 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engram_ci import gistsync  # noqa: E402
-from engram_ci.gist import GistStore  # noqa: E402
-from engram_ci.paths import KNOWLEDGE_CATEGORIES, MemoryLayout  # noqa: E402
-from engram_ci.projectfiles import read_local  # noqa: E402
+from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES  # noqa: E402
+from engram_ci.memory.paths import MemoryLayout  # noqa: E402
+from engram_ci.memory.projectfiles import read_local  # noqa: E402
+from engram_ci.sync import gistsync  # noqa: E402
+from engram_ci.sync.github_api import GistStore  # noqa: E402
 from tests.github_server import GitHubStandIn  # noqa: E402
 
 TOKEN = "ghp_BenchmarkToken00000000000000000000001"  # noqa: S105 - the stand-in's

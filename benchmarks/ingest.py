@@ -32,8 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engram_ci import claude  # noqa: E402
 from engram_ci.ingest import IngestOptions, run_ingest  # noqa: E402
+from engram_ci.transcripts import claude  # noqa: E402
 
 MB = 1024 * 1024
 _VOCABULARY = (

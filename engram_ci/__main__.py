@@ -1,3 +1,3 @@
-from engram_ci.cli import main
+from engram_ci.cli.app import main
 
 raise SystemExit(main())

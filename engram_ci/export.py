@@ -12,11 +12,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from engram_ci import __version__, context, projectfiles
-from engram_ci.archive import META_FILE
+from engram_ci import __version__
 from engram_ci.errors import FatalError
-from engram_ci.knowledge import KnowledgeFile
-from engram_ci.paths import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, MemoryLayout, check_project_name
+from engram_ci.knowledge import context
+from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
+from engram_ci.memory import projectfiles
+from engram_ci.memory.archive import META_FILE
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.transcripts.model import check_project_name
 
 log = logging.getLogger("engram_ci")
 

@@ -28,14 +28,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from engram_ci import archive, context, knowledge, projectfiles
 from engram_ci.errors import FatalError
-from engram_ci.fsutil import STALE_AFTER_SECONDS, file_lock, remove_stale_temp_files
-from engram_ci.knowledge import Block
-from engram_ci.manifest import Entry, Fingerprint, Manifest, fingerprint, group_key, total_size
-from engram_ci.model import ParseStats, Session, TranscriptGroup
-from engram_ci.paths import CONTEXT_FILE, MemoryLayout, check_project_name
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.knowledge import context
+from engram_ci.knowledge.blocks import CONTEXT_FILE, Block
+from engram_ci.memory import archive, projectfiles
+from engram_ci.memory.fsutil import STALE_AFTER_SECONDS, file_lock, remove_stale_temp_files
+from engram_ci.memory.manifest import (
+    Entry,
+    Fingerprint,
+    Manifest,
+    fingerprint,
+    group_key,
+    total_size,
+)
+from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
+from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, check_project_name
 
 log = logging.getLogger("engram_ci")
 
@@ -45,7 +54,7 @@ _UNSAFE_STAMP = re.compile(r"[()\[\]]")
 
 
 class Reader(Protocol):
-    """engram_ci.claude and engram_ci.codex satisfy this (as modules)."""
+    """engram_ci.transcripts.claude and engram_ci.transcripts.codex satisfy this (as modules)."""
 
     def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]: ...
 
@@ -55,7 +64,7 @@ class Reader(Protocol):
 
 
 class ExtractionLike(Protocol):
-    """What engram_ci.extract.Extraction provides."""
+    """What engram_ci.knowledge.extract.Extraction provides."""
 
     @property
     def entries(self) -> Mapping[str, str]: ...
@@ -135,18 +144,18 @@ class IngestReport:
 
 def default_readers(options: IngestOptions) -> list[tuple[Reader, tuple[Path, ...]]]:
     # imported here: the action's entrypoint imports this module and must start fast
-    from engram_ci import claude
+    from engram_ci.transcripts import claude
 
     sources: list[tuple[Reader, tuple[Path, ...]]] = [(claude, options.claude_roots)]
     if options.codex_roots:
-        from engram_ci import codex
+        from engram_ci.transcripts import codex
 
         sources.append((codex, options.codex_roots))
     return sources
 
 
 def default_extractor(options: IngestOptions) -> Extractor:
-    from engram_ci.extract import extract_knowledge
+    from engram_ci.knowledge.extract import extract_knowledge
 
     def run(session: Session) -> ExtractionLike:
         return extract_knowledge(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory.paths import MemoryLayout
 from tests.github_server import github_as, github_server  # noqa: F401  (fixtures: the GitHub stand-in)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engram_ci import knowledge
-from engram_ci.paths import MemoryLayout
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.memory.paths import MemoryLayout
 
 from .conftest import ROOT
 

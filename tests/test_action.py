@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import action
-from engram_ci.claudemd import begin_marker
+from engram_ci.action import adapter as action
+from engram_ci.action.claudemd import begin_marker
+from engram_ci.action.ghactions import Runner, parse_file_command
 from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR
-from engram_ci.ghactions import Runner, parse_file_command
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory.paths import MemoryLayout
 from tests.docker_support import PROJECT, REPOSITORY, make_workspace_repo, run_git
 from tests.docker_support import stage_transcripts as stage
 from tests.github_server import GitHubStandIn
@@ -484,7 +484,7 @@ def test_outside_a_runner_outputs_are_printed(
 
 def test_importing_the_adapter_has_no_side_effects_and_stays_light() -> None:
     code = (
-        "import sys, engram_ci.action as a; "
+        "import sys, engram_ci.action.adapter as a; "
         "heavy = {'github', 'git', 'httpx', 'requests', 'yaml'} & set(sys.modules); "
         "print(sorted(heavy))"
     )

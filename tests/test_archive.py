@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engram_ci import archive
-from engram_ci.model import ParseStats, Session, ToolCall, Turn, Usage
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory import archive
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.transcripts.model import ParseStats, Session, ToolCall, Turn, Usage
 
 
 def _session() -> Session:

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from engram_ci import claude
-from engram_ci.model import Session, TranscriptGroup
-from engram_ci.readers import KEEP_BUDGET, RESULT_LIMIT, STUB_LIMIT, Budget
-from engram_ci.turnlog import KEEP_OPEN
+from engram_ci.transcripts import claude
+from engram_ci.transcripts.lines import KEEP_BUDGET, RESULT_LIMIT, STUB_LIMIT, Budget
+from engram_ci.transcripts.model import Session, TranscriptGroup
+from engram_ci.transcripts.turnlog import KEEP_OPEN
 
 # ---------------------------------------------------------------- raw-line helpers (independent)
 
@@ -833,9 +833,9 @@ def test_tool_use_result_is_skipped_only_when_that_is_sound(tmp_path: Path) -> N
 def test_spilling_turns_to_disk_changes_nothing_on_the_corpus(corpus: Any) -> None:
     """hot_chars=1 spills every session with more than KEEP_OPEN turns as it is read: its
     archive, numbers and knowledge must be the same bytes as when it stays in memory."""
-    from engram_ci import archive
-    from engram_ci.extract import extract_offline
-    from engram_ci.turnlog import TurnLog
+    from engram_ci.knowledge.extract import extract_offline
+    from engram_ci.memory import archive
+    from engram_ci.transcripts.turnlog import TurnLog
 
     _, groups, sessions = corpus
     spilled = 0

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import claudemd
-from engram_ci.claudemd import END_MARKER, begin_marker, write_context
+from engram_ci.action import claudemd
+from engram_ci.action.claudemd import END_MARKER, begin_marker, write_context
 from engram_ci.errors import FatalError
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory.paths import MemoryLayout
 
 DECISIONS = """# Decisions
 

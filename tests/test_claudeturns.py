@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from engram_ci.claudeturns import Transcript, classify_user_text
-from engram_ci.model import ParseStats
+from engram_ci.transcripts.claude_turns import Transcript, classify_user_text
+from engram_ci.transcripts.model import ParseStats
 
 
 def reply(mid: str, block: dict[str, Any], output_tokens: int) -> dict[str, Any]:

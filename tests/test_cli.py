@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from engram_ci import cli
+from engram_ci.cli import app as cli
 
 
 def test_unknown_command_is_one_line_exit_1(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import cli
+from engram_ci.cli import app as cli
 
 
 def _git(repo: Path, *args: str) -> str:

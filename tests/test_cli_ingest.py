@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import knowledge
-from engram_ci.cli import main
-from engram_ci.commands.ingest import samples_dir
+from engram_ci.cli.app import main
+from engram_ci.cli.ingest_cmd import samples_dir
+from engram_ci.knowledge import blocks as knowledge
 from tests.conftest import ROOT
 
 CODEX_SAMPLES = ROOT / "tests" / "codex_samples"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci.cli import main
+from engram_ci.cli.app import main
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import cli
-from engram_ci.paths import MemoryLayout
+from engram_ci.cli import app as cli
+from engram_ci.memory.paths import MemoryLayout
 from tests.conftest import ROOT
 from tests.github_server import GitHubStandIn
 

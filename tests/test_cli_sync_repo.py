@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci.cli import main
-from engram_ci.paths import MemoryLayout
+from engram_ci.cli.app import main
+from engram_ci.memory.paths import MemoryLayout
 
 from .repo_helpers import add_block, git, run_engram, sessions_in
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from engram_ci import codex
-from engram_ci.model import Session
+from engram_ci.transcripts import codex
+from engram_ci.transcripts.model import Session
 
 SAMPLES = Path(__file__).parent / "codex_samples"
 MODERN = "5f1c2b8e-3d4a-4e6f-9a7b-1c2d3e4f5a6b"
@@ -199,8 +199,8 @@ def test_a_long_rollout_spills_to_disk_and_reads_the_same(tmp_path: Path) -> Non
     """hot_chars=1: every turn but the newest KEEP_OPEN moves to disk as it is read; the
     session (archive, numbers) is the same, and an output arriving long after its call
     still finds it."""
-    from engram_ci import archive
-    from engram_ci.turnlog import KEEP_OPEN, TurnLog
+    from engram_ci.memory import archive
+    from engram_ci.transcripts.turnlog import KEEP_OPEN, TurnLog
 
     def item(payload: dict[str, Any]) -> dict[str, Any]:
         return {"timestamp": "2025-01-02T03:04:05Z", "type": "response_item", "payload": payload}

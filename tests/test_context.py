@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from engram_ci import context, knowledge
-from engram_ci.knowledge import Block, KnowledgeFile
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.knowledge import context
+from engram_ci.knowledge.blocks import Block, KnowledgeFile
 
 
 def test_context_digests_recent_entries_per_category() -> None:

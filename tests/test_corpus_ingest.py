@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engram_ci import knowledge
 from engram_ci.ingest import IngestOptions, IngestReport, run_ingest
-from engram_ci.paths import KNOWLEDGE_CATEGORIES, MemoryLayout
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
+from engram_ci.memory.paths import MemoryLayout
 
 _COMMAND = re.compile(r"<command-name>\s*(/?[^<\s]+)\s*</command-name>")
 _SHELL = re.compile(r"<bash-input>(.*?)</bash-input>", re.DOTALL)

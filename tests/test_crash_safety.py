@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import knowledge
-from engram_ci.paths import KNOWN_KNOWLEDGE_FILES, MemoryLayout
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, MemoryLayout
 from tests.conftest import ROOT
 from tests.github_server import GitHubStandIn
 

@@ -1,4 +1,4 @@
-"""engram_ci.crypto: age sealing and opening with real keys (age X25519, SSH ed25519/RSA,
+"""engram_ci.sync.crypto: age sealing and opening with real keys (age X25519, SSH ed25519/RSA,
 passphrase), key loading from options, files and the environment, and every way to fail."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from pyrage import x25519
 
-from engram_ci import crypto, log
-from engram_ci.crypto import MANIFEST_FILE, PAYLOAD_FILE, Cipher
+from engram_ci import log
 from engram_ci.errors import FatalError
+from engram_ci.sync import crypto
+from engram_ci.sync.crypto import MANIFEST_FILE, PAYLOAD_FILE, Cipher
 
 FILES = {
     "decisions.md": "# Decisions\n\n## Session: s-secret-1 (2025-01-01T00:00:00Z)\n\n- ünïcode\n",

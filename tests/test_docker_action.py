@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci.ghactions import parse_file_command
+from engram_ci.action.ghactions import parse_file_command
 from tests.docker_support import (
     PROJECT,
     RunnerDirs,
@@ -75,7 +75,7 @@ def test_image_shape(action_image: str) -> None:
     assert config["Entrypoint"] == ["dumb-init", "--", "/entrypoint"]
     assert config["WorkingDir"] == ""  # the runner sets -w itself
     assert "PYTHONUNBUFFERED=1" in config["Env"]
-    probe = "git --version && command -v dumb-init && python -c 'import engram_ci.action'"
+    probe = "git --version && command -v dumb-init && python -c 'import engram_ci.action.adapter'"
     tools = subprocess.run(
         ["docker", "run", "--rm", "--network=none", "--entrypoint=sh", action_image, "-c", probe],
         capture_output=True,

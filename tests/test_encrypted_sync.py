@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from pyrage import x25519
 
-from engram_ci import crypto, gistsync, reposync
-from engram_ci.crypto import MANIFEST_FILE, PAYLOAD_FILE, Cipher
 from engram_ci.errors import FatalError
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.sync import crypto, gistsync, reposync
+from engram_ci.sync.crypto import MANIFEST_FILE, PAYLOAD_FILE, Cipher
 from tests.github_server import GitHubStandIn
 
 from .repo_helpers import add_block, engram_env, git, run_engram

@@ -8,8 +8,8 @@ import pytest
 
 from engram_ci import export
 from engram_ci.errors import FatalError
-from engram_ci.fsutil import atomic_write_text
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory.fsutil import atomic_write_text
+from engram_ci.memory.paths import MemoryLayout
 
 DECISIONS = """# Decisions
 

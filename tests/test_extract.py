@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from engram_ci import extract
-from engram_ci.extract import Extraction, extract_knowledge, extract_offline
-from engram_ci.model import Session, ToolCall, Turn, Usage
-from engram_ci.paths import KNOWLEDGE_CATEGORIES
+from engram_ci.knowledge import extract
+from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
+from engram_ci.knowledge.extract import Extraction, extract_knowledge, extract_offline
+from engram_ci.transcripts.model import Session, ToolCall, Turn, Usage
 
 CWD = "/home/dev/calc"
 
@@ -390,7 +390,7 @@ def test_extraction_walks_each_thread_once_in_order(corpus_home: Path) -> None:
 
 
 def corpus_sessions(projects: Path) -> dict[str, Session]:
-    from engram_ci import claude
+    from engram_ci.transcripts import claude
 
     found = {}
     for group in claude.discover([projects]):
@@ -401,7 +401,7 @@ def corpus_sessions(projects: Path) -> dict[str, Session]:
 
 
 def test_every_corpus_session_extracts_cleanly(corpus_home: Path) -> None:
-    from engram_ci.knowledge import sanitize_body
+    from engram_ci.knowledge.blocks import sanitize_body
 
     sessions = corpus_sessions(corpus_home)
     assert len(sessions) >= 30
@@ -445,7 +445,7 @@ def test_corpus_errors_fixes_and_choices_are_found(corpus_home: Path) -> None:
 
 
 def test_codex_sessions_give_the_same_kinds_of_knowledge() -> None:
-    from engram_ci import codex
+    from engram_ci.transcripts import codex
 
     samples = Path(__file__).parent / "codex_samples"
     if not samples.is_dir():

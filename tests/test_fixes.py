@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engram_ci import fixes, offline
+from engram_ci.knowledge import error_fixes as fixes
+from engram_ci.knowledge import offline
 from tests.test_extract import assistant, bash, call, session
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import fsutil
+from engram_ci.memory import fsutil
 
 
 def test_atomic_write_creates_parents_and_leaves_no_temp(tmp_path: Path) -> None:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci.ghactions import SUMMARY_LIMIT, AnnotationFormatter, Runner, parse_file_command
+from engram_ci.action.ghactions import (
+    SUMMARY_LIMIT,
+    AnnotationFormatter,
+    Runner,
+    parse_file_command,
+)
 
 
 def _runner(tmp_path: Path) -> tuple[Runner, io.StringIO, Path, Path]:

@@ -1,4 +1,4 @@
-"""engram_ci.gist against the stand-in: whole files, pagination, retries, errors."""
+"""engram_ci.sync.github_api against the stand-in: whole files, pagination, retries, errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from engram_ci.errors import FatalError
-from engram_ci.gist import GistNotFound, GistStore, RemoteGist, RetryPolicy, check_size
+from engram_ci.sync.github_api import GistNotFound, GistStore, RemoteGist, RetryPolicy, check_size
 from tests.github_server import TRUNCATE_BYTES, GitHubStandIn
 
 TOKEN = "ghp_TestTokenForTheGistClient0000000001"

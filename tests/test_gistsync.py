@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import gistsync
 from engram_ci.errors import FatalError
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.sync import gistsync
 from tests.github_server import TRUNCATE_BYTES, GitHubStandIn
 
 TOKEN = "ghp_GistSyncTestToken000000000000000001"

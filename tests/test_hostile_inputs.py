@@ -13,8 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from engram_ci import knowledge, reposync
-from engram_ci.paths import KNOWN_KNOWLEDGE_FILES, MemoryLayout
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, MemoryLayout
+from engram_ci.sync import reposync
 from tests.github_server import GitHubStandIn
 
 from .repo_helpers import add_block, engram_env, git

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import claude, knowledge
-from engram_ci.commands.ingest import samples_dir
+from engram_ci.cli.ingest_cmd import samples_dir
 from engram_ci.errors import FatalError
-from engram_ci.fsutil import atomic_write_text, file_lock
 from engram_ci.ingest import IngestOptions, IngestReport, run_ingest
-from engram_ci.model import Session, TranscriptGroup
-from engram_ci.paths import MemoryLayout
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.memory.fsutil import atomic_write_text, file_lock
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.transcripts import claude
+from engram_ci.transcripts.model import Session, TranscriptGroup
 
 WEATHER_1 = "3b8e9c52-6f0a-4d7e-9a41-2c5d8e1f7a03"
 WEATHER_2 = "9d41f7e0-2b63-4c85-a1d9-6e0b3f58c2a7"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engram_ci import knowledge
-from engram_ci.knowledge import Block, KnowledgeFile
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.knowledge.blocks import Block, KnowledgeFile
 
 ENGRAM_FILE = (
     "# Decisions\n"

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from engram_ci import extract, llm
-from engram_ci.extract import extract_knowledge, extract_offline
+from engram_ci.knowledge import extract, llm
+from engram_ci.knowledge.extract import extract_knowledge, extract_offline
 from engram_ci.log import registered_secrets
-from engram_ci.model import Session
+from engram_ci.transcripts.model import Session
 from tests.test_extract import fix_a_failing_test
 
 ANTHROPIC_KEY = "sk-ant-api03-SECRETSECRETSECRET-anthropic"
@@ -407,7 +407,7 @@ def test_parse_json_object_cases() -> None:
 
 
 def test_the_prompt_is_bounded_and_keeps_both_ends() -> None:
-    from engram_ci import prompts
+    from engram_ci.knowledge import prompts
     from tests.test_extract import assistant, session, user
 
     long = session(

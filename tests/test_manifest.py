@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from engram_ci.manifest import MANIFEST_NAME, Entry, Manifest, fingerprint, group_key
-from engram_ci.model import TranscriptGroup
+from engram_ci.memory.manifest import MANIFEST_NAME, Entry, Manifest, fingerprint, group_key
+from engram_ci.transcripts.model import TranscriptGroup
 
 
 def _group(tmp_path: Path) -> TranscriptGroup:

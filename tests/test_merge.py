@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engram_ci import knowledge, merge
-from engram_ci.knowledge import Block, KnowledgeFile
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.knowledge.blocks import Block, KnowledgeFile
+from engram_ci.memory import merge
 
 session_ids = st.sampled_from([f"s{i}" for i in range(6)])
 timestamps = st.sampled_from(["2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z", "unknown date"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from engram_ci.model import ParseStats, Session, ToolCall, Turn, Usage
+from engram_ci.transcripts.model import ParseStats, Session, ToolCall, Turn, Usage
 
 
 def test_is_prompt_excludes_meta_compact_assistant_and_blank() -> None:

@@ -9,8 +9,8 @@ import gc
 import weakref
 from collections.abc import Iterator
 
-from engram_ci import offline
-from engram_ci.model import Turn
+from engram_ci.knowledge import offline
+from engram_ci.transcripts.model import Turn
 from tests.test_extract import fix_a_failing_test, session
 
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engram_ci import outputs
-from engram_ci.outputs import error_line
-from engram_ci.phrases import one_line
+from engram_ci.knowledge import tool_output as outputs
+from engram_ci.knowledge.phrases import one_line
+from engram_ci.knowledge.tool_output import error_line
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,8 @@ from pathlib import Path
 import pytest
 
 from engram_ci.errors import FatalError
-from engram_ci.paths import (
-    MemoryLayout,
-    check_project_name,
-    resolve_claude_roots,
-    resolve_memory_dir,
-)
+from engram_ci.memory.paths import MemoryLayout, resolve_claude_roots, resolve_memory_dir
+from engram_ci.transcripts.model import check_project_name
 
 
 def test_memory_dir_precedence(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:

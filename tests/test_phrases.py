@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engram_ci import phrases
-from engram_ci.phrases import may_hold, sentences
+from engram_ci.knowledge import phrases
+from engram_ci.knowledge.phrases import may_hold, sentences
 
 
 def test_sentences_skip_code_tables_and_headings() -> None:

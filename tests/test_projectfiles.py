@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from engram_ci import projectfiles
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory import projectfiles
+from engram_ci.memory.paths import MemoryLayout
 
 
 def _decisions(*sessions: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engram_ci import prompts
+from engram_ci.knowledge import prompts
 
 
 def cut_the_simple_way(lines: list[str], budget: int) -> str:

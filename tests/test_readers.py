@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engram_ci.model import ParseStats
-from engram_ci.readers import SeenHashes, iter_lines
+from engram_ci.transcripts.lines import SeenHashes, iter_lines
+from engram_ci.transcripts.model import ParseStats
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engram_ci.redact import KINDS, RedactionReport, redact_files, redact_text
+from engram_ci.sync.redact import KINDS, RedactionReport, redact_files, redact_text
 from tests.conftest import CORPUS
 
 CORPUS_DIR = Path(__file__).parent / "redaction_corpus"

@@ -1,4 +1,4 @@
-"""engram_ci.repo: the git plumbing layer, against real repositories."""
+"""engram_ci.sync.git_repo: the git plumbing layer, against real repositories."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from engram_ci import log
 from engram_ci.errors import FatalError
-from engram_ci.repo import (
+from engram_ci.sync.git_repo import (
     EMPTY_TREE,
     FALLBACK_EMAIL,
     MODE_FILE,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import reposync
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.sync import reposync
 
 from .repo_helpers import add_block, bare_remote, engram_env, git, sessions_in
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import reposync
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.sync import reposync
 
 from .git_http_server import GitHttpServer
 from .repo_helpers import add_block, engram_env, git, run_engram, sessions_in

@@ -1,4 +1,4 @@
-"""engram_ci.reposync: init, push, pull and block-level merges against real git repos."""
+"""engram_ci.sync.reposync: init, push, pull and block-level merges against real git repos."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import knowledge, reposync
 from engram_ci.errors import FatalError
-from engram_ci.paths import MemoryLayout
-from engram_ci.repomerge import run_driver
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.sync import reposync
+from engram_ci.sync.repomerge import run_driver
 
 from .repo_helpers import add_block, bare_remote, git, sessions_in, show
 
@@ -403,7 +404,7 @@ def test_push_from_a_bare_blobless_shallow_clone_keeps_every_other_project(
 def test_encrypted_push_stores_no_plaintext_and_pulls_back(kr: Path, tmp_path: Path) -> None:
     from pyrage import x25519
 
-    from engram_ci import crypto
+    from engram_ci.sync import crypto
 
     key = x25519.Identity.generate()
     cipher = crypto.Cipher(recipients=(str(key.to_public()),), identities=(str(key),))
@@ -428,7 +429,7 @@ def test_encrypted_push_stores_no_plaintext_and_pulls_back(kr: Path, tmp_path: P
 def test_credentials_persisted_by_checkout_win_over_ambient_tokens(
     kr: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engram_ci.repo import GitRepo
+    from engram_ci.sync.git_repo import GitRepo
 
     git(kr, "remote", "add", "origin", "https://github.com/org/knowledge.git")
     git(kr, "config", "http.https://github.com/.extraheader", "AUTHORIZATION: basic persisted")

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engram_ci import outputs, signals
-from engram_ci.model import ToolCall
-from engram_ci.signals import (
+from engram_ci.knowledge import signals
+from engram_ci.knowledge import tool_output as outputs
+from engram_ci.knowledge.signals import (
     Earliest,
     FirstDistinct,
     command_kind,
@@ -28,6 +28,7 @@ from engram_ci.signals import (
     retry_matches,
     subject_of,
 )
+from engram_ci.transcripts.model import ToolCall
 
 
 def bash(command: Any, result: str = "", *, error: bool = False) -> ToolCall:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engram_ci.model import ToolCall
-from engram_ci.signals import facts_of
-from engram_ci.tally import Tally
+from engram_ci.knowledge.session_tally import Tally
+from engram_ci.knowledge.signals import facts_of
+from engram_ci.transcripts.model import ToolCall
 
 
 def _tally(*calls: ToolCall) -> Tally:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import reposync
-from engram_ci.paths import MemoryLayout
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.sync import reposync
 from tests.conftest import ROOT
 from tests.github_server import GitHubStandIn
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci import log, tokens
+from engram_ci import log
 from engram_ci.errors import FatalError
+from engram_ci.sync import tokens
 
 
 def test_token_precedence(monkeypatch: pytest.MonkeyPatch) -> None:

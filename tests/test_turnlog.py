@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from engram_ci.errors import FatalError
-from engram_ci.model import ToolCall, Turn
-from engram_ci.turnlog import TurnLog
+from engram_ci.transcripts.model import ToolCall, Turn
+from engram_ci.transcripts.turnlog import TurnLog
 
 
 def numbered(n: int) -> Turn:

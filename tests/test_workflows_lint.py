@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from engram_ci import action
+from engram_ci.action import adapter as action
 from tests.conftest import ROOT
 
 WORKFLOWS = sorted((ROOT / "workflows-examples").rglob("*.yml"))
@@ -150,7 +150,7 @@ def test_docker_action_shape() -> None:
     assert "WORKDIR" not in dockerfile.replace("No WORKDIR", "")
     assert "PYTHONUNBUFFERED=1" in dockerfile
     assert (ROOT / "entrypoint").stat().st_mode & 0o111
-    assert "exec python -P -m engram_ci.action" in (ROOT / "entrypoint").read_text()
+    assert "exec python -P -m engram_ci.action " in (ROOT / "entrypoint").read_text()
 
 
 def test_outputs_declared_are_the_ones_the_adapter_writes() -> None:

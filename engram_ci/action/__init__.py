@@ -1,0 +1,1 @@
+"""The GitHub Action face: INPUT_* → a frozen config → the library calls the CLI makes."""

@@ -1,0 +1,7 @@
+"""`python -m engram_ci.action`: the Docker action's entry point (see entrypoint)."""
+
+import sys
+
+from engram_ci.action.adapter import main
+
+raise SystemExit(main(sys.argv[1:]))

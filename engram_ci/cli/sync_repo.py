@@ -1,0 +1,174 @@
+"""`engram sync init-repo | push-repo | pull-repo | merge` and git's `merge-driver` hook.
+
+The sync modules are imported inside the handlers: GitPython costs ~0.1 s to import, and
+git starts the merge driver once per conflicting file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engram_ci.cli.common import print_json
+from engram_ci.memory.paths import resolve_memory_dir
+from engram_ci.sync import crypto
+
+if TYPE_CHECKING:
+    from engram_ci.cli.common import Subparsers
+
+CREDENTIALS_HELP = (
+    "token for an http(s) remote (default: $ENGRAM_GIT_TOKEN; else $GITHUB_TOKEN, $GH_TOKEN "
+    "or `gh auth token`, sent to GitHub hosts only). Passed to git in its environment, never "
+    "in a URL or .git/config"
+)
+
+
+def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
+    init = subparsers.add_parser(
+        "init-repo",
+        parents=[common],
+        help="create a knowledge repo, or add what a clone is missing (merge driver, files)",
+    )
+    init.add_argument("path", type=Path, metavar="PATH")
+    init.add_argument("--branch", default="main", help="branch of a new repo (default: main)")
+    init.set_defaults(handler=_init)
+
+    push = subparsers.add_parser(
+        "push-repo", parents=[common], help="merge a project's knowledge into a git repo, commit"
+    )
+    _project_and_path(push)
+    push.add_argument("--message", "-m", help="commit message")
+    push.add_argument("--branch", help="branch to write (default: the current branch)")
+    push.add_argument(
+        "--push-remote", action="store_true", help="push; merge and retry if the remote moved"
+    )
+    push.add_argument(
+        "--attempts", type=int, default=None, help="push tries before giving up (default: 12)"
+    )
+    _remote_options(push)
+    crypto.add_cli_options(push)
+    push.set_defaults(handler=_push)
+
+    pull = subparsers.add_parser(
+        "pull-repo", parents=[common], help="merge a project from a git repo into local memory"
+    )
+    _project_and_path(pull)
+    pull.add_argument("--branch", help="branch to read (default: the current branch)")
+    pull.add_argument("--fetch-remote", action="store_true", help="fetch the branch first")
+    _remote_options(pull)
+    crypto.add_cli_options(pull)
+    pull.set_defaults(handler=_pull)
+
+    merge = subparsers.add_parser(
+        "merge",
+        parents=[common],
+        help="merge branches into the current one at block level, in one commit",
+    )
+    merge.add_argument("branches", nargs="+", metavar="BRANCH")
+    merge.add_argument("--path", type=Path, default=Path("."), help="the repo (default: .)")
+    merge.add_argument("--message", "-m", help="commit message")
+    merge.add_argument("--json", action="store_true", help="print the result as JSON")
+    merge.set_defaults(handler=_merge)
+
+    # git's merge driver hook (configured by init-repo); no help= keeps it out of --help
+    driver = subparsers.add_parser("merge-driver", parents=[common])
+    for name in ("base", "ours", "theirs"):
+        driver.add_argument(name, type=Path)
+    driver.add_argument("pathname")
+    driver.set_defaults(handler=_driver)
+
+
+def _project_and_path(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", metavar="PROJECT")
+    parser.add_argument("path", type=Path, metavar="PATH", help="the knowledge repo")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _remote_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--remote", help="remote name (default: the branch's, else origin)")
+    parser.add_argument("--token", help=CREDENTIALS_HELP)
+
+
+def _memory(args: argparse.Namespace) -> Path:
+    return resolve_memory_dir(getattr(args, "memory_dir", None))
+
+
+def _init(args: argparse.Namespace) -> int:
+    from engram_ci.sync import reposync
+
+    sha = reposync.init_repo(args.path, branch=args.branch)
+    if sha:
+        print(sha)
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from engram_ci.sync import reposync
+
+    result = reposync.push_repo(
+        _memory(args),
+        args.project,
+        args.path,
+        branch=args.branch,
+        message=args.message,
+        push_remote=args.push_remote,
+        token=args.token,
+        remote=args.remote,
+        attempts=args.attempts or reposync.PUSH_ATTEMPTS,
+        cipher=crypto.cipher_from_args(args),
+    )
+    if args.json:
+        print_json(dataclasses.asdict(result))
+    else:
+        state = "pushed" if result.pushed else "committed" if result.changed else "unchanged"
+        print(
+            f"{args.project}: {state} on {result.branch}, +{result.blocks_added} block(s), "
+            f"{result.secrets_redacted} secret(s) redacted",
+            file=sys.stderr,
+        )
+        print(result.commit_sha)
+    return 0
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from engram_ci.sync import reposync
+
+    result = reposync.pull_repo(
+        _memory(args),
+        args.project,
+        args.path,
+        branch=args.branch,
+        fetch_remote=args.fetch_remote,
+        token=args.token,
+        remote=args.remote,
+        cipher=crypto.cipher_from_args(args),
+    )
+    if args.json:
+        print_json(dataclasses.asdict(result))
+    else:
+        what = ", ".join(result.files_synced) or "nothing new"
+        print(f"{args.project}: {what} (+{result.blocks_added} blocks) from {result.commit_sha}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from engram_ci.sync import reposync
+
+    result = reposync.merge_branches(args.path, args.branches, message=args.message)
+    if args.json:
+        print_json(dataclasses.asdict(result))
+    else:
+        print(result.commit_sha)
+    return 0
+
+
+def _driver(args: argparse.Namespace) -> int:
+    from engram_ci.sync.repomerge import run_driver
+
+    status = run_driver(args.base, args.ours, args.theirs, args.pathname)
+    if status:
+        print(f"engram: {args.pathname}: changed on both sides, merge it by hand", file=sys.stderr)
+    return status

@@ -1,0 +1,114 @@
+"""Knowledge from one parsed session: offline heuristics, or a model through llm.py.
+
+`extract_knowledge` is what ingest calls. Without a provider (or when the model fails in any
+way) it uses `extract_offline`, which needs no key and reads the session's structure rather
+than guessing at prose: the commands that ran, the errors they met and the edit + re-run that
+made them pass, the files touched, the choices the human stated or answered. Prose heuristics
+(decision and root-cause sentences) fill in around them. The same session always gives
+byte-identical output.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from engram_ci.knowledge import llm, offline, phrases, prompts, signals
+from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
+from engram_ci.transcripts.model import Session
+
+logger = logging.getLogger("engram_ci")
+#: warnings already given in this process that would only repeat (a missing key)
+_said_once: set[str] = set()
+#: a model may say more than the offline extractor, but a knowledge block stays a digest
+MODEL_ITEMS_CAP = 12
+
+
+@dataclass(frozen=True)
+class Extraction:
+    #: category -> markdown bullets; only categories that have something
+    entries: dict[str, str]
+    confidence: str  # "high" | "medium" | "low"
+    #: "offline" or "<provider>:<model>"
+    source: str
+    #: markdown for summaries/{project}/{session}.md
+    summary: str
+
+
+def extract_knowledge(
+    session: Session,
+    *,
+    provider: str | None = None,
+    provider_url: str | None = None,
+    model: str | None = None,
+    client: httpx.Client | None = None,
+) -> Extraction:
+    """The model's extraction when a provider is named, else (or on any failure) offline's."""
+    if not provider or provider == "offline":
+        return extract_offline(session)
+    llm.get_provider(provider)  # an unknown name is a FatalError, not a fallback
+    try:
+        answer, used_model = llm.complete_json(
+            provider,
+            prompts.SYSTEM,
+            prompts.render_session(session),
+            model=model,
+            base_url=provider_url,
+            client=client,
+        )
+        return _from_model_answer(session, answer, f"{provider}:{used_model}")
+    except llm.MissingKeyError as exc:
+        # the same for every session of an ingest: say it once, not a hundred times
+        if str(exc) not in _said_once:
+            _said_once.add(str(exc))
+            logger.warning("%s; using the offline extractor", exc)
+        return extract_offline(session)
+    except llm.LLMError as exc:
+        logger.warning(
+            "%s extraction failed for session %s (%s); using the offline extractor",
+            provider,
+            session.session_id,
+            exc,
+        )
+        return extract_offline(session)
+
+
+def extract_offline(session: Session) -> Extraction:
+    found = offline.digest(session)  # one walk over the turns for the entries and the summary
+    return Extraction(found.entries, found.confidence, "offline", found.summary())
+
+
+def _from_model_answer(session: Session, answer: dict[str, object], source: str) -> Extraction:
+    if not any(key in answer for key in (*KNOWLEDGE_CATEGORIES, "summary")):
+        raise llm.LLMError("the model's JSON has none of the expected keys")
+    entries: dict[str, str] = {}
+    for category in KNOWLEDGE_CATEGORIES:
+        items = _as_items(answer.get(category))
+        if items:
+            entries[category] = "\n".join(f"- {item}" for item in items)
+    narrative = answer.get("summary")
+    confidence = answer.get("confidence")
+    return Extraction(
+        entries=entries,
+        confidence=confidence if confidence in ("high", "medium", "low") else "medium",
+        source=source,
+        summary=offline.render_summary(session, narrative if isinstance(narrative, str) else None),
+    )
+
+
+def _as_items(value: object) -> list[str]:
+    """A model's list, whatever shape it came in: strings, one string, or small objects."""
+    if value is None:
+        return []
+    items = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict):
+            item = " — ".join(str(v) for v in item.values() if v not in (None, ""))
+        elif not isinstance(item, str | int | float) or isinstance(item, bool):
+            continue  # null, true, nested lists: nothing a reader could use
+        text = phrases.one_line(str(item)).lstrip("-*• ").strip()
+        if text:
+            items.append(text)
+    return signals.dedupe(items, MODEL_ITEMS_CAP)

@@ -1,0 +1,148 @@
+"""Counts over every call of a session, subagents included: the offline extractor's
+procedures (commands run, checks first), files touched, tools used, and the calls the
+human refused or the agent fumbled.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from engram_ci.knowledge.phrases import TODO_RE, may_have_todo, one_line
+from engram_ci.knowledge.signals import (
+    ANSWER_RE,
+    EDIT_TOOLS,
+    KIND_ORDER,
+    READ_TOOLS,
+    CallFacts,
+    FirstDistinct,
+    code,
+    command_kind,
+)
+from engram_ci.knowledge.tool_output import error_line
+from engram_ci.transcripts.model import ToolCall
+
+PROCEDURES_CAP = 12
+#: open questions: the last prompt, the last reply's questions, tool questions, TODOs
+QUESTIONS_CAP = 8
+
+
+class Tally:
+    """Counts over all calls: commands run, files touched, tools used, refusals, fumbles."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.errors = 0
+        self.tools: Counter[str] = Counter()
+        #: command -> runs, in order of first run; and whether its latest run failed
+        self.runs: Counter[str] = Counter()
+        self.last_failed: dict[str, bool] = {}
+        self.edits: Counter[str] = Counter()
+        self.reads: Counter[str] = Counter()
+        self.misuse = 0
+        self.misuse_example = ""
+        self.declined = 0
+        self.declined_shown: list[str] = []
+        self.last_test: tuple[str, bool] | None = None
+        #: questions asked through a tool and never answered, TODOs written into files
+        self.asked = FirstDistinct(QUESTIONS_CAP)
+
+    def call(self, call: ToolCall, facts: CallFacts) -> None:
+        self.calls += 1
+        self.errors += facts.failed
+        self.tools[facts.name] += 1
+        if facts.command and facts.kind:
+            if facts.rejection is None:
+                self.runs[facts.command] += 1
+                self.last_failed[facts.command] = facts.failed
+            if facts.kind == "Test":
+                self.last_test = (facts.command, facts.failed)
+        if not facts.is_error:
+            for path in facts.paths:
+                if facts.name in EDIT_TOOLS:
+                    self.edits[path] += 1
+                elif facts.name in READ_TOOLS:
+                    self.reads[path] += 1
+        if facts.misuse:
+            self.misuse += 1
+            if self.misuse == 1:
+                self.misuse_example = error_line(call.result)
+        if facts.rejection is not None:
+            self.declined += 1
+            if len(self.declined_shown) < 3:
+                self.declined_shown.append(code(facts.subject, 60))
+        if not self.asked.full:
+            self.asked.extend(_unanswered(call))
+            self.asked.extend(_todos_written(call, facts))
+
+    def procedures(self) -> list[str]:
+        """Commands run, tests and checks first, then the most repeated."""
+        ranked = sorted(self.runs.items(), key=lambda kv: (KIND_ORDER[_kind(kv[0])], -kv[1]))
+        lines = []
+        for command, runs in ranked[:PROCEDURES_CAP]:
+            kind = _kind(command)
+            failed = self.last_failed[command]
+            times = f"run {runs}×, " if runs > 1 else ""
+            last = "last run failed" if failed else "last run passed"
+            detail = f" ({times}{last})" if kind in ("Test", "Lint") or failed else ""
+            if times and not detail:
+                detail = f" (run {runs}×)"
+            lines.append(f"{kind}: {code(command)}{detail}")
+        return lines
+
+    def touches(self) -> list[tuple[str, int, int]]:
+        """(path, edits, reads) per file, most edited first; paths relative to the cwd."""
+        edits, reads = self.edits, self.reads
+        paths = sorted(set(edits) | set(reads), key=lambda p: (-edits[p], -reads[p], p))
+        return [(path, edits[path], reads[path]) for path in paths]
+
+    def session_shape(self) -> list[str]:
+        """Fumbles, refusals and which tools ran: insights about how the session went."""
+        found = []
+        if self.misuse:
+            found.append(
+                f"{self.misuse} tool call(s) failed on tool mechanics, e.g. {self.misuse_example}"
+            )
+        if self.declined:
+            shown = ", ".join(self.declined_shown)
+            found.append(f"The user declined {self.declined} tool call(s): {shown}")
+        return found
+
+
+def _kind(command: str) -> str:
+    return command_kind(command) or "Run"
+
+
+def _unanswered(call: ToolCall) -> list[str]:
+    if call.name != "AskUserQuestion" or ANSWER_RE.search(call.result or ""):
+        return []
+    asked = call.input.get("questions")
+    return [
+        f"Unanswered: {one_line(q['question'])}"
+        for q in (asked if isinstance(asked, list) else [])
+        if isinstance(q, dict) and isinstance(q.get("question"), str)
+    ]
+
+
+def _todos_written(call: ToolCall, facts: CallFacts) -> list[str]:
+    if call.name not in EDIT_TOOLS or call.is_error:
+        return []
+    edits = call.input.get("edits")
+    texts = [call.input.get("new_string"), call.input.get("content")]
+    texts += (
+        [e.get("new_string") for e in edits if isinstance(e, dict)]
+        if isinstance(edits, list)
+        else []
+    )
+    path = (facts.paths[0] if facts.paths else None) or "?"
+    return [
+        f"{_todo_word(line)} in {code(path, 80)}: {one_line(line, 150)}"
+        for text in texts
+        if isinstance(text, str) and may_have_todo(text)
+        for line in text.splitlines()
+        if TODO_RE.search(line)
+    ]
+
+
+def _todo_word(line: str) -> str:
+    match = TODO_RE.search(line)
+    return match.group(1) if match else "TODO"

@@ -1,0 +1,284 @@
+"""The conversation archive: engram's conversations/{project}/{session}/ and summaries/.
+
+conversation.md is the session as a person would read it — prompts, replies, every tool call
+with its result (errors marked), subagents as their own sections — and meta.json holds the
+numbers (turns, tool calls, tokens, models, times). Both are deterministic for the same
+session (no "ingested at" stamp), and a file whose bytes would not change is not rewritten,
+so re-ingesting leaves mtimes alone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from engram_ci import __version__
+from engram_ci.memory.fsutil import atomic_write_chunks
+from engram_ci.memory.paths import MemoryLayout
+from engram_ci.transcripts.model import Session, ToolCall, Turn
+
+CONVERSATION_FILE = "conversation.md"
+META_FILE = "meta.json"
+MAX_INPUT_CHARS = 8_000  # a Write call's input holds a whole file; the result says enough
+_BACKTICKS = re.compile(r"`{3,}")
+#: the input keys that say in one line what a tool call did
+_HEADLINE_KEYS = ("command", "file_path", "path", "pattern", "url", "query", "description")
+
+
+def _fenced(text: str, info: str = "") -> str:
+    """A code fence longer than any backtick run inside, so content can never close it."""
+    # the usual case, no ``` at all, is decided by a scan in C, not a regex over every result
+    runs = _BACKTICKS.finditer(text) if "```" in text else ()
+    longest = max((len(m.group()) for m in runs), default=2)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text.rstrip()}\n{fence}"
+
+
+def _headline(call: ToolCall) -> str:
+    for key in _HEADLINE_KEYS:
+        value = call.input.get(key)
+        if isinstance(value, str) and value.strip():
+            first = value.strip().split("\n", 1)[0]
+            return first if len(first) <= 120 else first[:117] + "..."
+    return ""
+
+
+def _render_call(call: ToolCall) -> Iterator[str]:
+    status = " — **error**" if call.is_error else ""
+    headline = _headline(call)
+    yield f"**Tool call `{call.name}`**{status}" + (f": `{headline}`" if headline else "")
+    yield ""
+    arguments = _pretty_json(call.input)
+    if len(arguments) > MAX_INPUT_CHARS:
+        arguments = arguments[:MAX_INPUT_CHARS] + f"\n... ({len(arguments)} characters in all)"
+    yield _fenced(arguments, "json")
+    yield ""
+    if call.result is None:
+        yield "_(no result recorded)_"
+    else:
+        yield "Error:" if call.is_error else "Result:"
+        yield ""
+        yield _fenced(call.result or "(empty)")
+    yield ""
+
+
+def _pretty_json(value: Any) -> str:
+    """json.dumps(indent=2, sort_keys=True, ensure_ascii=False), the same text, by orjson
+    (several times faster; this runs for every tool call of every session)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # what orjson refuses (integers past 64 bits): the stdlib's answer
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+def _turn_title(turn: Turn) -> str:
+    if turn.role == "assistant":
+        name = "Assistant"
+    elif turn.is_compact_summary:
+        name = "Compact summary"
+    elif turn.is_meta:
+        name = "User (injected context)"
+    else:
+        name = "User"
+    details = [part for part in (turn.timestamp, turn.model) if part]
+    return name + (f" · {' · '.join(details)}" if details else "")
+
+
+def _render_turn(turn: Turn, level: int) -> Iterator[str]:
+    yield f"{'#' * level} {_turn_title(turn)}"
+    yield ""
+    if turn.thinking.strip():
+        yield "<details><summary>Thinking</summary>"
+        yield ""
+        yield _fenced(turn.thinking)
+        yield ""
+        yield "</details>"
+        yield ""
+    if turn.text.strip():
+        yield turn.text.rstrip()
+        yield ""
+    if turn.images:
+        yield f"_[{turn.images} image(s)]_"
+        yield ""
+    if turn.unknown_blocks:
+        noted = ", ".join(f"{name} ×{n}" for name, n in sorted(turn.unknown_blocks.items()))
+        yield f"_[other content: {noted}]_"
+        yield ""
+    for call in turn.tool_calls:
+        yield from _render_call(call)
+
+
+def _render_session(session: Session, level: int) -> Iterator[str]:
+    for turn in session.turns:
+        # a turn's lines joined here: the same text as yielding them one by one, with a
+        # tenth of the per-line work in conversation_chunks and the writes
+        yield "\n".join(_render_turn(turn, level))
+    for agent in session.subagents:
+        name = agent.agent_id or agent.session_id
+        counts = _counts(agent)
+        yield f"{'#' * level} Subagent {name}" + (f" · {agent.title}" if agent.title else "")
+        yield ""
+        yield (
+            f"_{counts['turns']['total']} turns, {counts['tool_calls']} tool calls"
+            f" ({counts['tool_errors']} errors)_"
+        )
+        yield ""
+        yield from _render_session(agent, min(level + 1, 6))
+
+
+def render_conversation(session: Session) -> str:
+    """conversation.md as one string (write_session streams the same text to disk)."""
+    return "".join(conversation_chunks(session))
+
+
+def conversation_chunks(session: Session, meta: dict[str, Any] | None = None) -> Iterator[str]:
+    """conversation.md piece by piece: its lines joined by newlines, trailing blank lines
+    dropped, one final newline — without ever holding the whole text (a session's archive
+    can be tens of MB). `meta` is session_meta(session) when the caller has it already."""
+    pending = ""  # newlines that end the text so far: written only if more text follows
+    first = True
+    for line in _conversation_lines(session, meta or session_meta(session)):
+        piece = line if first else f"{pending}\n{line}"
+        first = False
+        kept = piece.rstrip("\n")
+        if kept:
+            yield kept
+        pending = piece[len(kept) :]
+    yield "\n"
+
+
+def _conversation_lines(session: Session, meta: dict[str, Any]) -> Iterator[str]:
+    lines = [
+        f"# {session.title or 'Session ' + session.session_id}",
+        "",
+        f"- **Session:** `{session.session_id}`",
+        f"- **Project:** {session.project}",
+        f"- **Source:** {session.source}" + (f" {session.version}" if session.version else ""),
+        f"- **Started:** {session.started_at or 'unknown'} · **Ended:** "
+        f"{session.ended_at or 'unknown'}",
+    ]
+    if session.cwd:
+        lines.append(f"- **Directory:** `{session.cwd}`")
+    if session.git_branch:
+        lines.append(f"- **Branch:** `{session.git_branch}`")
+    if session.models:
+        lines.append(f"- **Models:** {', '.join(session.models)}")
+    lines += [
+        f"- **Turns:** {meta['turns']['total']} ({meta['turns']['prompts']} prompts) · "
+        f"**Tool calls:** {meta['tool_calls']} ({meta['tool_errors']} errors) · "
+        f"**Tokens:** {meta['tokens']['total']:,}",
+        f"- **Subagents:** {len(session.subagents)}",
+        "",
+        "---",
+        "",
+    ]
+    yield from lines
+    yield from _render_session(session, 2)
+
+
+def _counts(session: Session) -> dict[str, Any]:
+    """The session's own numbers, in one walk over its turns (they may be read from disk)."""
+    total = user = assistant = prompts = calls = errors = 0
+    for turn in session.turns:
+        total += 1
+        user += turn.role == "user"
+        assistant += turn.role == "assistant"
+        prompts += turn.is_prompt
+        calls += len(turn.tool_calls)
+        errors += sum(call.is_error for call in turn.tool_calls)
+    return {
+        "turns": {"total": total, "user": user, "assistant": assistant, "prompts": prompts},
+        "tool_calls": calls,
+        "tool_errors": errors,
+        "tokens": {
+            "input": session.usage.input_tokens,
+            "output": session.usage.output_tokens,
+            "cache_read": session.usage.cache_read_tokens,
+            "cache_creation": session.usage.cache_creation_tokens,
+            "total": session.usage.total,
+        },
+    }
+
+
+def all_tool_calls(session: Session) -> int:
+    """Tool calls of the session and of every subagent, however deep."""
+    own = sum(len(turn.tool_calls) for turn in session.turns)
+    return own + sum(all_tool_calls(a) for a in session.subagents)
+
+
+def session_meta(session: Session) -> dict[str, Any]:
+    """meta.json: the session's own counts, plus each subagent's, plus where it came from."""
+    own = _counts(session)
+    return {
+        "session_id": session.session_id,
+        "project": session.project,
+        "source": session.source,
+        "title": session.title,
+        "cwd": session.cwd,
+        "git_branch": session.git_branch,
+        "version": session.version,
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "models": list(session.models),
+        **own,
+        "tool_calls_with_subagents": own["tool_calls"]
+        + sum(all_tool_calls(agent) for agent in session.subagents),
+        "subagents": [
+            {
+                "agent_id": agent.agent_id or agent.session_id,
+                "title": agent.title,
+                "models": list(agent.models),
+                **_counts(agent),
+                "transcripts": [str(p) for p in agent.transcripts],
+            }
+            for agent in session.subagents
+        ],
+        "summaries": list(session.summaries),
+        "transcripts": [str(p) for p in session.transcripts],
+        "parse": {
+            "lines": session.stats.lines,
+            "malformed": dict(sorted(session.stats.malformed.items())),
+            "unknown_types": dict(sorted(session.stats.unknown_types.items())),
+            "duplicates": session.stats.duplicates,
+        },
+        "ingested_by": f"engram-ci {__version__}",
+    }
+
+
+def _write_if_changed(path: Path, chunks: Iterable[str]) -> bool:
+    # Not fsynced: these files are derived from the transcripts and a power loss is the only
+    # way to lose them, while one fsync per file was a third of an ingest's time. The rename
+    # still means a killed ingest leaves the old file or the new one, and `engram ingest
+    # --force` rebuilds them. Knowledge files, which may hold merged or pulled blocks found
+    # nowhere else, keep their fsync (projectfiles.write_local).
+    return atomic_write_chunks(path, chunks, durable=False, only_if_changed=True)
+
+
+def write_session(
+    layout: MemoryLayout,
+    session: Session,
+    *,
+    summary: str | None,
+    meta: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Write the session's archive files (and its summary when given); return those written.
+    `meta` is session_meta(session) when the caller has it already.
+
+    The caller has checked project and session id with paths.check_project_name.
+    """
+    directory = layout.conversation_dir(session.project, session.session_id)
+    meta = meta or session_meta(session)
+    outputs: dict[Path, Iterable[str]] = {
+        directory / CONVERSATION_FILE: conversation_chunks(session, meta),
+        directory / META_FILE: (json.dumps(meta, indent=2, ensure_ascii=False) + "\n",),
+    }
+    if summary is not None:
+        outputs[layout.summary_file(session.project, session.session_id)] = (
+            summary.rstrip("\n") + "\n",
+        )
+    return [path for path, chunks in outputs.items() if _write_if_changed(path, chunks)]

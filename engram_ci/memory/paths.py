@@ -1,0 +1,92 @@
+"""Where things live: engram's on-disk layout and the environment overrides for it.
+
+Defaults match engram (the Rust CLI) exactly so both tools can share one ~/memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES
+
+METADATA_FILE = "metadata.json"
+#: every file name sync may read from or write to a remote, and nothing else
+KNOWN_KNOWLEDGE_FILES: frozenset[str] = frozenset(
+    {f"{c}.md" for c in KNOWLEDGE_CATEGORIES} | {CONTEXT_FILE}
+)
+GLOBAL_PROJECT = "_global"
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def resolve_memory_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--memory-dir, else ENGRAM_MEMORY_DIR, else ~/memory (engram's default)."""
+    if explicit:
+        return Path(explicit).expanduser()
+    return _env_path("ENGRAM_MEMORY_DIR") or Path.home() / "memory"
+
+
+def resolve_claude_roots(explicit: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Transcript roots laid out like ~/.claude/projects.
+
+    --sessions-dir, else ENGRAM_SESSIONS_DIR, else every CLAUDE_CONFIG_DIR entry's projects/
+    (Claude Code accepts a comma-separated list), else ~/.claude/projects.
+    """
+    if explicit:
+        return [Path(explicit).expanduser()]
+    env = _env_path("ENGRAM_SESSIONS_DIR")
+    if env:
+        return [env]
+    config_dirs = [p.strip() for p in os.environ.get("CLAUDE_CONFIG_DIR", "").split(",")]
+    roots = [Path(p).expanduser() / "projects" for p in config_dirs if p]
+    return roots or [Path.home() / ".claude" / "projects"]
+
+
+def resolve_codex_roots() -> list[Path]:
+    """Codex CLI sessions: $CODEX_HOME/sessions, else ~/.codex/sessions."""
+    home = _env_path("CODEX_HOME") or Path.home() / ".codex"
+    return [home / "sessions"]
+
+
+@dataclass(frozen=True)
+class MemoryLayout:
+    """engram's memory tree under one root."""
+
+    root: Path
+
+    def conversation_dir(self, project: str, session_id: str) -> Path:
+        return self.root / "conversations" / project / session_id
+
+    def summary_file(self, project: str, session_id: str) -> Path:
+        return self.root / "summaries" / project / f"{session_id}.md"
+
+    def knowledge_dir(self, project: str) -> Path:
+        return self.root / "knowledge" / project
+
+    def projects(self) -> list[str]:
+        """Projects with any knowledge or conversations, sorted (the global notes excluded)."""
+        names: set[str] = set()
+        for sub in ("knowledge", "conversations"):
+            base = self.root / sub
+            if base.is_dir():
+                names.update(
+                    p.name
+                    for p in base.iterdir()
+                    if p.is_dir() and not p.name.startswith(".") and p.name != GLOBAL_PROJECT
+                )
+        return sorted(names)
+
+    @property
+    def state_dir(self) -> Path:
+        """engram-ci's own bookkeeping (manifest, gist ids); engram ignores dot folders."""
+        return self.root / ".engram-ci"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held (fsutil.file_lock) by whatever rewrites this memory's knowledge: ingest, pulls."""
+        return self.state_dir / "memory.lock"

@@ -1,0 +1,140 @@
+"""A project's knowledge as a set of files: read, merge, write — what every sync backend moves.
+
+Gist and repo sync differ only in transport. Both read the local files with `read_local`,
+merge what the remote holds with `merge_filesets`, write the result back with `write_local`,
+and upload `for_upload(...)`. Only names in KNOWN_KNOWLEDGE_FILES ever cross this boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from engram_ci import __version__
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.knowledge import context
+from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
+from engram_ci.memory import merge
+from engram_ci.memory.fsutil import atomic_write_text
+from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
+from engram_ci.transcripts.model import check_project_name
+
+log = logging.getLogger("engram_ci")
+
+#: file name -> text
+FileSet = dict[str, str]
+CATEGORY_FILES = tuple(f"{c}.md" for c in KNOWLEDGE_CATEGORIES)
+
+
+def read_local(layout: MemoryLayout, project: str) -> FileSet:
+    """The project's knowledge files that exist (regular files with known names only)."""
+    directory = layout.knowledge_dir(check_project_name(project))
+    files: FileSet = {}
+    if not directory.is_dir():
+        return files
+    for name in sorted(KNOWN_KNOWLEDGE_FILES):
+        path = directory / name
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            log.warning("skipping %s: not a regular file", path)
+            continue
+        files[name] = path.read_bytes().decode("utf-8", errors="replace")
+    return files
+
+
+def split_known(names: Iterable[str], *, source: str) -> tuple[list[str], list[str]]:
+    """(known knowledge file names, everything else) — the rest is warned about, never used."""
+    known: list[str] = []
+    unknown: list[str] = []
+    for name in names:
+        (known if name in KNOWN_KNOWLEDGE_FILES else unknown).append(name)
+    for name in unknown:
+        if name != METADATA_FILE:
+            log.warning("ignoring %r from %s: not a knowledge file name", name, source)
+    return sorted(known), unknown
+
+
+def parse_categories(files: Mapping[str, str]) -> dict[str, KnowledgeFile]:
+    return {
+        name.removesuffix(".md"): knowledge.parse(files[name])
+        for name in CATEGORY_FILES
+        if name in files
+    }
+
+
+def with_context(project: str, categories: Mapping[str, KnowledgeFile]) -> FileSet:
+    """Render category files and regenerate context.md from them (derived, never merged)."""
+    files: FileSet = {f"{c}.md": knowledge.render(kf) for c, kf in categories.items()}
+    if categories:
+        files[CONTEXT_FILE] = context.synthesize(project, categories)
+    return dict(sorted(files.items()))
+
+
+def merge_filesets(project: str, *sets: Mapping[str, str]) -> FileSet:
+    """Block-level merge of several copies of a project's files; nothing from any side lost."""
+    merged: dict[str, KnowledgeFile] = {}
+    for files in sets:
+        for category, kf in parse_categories(files).items():
+            held = merged.get(category)
+            merged[category] = kf if held is None else merge.merge(held, kf)
+    canonical = {c: merge.canonical(kf.blocks, kf.preamble) for c, kf in merged.items()}
+    result = with_context(project, canonical)
+    if not canonical:
+        # a project that only has a context.md (written by engram's LLM) keeps it
+        for files in sets:
+            if CONTEXT_FILE in files:
+                result[CONTEXT_FILE] = files[CONTEXT_FILE]
+    return result
+
+
+@dataclass(frozen=True)
+class LocalWrite:
+    written: tuple[str, ...]
+    diff: merge.BlockDiff
+
+
+def write_local(
+    layout: MemoryLayout, project: str, files: Mapping[str, str], *, count_blocks: bool = True
+) -> LocalWrite:
+    """Atomically write the files that differ; report which and (unless count_blocks is
+    False: a zero diff, for callers that count blocks themselves) how the blocks changed."""
+    directory = layout.knowledge_dir(check_project_name(project))
+    before = read_local(layout, project)
+    written = []
+    for name, text in sorted(files.items()):
+        if name not in KNOWN_KNOWLEDGE_FILES:
+            raise ValueError(f"refusing to write unknown knowledge file {name!r}")
+        if before.get(name) != text:
+            atomic_write_text(directory / name, text)
+            written.append(name)
+    diff = diff_filesets(before, files) if count_blocks else merge.BlockDiff(0, 0, 0)
+    return LocalWrite(tuple(written), diff)
+
+
+def diff_filesets(before: Mapping[str, str], after: Mapping[str, str]) -> merge.BlockDiff:
+    old, new = parse_categories(before), parse_categories(after)
+    added = removed = changed = 0
+    for category in set(old) | set(new):
+        d = merge.diff(old.get(category, KnowledgeFile("")), new.get(category, KnowledgeFile("")))
+        added, removed, changed = added + d.added, removed + d.removed, changed + d.changed
+    return merge.BlockDiff(added, removed, changed)
+
+
+def metadata_json(project: str, *, now: datetime | None = None, **extra: object) -> str:
+    """engram's metadata.json: {project, synced_at, tool, version} (+ extra keys)."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data: dict[str, object] = {
+        "project": project,
+        "synced_at": stamp,
+        "tool": "engram-ci",
+        "version": __version__,
+    }
+    data.update(extra)
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,1 @@
+"""Stage 1: agents' transcripts → `Session`s (model.py). One reader module per agent format."""

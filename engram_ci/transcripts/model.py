@@ -1,0 +1,179 @@
+"""What a transcript reader produces and everything downstream consumes.
+
+Readers (claude.py, codex.py) turn agent transcripts into `Session`s; the archive, the
+extractors and the LLM prompt only ever see these types, never raw JSON lines.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from engram_ci.errors import FatalError
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    input: dict[str, Any]
+    #: the paired tool_result's text (truncated by the reader to keep memory bounded)
+    result: str | None = None
+    is_error: bool = False
+    timestamp: str | None = None
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_creation_tokens += other.cache_creation_tokens
+
+    @property
+    def total(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_creation_tokens
+        )
+
+
+@dataclass
+class Turn:
+    """One user prompt or one (merged) assistant reply."""
+
+    role: Role
+    text: str
+    timestamp: str | None = None
+    uuid: str | None = None
+    message_id: str | None = None
+    model: str | None = None
+    thinking: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    #: injected text (isMeta): hook output, command caveats — not the human's words
+    is_meta: bool = False
+    #: the continuation summary written after /compact
+    is_compact_summary: bool = False
+    images: int = 0
+    unknown_blocks: Counter[str] = field(default_factory=Counter)
+    #: the slash command a user line ran ("/clear", "/model"); its text reads "/model opus"
+    command: str | None = None
+
+    @property
+    def is_prompt(self) -> bool:
+        """A real human prompt: user text that is neither injected nor a compact summary."""
+        return (
+            self.role == "user"
+            and not self.is_meta
+            and not self.is_compact_summary
+            and bool(self.text.strip())
+        )
+
+
+@dataclass
+class ParseStats:
+    lines: int = 0
+    bytes: int = 0
+    #: reason -> count: bad_json, invalid_utf8, not_object, missing_type, bad_shape, too_long
+    malformed: Counter[str] = field(default_factory=Counter)
+    #: line types we don't know yet (they keep appearing): skipped and counted
+    unknown_types: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    #: tool results whose tool call was never seen (cut-off or rewound transcripts)
+    orphan_results: int = 0
+
+    def merge(self, other: ParseStats) -> None:
+        self.lines += other.lines
+        self.bytes += other.bytes
+        self.malformed.update(other.malformed)
+        self.unknown_types.update(other.unknown_types)
+        self.duplicates += other.duplicates
+        self.orphan_results += other.orphan_results
+
+
+@dataclass
+class Session:
+    session_id: str
+    source: Literal["claude-code", "codex"]
+    project: str
+    transcripts: list[Path]
+    cwd: str | None = None
+    git_branch: str | None = None
+    version: str | None = None
+    title: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    models: list[str] = field(default_factory=list)
+    #: in order; a plain list, or for a very large session a turnlog.TurnLog read back from
+    #: disk (walk it in order: indexing it reads a chunk each time)
+    turns: Sequence[Turn] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    #: Claude Code's own `summary` lines (titles of compacted conversations)
+    summaries: list[str] = field(default_factory=list)
+    subagents: list[Session] = field(default_factory=list)
+    #: set on subagent sessions only (their session_id is the parent's)
+    agent_id: str | None = None
+    #: a subagent's kind ("general-purpose", "Explore") when its transcript says so
+    agent_type: str | None = None
+    #: this session's own file only (inline sidechains count in the file they sit in); a
+    #: group's totals are this plus every subagent's stats
+    stats: ParseStats = field(default_factory=ParseStats)
+
+    @property
+    def prompts(self) -> list[str]:
+        return [t.text for t in self.turns if t.is_prompt]
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [call for turn in self.turns for call in turn.tool_calls]
+
+
+@dataclass(frozen=True)
+class TranscriptGroup:
+    """The files of one session as discovered on disk: the main transcript plus every file
+    that belongs to it (subagent transcripts, their .meta.json). The manifest keys on these."""
+
+    session_id: str
+    source: Literal["claude-code", "codex"]
+    main: Path
+    #: every file of the session, main first; a change to any of them re-ingests the session
+    parts: tuple[Path, ...]
+    #: the folder the transcript was found in (Claude Code: the encoded-cwd folder)
+    folder: Path
+
+
+def check_project_name(name: str) -> str:
+    """Return `name` if it is safe as one path component, else raise FatalError.
+
+    Project names come from users, transcripts' cwd and remote content, so they are hostile
+    input: no separators, no '.'/'..', no control characters, no leading dot.
+    """
+    normalized = unicodedata.normalize("NFC", name)
+    bad = (
+        not normalized
+        or normalized in {".", ".."}
+        or normalized.startswith(".")
+        or any(ch in normalized for ch in "/\\\0")
+        or any(unicodedata.category(ch).startswith("C") for ch in normalized)
+        or len(normalized.encode()) > 200
+    )
+    if bad:
+        raise FatalError(
+            f"invalid project name {name!r}: use one plain folder name "
+            "(no '/', '\\', leading '.', or control characters; at most 200 bytes)"
+        )
+    return normalized
