@@ -219,7 +219,8 @@ def test_push_rejected_after_all_attempts_is_a_fatal_error(tmp_path: Path) -> No
             attempts=3,
             sleep=slept.append,
         )
-    assert len(slept) == 3 and all(0 <= s <= reposync.BACKOFF_CAP for s in slept)
+    # a wait between tries, none after the last one
+    assert len(slept) == 2 and all(0 <= s <= reposync.BACKOFF_CAP for s in slept)
     assert git(remote, "for-each-ref") == ""
 
 

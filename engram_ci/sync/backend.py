@@ -42,7 +42,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from engram_ci.errors import FatalError
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE
@@ -170,7 +170,7 @@ class Backend:
     def close(self) -> None:
         """Release connections (default: nothing to release)."""
 
-    def __enter__(self) -> Backend:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
