@@ -45,6 +45,7 @@ from engram_ci.memory.projectfiles import (
 )
 from engram_ci.sync import crypto, redact, syncstate, threeway
 from engram_ci.sync.backend import MANAGED_FILES, Backend, Conflict, Files, Snapshot
+from engram_ci.sync.crypto import Encryption
 from engram_ci.transcripts.model import check_project_name
 
 log = logging.getLogger("engram_ci")
@@ -74,19 +75,6 @@ def redact_outbound(files: Mapping[str, str]) -> tuple[FileSet, int]:
 def backoff(attempt: int, jitter: Callable[[], float] = random.random) -> float:
     """Full jitter: racing writers spread out instead of colliding again in lockstep."""
     return float(jitter() * min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))
-
-
-@dataclass(frozen=True)
-class Encryption:
-    """cipher: the keys at hand (to open a sealed store); encrypt: seal what is uploaded.
-    A store that is sealed stays sealed whenever the cipher can seal (crypto.encryption_for)."""
-
-    cipher: crypto.Cipher | None = None
-    encrypt: bool = False
-
-    @classmethod
-    def of(cls, cipher: crypto.Cipher | None, encrypt: bool | None = None) -> Encryption:
-        return cls(cipher, cipher is not None if encrypt is None else encrypt)
 
 
 @dataclass(frozen=True)
