@@ -40,12 +40,14 @@ from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryL
 from engram_ci.memory.projectfiles import (
     FileSet,
     diff_filesets,
+    for_upload,
     merge_filesets,
     metadata_json,
     read_local,
     split_known,
     write_local,
 )
+from engram_ci.memory.syncstate import record_sync
 from engram_ci.sync import crypto, redact
 from engram_ci.sync.github_api import (
     GistNotFound,
@@ -234,7 +236,7 @@ def _converge(
     etag = basis.etag
     for _ in range(MAX_ROUNDS):
         merged = merge_filesets(project, local, *seen)
-        redacted, report = redact.redact_files(merged)
+        redacted, report = redact.redact_files(for_upload(merged))
         changes = _changes(redacted, remote_raw, cipher)
         if not changes:
             return _Converged(
@@ -295,7 +297,7 @@ def _changes(
 
 
 def _upload_form(merged: FileSet, cipher: crypto.Cipher | None) -> tuple[dict[str, str], int]:
-    redacted, report = redact.redact_files(merged)
+    redacted, report = redact.redact_files(for_upload(merged))
     wanted = {n: t for n, t in redacted.items() if t.strip()}
     if cipher is not None:
         wanted = dict(crypto.seal_files(wanted, cipher))
@@ -628,6 +630,7 @@ def _recall(layout: MemoryLayout, project: str) -> _Remembered | None:
 def _remember(layout: MemoryLayout, project: str, remembered: _Remembered) -> None:
     text = json.dumps(asdict(remembered), indent=1, sort_keys=True) + "\n"
     atomic_write_text(_state_file(layout, project), text, mode=0o600)
+    record_sync(layout, project, "gist", remembered.url or remembered.gist_id)
 
 
 def remembered_gist(memory_dir: Path, project: str) -> str | None:

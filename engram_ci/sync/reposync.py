@@ -24,6 +24,7 @@ from engram_ci.errors import FatalError
 from engram_ci.memory import projectfiles
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
 from engram_ci.memory.projectfiles import FileSet
+from engram_ci.memory.syncstate import record_sync
 from engram_ci.sync import crypto, redact, repomerge, tokens
 from engram_ci.sync.git_repo import (
     MODE_FILE,
@@ -217,7 +218,7 @@ def _plan_push(
     existing = repo.read_tree(held.sha) if held else []
     remote, sealed = _read_files(repo, existing, project, cipher)
     merged = projectfiles.merge_filesets(project, remote, local)
-    upload_plain, report = redact.redact_files(merged)
+    upload_plain, report = redact.redact_files(projectfiles.for_upload(merged))
     diff = projectfiles.diff_filesets(remote, upload_plain)
     # age output is randomised: compare plaintext, and re-seal only for new keys
     keys_current = crypto.sealed_for(sealed, cipher) if cipher else not sealed
@@ -345,6 +346,7 @@ def push_repo(
                         ) from None
                     continue
             projectfiles.write_local(layout, project, plan.merged)
+            record_sync(layout, project, "repo", upstream.url if upstream else str(repo.top_level))
             return RepoPushResult(
                 commit_sha=commit,
                 branch=target,
@@ -412,6 +414,7 @@ def pull_repo(
         local = projectfiles.read_local(layout, project)
         merged = projectfiles.merge_filesets(project, local, *found)
         written = projectfiles.write_local(layout, project, merged)
+        record_sync(layout, project, "repo", upstream.url if fetch_remote else str(repo.top_level))
         return RepoPullResult(
             commit_sha=commits[-1],
             branch=target,
