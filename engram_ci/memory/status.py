@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from engram_ci.knowledge.ttl import is_expired
+from engram_ci.knowledge.ttl import is_expired, utc_stamp
 from engram_ci.memory import projectfiles
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.syncstate import SyncRecord, last_syncs
@@ -115,4 +115,4 @@ def _with_remembered_gist(
         mtime = datetime.fromtimestamp(state.stat().st_mtime, UTC)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return records
-    return [*records, SyncRecord("gist", target, mtime.strftime("%Y-%m-%dT%H:%M:%SZ"))]
+    return [*records, SyncRecord("gist", target, utc_stamp(mtime))]

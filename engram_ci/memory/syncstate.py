@@ -16,6 +16,7 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+from engram_ci.knowledge.ttl import utc_stamp
 from engram_ci.memory.fsutil import atomic_write_text
 from engram_ci.memory.paths import MemoryLayout
 
@@ -41,7 +42,7 @@ def record_sync(
 ) -> None:
     """Note that `project` just synced with `target` (best effort: status is informational)."""
     target = _USERINFO.sub("", target)
-    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = utc_stamp(now or datetime.now(UTC))
     digest = hashlib.sha256(f"{kind}\0{target}".encode()).hexdigest()[:16]
     path = layout.state_dir / "syncs" / project / f"{kind}-{digest}.json"
     text = json.dumps(SyncRecord(kind, target, stamp).to_json(), sort_keys=True) + "\n"
