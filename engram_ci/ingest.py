@@ -44,7 +44,13 @@ from engram_ci.memory.manifest import (
 )
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
-from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, check_project_name
+from engram_ci.transcripts.model import (
+    ParseStats,
+    Session,
+    TranscriptGroup,
+    Usage,
+    check_project_name,
+)
 
 log = logging.getLogger("engram_ci")
 
@@ -72,6 +78,10 @@ class ExtractionLike(Protocol):
     def confidence(self) -> str: ...
     @property
     def summary(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def usage(self) -> Usage | None: ...
 
 
 Extractor = Callable[[Session], ExtractionLike]
@@ -116,6 +126,12 @@ class IngestReport:
     unknown_types: dict[str, int] = field(default_factory=dict)
     #: (project, session id) of every session (re-)ingested in this run
     sessions: list[tuple[str, str]] = field(default_factory=list)
+    #: the model path (--provider): sessions it extracted, sessions that fell back to the
+    #: offline extractor, and the tokens paid for (unusable answers included)
+    provider: str = "offline"
+    llm_sessions: int = 0
+    llm_fallbacks: int = 0
+    llm_tokens: Usage = field(default_factory=Usage)
 
     def to_json(self) -> dict[str, Any]:
         """A stable shape for --json and the action's outputs: keys never change meaning."""
@@ -139,6 +155,17 @@ class IngestReport:
                 "unknown_types": dict(sorted(self.unknown_types.items())),
             },
             "sessions": [{"project": p, "session_id": s} for p, s in sorted(self.sessions)],
+            "llm": {
+                "provider": self.provider,
+                "sessions": self.llm_sessions,
+                "fallbacks": self.llm_fallbacks,
+                "tokens": {
+                    "input": self.llm_tokens.input_tokens,
+                    "output": self.llm_tokens.output_tokens,
+                    "cache_read": self.llm_tokens.cache_read_tokens,
+                    "cache_write": self.llm_tokens.cache_creation_tokens,
+                },
+            },
         }
 
 
@@ -234,6 +261,9 @@ class _Outcome:
     #: category -> body; None when knowledge was not extracted
     entries: dict[str, str] | None = None
     confidence: str = ""
+    #: "offline" or "<provider>:<model>", and what a model charged (extraction.source/usage)
+    source: str = ""
+    usage: Usage | None = None
     subagents: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
@@ -278,6 +308,8 @@ class _Run:
     def execute(self) -> IngestReport:
         self.report.memory_dir = str(self.layout.root)
         self.report.dry_run = self.options.dry_run
+        if self.extract is not None and self.options.provider not in (None, "", "offline"):
+            self.report.provider = str(self.options.provider)
         manifest = Manifest.load(self.layout.state_dir)
         todo = self._changed_groups(manifest)
         self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
@@ -421,6 +453,8 @@ class _Run:
             stamp=_header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME,
             entries=dict(extraction.entries) if extraction else None,
             confidence=extraction.confidence if extraction else "",
+            source=extraction.source if extraction else "",
+            usage=extraction.usage if extraction else None,
             subagents=_count_subagents(session),
             tool_calls=meta["tool_calls_with_subagents"],
             tool_errors=meta["tool_errors"] + sum(map(_all_tool_errors, session.subagents)),
@@ -460,7 +494,18 @@ class _Run:
         self.report.subagents += outcome.subagents
         self.report.tool_calls += outcome.tool_calls
         self.report.tool_errors += outcome.tool_errors
+        self._count_model_use(outcome)
         return outcome.project
+
+    def _count_model_use(self, outcome: _Outcome) -> None:
+        if self.report.provider == "offline" or outcome.entries is None:
+            return
+        if outcome.source == "offline":
+            self.report.llm_fallbacks += 1
+        else:
+            self.report.llm_sessions += 1
+        if outcome.usage is not None:
+            self.report.llm_tokens.add(outcome.usage)
 
     def _queue_blocks(self, outcome: _Outcome, previous: Entry | None) -> tuple[str, ...]:
         if outcome.entries is None:
@@ -602,6 +647,14 @@ def summary_lines(report: IngestReport) -> list[str]:
     if skipped:
         parts = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items()))
         lines.append(f"Skipped lines: {parts}")
+    if report.provider != "offline":
+        tokens = report.llm_tokens
+        lines.append(
+            f"Model ({report.provider}): {report.llm_sessions} session(s), "
+            f"{report.llm_fallbacks} fell back to offline; tokens in {tokens.input_tokens}, "
+            f"out {tokens.output_tokens}, cache read {tokens.cache_read_tokens}, "
+            f"cache write {tokens.cache_creation_tokens}"
+        )
     if report.sessions_failed:
         lines.append(f"Failed (see warnings above; retried next run): {report.sessions_failed}")
     return lines

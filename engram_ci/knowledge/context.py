@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from engram_ci.knowledge import ttl
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, Block, KnowledgeFile
 
 MAX_ENTRIES_PER_CATEGORY = 8
@@ -31,6 +32,7 @@ def _entry_lines(block: Block) -> list[str]:
 
 def synthesize(project: str, files: Mapping[str, KnowledgeFile]) -> str:
     """Build context.md from category name -> parsed file (categories absent are skipped)."""
+    files = ttl.unexpired(files)  # an expired [ttl:] block leaves the context (stays on disk)
     sessions = {b.session_id for kf in files.values() for b in kf.live_blocks()}
     latest = max((b.timestamp for kf in files.values() for b in kf.live_blocks()), default="")
     out = [
