@@ -21,3 +21,30 @@ def layout_from(args: argparse.Namespace) -> MemoryLayout:
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, sort_keys=False)
     sys.stdout.write("\n")
+
+
+#: below this a context.md holds little more than its header
+MIN_CONTEXT_BUDGET = 1_000
+
+
+def context_budget(text: str) -> int:
+    """argparse type of --budget: context.md's size in characters."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < MIN_CONTEXT_BUDGET:
+        raise argparse.ArgumentTypeError(
+            f"--budget wants a number of characters >= {MIN_CONTEXT_BUDGET:,}, not {text!r}"
+        )
+    return value
+
+
+def add_budget_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--budget",
+        type=context_budget,
+        default=None,
+        metavar="N",
+        help="context.md's size in characters (default: 6000, about 1,500 tokens)",
+    )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engram_ci.knowledge.phrases import CAUSE, CAUSE_RE, INTENT, INTENT_RE, Prose, one_line
+from engram_ci.knowledge.bullets import clean_markdown, strip_interjections, whole_sentences
+from engram_ci.knowledge.phrases import CAUSE, CAUSE_RE, INTENT, INTENT_RE, Prose
 from engram_ci.knowledge.signals import (
     EDIT_TOOLS,
     CallFacts,
@@ -43,6 +44,8 @@ class Failure:
     #: command_kind(subject) == "Test": half of retry_matches(), worked out once
     test: bool
     entry: str
+    #: the error line, short enough to show whole ("" when too long or absent)
+    signature: str = ""
     fixed: bool = False
     edited: FirstDistinct = field(default_factory=lambda: FirstDistinct(4))
     ran: FirstDistinct = field(default_factory=lambda: FirstDistinct(2))
@@ -65,12 +68,12 @@ class Failure:
         else:
             how = "on a re-run"
         why = self.cause if self.cause is not None else self.intent
+        why = whole_sentences(strip_interjections(clean_markdown(why or "")), 200)
         if how == "on a re-run" and not why:
             return None  # nothing changed that we can see: no knowledge in it
-        fixed = f"{code(self.subject)} passed {how}"
-        if rerun != self.subject:
-            fixed = f"{code(self.subject)} fixed: {code(rerun)} passed {how}"
-        return f"{fixed}: {one_line(why, 160)}" if why else fixed
+        failed = f"{code(self.subject)} failed" + (f": {self.signature}" if self.signature else "")
+        fixed = f"passed {how}" if rerun == self.subject else f"{code(rerun)} passed {how}"
+        return f"Fix: {failed} → {fixed}" + (f": {why}" if why else "")
 
 
 class Bugs:
@@ -140,7 +143,7 @@ class Bugs:
         why = error_line(result)
         entry = f"{self.where}{code(facts.subject)} failed{': ' if why else ''}{why}"
         test = command_kind(facts.subject) == "Test"
-        failure = Failure(self.failures, facts.name, facts.subject, test, entry)
+        failure = Failure(self.failures, facts.name, facts.subject, test, entry, _signature(why))
         self.failures += 1
         entries = self.shell if facts.command else self.other
         if len(entries) < BUG_ENTRIES_CAP:
@@ -155,3 +158,14 @@ class Bugs:
             for f in self.shell + self.other
         ]
         return dedupe(entries, BUGS_CAP)
+
+
+def _signature(error: str) -> str:
+    """An error line as a pitfall shows it: whole, or its first clause when that is short."""
+    if "…" not in error and len(error) <= 140:
+        return error
+    for cut in (": ", " - ", "; ", ". "):
+        head = error.split(cut, 1)[0]
+        if 20 <= len(head) <= 140 and "…" not in head:
+            return head
+    return ""

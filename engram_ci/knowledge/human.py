@@ -1,0 +1,91 @@
+"""What the human said, read from their own typed prompts only: preferences, corrections, the
+task they asked for, and the problems they reported.
+
+Memory is data: only text the human typed can become a preference. Callers pass the main
+thread's prompts as signals.human_text() gives them (no injected isMeta lines, no slash-command
+output, no tool results, no subagent prompts, which the parent agent wrote); nothing here is
+ever fed tool output, file contents or issue bodies.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engram_ci.knowledge.bullets import clean_markdown, whole_sentences
+from engram_ci.knowledge.phrases import sentences
+
+__all__ = ["PREFERENCE_CAP", "asked", "correction", "preferences", "reports_problem"]
+
+PREFERENCE_CAP = 8
+#: the human states wants early: a long prompt goes on with pasted logs, docs and code
+_READ_CHARS = 1500
+_SENTENCE_CHARS = 260
+#: a want, a convention, a constraint: "I'd like", "don't", "keep it", "use X instead"
+_WANT_RE = re.compile(
+    r"\b(i'?d (like|love|prefer|rather)|i (want|prefer|like|need)\b|i don'?t (want|like|need|think)"
+    r"|don'?t|do not|never|always|avoid|we (should|shouldn'?t|need|don'?t need|want|must)"
+    r"|should (we|be|use|run|not|only|also)|let'?s (use|keep|do|go|not|make|stick|switch|also"
+    r"|change|first|just)|instead|rather than|no need|keep(ing)? (it|the|them|this|that)"
+    r"|make sure|must|prefer|only (use|run|work))\b",
+    re.IGNORECASE,
+)
+#: a question only counts when it proposes something ("maybe we should use https?")
+_PROPOSAL_RE = re.compile(
+    r"\b(we should|should we|let'?s|instead|rather than|don'?t|no need|do we (even )?need"
+    r"|maybe (we|use|move|just)|could we|can we just)\b",
+    re.IGNORECASE,
+)
+#: a prompt that pushes back on what the agent just did
+_PUSHBACK_RE = re.compile(
+    r"^(no\b|nope|not\b|actually|wait|don'?t|stop|instead|never mind|that'?s (not|wrong)"
+    r"|i don'?t think|you can (just|set|use)|why (not|did))",
+    re.IGNORECASE,
+)
+#: a prompt reporting that something broke: the reply that follows is a fix
+_PROBLEM_RE = re.compile(
+    r"(doesn'?t|does not|didn'?t|isn'?t|is not|still( doesn'?t)?|not) work|\b(error|errors|failed"
+    r"|fails|failing|broken|blocked|crash(es|ed)?|lost|missing|unhappy|mysterious)\b|:\(",
+    re.IGNORECASE,
+)
+
+
+def _said(text: str) -> list[str]:
+    """The human's sentences, markdown folded, long pastes left out."""
+    found = []
+    for sentence in sentences(text[:_READ_CHARS]):
+        sentence = clean_markdown(sentence)
+        if len(sentence) <= _SENTENCE_CHARS and not sentence.endswith(":"):
+            found.append(sentence)
+    return found
+
+
+def preferences(text: str) -> list[str]:
+    """Sentences of a prompt that state what the human wants, in their words."""
+    found = []
+    for sentence in _said(text):
+        if not _WANT_RE.search(sentence):
+            continue
+        if sentence.endswith("?") and not _PROPOSAL_RE.search(sentence):
+            continue  # a question asks; it does not state a want
+        found.append(sentence)
+    return found
+
+
+def correction(text: str, *, after_refusal: bool) -> str | None:
+    """The prompt as a correction: it followed a refused tool call, or it opens by pushing back
+    ("no, use X", "actually…"). Its first whole sentences, or None."""
+    said = _said(text)
+    if not said or not (after_refusal or _PUSHBACK_RE.match(said[0])):
+        return None
+    return whole_sentences(" ".join(said[:2]), _SENTENCE_CHARS) or None
+
+
+def asked(text: str) -> str | None:
+    """What a prompt asked for, in its first whole sentences."""
+    said = _said(text)
+    return whole_sentences(" ".join(said[:2]), 220) or None if said else None
+
+
+def reports_problem(text: str) -> str | None:
+    """The sentence of a prompt that reports something broken, or None."""
+    return next((s for s in _said(text) if _PROBLEM_RE.search(s)), None)
