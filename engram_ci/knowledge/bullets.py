@@ -41,6 +41,7 @@ LABELS: dict[str, str] = {
     "Run": "commands",
     "Git": "commands",
     "Fix": "pitfalls",
+    "Failed": "",  # bugs.md: a failure worth a pitfall has a Fix, one left open is Left failing
     "Cause": "pitfalls",
     "Decision": "decisions",
     "Chosen": "decisions",
@@ -62,8 +63,9 @@ _NARRATION_RE = re.compile(
     r"|first|now|run|try|verify|test)|now(,)? (i|let'?s|let me|we)|first(,)? (i|let)|i need to"
     r"|i see\b|i can see|i notice|i understand|i have (a good|enough|all)|looking at|based on"
     r"|here'?s (what|a|the|my)|you'?re (absolutely )?right|good (point|catch|question|idea)"
-    r"|great (point|catch|question|idea|observation)|thank you|hello|hi\b|sure\b|okay\b|ok\b"
-    r"|perfect|excellent|great|awesome|done[.!]|got it|ah[,! ]|oh[,! ]|hmm|wait|actually,? (i|let))",
+    r"|great (point|catch|question|idea|observation)|thank you|hello|hi\b|sure\b|okay\b"
+    r"|ok\b|perfect|excellent|great|awesome|done[.!]|got it|ah[,! ]|oh[,! ]|hmm|wait"
+    r"|actually,? (i|let))",
     re.IGNORECASE,
 )
 #: leading exclamations an answer opens with ("Perfect! The tests pass." -> "The tests pass.")

@@ -115,12 +115,11 @@ def _collect(blocks: list[tuple[str, Block]], stamps: list[tuple[str, str]]) -> 
     latest_sessions = {sid for _, sid in stamps[-_OPEN_SESSIONS:]}
     found: dict[tuple[str, str], _Item] = {}
     for category, block in sorted(blocks, key=lambda cb: (cb[1].timestamp, cb[1].session_id)):
-        if category == "insights":
-            _session_line(found, block)
+        shown = _session_line(found, block) if category == "insights" else None
         for label, text in _bullets(block.body):
             section = LABELS.get(label, "") if label else _CATEGORY_SECTION.get(category, "")
-            if not section or (section == "recent" and label == "Asked"):
-                continue
+            if not section or label == "Asked" or (label == "Done" and text == shown):
+                continue  # the session's line already says what was asked and finally done
             if label == "Done":
                 section = "done"
             if section == "open" and block.session_id not in latest_sessions:
@@ -140,18 +139,19 @@ def _bullets(body: str) -> Iterable[tuple[str | None, str]]:
                 yield label, text
 
 
-def _session_line(found: dict[tuple[str, str], _Item], block: Block) -> None:
-    """Recent work: one line per session, what was asked and what the last reply says was done."""
+def _session_line(found: dict[tuple[str, str], _Item], block: Block) -> str | None:
+    """Recent work: one line per session, what was asked and what the last reply says was done.
+    Returns the Done bullet the line shows."""
     pairs = list(_bullets(block.body))
-    asked = next((t for label, t in pairs if label == "Asked"), "")
+    asked = whole_sentences(next((t for label, t in pairs if label == "Asked"), ""), 240)
     done = [t for label, t in pairs if label == "Done"]
-    asked = whole_sentences(asked, 160)
     last = whole_sentences(done[-1], 200) if done else ""
     if not asked and not last:
-        return
+        return None
     date = block.timestamp[:10] or "undated"
-    text = f"{date}: {asked}" + (f" → {last}" if asked and last else last)
+    text = f"{date}: {asked}" + (" → " if asked and last else "") + last
     _add(found, "recent", None, text, block)
+    return done[-1] if last else None
 
 
 def _add(
@@ -184,10 +184,13 @@ def _add(
     item = found.get(key)
     if item is None:
         item = found[key] = _Item(section, label, text, order=len(found))
-    item.sessions.add(block.session_id)
-    if block.timestamp >= item.latest:
-        item.latest = block.timestamp
+    if block.timestamp > item.latest:
+        item.latest, item.failed_last = block.timestamp, failed
+    elif block.timestamp == item.latest and block.session_id in item.sessions:
+        item.failed_last = item.failed_last and failed  # one run of it passed in that session
+    elif block.timestamp == item.latest:
         item.failed_last = failed
+    item.sessions.add(block.session_id)
     item.runs += runs
     item.edits += edits
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engram_ci.knowledge.bullets import clean_markdown, strip_interjections, whole_sentences
+from engram_ci.knowledge.bullets import (
+    clean_markdown,
+    is_narration,
+    strip_interjections,
+    whole_sentences,
+)
 from engram_ci.knowledge.phrases import CAUSE, CAUSE_RE, INTENT, INTENT_RE, Prose
 from engram_ci.knowledge.signals import (
     EDIT_TOOLS,
@@ -69,6 +74,8 @@ class Failure:
             how = "on a re-run"
         why = self.cause if self.cause is not None else self.intent
         why = whole_sentences(strip_interjections(clean_markdown(why or "")), 200)
+        if is_narration(why):
+            why = ""
         if how == "on a re-run" and not why:
             return None  # nothing changed that we can see: no knowledge in it
         failed = f"{code(self.subject)} failed" + (f": {self.signature}" if self.signature else "")
@@ -137,11 +144,11 @@ class Bugs:
         self.open = [f for f in self.open if not f.fixed]
         solution = fixed[0].solution(facts.subject)
         if solution:
-            self.solutions.add(fixed[0].order, self.where + solution)
+            self.solutions.add(fixed[0].order, solution.replace("Fix: ", "Fix: " + self.where, 1))
 
     def _open(self, facts: CallFacts, result: str | None) -> None:
         why = error_line(result)
-        entry = f"{self.where}{code(facts.subject)} failed{': ' if why else ''}{why}"
+        entry = f"Failed: {self.where}{code(facts.subject)}{': ' if why else ''}{why}"
         test = command_kind(facts.subject) == "Test"
         failure = Failure(self.failures, facts.name, facts.subject, test, entry, _signature(why))
         self.failures += 1

@@ -22,13 +22,24 @@ _READ_CHARS = 1500
 _SENTENCE_CHARS = 260
 #: a want, a convention, a constraint: "I'd like", "don't", "keep it", "use X instead"
 _WANT_RE = re.compile(
-    r"\b(i'?d (like|love|prefer|rather)|i (want|prefer|like|need)\b|i don'?t (want|like|need|think)"
-    r"|don'?t|do not|never|always|avoid|we (should|shouldn'?t|need|don'?t need|want|must)"
-    r"|should (we|be|use|run|not|only|also)|let'?s (use|keep|do|go|not|make|stick|switch|also"
-    r"|change|first|just)|instead|rather than|no need|keep(ing)? (it|the|them|this|that)"
+    r"\b(i'?d (love|prefer|rather)|i'?d like (to|it|the|a|an)\b|i (want|prefer|like)\b"
+    r"|i don'?t (want|like|need|think)|^(please )?(don'?t|do not|never|always|avoid)"
+    r"|(please|we|you) (don'?t|do not|never|always)|we (should|shouldn'?t|need|don'?t need|want"
+    r"|must)|should (we|be|use|run|not|only|also)|let'?s (use|keep|do|go|not|make|stick|switch"
+    r"|also|change|first|just)|instead|rather than|no need|keep(ing)? (it|the|them|this|that)"
     r"|make sure|must|prefer|only (use|run|work))\b",
     re.IGNORECASE,
 )
+#: what a request needs besides its ask to state a lasting want: a constraint
+_CONSTRAINT_RE = re.compile(
+    r"\b(keep(ing)? (it|the|them|this|that)|without|instead|rather than|don'?t|do not|never"
+    r"|always|only|free)\b",
+    re.IGNORECASE,
+)
+_CODE_SPAN_RE = re.compile(r"`[^`]*`")
+_REQUEST_RE = re.compile(r"^(hey \w+, )?(can|could|would|will) you\b|^please\b", re.IGNORECASE)
+#: pasted code, logs and markup: not a sentence the human typed
+_CODE_RE = re.compile(r"[{};]|\w=|=\s*[\"'\d]|\w\(|\)\.|^\W|\s(at|in) \S+:\d+|\d\d:\d\d:\d\d")
 #: a question only counts when it proposes something ("maybe we should use https?")
 _PROPOSAL_RE = re.compile(
     r"\b(we should|should we|let'?s|instead|rather than|don'?t|no need|do we (even )?need"
@@ -53,8 +64,12 @@ def _said(text: str) -> list[str]:
     """The human's sentences, markdown folded, long pastes left out."""
     found = []
     for sentence in sentences(text[:_READ_CHARS]):
-        sentence = clean_markdown(sentence)
-        if len(sentence) <= _SENTENCE_CHARS and not sentence.endswith(":"):
+        sentence = clean_markdown(sentence).rstrip("\\ ")  # "\\" ends a line in Claude Code
+        if (
+            len(sentence) <= _SENTENCE_CHARS
+            and not sentence.endswith((":", ",", "("))
+            and not _CODE_RE.search(sentence)
+        ):
             found.append(sentence)
     return found
 
@@ -63,10 +78,12 @@ def preferences(text: str) -> list[str]:
     """Sentences of a prompt that state what the human wants, in their words."""
     found = []
     for sentence in _said(text):
-        if not _WANT_RE.search(sentence):
-            continue
+        if not _WANT_RE.search(_CODE_SPAN_RE.sub("", sentence)):
+            continue  # "instead" inside `// TODO: hide it instead` is quoted, not said
         if sentence.endswith("?") and not _PROPOSAL_RE.search(sentence):
             continue  # a question asks; it does not state a want
+        if _REQUEST_RE.match(sentence) and not _CONSTRAINT_RE.search(sentence):
+            continue  # a task: what was asked, not how the human wants things done
         found.append(sentence)
     return found
 
@@ -83,7 +100,9 @@ def correction(text: str, *, after_refusal: bool) -> str | None:
 def asked(text: str) -> str | None:
     """What a prompt asked for, in its first whole sentences."""
     said = _said(text)
-    return whole_sentences(" ".join(said[:2]), 220) or None if said else None
+    if not said:
+        return None
+    return whole_sentences(" ".join(said[:2]), 240) or whole_sentences(said[0], 300) or None
 
 
 def reports_problem(text: str) -> str | None:

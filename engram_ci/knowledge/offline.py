@@ -195,7 +195,7 @@ class _MainThread:
             self.insights.extend(
                 f"Cause: {s}"
                 for s in map(_plain, prose.sentences())
-                if s and INSIGHT_RE.search(s) and not s.endswith(("?", ":")) and not is_narration(s)
+                if s and INSIGHT_RE.search(s) and _explains(s)
             )
         if not self.todos.full and prose.may_hold(TODO):
             self.todos.extend(
@@ -267,8 +267,7 @@ class _MainThread:
 #: a decision says why: "because", "since", "so that", "to avoid", "which means", "—"
 _REASON_RE = re.compile(
     r"\b(because|since|so that|so (it|we|the|you)|to (avoid|keep|prevent|make|allow|ensure)"
-    r"|which (is|means|makes|keeps|avoids)|as (it|this|that) |for (better|simpler|consistency))\b"
-    r"| — | - ",
+    r"|which (is|means|makes|keeps|avoids)|as (it|this|that) |for (better|simpler|consistency))\b",
     re.IGNORECASE,
 )
 _DECISION_CHARS = 260
@@ -277,6 +276,20 @@ _DECISION_CHARS = 260
 def _plain(sentence: str) -> str:
     """A sentence as a bullet shows it: plain, whole, or "" when too long to keep whole."""
     return whole_sentences(strip_interjections(clean_markdown(sentence)), _DECISION_CHARS)
+
+
+#: an agent talking about its own debugging: "I'm calling…", "we can see…", "my test…"
+_FIRST_PERSON_RE = re.compile(r"\b(i|i'm|i've|my|me|we can see|let me|let's)\b", re.IGNORECASE)
+
+
+def _explains(sentence: str) -> bool:
+    """A cause worth keeping: a statement about the project, not the agent's own steps."""
+    return (
+        not sentence.endswith(("?", ":"))
+        and not is_narration(sentence)
+        and not _FIRST_PERSON_RE.search(sentence)
+        and len(sentence.split()) >= 8
+    )
 
 
 def _decided(sentence: str) -> bool:
@@ -296,7 +309,11 @@ def _outcome(reply: str) -> str | None:
     said = []
     for sentence in sentences(reply):
         sentence = strip_interjections(clean_markdown(sentence))
-        if len(sentence.split()) < 4 or sentence.endswith(("?", ":")) or is_narration(sentence):
+        if (
+            len(sentence.split()) < 4
+            or not sentence.endswith((".", "!"))  # a list item's fragment, a heading, a question
+            or is_narration(sentence)
+        ):
             continue
         said.append(sentence)
         if len(said) == 2:

@@ -94,6 +94,7 @@ _READONLY_GIT = frozenset(
 )
 
 _NON_WORD_RE = re.compile(r"\W+")
+_LOOKUP_FLAGS = frozenset({"--help", "--version", "--collect-only", "--markers", "-h"})
 #: an AskUserQuestion result's answers: "question"="answer"
 ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
 _COMMAND_ARGS_RE = re.compile(r"<command-args>(.*?)</command-args>", re.DOTALL)
@@ -319,7 +320,7 @@ def command_kind(command: str) -> str | None:
     words = command.split()
     if not words or words[0] in _TRIVIAL_COMMANDS:
         return None
-    if "--help" in words or "--version" in words:  # looking something up, not a procedure
+    if _LOOKUP_FLAGS.intersection(words):  # looking something up, not a procedure
         return None
     if words[0] == "git" and len(words) > 1 and words[1] in _READONLY_GIT:
         return None
