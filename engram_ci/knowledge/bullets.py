@@ -71,7 +71,9 @@ _NARRATION_RE = re.compile(
 #: leading exclamations an answer opens with ("Perfect! The tests pass." -> "The tests pass.")
 _INTERJECTION_RE = re.compile(
     r"^((perfect|excellent|great|awesome|done|good|nice|exactly|yes|ah|oh|okay|ok|got it"
-    r"|all done|success|fixed)[!.,:]+\s*|[✅🎉✓✔️]+\s*)+",
+    r"|all done|success|fixed|ah yes|oh no)[!.,:]+\s*"
+    r"|(you'?re (absolutely )?right|good (point|catch|observation|question)"
+    r"|great (point|catch|observation|question))( -| —)?[!.,:]*\s+|[✅🎉✓✔️]+\s*)+",
     re.IGNORECASE,
 )
 _LINK_RE = re.compile(r"\[([^\]]+)\]\([^)]*\)")

@@ -50,6 +50,10 @@ _ITEM_CHARS = 320
 _WORDS_RE = re.compile(r"\W+")
 _COMMAND_RE = re.compile(r"^`([^`]+)`(?: \((?P<notes>[^)]*)\))?$")
 _RUNS_RE = re.compile(r"run (\d+)×")
+_ROUTINE_GIT_RE = re.compile(
+    r"^git (-C \S+ )?(add|commit|push|pull|fetch|status|checkout|switch|rm|mv|stash|restore"
+    r"|reset|log|diff|show|branch|tag|rev-parse)\b"
+)
 _EDITS_RE = re.compile(r"edited (\d+)×")
 #: arguments that only pick what one run looked at: a test file, a node id, verbosity
 _NARROWING_RE = re.compile(
@@ -100,8 +104,9 @@ def synthesize(
 
 def _header(project: str, stamps: list[tuple[str, str]]) -> str:
     span = ""
-    if stamps and stamps[-1][0]:
-        first, latest = stamps[0][0][:10], stamps[-1][0][:10]
+    dated = [stamp for stamp, _ in stamps if stamp[:1].isdigit()]
+    if dated:
+        first, latest = dated[0][:10], dated[-1][:10]
         span = f", {first} to {latest}" if first and first != latest else f", {latest}"
     return (
         f"# Project context: {project}\n\n"
@@ -170,10 +175,16 @@ def _add(
         notes = match.group("notes") or ""
         runs = int(m.group(1)) if (m := _RUNS_RE.search(notes)) else 1
         failed = "failed" in notes
-        text = _base_command(match.group(1))
+        text = match.group(1)
+        if label in ("Test", "Lint"):
+            text = _base_command(text)
+        elif label == "Git" and _ROUTINE_GIT_RE.match(text):
+            return  # staging, committing, syncing: how every repository works
     elif section == "files":
         edits = int(m.group(1)) if (m := _EDITS_RE.search(text)) else 0
         text = text.split(" (", 1)[0]
+        if "/.claude/plans/" in text:
+            return  # the agent's own scratch plan, not a file of the project
     elif is_narration(text):
         return
     if len(text) > _ITEM_CHARS:

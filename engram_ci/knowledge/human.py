@@ -18,7 +18,7 @@ __all__ = ["PREFERENCE_CAP", "asked", "correction", "preferences", "reports_prob
 
 PREFERENCE_CAP = 8
 #: the human states wants early: a long prompt goes on with pasted logs, docs and code
-_READ_CHARS = 1500
+_READ_CHARS = 800
 _SENTENCE_CHARS = 260
 #: a want, a convention, a constraint: "I'd like", "don't", "keep it", "use X instead"
 _WANT_RE = re.compile(
@@ -26,7 +26,7 @@ _WANT_RE = re.compile(
     r"|i don'?t (want|like|need|think)|^(please )?(don'?t|do not|never|always|avoid)"
     r"|(please|we|you) (don'?t|do not|never|always)|we (should|shouldn'?t|need|don'?t need|want"
     r"|must)|should (we|be|use|run|not|only|also)|let'?s (use|keep|do|go|not|make|stick|switch"
-    r"|also|change|first|just)|instead|rather than|no need|keep(ing)? (it|the|them|this|that)"
+    r"|change|first|just)|instead|rather than|no need|keep(ing)? (it|the|them|this|that)"
     r"|make sure|must|prefer|only (use|run|work))\b",
     re.IGNORECASE,
 )
@@ -39,7 +39,7 @@ _CONSTRAINT_RE = re.compile(
 _CODE_SPAN_RE = re.compile(r"`[^`]*`")
 _REQUEST_RE = re.compile(r"^(hey \w+, )?(can|could|would|will) you\b|^please\b", re.IGNORECASE)
 #: pasted code, logs and markup: not a sentence the human typed
-_CODE_RE = re.compile(r"[{};]|\w=|=\s*[\"'\d]|\w\(|\)\.|^\W|\s(at|in) \S+:\d+|\d\d:\d\d:\d\d")
+_CODE_RE = re.compile(r"[{};]|\w=|=\s*[\"'\d]|\w\(|\)\.\w|^\W|\s(at|in) \S+:\d+|\d\d:\d\d:\d\d")
 #: a question only counts when it proposes something ("maybe we should use https?")
 _PROPOSAL_RE = re.compile(
     r"\b(we should|should we|let'?s|instead|rather than|don'?t|no need|do we (even )?need"
@@ -55,7 +55,8 @@ _PUSHBACK_RE = re.compile(
 #: a prompt reporting that something broke: the reply that follows is a fix
 _PROBLEM_RE = re.compile(
     r"(doesn'?t|does not|didn'?t|isn'?t|is not|still( doesn'?t)?|not) work|\b(error|errors|failed"
-    r"|fails|failing|broken|blocked|crash(es|ed)?|lost|missing|unhappy|mysterious)\b|:\(",
+    r"|fails|failing|broken|blocked|crash(es|ed)?|lost|missing|unhappy|mysterious|stuck|hangs?"
+    r"|hanging|nothing happens)\b|:\(",
     re.IGNORECASE,
 )
 
@@ -65,6 +66,8 @@ def _said(text: str) -> list[str]:
     found = []
     for sentence in sentences(text[:_READ_CHARS]):
         sentence = clean_markdown(sentence).rstrip("\\ ")  # "\\" ends a line in Claude Code
+        if sentence.endswith(":") and found:
+            break  # "…do something like:" introduces a paste: what follows is not theirs
         if (
             len(sentence) <= _SENTENCE_CHARS
             and not sentence.endswith((":", ",", "("))
@@ -107,4 +110,4 @@ def asked(text: str) -> str | None:
 
 def reports_problem(text: str) -> str | None:
     """The sentence of a prompt that reports something broken, or None."""
-    return next((s for s in _said(text) if _PROBLEM_RE.search(s)), None)
+    return next((s for s in _said(text) if len(s) <= 160 and _PROBLEM_RE.search(s)), None)

@@ -173,6 +173,7 @@ class _MainThread:
         self.answered = False
         self.reply_since = ""
         self.problem: str | None = None
+        self.diagnosis = ""  # what the first reply after a reported problem said
         self.refused = False  # the human stopped a call without a word: the next prompt says why
 
     def turn(self, turn: Turn, prose: Prose | None) -> None:
@@ -185,6 +186,8 @@ class _MainThread:
         if turn.text.strip():
             self.last_text = self.reply_since = turn.text
             self.answered = True
+            if self.problem and not self.diagnosis:
+                self.diagnosis = _outcome(turn.text) or ""  # the first reply names the cause
         elif turn.tool_calls:
             self.answered = True
         if not self.assistant.full and prose.may_hold(DECISION):
@@ -213,10 +216,11 @@ class _MainThread:
             return
         if self.asked is None:
             self.asked = human.asked(text)
-        self.wants.extend(f"Preference: {s}" for s in human.preferences(text))
         said = human.correction(text, after_refusal=self.refused)
-        if said:
+        if said:  # the prompt's opening says it; its wants are read from the rest
             self.corrections.add(f"Correction: {said}")
+        wants = human.preferences(text)
+        self.wants.extend(f"Preference: {s}" for s in wants if not said or s not in said)
         self.problem = human.reports_problem(text)
         self.refused = False
 
@@ -224,13 +228,11 @@ class _MainThread:
         """A prompt's exchange ended: what the last reply says was done, and when the prompt
         reported a problem, that outcome is its fix."""
         outcome = _outcome(self.reply_since) if self.reply_since else None
-        if outcome:
-            if outcome not in self.outcomes:
-                self.outcomes.append(outcome)
-            if self.problem:
-                self.fixes.add(f"Fix: {self.problem} → {outcome}")
-        self.problem = None
-        self.reply_since = ""
+        if outcome and outcome not in self.outcomes:
+            self.outcomes.append(outcome)
+        if self.problem and outcome:
+            self.fixes.add(_fix(self.problem, self.diagnosis, outcome))
+        self.problem, self.diagnosis, self.reply_since = None, "", ""
 
     def call(self, call: ToolCall, facts: CallFacts) -> None:
         """A call of an assistant turn: the human's refusals, answers and approved plans."""
@@ -321,8 +323,21 @@ def _outcome(reply: str) -> str | None:
     return whole_sentences(" ".join(said), 240) or None
 
 
+def _fix(problem: str, diagnosis: str, outcome: str) -> str:
+    """A problem the human reported, what the first reply found, and how the exchange ended."""
+    said = whole_sentences(problem, 160) or "A problem was reported"
+    first = whole_sentences(diagnosis, 200)
+    last = whole_sentences(outcome, 160)
+    if first and last and first != last and len(first) + len(last) <= 300:
+        return f"Fix: {said} → {first} {last}"
+    return f"Fix: {said} → {first or last}"
+
+
 def _correction_of(call: ToolCall, reason: str) -> list[str]:
-    what = "the plan" if call.name == "ExitPlanMode" else code(subject_of(call, None), 80)
+    subject = subject_of(call, None)
+    if subject.endswith(" …"):  # a multi-line script: its first words say what it was
+        subject = " ".join(subject.split()[:2])
+    what = "the plan" if call.name == "ExitPlanMode" else code(subject, 80)
     said = whole_sentences(clean_markdown(reason), 260)
     return [f"Correction: {said} (stopped {what})"] if said else []
 
@@ -341,8 +356,8 @@ def _choices_in_call(call: ToolCall) -> list[str]:
     if call.name == "ExitPlanMode":
         for line in str(call.input.get("plan", "")).strip().splitlines():
             title = whole_sentences(clean_markdown(line.lstrip("# ")), 160)
-            if title:
-                return [f"Plan approved: {title}"]
+            if title:  # "Refactoring Plan" says nothing: a title worth keeping names its aim
+                return [f"Plan approved: {title}"] if len(title.split()) >= 4 else []
     return []
 
 

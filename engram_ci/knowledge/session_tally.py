@@ -5,6 +5,7 @@ human refused or the agent fumbled.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from engram_ci.knowledge.phrases import TODO_RE, may_have_todo
@@ -24,6 +25,8 @@ from engram_ci.transcripts.model import ToolCall
 
 PROCEDURES_CAP = 12
 _CHECKS = ("Test", "Lint", "Build")
+#: a TODO the code carries is a comment; "markdown TODO files" in prose is not one
+_TODO_COMMENT_RE = re.compile(r"^\s*(#|//|/\*|\*|<!--|--|;|\{/\*)\s*(TODO|FIXME|XXX)\b")
 #: open questions: the last prompt, the last reply's questions, tool questions, TODOs
 QUESTIONS_CAP = 8
 
@@ -154,7 +157,7 @@ def _todos_written(call: ToolCall, facts: CallFacts) -> list[str]:
         for text in texts
         if isinstance(text, str) and may_have_todo(text)
         for line in text.splitlines()
-        if TODO_RE.search(line) and len(line) <= 200
+        if TODO_RE.search(line) and _TODO_COMMENT_RE.match(line) and len(line) <= 200
     ]
 
 
