@@ -24,13 +24,13 @@ __all__ = ["DEFAULT_BUDGET", "SECTIONS", "synthesize"]
 DEFAULT_BUDGET = 6_000
 #: section key, heading, share of the budget it may take before every section had its turn
 SECTIONS: tuple[tuple[str, str, float], ...] = (
-    ("wants", "What the user wants", 0.17),
+    ("wants", "What the user wants", 0.22),
     ("commands", "Build, test and run", 0.13),
     ("pitfalls", "Pitfalls and what fixed them", 0.17),
-    ("decisions", "Decisions", 0.10),
-    ("recent", "Recent work", 0.15),
-    ("done", "Also done", 0.10),
-    ("open", "Open at the end of the latest sessions", 0.06),
+    ("decisions", "Decisions", 0.09),
+    ("recent", "Recent work", 0.14),
+    ("done", "Also done", 0.08),
+    ("open", "Open at the end of the latest sessions", 0.05),
     ("files", "Key files", 0.05),
 )
 #: where an unlabelled bullet goes (engram's own, a model's), by its category
@@ -185,8 +185,8 @@ def _add(
         text = text.split(" (", 1)[0]
         if "/.claude/plans/" in text:
             return  # the agent's own scratch plan, not a file of the project
-    elif is_narration(text):
-        return
+    elif section != "wants" and is_narration(text):
+        return  # the agent talking about itself (the human's "wait, …" is a correction)
     if len(text) > _ITEM_CHARS:
         text = whole_sentences(text, _ITEM_CHARS)
         if not text:

@@ -36,6 +36,13 @@ _CONSTRAINT_RE = re.compile(
     r"|always|only|free)\b",
     re.IGNORECASE,
 )
+#: a sentence announcing pasted material (docs, logs, output): the sentences after it are not
+#: the human's words
+_PASTE_RE = re.compile(
+    r"\b(this|these|the following|below|here'?s|here is|man page)\b.*\b(docs?|page|output|logs?"
+    r"|errors?|trace|diff|patch|har|messages?|snippet)\b",
+    re.IGNORECASE,
+)
 _CODE_SPAN_RE = re.compile(r"`[^`]*`")
 _REQUEST_RE = re.compile(r"^(hey \w+, )?(can|could|would|will) you\b|^please\b", re.IGNORECASE)
 #: pasted code, logs and markup: not a sentence the human typed
@@ -63,11 +70,11 @@ _PROBLEM_RE = re.compile(
 
 def _said(text: str) -> list[str]:
     """The human's sentences, markdown folded, long pastes left out."""
-    found = []
+    found: list[str] = []
     for sentence in sentences(text[:_READ_CHARS]):
         sentence = clean_markdown(sentence).rstrip("\\ ")  # "\\" ends a line in Claude Code
-        if sentence.endswith(":") and found:
-            break  # "…do something like:" introduces a paste: what follows is not theirs
+        if found and (sentence.endswith(":") or _PASTE_RE.search(found[-1])):
+            break  # "…do something like:", "does this doc page help?": a paste follows
         if (
             len(sentence) <= _SENTENCE_CHARS
             and not sentence.endswith((":", ",", "("))
