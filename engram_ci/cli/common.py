@@ -7,6 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from engram_ci.knowledge.context import DEFAULT_BUDGET, parse_budget
 from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
 
 if TYPE_CHECKING:
@@ -23,21 +24,12 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-#: below this a context.md holds little more than its header
-MIN_CONTEXT_BUDGET = 1_000
-
-
 def context_budget(text: str) -> int:
     """argparse type of --budget: context.md's size in characters."""
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < MIN_CONTEXT_BUDGET:
-        raise argparse.ArgumentTypeError(
-            f"--budget wants a number of characters >= {MIN_CONTEXT_BUDGET:,}, not {text!r}"
-        )
-    return value
+        return parse_budget(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--{error}") from None
 
 
 def add_budget_option(parser: argparse.ArgumentParser) -> None:
@@ -46,5 +38,5 @@ def add_budget_option(parser: argparse.ArgumentParser) -> None:
         type=context_budget,
         default=None,
         metavar="N",
-        help="context.md's size in characters (default: 6000, about 1,500 tokens)",
+        help=f"context.md's size in characters (default: {DEFAULT_BUDGET}, about 1,500 tokens)",
     )

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, Block, KnowledgeFile
 from engram_ci.knowledge.bullets import LABELS, bullet_label, is_narration, whole_sentences
 
-__all__ = ["DEFAULT_BUDGET", "SECTIONS", "synthesize"]
+__all__ = ["DEFAULT_BUDGET", "MIN_BUDGET", "SECTIONS", "parse_budget", "synthesize"]
 
 #: characters (about 1,500 tokens): what an agent can read first without crowding its task
 DEFAULT_BUDGET = 6_000
+#: below this a context.md holds little more than its header
+MIN_BUDGET = 1_000
 #: section key, heading, share of the budget it may take before every section had its turn
 SECTIONS: tuple[tuple[str, str, float], ...] = (
     ("wants", "What the user wants", 0.22),
@@ -86,6 +88,17 @@ class _Item:
             return f"- {self.text}"
         shown = {"Preference": None, "Done": None, "Asked": None}.get(self.label, self.label)
         return f"- {shown}: {self.text}" if shown else f"- {self.text}"
+
+
+def parse_budget(text: str) -> int:
+    """A budget as a user gives it (--budget, the action's input); ValueError names the fix."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value < MIN_BUDGET:
+        raise ValueError(f"budget wants a number of characters >= {MIN_BUDGET:,}, not {text!r}")
+    return value
 
 
 def synthesize(
