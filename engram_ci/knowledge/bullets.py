@@ -13,6 +13,9 @@ each bullet says what kind of fact it is in words a reader understands too:
     - Open: … / Left failing: …                      (questions.md: where the session ended)
     - File: `path` (edited 3×)                        (patterns.md: key files)
 
+bugs.md keeps engram's plain "`cmd` failed: error" lines: context.md leaves them out, since a
+failure worth a pitfall has its Fix, and one still failing at the end is Left failing.
+
 A bullet without a label (engram's own, a model's) is still read, by its category.
 This module also holds the text rules every bullet keeps: whole sentences only (say less
 rather than clip), no assistant narration.
@@ -41,7 +44,6 @@ LABELS: dict[str, str] = {
     "Run": "commands",
     "Git": "commands",
     "Fix": "pitfalls",
-    "Failed": "",  # bugs.md: a failure worth a pitfall has a Fix, one left open is Left failing
     "Cause": "pitfalls",
     "Decision": "decisions",
     "Chosen": "decisions",

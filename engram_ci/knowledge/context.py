@@ -40,7 +40,7 @@ _CATEGORY_SECTION = {
     "decisions": "decisions",
     "solutions": "pitfalls",
     "patterns": "wants",
-    "bugs": "pitfalls",
+    "bugs": "",  # see bullets.py: Fix and Left failing say what matters of them
     "insights": "pitfalls",
     "questions": "open",
     "procedures": "commands",

@@ -29,6 +29,8 @@ from engram_ci.knowledge.tool_output import error_line
 from engram_ci.transcripts.model import Session
 
 BUGS_CAP = 8
+#: a Fix bullet's length at most (short of paths longer than that)
+FIX_CHARS = 380
 SOLUTIONS_CAP = 8
 #: failures of one agent thread still awaiting their fix, the most recent kept; and the bug
 #: entries recorded per kind (shell, other). Either cap changes the output only for a thread
@@ -78,9 +80,14 @@ class Failure:
             why = ""
         if how == "on a re-run" and not why:
             return None  # nothing changed that we can see: no knowledge in it
-        failed = f"{code(self.subject)} failed" + (f": {self.signature}" if self.signature else "")
         fixed = f"passed {how}" if rerun == self.subject else f"{code(rerun)} passed {how}"
-        return f"Fix: {failed} → {fixed}" + (f": {why}" if why else "")
+        # most detail first; a bullet stays one readable line, so detail goes before words
+        for signature, reason in ((self.signature, why), (self.signature, ""), ("", why)):
+            failed = f"{code(self.subject)} failed" + (f": {signature}" if signature else "")
+            line = f"Fix: {failed} → {fixed}" + (f": {reason}" if reason else "")
+            if len(line) <= FIX_CHARS:
+                return line
+        return f"Fix: {code(self.subject)} failed → {fixed}"
 
 
 class Bugs:
@@ -148,7 +155,7 @@ class Bugs:
 
     def _open(self, facts: CallFacts, result: str | None) -> None:
         why = error_line(result)
-        entry = f"Failed: {self.where}{code(facts.subject)}{': ' if why else ''}{why}"
+        entry = f"{self.where}{code(facts.subject)} failed{': ' if why else ''}{why}"
         test = command_kind(facts.subject) == "Test"
         failure = Failure(self.failures, facts.name, facts.subject, test, entry, _signature(why))
         self.failures += 1

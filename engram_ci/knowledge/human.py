@@ -46,7 +46,9 @@ _PASTE_RE = re.compile(
 _CODE_SPAN_RE = re.compile(r"`[^`]*`")
 _REQUEST_RE = re.compile(r"^(hey \w+, )?(can|could|would|will) you\b|^please\b", re.IGNORECASE)
 #: pasted code, logs and markup: not a sentence the human typed
-_CODE_RE = re.compile(r"[{};]|\w=|=\s*[\"'\d]|\w\(|\)\.\w|^\W|\s(at|in) \S+:\d+|\d\d:\d\d:\d\d")
+_CODE_RE = re.compile(
+    r"[{};]|\w=|=\s*[\"'\d]|\w\([^)\s]|\)\.\w|^\W|\s(at|in) \S+:\d+|\d\d:\d\d:\d\d"
+)
 #: a question only counts when it proposes something ("maybe we should use https?")
 _PROPOSAL_RE = re.compile(
     r"\b(we should|should we|let'?s|instead|rather than|don'?t|no need|do we (even )?need"

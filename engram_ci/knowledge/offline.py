@@ -328,7 +328,7 @@ def _fix(problem: str, diagnosis: str, outcome: str) -> str:
     said = whole_sentences(problem, 160) or "A problem was reported"
     first = whole_sentences(diagnosis, 200)
     last = whole_sentences(outcome, 160)
-    if first and last and first != last and len(first) + len(last) <= 300:
+    if first and last and first != last and len(said) + len(first) + len(last) <= 340:
         return f"Fix: {said} → {first} {last}"
     return f"Fix: {said} → {first or last}"
 
@@ -365,6 +365,7 @@ def _choices_in_call(call: ToolCall) -> list[str]:
 
 
 def _assemble(session: Session, main: _MainThread, tally: Tally, bugs: Bugs) -> Digest:
+    open_ends = main.open_ends()  # before the last exchange closes: it reads the last reply
     main.close_exchange()
     outcomes = list(main.outcomes)
     stated, from_human = main.decisions()
@@ -379,7 +380,7 @@ def _assemble(session: Session, main: _MainThread, tally: Tally, bugs: Bugs) -> 
         "bugs": bugs.bugs(),
         "insights": recent + dedupe(main.insights.items, 4),
         "questions": dedupe(
-            main.open_ends() + tally.left_failing() + tally.asked.items + main.todos.items,
+            open_ends + tally.left_failing() + tally.asked.items + main.todos.items,
             QUESTIONS_CAP,
         ),
         "procedures": tally.procedures(),

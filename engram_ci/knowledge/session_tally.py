@@ -26,13 +26,13 @@ from engram_ci.transcripts.model import ToolCall
 PROCEDURES_CAP = 12
 _CHECKS = ("Test", "Lint", "Build")
 #: a TODO the code carries is a comment; "markdown TODO files" in prose is not one
-_TODO_COMMENT_RE = re.compile(r"^\s*(#|//|/\*|\*|<!--|--|;|\{/\*)\s*(TODO|FIXME|XXX)\b")
+_TODO_COMMENT_RE = re.compile(r"(#|//|/\*|\*|<!--|--|;)\s*(TODO|FIXME|XXX)\b")
 #: open questions: the last prompt, the last reply's questions, tool questions, TODOs
 QUESTIONS_CAP = 8
 
 
 class Tally:
-    """Counts over all calls: commands run, files touched, tools used, refusals, fumbles."""
+    """Counts over all calls: commands run, checks left failing, files touched, tools used."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -43,15 +43,12 @@ class Tally:
         self.last_failed: dict[str, bool] = {}
         self.edits: Counter[str] = Counter()
         self.reads: Counter[str] = Counter()
-        self.misuse = 0
-        self.misuse_example = ""
-        self.declined = 0
-        self.declined_shown: list[str] = []
         self.last_test: tuple[str, bool] | None = None
         #: per kind of check (Test, Lint, Build): its latest run, and the error if it failed
         self.last_check: dict[str, tuple[str, str | None]] = {}
         #: commands the human ran themselves ("! uv run pytest"): their outcome is unseen
         self.by_user: set[str] = set()
+        self.by_user_runs: Counter[str] = Counter()
         #: questions asked through a tool and never answered, TODOs written into files
         self.asked = FirstDistinct(QUESTIONS_CAP)
 
@@ -74,14 +71,6 @@ class Tally:
                     self.edits[path] += 1
                 elif facts.name in READ_TOOLS:
                     self.reads[path] += 1
-        if facts.misuse:
-            self.misuse += 1
-            if self.misuse == 1:
-                self.misuse_example = error_line(call.result)
-        if facts.rejection is not None:
-            self.declined += 1
-            if len(self.declined_shown) < 3:
-                self.declined_shown.append(code(facts.subject, 60))
         if not self.asked.full:
             self.asked.extend(_unanswered(call))
             self.asked.extend(_todos_written(call, facts))
@@ -93,6 +82,7 @@ class Tally:
             self.runs[command] += 1
             self.last_failed.setdefault(command, False)
             self.by_user.add(command)
+            self.by_user_runs[command] += 1
 
     def procedures(self) -> list[str]:
         """Commands run, tests and checks first, then the most repeated."""
@@ -103,6 +93,8 @@ class Tally:
             notes = [f"run {runs}×"] if runs > 1 else []
             if command in self.by_user:
                 notes.append("run by the user")
+            if command in self.by_user and runs == self.by_user_runs[command]:
+                pass  # only the human ran it: its outcome is theirs, not in the transcript
             elif kind in ("Test", "Lint") or self.last_failed[command]:
                 notes.append("last run failed" if self.last_failed[command] else "last run passed")
             detail = f" ({', '.join(notes)})" if notes else ""
@@ -157,7 +149,7 @@ def _todos_written(call: ToolCall, facts: CallFacts) -> list[str]:
         for text in texts
         if isinstance(text, str) and may_have_todo(text)
         for line in text.splitlines()
-        if TODO_RE.search(line) and _TODO_COMMENT_RE.match(line) and len(line) <= 200
+        if TODO_RE.search(line) and _TODO_COMMENT_RE.search(line) and len(line) <= 200
     ]
 
 
