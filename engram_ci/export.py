@@ -33,9 +33,12 @@ def _category_files(
     return files, projectfiles.parse_categories(files)
 
 
-def recall(layout: MemoryLayout, project: str) -> str:
-    """The project's context.md; synthesised from the category files when it is missing."""
+def recall(layout: MemoryLayout, project: str, budget: int | None = None) -> str:
+    """The project's context.md; synthesised from the category files when it is missing, or
+    when a budget other than the one it was written with is asked for."""
     files, categories = _category_files(layout, require_project(layout, project))
+    if budget is not None:
+        return context.synthesize(project, categories, budget)
     return files.get(CONTEXT_FILE) or context.synthesize(project, categories)
 
 

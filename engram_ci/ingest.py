@@ -102,6 +102,8 @@ class IngestOptions:
     show_progress: bool = False
     #: worker processes for reading/extracting/archiving: None = one per CPU, 1 = in-process
     jobs: int | None = None
+    #: context.md's size in characters (context.DEFAULT_BUDGET ≈ 1,500 tokens)
+    context_budget: int = context.DEFAULT_BUDGET
 
 
 @dataclass
@@ -565,7 +567,7 @@ class _Run:
             return blocks_written, 0
         # only the files we changed are re-rendered: others keep their exact bytes
         out = {f"{c}.md": knowledge.render(categories[c]) for c in sorted(changed)}
-        out[CONTEXT_FILE] = context.synthesize(project, categories)
+        out[CONTEXT_FILE] = context.synthesize(project, categories, self.options.context_budget)
         result = projectfiles.write_local(self.layout, project, out, count_blocks=False)
         return blocks_written, len(result.written)
 

@@ -8,9 +8,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci.cli.common import print_json
+from engram_ci.cli.common import add_budget_option, print_json
 from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
+from engram_ci.knowledge.context import DEFAULT_BUDGET
 from engram_ci.memory.paths import resolve_claude_roots, resolve_codex_roots, resolve_memory_dir
 from engram_ci.progress import Progress
 
@@ -67,6 +68,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="worker processes for reading and extracting (default: one per CPU)",
     )
+    add_budget_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -107,6 +109,7 @@ def options_from(args: argparse.Namespace) -> IngestOptions:
         provider_url=args.provider_url,
         model=args.model,
         jobs=args.jobs,
+        context_budget=args.budget or DEFAULT_BUDGET,
     )
 
 
