@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from engram_ci.transcripts.lines import (
     pick_project,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
+from engram_ci.transcripts.registry import ReaderSpec
 from engram_ci.transcripts.turnlog import HOT_CHARS
 
 log = logging.getLogger("engram_ci.transcripts.claude")
@@ -74,6 +75,17 @@ _SNIFF_WINDOW = 2048
 _TOOL_USE_RESULT = b',"toolUseResult":'
 
 # ---------------------------------------------------------------- discovery
+
+
+def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
+    """$ENGRAM_SESSIONS_DIR, else every $CLAUDE_CONFIG_DIR entry's projects/ (Claude Code
+    accepts a comma-separated list), else ~/.claude/projects."""
+    explicit = env.get("ENGRAM_SESSIONS_DIR", "").strip()
+    if explicit:
+        return [Path(explicit).expanduser()]
+    config_dirs = [p.strip() for p in env.get("CLAUDE_CONFIG_DIR", "").split(",")]
+    roots = [Path(p).expanduser() / "projects" for p in config_dirs if p]
+    return roots or [home / ".claude" / "projects"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -362,3 +374,13 @@ class _Sidechains:
 
     def __iter__(self) -> Any:
         return iter(self._by_key.items())
+
+
+READER = ReaderSpec(
+    name=SOURCE,
+    option="sessions-dir",
+    store="$ENGRAM_SESSIONS_DIR, else ~/.claude/projects",
+    default_roots=default_roots,
+    discover=discover,
+    read_session=read_session,
+)

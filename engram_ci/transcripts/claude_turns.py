@@ -34,10 +34,31 @@ from engram_ci.transcripts.lines import (
     text_of,
     timestamp_of,
 )
-from engram_ci.transcripts.model import ParseStats, Session, ToolCall, Turn, Usage
+from engram_ci.transcripts.model import ParseStats, Session, ToolCall, ToolKind, Turn, Usage
 from engram_ci.transcripts.turnlog import HOT_CHARS, TurnLog
 
 SOURCE: Final = "claude-code"
+#: Claude Code's tools by common kind; the rest (TodoWrite, AskUserQuestion, BashOutput,
+#: MCP tools…) are "other"
+TOOL_KINDS: Final[dict[str, ToolKind]] = {
+    "Bash": "shell",
+    "PowerShell": "shell",
+    "Edit": "edit",
+    "MultiEdit": "edit",
+    "NotebookEdit": "edit",
+    "Write": "write",
+    "Read": "read",
+    "NotebookRead": "read",
+    "Glob": "search",
+    "Grep": "search",
+    "LS": "search",
+    "WebFetch": "web",
+    "WebSearch": "web",
+    "web_search": "web",
+    "web_fetch": "web",
+    "Task": "task",
+    "Agent": "task",
+}
 
 
 # ---------------------------------------------------------------- turn assembly
@@ -235,13 +256,15 @@ class Transcript:
     def _new_call(self, block: dict[str, Any], stamp: str | None) -> ToolCall:
         raw = block.get("input")
         limit = self._budget.limit(INPUT_VALUE_LIMIT)
+        name = str(block.get("name") or "?")
         call = ToolCall(
             id=str(block.get("id") or ""),
-            name=str(block.get("name") or "?"),
+            name=name,
             input=clip_input(raw, limit)
             if isinstance(raw, dict)
             else {"input": clip_input(raw, limit)},
             timestamp=stamp,
+            kind=TOOL_KINDS.get(name, "other"),
         )
         if call.id:
             self._calls[call.id] = call

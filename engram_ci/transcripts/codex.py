@@ -19,7 +19,7 @@ Older rollouts (before the payload wrapper) put the item at the top level; they 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -41,7 +41,16 @@ from engram_ci.transcripts.lines import (
     pick_project,
     timestamp_of,
 )
-from engram_ci.transcripts.model import ParseStats, Session, ToolCall, TranscriptGroup, Turn, Usage
+from engram_ci.transcripts.model import (
+    ParseStats,
+    Session,
+    ToolCall,
+    ToolKind,
+    TranscriptGroup,
+    Turn,
+    Usage,
+)
+from engram_ci.transcripts.registry import ReaderSpec
 from engram_ci.transcripts.turnlog import HOT_CHARS, TurnLog
 
 SOURCE: Final = "codex"
@@ -67,7 +76,32 @@ _ITEM_TYPES = frozenset(
     }
 )
 _IGNORED_ITEMS = frozenset({"web_search_call", "ghost_snapshot", "other"})
+#: Codex's tools (function names, or the item type for built-in calls) by common kind
+TOOL_KINDS: Final[dict[str, ToolKind]] = {
+    "shell": "shell",
+    "shell_command": "shell",
+    "exec_command": "shell",
+    "local_shell": "shell",
+    "local_shell_call": "shell",
+    "container.exec": "shell",
+    "unified_exec": "shell",
+    "apply_patch": "edit",
+    "read_file": "read",
+    "view_image": "read",
+    "list_dir": "search",
+    "grep_files": "search",
+    "web_search": "web",
+    "web_search_call": "web",
+    "spawn_agent": "task",
+}
 _EXIT_CODE = re.compile(r"^Exit code: (-?\d+)", re.M)
+
+
+def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
+    """$CODEX_HOME (else ~/.codex): its sessions/ and archived_sessions/."""
+    explicit = env.get("CODEX_HOME", "").strip()
+    codex_home = Path(explicit).expanduser() if explicit else home / ".codex"
+    return [codex_home / "sessions", codex_home / "archived_sessions"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -259,7 +293,8 @@ class _Rollout:
         call_id = item.get("call_id") or item.get("id")
         if not isinstance(call_id, str):
             return False
-        call = ToolCall(call_id, str(item.get("name") or item.get("type")), {}, timestamp=stamp)
+        name = str(item.get("name") or item.get("type"))
+        call = ToolCall(call_id, name, {}, timestamp=stamp, kind=TOOL_KINDS.get(name, "other"))
         call.input = _call_input(item, self._budget.limit(INPUT_VALUE_LIMIT))
         self._assistant(stamp).tool_calls.append(call)
         self._calls[call_id] = call
@@ -383,3 +418,13 @@ def _int(value: Any) -> int:
 
 def _join(existing: str, more: str) -> str:
     return f"{existing}\n\n{more}" if existing else more
+
+
+READER = ReaderSpec(
+    name=SOURCE,
+    option="codex-dir",
+    store="$CODEX_HOME/sessions and archived_sessions, else ~/.codex/…",
+    default_roots=default_roots,
+    discover=discover,
+    read_session=read_session,
+)
