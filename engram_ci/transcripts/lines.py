@@ -27,6 +27,7 @@ from engram_ci.transcripts.model import ParseStats, Turn, check_project_name
 MAX_LINE_BYTES = 32 * 1024 * 1024
 #: how much of a transcript is read at a time
 _READ_CHUNK = 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
 
 #: what a Session keeps of each piece of text; the rest is cut with a note of the full size
 TEXT_LIMIT = 32 * 1024
@@ -55,12 +56,17 @@ def iter_lines(
     Reads in binary (decoding is the JSON parser's job, so invalid UTF-8 is caught per line),
     a chunk at a time, cutting lines out of each chunk: half the cost of readline, which
     copies every line through the file's buffer. A line longer than `max_line_bytes` is
-    counted as too_long and skipped without ever being held whole.
+    counted as too_long and skipped without ever being held whole. A UTF-8 byte order mark
+    opening the file is dropped (editors add one; the JSON parser would refuse the line).
     """
     head: list[bytes] = []  # the start of a line that continues in the next chunk
     held = 0  # bytes in `head`
     skipping = False  # inside a too-long line: dropping bytes until its newline
     with path.open("rb", buffering=0) as fh:
+        if fh.read(len(_BOM)) == _BOM:
+            stats.bytes += len(_BOM)
+        else:
+            fh.seek(0)
         while chunk := fh.read(chunk_bytes):
             start = 0
             end = chunk.find(b"\n")
