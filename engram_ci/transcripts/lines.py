@@ -15,7 +15,7 @@ import re
 from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import orjson
 
@@ -62,13 +62,13 @@ def iter_lines(
     head: list[bytes] = []  # the start of a line that continues in the next chunk
     held = 0  # bytes in `head`
     skipping = False  # inside a too-long line: dropping bytes until its newline
-    with path.open("rb", buffering=0) as fh:
-        if fh.read(len(_BOM)) == _BOM:
+    with _open_binary(path) as fh:
+        lead = _read(fh, len(_BOM), stats)
+        if lead == _BOM:
             stats.bytes += len(_BOM)
-        else:
-            fh.seek(0)
-        while chunk := fh.read(chunk_bytes):
-            start = 0
+            lead = b""
+        while chunk := lead + _read(fh, chunk_bytes, stats):
+            lead, start = b"", 0
             end = chunk.find(b"\n")
             if end >= 0 and (skipping or head):  # the line carried over from earlier ends here
                 held += end + 1
@@ -99,6 +99,29 @@ def iter_lines(
         _count_too_long(stats, held)
     elif head:  # the last line has no newline
         yield from _line(b"".join(head), stats, max_line_bytes)
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    """The file's bytes; a `.zst` file (Codex compresses week-old rollouts) decompressed as
+    it is read, a chunk at a time, whatever its size."""
+    if path.name.endswith(".zst"):
+        import zstandard  # only when a compressed file turns up: keeps startup fast
+
+        raw = path.open("rb")
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return cast(BinaryIO, reader)
+    return path.open("rb", buffering=0)
+
+
+def _read(fh: BinaryIO, size: int, stats: ParseStats) -> bytes:
+    """fh.read(size); a corrupt compressed stream ends the file there, counted as bad_zstd."""
+    try:
+        return fh.read(size)
+    except Exception as error:  # zstandard.ZstdError, without importing zstandard here
+        if type(error).__name__ != "ZstdError":
+            raise
+        stats.malformed["bad_zstd"] += 1
+        return b""
 
 
 def _line(line: bytes, stats: ParseStats, max_line_bytes: int) -> Iterator[bytes]:
