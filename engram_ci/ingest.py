@@ -45,6 +45,7 @@ from engram_ci.memory.manifest import (
 )
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
+from engram_ci.transcripts.lines import keep_worktree_apart
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, check_project_name
 from engram_ci.transcripts.registry import Reader, all_readers, get_reader, merge_groups
 
@@ -90,6 +91,8 @@ class IngestOptions:
     show_progress: bool = False
     #: worker processes for reading/extracting/archiving: None = one per CPU, 1 = in-process
     jobs: int | None = None
+    #: sessions in a git worktree go to a project named after the worktree, not the repository
+    keep_worktrees: bool = False
 
     def sources(self) -> list[tuple[str, tuple[Path, ...]]]:
         """(agent, roots) for every selected agent with roots, in the registry's order."""
@@ -400,6 +403,8 @@ class _Run:
         try:
             session = reader.read_session(group)
             if session is not None:
+                if self.options.keep_worktrees:
+                    keep_worktree_apart(session)
                 check_project_name(session.project)
                 _check_session_id(session.session_id)
         except FatalError as error:

@@ -77,6 +77,12 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         help="ignore Codex CLI sessions (same as --agent for the others)",
     )
     parser.add_argument(
+        "--keep-worktrees",
+        action="store_true",
+        help="file sessions run in a git worktree (<repo>/worktrees/<name>, "
+        "<repo>/.claude/worktrees/<name>) under the worktree's name, not the repository's",
+    )
+    parser.add_argument(
         "--jobs",
         type=_positive_int,
         metavar="N",
@@ -150,6 +156,7 @@ def options_from(
         provider_url=args.provider_url,
         model=args.model,
         jobs=args.jobs,
+        keep_worktrees=args.keep_worktrees,
     )
 
 

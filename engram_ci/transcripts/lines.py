@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, cast
 import orjson
 
 from engram_ci.errors import FatalError
-from engram_ci.transcripts.model import ParseStats, Turn, check_project_name
+from engram_ci.transcripts.model import ParseStats, Session, Turn, check_project_name
 
 #: lines longer than this are skipped (counted as too_long) without ever being held whole;
 #: real lines reach a few MB (pasted images), a hostile one may be 50 MB or more
@@ -262,13 +262,57 @@ def timestamp_of(obj: dict[str, Any]) -> str | None:
 
 
 def project_from_cwd(cwd: str | None) -> str | None:
-    """The last path component of a cwd (POSIX or Windows), made safe as a folder name."""
+    """The last path component of a cwd (POSIX or Windows), made safe as a folder name; for a
+    git worktree of a repository (see worktree_of), the repository's name."""
     if not cwd:
         return None
-    parts = [p for p in re.split(r"[\\/]+", cwd.strip()) if p]
+    parts = _components(cwd)
     if not parts or re.fullmatch(r"[A-Za-z]:", parts[-1]):
         return None
-    return safe_project_name(parts[-1])
+    worktree = _worktree_parts(parts)
+    return safe_project_name(worktree[0] if worktree else parts[-1])
+
+
+def worktree_of(cwd: str | None) -> tuple[str, str] | None:
+    """(repository, worktree) names when `cwd` is a worktree folder beside or inside its
+    repository: <repo>/worktrees/<name>, <repo>/.claude/worktrees/<name> (Claude Code's own),
+    <repo>-worktrees/<name> or <repo>.worktrees/<name>. A plain ~/worktrees/<name> names no
+    repository and is not one. One repository's sessions then share its project."""
+    found = _worktree_parts(_components(cwd)) if cwd else None
+    if found is None:
+        return None
+    repo, name = (safe_project_name(part) for part in found)
+    return (repo, name) if repo and name else None
+
+
+def keep_worktree_apart(session: Session) -> None:
+    """`ingest --keep-worktrees`: a session in a worktree goes to a project named after the
+    worktree instead of its repository's (its subagents follow it)."""
+    found = worktree_of(session.cwd)
+    if found is not None and session.project == found[0]:
+        for each in (session, *session.subagents):
+            each.project = found[1]
+
+
+_WORKTREE_SUFFIXES = ("-worktrees", ".worktrees", "_worktrees")
+
+
+def _components(cwd: str) -> list[str]:
+    return [p for p in re.split(r"[\\/]+", cwd.strip()) if p]
+
+
+def _worktree_parts(parts: list[str]) -> tuple[str, str] | None:
+    if len(parts) < 3:
+        return None
+    holder, name = parts[-2], parts[-1]
+    if holder.endswith(_WORKTREE_SUFFIXES) and len(holder) > len("-worktrees"):
+        return holder[: -len("-worktrees")], name
+    if holder != "worktrees":
+        return None
+    repo_at = -4 if parts[-3] == ".claude" else -3
+    if len(parts) < -repo_at or (len(parts) > -repo_at and parts[repo_at - 1] in ("home", "Users")):
+        return None  # /home/<user>/worktrees/<name>: a folder of worktrees, not a repository
+    return parts[repo_at], name
 
 
 def safe_project_name(raw: str) -> str | None:
