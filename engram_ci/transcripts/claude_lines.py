@@ -7,9 +7,9 @@ Decisions worth knowing (each pinned by tests/test_claude.py):
   queued prompts, the ~50 small metadata types) and unknown ones are skipped without parsing
   (unknown ones counted). Lines whose type cannot be proven this way are parsed and sorted
   after parsing by the same rules.
-- A uuid already seen (resumed sessions repeat lines; two copies of one history share them)
-  is skipped and counted in ParseStats.duplicates: the `seen` set is the caller's, so it can
-  span every copy of a session.
+- A uuid already seen (resumed sessions repeat lines; two copies of one history share them;
+  a queue-operation, which has none, is known by its bytes) is skipped and counted in
+  ParseStats.duplicates: the `seen` set is the caller's, so it spans every copy of a session.
 - 1.0.x inline `isSidechain` lines go to one transcript per subagent run (Sidechains).
 """
 
@@ -88,7 +88,11 @@ def read_lines(
             stats.malformed["missing_type"] += 1
             continue
         uuid = obj.get("uuid")
-        if isinstance(uuid, str) and hash(uuid) in seen:
+        # queue operations carry no uuid: their bytes identify them across copies
+        key = hash(uuid) if isinstance(uuid, str) else None
+        if key is None and kind == "queue-operation":
+            key = hash(line)
+        if key is not None and key in seen:
             stats.duplicates += 1
             continue
         target = main
@@ -98,8 +102,8 @@ def read_lines(
             and kind in ("user", "assistant")
         ):
             target = sidechains.route(obj)
-        if _apply(target, kind, obj, stats) and isinstance(uuid, str):
-            seen.add(hash(uuid))
+        if _apply(target, kind, obj, stats) and key is not None:
+            seen.add(key)
 
 
 def sniff_type(line: bytes) -> bytes | None:
