@@ -49,6 +49,8 @@ from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, ch
 log = logging.getLogger("engram_ci")
 
 UNKNOWN_TIME = "unknown"
+#: the phases IngestReport.timings splits a run into
+PHASES = ("discover", "read", "extract", "archive", "write")
 _SAFE_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 _UNSAFE_STAMP = re.compile(r"[()\[\]]")
 
@@ -116,6 +118,9 @@ class IngestReport:
     unknown_types: dict[str, int] = field(default_factory=dict)
     #: (project, session id) of every session (re-)ingested in this run
     sessions: list[tuple[str, str]] = field(default_factory=list)
+    #: seconds spent per phase (discover, read, extract, archive, write), summed over workers;
+    #: for benchmarks/ingest.py, not part of to_json (timings differ from run to run)
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
     def to_json(self) -> dict[str, Any]:
         """A stable shape for --json and the action's outputs: keys never change meaning."""
@@ -237,6 +242,8 @@ class _Outcome:
     subagents: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
+    #: seconds spent reading, extracting, archiving this group
+    seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 #: set in the parent just before forking workers, so they inherit the run instead of pickling it
@@ -278,16 +285,20 @@ class _Run:
     def execute(self) -> IngestReport:
         self.report.memory_dir = str(self.layout.root)
         self.report.dry_run = self.options.dry_run
+        began = time.perf_counter()
         manifest = Manifest.load(self.layout.state_dir)
         todo = self._changed_groups(manifest)
+        self.report.timings["discover"] += time.perf_counter() - began
         self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
         try:
             projects = self._ingest_all(manifest, todo)
         finally:
             self.progress.finish()
         if not self.options.dry_run:
+            began = time.perf_counter()
             self._write_all_knowledge()
             manifest.save(self.layout.state_dir)
+            self.report.timings["write"] += time.perf_counter() - began
         self.report.projects = sorted(projects)
         self.report.malformed_lines = dict(self.stats.malformed)
         self.report.unknown_types = dict(self.stats.unknown_types)
@@ -381,6 +392,7 @@ class _Run:
 
     def _process(self, reader: Reader, group: TranscriptGroup) -> _Outcome:
         """Read, check, extract and archive one group: the part that may run in a worker."""
+        began = time.perf_counter()
         try:
             session = reader.read_session(group)
             if session is not None:
@@ -396,6 +408,7 @@ class _Run:
             return _Outcome("not_session")
         if not self._wanted(session.project):
             return _Outcome("unwanted", bytes_read=True)
+        read = time.perf_counter()
         try:
             extraction = self.extract(session) if self.extract else None
         except FatalError as error:
@@ -408,10 +421,12 @@ class _Run:
             return _Outcome("failed", bytes_read=True, stats=_all_stats(session))
         # one walk for the numbers meta.json and the report share (a huge session's turns are
         # read back from disk on every walk)
+        extracted = time.perf_counter()
         meta = archive.session_meta(session)
         if not self.options.dry_run:
             summary = extraction.summary if extraction else None
             archive.write_session(self.layout, session, summary=summary, meta=meta)
+        archived = time.perf_counter()
         return _Outcome(
             "ingested",
             bytes_read=True,
@@ -424,6 +439,7 @@ class _Run:
             subagents=_count_subagents(session),
             tool_calls=meta["tool_calls_with_subagents"],
             tool_errors=meta["tool_errors"] + sum(map(_all_tool_errors, session.subagents)),
+            seconds=(read - began, extracted - read, archived - extracted),
         )
 
     def _apply(
@@ -438,6 +454,8 @@ class _Run:
             self.report.not_sessions += 1
             manifest.record(group_key(group), Entry(print_, "not_session"))
             return None
+        for phase, seconds in zip(("read", "extract", "archive"), outcome.seconds, strict=True):
+            self.report.timings[phase] += seconds
         if outcome.stats is not None:
             self.stats.merge(outcome.stats)
         if outcome.kind == "failed":
