@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import re
 import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -356,6 +354,10 @@ class _Run:
             for reader, group, _ in todo:
                 yield self._process(reader, group)
             return
+        # imported here: an unchanged re-ingest, a dry run or one session never need them
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         global _FORKED_RUN
         # forked workers inherit the run (readers are modules, the extractor a closure):
         # only a group's index crosses the pipe, only a small _Outcome comes back
@@ -505,6 +507,8 @@ class _Run:
         projects = sorted(self.pending)
         if not projects:
             return
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=min(8, len(projects))) as pool:
             counts = list(pool.map(lambda p: self._write_knowledge(p, self.pending[p]), projects))
         self.report.blocks_written += sum(blocks for blocks, _ in counts)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
-
-from engram_ci.knowledge import llm, offline, phrases, prompts, signals
+from engram_ci.knowledge import offline, phrases, prompts, signals
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
 from engram_ci.transcripts.model import Session
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("engram_ci")
 #: warnings already given in this process that would only repeat (a missing key)
@@ -48,6 +50,10 @@ def extract_knowledge(
     """The model's extraction when a provider is named, else (or on any failure) offline's."""
     if not provider or provider == "offline":
         return extract_offline(session)
+    # imported only here: httpx (and the CLI tools it pulls in) is a tenth of a second of
+    # start-up that an offline ingest never needs
+    from engram_ci.knowledge import llm
+
     llm.get_provider(provider)  # an unknown name is a FatalError, not a fallback
     try:
         answer, used_model = llm.complete_json(
@@ -81,6 +87,8 @@ def extract_offline(session: Session) -> Extraction:
 
 
 def _from_model_answer(session: Session, answer: dict[str, object], source: str) -> Extraction:
+    from engram_ci.knowledge import llm
+
     if not any(key in answer for key in (*KNOWLEDGE_CATEGORIES, "summary")):
         raise llm.LLMError("the model's JSON has none of the expected keys")
     entries: dict[str, str] = {}
