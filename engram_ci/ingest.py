@@ -20,7 +20,7 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,13 @@ from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import CONTEXT_FILE, Block
 from engram_ci.memory import archive, projectfiles
-from engram_ci.memory.fsutil import STALE_AFTER_SECONDS, file_lock, remove_stale_temp_files
+from engram_ci.memory.fsutil import (
+    STALE_AFTER_SECONDS,
+    StagedWrites,
+    file_lock,
+    remove_stale_temp_files,
+    sync_filesystems,
+)
 from engram_ci.memory.manifest import (
     Entry,
     Fingerprint,
@@ -177,8 +183,10 @@ def run_ingest(
     progress: ProgressSink | None = None,
     readers: Sequence[tuple[Reader, tuple[Path, ...]]] | None = None,
     extractor: Extractor | None = None,
+    barrier: Callable[[Iterable[Path]], None] | None = None,
 ) -> IngestReport:
-    """Ingest every changed transcript under the options' roots into options.memory_dir."""
+    """Ingest every changed transcript under the options' roots into options.memory_dir.
+    `barrier` stands in for fsutil.sync_filesystems (tests watch when it is called)."""
     roots = [*options.claude_roots, *options.codex_roots]
     if not any(root.is_dir() for root in roots):
         shown = ", ".join(str(r) for r in roots) or "(none)"
@@ -203,6 +211,7 @@ def run_ingest(
         readers=readers if readers is not None else default_readers(options),
         extract=extractor,
         progress=progress,
+        barrier=barrier or sync_filesystems,
     )
     if options.dry_run:
         return run.execute()  # writes nothing, so it needs (and creates) no lock file
@@ -276,6 +285,8 @@ class _Run:
     extract: Extractor | None
     progress: ProgressSink
     parallel: bool = False
+    #: the durability barrier (fsutil.sync_filesystems); tests pass one that looks at the disk
+    barrier: Callable[[Iterable[Path]], None] = sync_filesystems
     report: IngestReport = field(default_factory=IngestReport)
     pending: dict[str, _Pending] = field(default_factory=lambda: defaultdict(_Pending))
     stats: ParseStats = field(default_factory=ParseStats)
@@ -294,8 +305,7 @@ class _Run:
             self.progress.finish()
         if not self.options.dry_run:
             began = time.perf_counter()
-            self._write_all_knowledge()
-            manifest.save(self.layout.state_dir)
+            self._commit(manifest)
             self.report.timings["write"] += time.perf_counter() - began
         self.report.projects = sorted(projects)
         self.report.malformed_lines = dict(self.stats.malformed)
@@ -501,22 +511,43 @@ class _Run:
                 pending.stale[category].add(outcome.session_id)
         return tuple(written)
 
-    def _write_all_knowledge(self) -> None:
-        """Each touched project's knowledge, projects side by side in threads: the writes are
-        fsynced, and a run's end otherwise waits on one fsync after another."""
+    def _commit(self, manifest: Manifest) -> None:
+        """Make the run's work durable, then record it: the manifest may only call a session
+        done once its files would survive a power loss.
+
+        The workers renamed archive files into place without syncing them; the knowledge
+        files are staged beside their targets. One barrier (a syncfs per filesystem) makes
+        all of it durable at once, the staged files are renamed in, their folders synced,
+        and only then is the manifest written (itself fsynced before its rename)."""
+        staged = StagedWrites(self.barrier)
+        try:
+            self._write_all_knowledge(staged)
+            wrote_archive = self.report.sessions_ingested > 0
+            staged.commit(also_sync=[self.layout.root] if wrote_archive else [])
+        finally:
+            staged.discard()  # only what a failure left uncommitted
+        manifest.save(self.layout.state_dir)
+
+    def _write_all_knowledge(self, staged: StagedWrites) -> None:
+        """Stage each touched project's knowledge, projects side by side in threads (their
+        reads, parses and temp files overlap)."""
         projects = sorted(self.pending)
         if not projects:
             return
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(8, len(projects))) as pool:
-            counts = list(pool.map(lambda p: self._write_knowledge(p, self.pending[p]), projects))
+            counts = list(
+                pool.map(lambda p: self._write_knowledge(p, self.pending[p], staged), projects)
+            )
         self.report.blocks_written += sum(blocks for blocks, _ in counts)
         self.report.knowledge_files_written += sum(files for _, files in counts)
 
-    def _write_knowledge(self, project: str, pending: _Pending) -> tuple[int, int]:
-        """Upsert the run's blocks into the project's files, in one write per file; return
-        (blocks written, files written). Touches nothing shared: it runs in a thread."""
+    def _write_knowledge(
+        self, project: str, pending: _Pending, staged: StagedWrites
+    ) -> tuple[int, int]:
+        """Upsert the run's blocks into the project's files, one staged write per file;
+        return (blocks staged, files staged). Touches nothing shared: it runs in a thread."""
         blocks_written = 0
         files = projectfiles.read_local(self.layout, project)
         categories = projectfiles.parse_categories(files)
@@ -543,7 +574,9 @@ class _Run:
         # only the files we changed are re-rendered: others keep their exact bytes
         out = {f"{c}.md": knowledge.render(categories[c]) for c in sorted(changed)}
         out[CONTEXT_FILE] = context.synthesize(project, categories)
-        result = projectfiles.write_local(self.layout, project, out, count_blocks=False)
+        result = projectfiles.write_local(
+            self.layout, project, out, count_blocks=False, staged=staged
+        )
         return blocks_written, len(result.written)
 
 
