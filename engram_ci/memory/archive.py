@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from engram_ci import __version__
-from engram_ci.memory.fsutil import atomic_write_chunks
+from engram_ci.memory.fsutil import atomic_write_chunks, make_folder
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts.model import Session, ToolCall, Turn
 
@@ -250,13 +250,12 @@ def session_meta(session: Session) -> dict[str, Any]:
     }
 
 
-def _write_if_changed(path: Path, chunks: Iterable[str]) -> bool:
-    # Not fsynced: these files are derived from the transcripts and a power loss is the only
-    # way to lose them, while one fsync per file was a third of an ingest's time. The rename
-    # still means a killed ingest leaves the old file or the new one, and `engram ingest
-    # --force` rebuilds them. Knowledge files, which may hold merged or pulled blocks found
-    # nowhere else, keep their fsync (projectfiles.write_local).
-    return atomic_write_chunks(path, chunks, durable=False, only_if_changed=True)
+def _write_if_changed(path: Path, chunks: Iterable[str], *, new_folder: bool = False) -> bool:
+    # Not fsynced one by one (that was a third of an ingest's time): the rename means a killed
+    # ingest leaves the old file or the new one, and ingest's commit then syncs the
+    # filesystem once for all of a run's files before its manifest records them. In a folder
+    # this run created there is nothing to compare with.
+    return atomic_write_chunks(path, chunks, durable=False, only_if_changed=not new_folder)
 
 
 def write_session(
@@ -272,13 +271,19 @@ def write_session(
     The caller has checked project and session id with paths.check_project_name.
     """
     directory = layout.conversation_dir(session.project, session.session_id)
+    new_folder = make_folder(directory)
     meta = meta or session_meta(session)
     outputs: dict[Path, Iterable[str]] = {
         directory / CONVERSATION_FILE: conversation_chunks(session, meta),
         directory / META_FILE: (json.dumps(meta, indent=2, ensure_ascii=False) + "\n",),
     }
+    written = [
+        path
+        for path, chunks in outputs.items()
+        if _write_if_changed(path, chunks, new_folder=new_folder)
+    ]
     if summary is not None:
-        outputs[layout.summary_file(session.project, session.session_id)] = (
-            summary.rstrip("\n") + "\n",
-        )
-    return [path for path, chunks in outputs.items() if _write_if_changed(path, chunks)]
+        path = layout.summary_file(session.project, session.session_id)
+        if _write_if_changed(path, (summary.rstrip("\n") + "\n",)):
+            written.append(path)
+    return written

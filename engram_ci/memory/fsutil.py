@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import filecmp
 import os
 import re
 import stat
@@ -13,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
@@ -47,6 +46,22 @@ def _temp_beside(path: Path) -> tuple[int, str]:
         return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
 
 
+def make_folder(path: Path) -> bool:
+    """Create `path` (and missing parents); True when this call created it, so it is known
+    to hold nothing yet and writes into it need not look for files to compare with."""
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            return False
+    return True
+
+
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o644, durable: bool = True) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode, durable=durable)
 
@@ -60,27 +75,83 @@ def atomic_write_chunks(
     only_if_changed: bool = False,
 ) -> bool:
     """atomic_write_text for text produced piece by piece: the pieces stream into the temp
-    file, so memory holds one piece, never the whole file. With only_if_changed, an existing
-    file with the same bytes is left as it was (mtime included). True when `path` was written.
+    file, so memory holds one piece, never the whole file. True when `path` was written.
+
+    With only_if_changed, an existing file is first compared with the pieces as they come:
+    while they agree nothing is created, so a file whose bytes would not change costs a read
+    and is left as it was (mtime included); at the first difference the agreed prefix is
+    copied from the old file into the temp file and the rest streams after it.
     """
+    pieces = (chunk.encode("utf-8") for chunk in chunks)
+    old = _open_if_exists(path) if only_if_changed else None
+    if old is None:
+        return _write_pieces(path, b"", pieces, None, mode=mode, durable=durable)
+    with old:
+        agreed, first_difference = _agreed_prefix(old, pieces)
+        if first_difference is None:
+            return False
+        return _write_pieces(
+            path, first_difference, pieces, (old, agreed), mode=mode, durable=durable
+        )
+
+
+def _open_if_exists(path: Path) -> BinaryIO | None:
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        return None
+
+
+def _agreed_prefix(old: BinaryIO, pieces: Iterator[bytes]) -> tuple[int, bytes | None]:
+    """Read `old` along `pieces` while they agree: (bytes agreed, the first piece that did
+    not, or b"" when `old` goes on past the last piece, or None when they are the same)."""
+    agreed = 0
+    for piece in pieces:
+        if old.read(len(piece)) != piece:
+            return agreed, piece
+        agreed += len(piece)
+    return agreed, (b"" if old.read(1) else None)
+
+
+def _write_pieces(
+    path: Path,
+    first: bytes,
+    rest: Iterator[bytes],
+    prefix: tuple[BinaryIO, int] | None,
+    *,
+    mode: int,
+    durable: bool,
+) -> bool:
+    """Temp file <- (prefix bytes of an old file) + first + rest, then rename over `path`."""
     fd, tmp_name = _temp_beside(path)
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as tmp:
-            for chunk in chunks:
-                tmp.write(chunk)
+        with os.fdopen(fd, "wb") as tmp:
+            if prefix is not None:
+                old, size = prefix
+                old.seek(0)
+                _copy_exactly(old, tmp, size)
+            tmp.write(first)
+            for piece in rest:
+                tmp.write(piece)
             tmp.flush()
+            os.fchmod(tmp.fileno(), mode)
             if durable:
                 os.fsync(tmp.fileno())
-        if only_if_changed and _same_bytes(Path(tmp_name), path):
-            os.unlink(tmp_name)
-            return False
-        os.chmod(tmp_name, mode)
         os.replace(tmp_name, path)
         return True
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def _copy_exactly(source: BinaryIO, target: BinaryIO, size: int) -> None:
+    while size > 0:
+        block = source.read(min(size, 1 << 20))
+        if not block:
+            raise OSError(f"{getattr(source, 'name', 'a file')} shrank while being rewritten")
+        target.write(block)
+        size -= len(block)
 
 
 #: what our atomic writes name their temp files: ".<name>.<8 random chars>.tmp" (mkstemp)
@@ -112,13 +183,6 @@ def remove_stale_temp_files(root: Path, *, now: float | None = None) -> int:
             except OSError:
                 continue  # gone already, or not ours to remove: leave it
     return removed
-
-
-def _same_bytes(new: Path, old: Path) -> bool:
-    try:
-        return new.stat().st_size == old.stat().st_size and filecmp.cmp(new, old, shallow=False)
-    except OSError:
-        return False
 
 
 def read_text_if_exists(path: Path) -> str | None:
