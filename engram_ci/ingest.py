@@ -529,25 +529,18 @@ class _Run:
         manifest.save(self.layout.state_dir)
 
     def _write_all_knowledge(self, staged: StagedWrites) -> None:
-        """Stage each touched project's knowledge, projects side by side in threads (their
-        reads, parses and temp files overlap)."""
-        projects = sorted(self.pending)
-        if not projects:
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(8, len(projects))) as pool:
-            counts = list(
-                pool.map(lambda p: self._write_knowledge(p, self.pending[p], staged), projects)
-            )
-        self.report.blocks_written += sum(blocks for blocks, _ in counts)
-        self.report.knowledge_files_written += sum(files for _, files in counts)
+        """Stage each touched project's knowledge (one project after another: with no fsync
+        per file any more, threads would only take turns at the GIL)."""
+        for project in sorted(self.pending):
+            blocks, files = self._write_knowledge(project, self.pending[project], staged)
+            self.report.blocks_written += blocks
+            self.report.knowledge_files_written += files
 
     def _write_knowledge(
         self, project: str, pending: _Pending, staged: StagedWrites
     ) -> tuple[int, int]:
         """Upsert the run's blocks into the project's files, one staged write per file;
-        return (blocks staged, files staged). Touches nothing shared: it runs in a thread."""
+        return (blocks staged, files staged)."""
         blocks_written = 0
         files = projectfiles.read_local(self.layout, project)
         categories = projectfiles.parse_categories(files)
