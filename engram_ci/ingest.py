@@ -122,8 +122,9 @@ class IngestReport:
     unknown_types: dict[str, int] = field(default_factory=dict)
     #: (project, session id) of every session (re-)ingested in this run
     sessions: list[tuple[str, str]] = field(default_factory=list)
-    #: seconds spent per phase (discover, read, extract, archive, write), summed over workers;
-    #: for benchmarks/ingest.py, not part of to_json (timings differ from run to run)
+    #: CPU seconds spent per phase (discover, read, extract, archive, write), summed over the
+    #: workers (CPU, not wall time: a shared machine's load does not inflate it); for
+    #: benchmarks/ingest.py, not part of to_json (timings differ from run to run)
     timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
     def to_json(self) -> dict[str, Any]:
@@ -249,7 +250,7 @@ class _Outcome:
     subagents: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
-    #: seconds spent reading, extracting, archiving this group
+    #: CPU seconds spent reading, extracting, archiving this group
     seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -294,19 +295,19 @@ class _Run:
     def execute(self) -> IngestReport:
         self.report.memory_dir = str(self.layout.root)
         self.report.dry_run = self.options.dry_run
-        began = time.perf_counter()
+        began = time.process_time()
         manifest = Manifest.load(self.layout.state_dir)
         todo = self._changed_groups(manifest)
-        self.report.timings["discover"] += time.perf_counter() - began
+        self.report.timings["discover"] += time.process_time() - began
         self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
         try:
             projects = self._ingest_all(manifest, todo)
         finally:
             self.progress.finish()
         if not self.options.dry_run:
-            began = time.perf_counter()
+            began = time.process_time()
             self._commit(manifest)
-            self.report.timings["write"] += time.perf_counter() - began
+            self.report.timings["write"] += time.process_time() - began
         self.report.projects = sorted(projects)
         self.report.malformed_lines = dict(self.stats.malformed)
         self.report.unknown_types = dict(self.stats.unknown_types)
@@ -404,7 +405,7 @@ class _Run:
 
     def _process(self, reader: Reader, group: TranscriptGroup) -> _Outcome:
         """Read, check, extract and archive one group: the part that may run in a worker."""
-        began = time.perf_counter()
+        began = time.process_time()
         try:
             session = reader.read_session(group)
             if session is not None:
@@ -420,7 +421,7 @@ class _Run:
             return _Outcome("not_session")
         if not self._wanted(session.project):
             return _Outcome("unwanted", bytes_read=True)
-        read = time.perf_counter()
+        read = time.process_time()
         try:
             extraction = self.extract(session) if self.extract else None
         except FatalError as error:
@@ -433,12 +434,12 @@ class _Run:
             return _Outcome("failed", bytes_read=True, stats=_all_stats(session))
         # one walk for the numbers meta.json and the report share (a huge session's turns are
         # read back from disk on every walk)
-        extracted = time.perf_counter()
+        extracted = time.process_time()
         meta = archive.session_meta(session)
         if not self.options.dry_run:
             summary = extraction.summary if extraction else None
             archive.write_session(self.layout, session, summary=summary, meta=meta)
-        archived = time.perf_counter()
+        archived = time.process_time()
         return _Outcome(
             "ingested",
             bytes_read=True,

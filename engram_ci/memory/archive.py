@@ -33,9 +33,10 @@ _HEADLINE_KEYS = ("command", "file_path", "path", "pattern", "url", "query", "de
 def _fenced(text: str, info: str = "") -> str:
     """A code fence longer than any backtick run inside, so content can never close it."""
     # the usual case, no ``` at all, is decided by a scan in C, not a regex over every result
-    runs = _BACKTICKS.finditer(text) if "```" in text else ()
-    longest = max((len(m.group()) for m in runs), default=2)
-    fence = "`" * max(3, longest + 1)
+    if "```" not in text:
+        return f"```{info}\n{text.rstrip()}\n```"
+    longest = max(len(m.group()) for m in _BACKTICKS.finditer(text))
+    fence = "`" * (longest + 1)
     return f"{fence}{info}\n{text.rstrip()}\n{fence}"
 
 
@@ -67,13 +68,15 @@ def _render_call(call: ToolCall) -> Iterator[str]:
     yield ""
 
 
-def _pretty_json(value: Any) -> str:
-    """json.dumps(indent=2, sort_keys=True, ensure_ascii=False), the same text, by orjson
-    (several times faster; this runs for every tool call of every session)."""
+def _pretty_json(value: Any, *, sort_keys: bool = True) -> str:
+    """json.dumps(indent=2, sort_keys=sort_keys, ensure_ascii=False), the same text, by
+    orjson (several times faster; this runs for every tool call and meta.json of every
+    session, and json's indent switches it to its pure-Python encoder)."""
+    option = orjson.OPT_INDENT_2 | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     try:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+        return orjson.dumps(value, option=option).decode()
     except TypeError:  # what orjson refuses (integers past 64 bits): the stdlib's answer
-        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=sort_keys)
 
 
 def _turn_title(turn: Turn) -> str:
@@ -275,7 +278,7 @@ def write_session(
     meta = meta or session_meta(session)
     outputs: dict[Path, Iterable[str]] = {
         directory / CONVERSATION_FILE: conversation_chunks(session, meta),
-        directory / META_FILE: (json.dumps(meta, indent=2, ensure_ascii=False) + "\n",),
+        directory / META_FILE: (_pretty_json(meta, sort_keys=False) + "\n",),
     }
     written = [
         path
