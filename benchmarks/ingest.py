@@ -171,8 +171,19 @@ def bench_shape(shape: Shape, work: Path, command: Command, runs: int, max_jobs:
     size = sum(p.stat().st_size for p in files) / MB
     lines = sum(1 for p in files for _ in p.open("rb"))
     print(f"\n== {shape.name}: {size:.1f} MB, {len(files)} files, {lines:,} lines")
-    bare = best(runs + 1, lambda _: json_loop(files))  # the first run warms the page cache
-    fast = best(runs, lambda _: orjson_loop(files))
+    json_loop(files)  # warms the page cache
+    # round after round, every measurement once, so the machine's load hits them alike
+    names = ["json", "orjson", "command", *(f"jobs{j}" for j in range(1, max_jobs + 1))]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for n in range(runs):
+        times["json"].append(json_loop(files))
+        times["orjson"].append(orjson_loop(files))
+        times["command"].append(command.ingest(shape, work / f"cmd-{shape.name}-{n}"))
+        for j in range(1, max_jobs + 1):
+            memory = work / f"j{j}-{shape.name}-{n}"
+            times[f"jobs{j}"].append(command.ingest(shape, memory, "--jobs", str(j)))
+    best_of = {name: min(values) for name, values in times.items()}
+    bare, fast = best_of["json"], best_of["orjson"]
 
     def row(name: str, seconds: float) -> None:
         ratios = f"  {bare / seconds:.2f}x json.loads, {fast / seconds:.2f}x orjson"
@@ -180,10 +191,10 @@ def bench_shape(shape: Shape, work: Path, command: Command, runs: int, max_jobs:
 
     row("bare json.loads loop", bare)
     row("orjson loop", fast)
-    base = work / f"mem-{shape.name}"
-    whole = best(runs, lambda n: command.ingest(shape, base.with_name(f"{base.name}-{n}")))
-    row("engram ingest (command)", whole)
-    again = best(runs, lambda _: command.ingest(shape, base.with_name(f"{base.name}-0")))
+    row("engram ingest (command)", best_of["command"])
+    sweep = ", ".join(f"{j}: {size / best_of[f'jobs{j}']:.1f}" for j in range(1, max_jobs + 1))
+    print(f"  {'command MB/s by --jobs':<32}: {sweep}")
+    again = best(runs, lambda _: command.ingest(shape, work / f"cmd-{shape.name}-0"))
     print(f"  {'re-ingest, unchanged (command)':<32}: {again * 1000:7.1f} ms")
     full_in, report = in_process(shape, work / f"inproc-{shape.name}")
     again_in = min(in_process(shape, work / f"inproc-{shape.name}")[0] for _ in range(runs))
@@ -194,18 +205,7 @@ def bench_shape(shape: Shape, work: Path, command: Command, runs: int, max_jobs:
     one, split_report = in_process(shape, work / f"split-{shape.name}", jobs=1)
     timings = split_report.timings  # type: ignore[attr-defined]
     parts = ", ".join(f"{phase} {timings[phase]:.3f}" for phase in PHASES)
-    other = one - sum(timings.values())
-    print(f"  {'split, --jobs 1 (s)':<32}: {parts}, other {other:.3f} (total {one:.3f})")
-    sweep = []
-    for jobs in range(1, max_jobs + 1):
-        seconds = best(
-            runs,
-            lambda n, j=jobs: command.ingest(
-                shape, work / f"j{j}-{shape.name}-{n}", "--jobs", str(j)
-            ),
-        )
-        sweep.append(f"{jobs}: {size / seconds:.1f}")
-    print(f"  {'command MB/s by --jobs':<32}: {', '.join(sweep)}")
+    print(f"  {'CPU s by phase, --jobs 1':<32}: {parts} (wall {one:.3f})")
     same = tree_hash(work / f"j1-{shape.name}-0") == tree_hash(work / f"j{max_jobs}-{shape.name}-0")
     print(f"  {'--jobs 1 == --jobs N output':<32}: {'identical' if same else 'DIFFERENT'}")
     counts = report.to_json()  # type: ignore[attr-defined]
@@ -251,6 +251,12 @@ def bench_memory(work: Path, sizes: tuple[int, int]) -> None:
         shutil.rmtree(big_root)
 
 
+def _timed_run(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True)
+    return time.perf_counter() - start
+
+
 def machine() -> str:
     model = "unknown CPU"
     with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -273,6 +279,8 @@ def main() -> None:
         child_main(*args.child)
         return
     print(f"machine: {machine()}")
+    floor = best(5, lambda _: _timed_run([sys.executable, "-c", "pass"]))
+    print(f"interpreter start-up (python -c pass): {floor * 1000:.1f} ms")
     max_jobs = max(2, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
         work = Path(tmp)

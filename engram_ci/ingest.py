@@ -523,8 +523,9 @@ class _Run:
         staged = StagedWrites(self.barrier)
         try:
             self._write_all_knowledge(staged)
-            wrote_archive = self.report.sessions_ingested > 0
-            staged.commit(also_sync=[self.layout.root] if wrote_archive else [])
+            # the archive's folders may be links to other filesystems: each one is synced
+            archive = [self.layout.root / "conversations", self.layout.root / "summaries"]
+            staged.commit(also_sync=archive if self.report.sessions_ingested else [])
         finally:
             staged.discard()  # only what a failure left uncommitted
         manifest.save(self.layout.state_dir)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -59,7 +61,7 @@ def test_the_manifest_is_written_only_after_one_barrier_over_all_the_files(
     assert at_barrier["archives"] == report.sessions_ingested  # the workers' files, synced
     assert at_barrier["knowledge_visible"] == 0  # staged only: renamed in after the barrier
     assert at_barrier["knowledge_staged"] == report.knowledge_files_written
-    assert layout.root in at_barrier["paths"]  # type: ignore[operator]
+    assert layout.root / "conversations" in at_barrier["paths"]  # type: ignore[operator]
     assert (layout.state_dir / MANIFEST_NAME).exists()
     assert not list(layout.root.rglob(".*.tmp"))
     assert len(_visible(layout.root / "knowledge", "*.md")) == report.knowledge_files_written
@@ -128,3 +130,14 @@ def test_staged_writes_discarded_leave_the_old_files(tmp_path: Path) -> None:
 def test_sync_filesystems_tolerates_missing_paths(tmp_path: Path) -> None:
     fsutil.sync_filesystems([tmp_path, tmp_path / "missing", tmp_path])
     fsutil.sync_filesystems([])
+
+
+def test_an_offline_ingest_never_imports_the_http_stack() -> None:
+    """httpx (and the CLI tools it pulls in) was a tenth of a second of every ingest's
+    start-up: only an LLM provider imports it."""
+    code = (
+        "import sys; from engram_ci.cli import app; from engram_ci.knowledge import extract; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'rich', 'click')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
