@@ -127,6 +127,16 @@ def diff_filesets(before: Mapping[str, str], after: Mapping[str, str]) -> merge.
     return merge.BlockDiff(added, removed, changed)
 
 
+def project_of(files: Mapping[str, str]) -> str | None:
+    """The project a store's metadata.json names, or None (no metadata, or unreadable)."""
+    try:
+        data = json.loads(files.get(METADATA_FILE) or "null")
+    except ValueError:
+        return None
+    project = data.get("project") if isinstance(data, dict) else None
+    return project if isinstance(project, str) else None
+
+
 def metadata_json(project: str, *, now: datetime | None = None, **extra: object) -> str:
     """engram's metadata.json: {project, synced_at, tool, version} (+ extra keys)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
