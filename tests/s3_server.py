@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-
 from moto.server import ThreadedMotoServer
 
 CREDENTIALS = {
