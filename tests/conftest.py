@@ -13,7 +13,10 @@ from engram_ci.memory.paths import MemoryLayout
 from tests.github_server import github_as, github_server  # noqa: F401  (fixtures: the GitHub stand-in)
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+#: ../shared beside the project (or beside a parent: helpers' worktrees sit one level deeper)
+SHARED = next(
+    (p / "shared" for p in ROOT.parents if (p / "shared").is_dir()), ROOT.parent / "shared"
+)
 CORPUS = SHARED / "corpus" / "claude-code"
 
 _SCRUBBED_ENV = (

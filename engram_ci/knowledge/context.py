@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from engram_ci.knowledge import ttl
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, Block, KnowledgeFile
 from engram_ci.knowledge.bullets import LABELS, bullet_label, is_narration, whole_sentences
 
@@ -106,6 +107,7 @@ def synthesize(
 ) -> str:
     """context.md from category name -> parsed file (absent categories are skipped), at most
     `budget` characters (a header alone may pass a tiny budget)."""
+    files = ttl.unexpired(files)  # an expired [ttl:] block leaves the context (stays on disk)
     blocks = [(c, b) for c in KNOWLEDGE_CATEGORIES if c in files for b in files[c].live_blocks()]
     stamps = sorted({(b.timestamp, b.session_id) for _, b in blocks})
     header = _header(project, stamps)
