@@ -41,7 +41,7 @@ _CATEGORY_SECTION = {
     "decisions": "decisions",
     "solutions": "pitfalls",
     "patterns": "wants",
-    "bugs": "",  # see bullets.py: Fix and Left failing say what matters of them
+    "bugs": "pitfalls",  # engram's own; ours ("`cmd` failed: …") are left out, see bullets.py
     "insights": "pitfalls",
     "questions": "open",
     "procedures": "commands",
@@ -53,6 +53,8 @@ _ITEM_CHARS = 320
 _WORDS_RE = re.compile(r"\W+")
 _COMMAND_RE = re.compile(r"^`([^`]+)`(?: \((?P<notes>[^)]*)\))?$")
 _RUNS_RE = re.compile(r"run (\d+)×")
+#: the offline extractor's bug bullets: "`cmd` failed: error", "(subagent) `x` failed"
+_OWN_BUG_RE = re.compile(r"^(\(subagent\) )?`[^`]+` failed\b")
 _ROUTINE_GIT_RE = re.compile(
     r"^git (-C \S+ )?(add|commit|push|pull|fetch|status|checkout|switch|rm|mv|stash|restore"
     r"|reset|log|diff|show|branch|tag|rev-parse)\b"
@@ -140,6 +142,8 @@ def _collect(blocks: list[tuple[str, Block]], stamps: list[tuple[str, str]]) -> 
             section = LABELS.get(label, "") if label else _CATEGORY_SECTION.get(category, "")
             if not section or label == "Asked" or (label == "Done" and text == shown):
                 continue  # the session's line already says what was asked and finally done
+            if category == "bugs" and _OWN_BUG_RE.match(text):
+                continue  # a failure worth a pitfall has its Fix; one still open, Left failing
             if label == "Done":
                 section = "done"
             if section == "open" and block.session_id not in latest_sessions:
