@@ -165,15 +165,9 @@ def test_synthesis_is_deterministic_whatever_the_block_order() -> None:
 
 
 def test_unlabelled_bullets_are_read_by_category_and_fences_are_skipped() -> None:
+    chose = "- Chose SQLite over Postgres since it is local.\n```\n- not a bullet\n```\n### heading"
     theirs = files(
-        decisions=[
-            (
-                "e1",
-                "2025-03-01",
-                "- Chose SQLite over Postgres since it is local.\n"
-                "```\n- not a bullet\n```\n### heading",
-            )
-        ],
+        decisions=[("e1", "2025-03-01", chose)],
         solutions=[("e1", "2025-03-01", "- Pin pydantic<2 to keep the old validators.")],
     )
     text = context.synthesize("p", theirs)
@@ -183,15 +177,11 @@ def test_unlabelled_bullets_are_read_by_category_and_fences_are_skipped() -> Non
 
 
 def test_narration_and_clipped_bullets_never_reach_the_brief() -> None:
+    said = (
+        "- I'll help you modify the TUI because it is slow.\n- Let me check the tests, they fail."
+    )
     noisy = files(
-        decisions=[
-            (
-                "a",
-                "2025-01-01",
-                "- I'll help you modify the TUI because it is slow.\n"
-                "- Let me check the tests since they fail.\n- Use uv because it is fast…",
-            )
-        ],
+        decisions=[("a", "2025-01-01", said + "\n- Use uv because it is fast…")],
         patterns=[("a", "2025-01-01", "- Correction: Wait, use the HTTPS URL instead.")],
     )
     text = context.synthesize("p", noisy)
