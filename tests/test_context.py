@@ -200,3 +200,18 @@ def test_a_budget_below_the_minimum_names_the_fix(text: str) -> None:
     with pytest.raises(ValueError, match="budget wants a number of characters >= 1,000"):
         context.parse_budget(text)
     assert context.parse_budget(" 4000 ") == 4000
+
+
+def test_a_note_in_words_is_kept_first_among_the_commands() -> None:
+    noted = two_sessions() | files(
+        procedures=[
+            ("s1", "2025-01-01T10:00:00Z", "- Test: `uv run pytest` (run 9×, last run passed)"),
+            ("note-1", "2025-03-01T10:00:00Z", "- tests run with uv run pytest -m unit"),
+        ]
+    )
+    text = context.synthesize("p", noted)
+    commands = text.split("## Build, test and run\n\n", 1)[1].split("\n\n", 1)[0]
+    assert commands.splitlines()[:2] == [
+        "- tests run with uv run pytest -m unit",
+        "- Test: `uv run pytest` (run 9×)",
+    ]

@@ -80,7 +80,7 @@ class _Item:
     edits: int = 0
 
     def line(self) -> str:
-        if self.section == "commands":
+        if self.section == "commands" and self.label is not None:
             notes = [f"run {self.runs}×" if self.runs > 1 else "run once"]
             if len(self.sessions) > 1:
                 notes[0] += f" in {len(self.sessions)} sessions"
@@ -187,9 +187,9 @@ def _add(
 ) -> None:
     runs = edits = 0
     failed = False
-    if section == "commands":
-        match = _COMMAND_RE.match(text)
-        if not match or " …" in match.group(1):
+    match = _COMMAND_RE.match(text) if section == "commands" else None
+    if match is not None:
+        if " …" in match.group(1):
             return  # a multi-line script is no procedure
         notes = match.group("notes") or ""
         runs = int(m.group(1)) if (m := _RUNS_RE.search(notes)) else 1
@@ -199,6 +199,8 @@ def _add(
             text = _base_command(text)
         elif label == "Git" and _ROUTINE_GIT_RE.match(text):
             return  # staging, committing, syncing: how every repository works
+    elif section == "commands":
+        label = None  # a note in words ("tests run with …"): kept as it was written
     elif section == "files":
         edits = int(m.group(1)) if (m := _EDITS_RE.search(text)) else 0
         text = text.split(" (", 1)[0]
@@ -210,10 +212,18 @@ def _add(
         text = whole_sentences(text, _ITEM_CHARS)
         if not text:
             return
-    key = (section if section in ("commands", "files") else "", _key(text))
+    _keep(found, _Item(section, label, text, runs=runs, failed_last=failed, edits=edits), block)
+
+
+def _keep(found: dict[tuple[str, str], _Item], new: _Item, block: Block) -> None:
+    """Count `new` once more, or first: one item per fact (per command, per file)."""
+    runs, failed, edits = new.runs, new.failed_last, new.edits
+    key = (new.section if new.section in ("commands", "files") else "", _key(new.text))
     item = found.get(key)
     if item is None:
-        item = found[key] = _Item(section, label, text, order=len(found))
+        new.runs = new.edits = 0
+        new.order = len(found)
+        item = found[key] = new
     if block.timestamp > item.latest:
         item.latest, item.failed_last = block.timestamp, failed
     elif block.timestamp == item.latest and block.session_id in item.sessions:
@@ -238,8 +248,9 @@ def _key(text: str) -> str:
 
 def _rank(item: _Item) -> tuple[object, ...]:
     recency = tuple(-ord(c) for c in item.latest)  # newest first, as a sortable key
-    if item.section == "commands":
-        return (item.failed_last, item.label == "Git", -item.runs, -len(item.sessions), recency)
+    if item.section == "commands":  # a note the user wrote first, then the most used
+        used = (item.failed_last, item.label == "Git", -item.runs, -len(item.sessions))
+        return (item.label is not None, *used, recency)
     if item.section == "files":
         return (-len(item.sessions), -item.edits, recency)
     if item.section in ("recent", "done", "open", "decisions"):
