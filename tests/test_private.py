@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpx import HTTPXMock
 
 from engram_ci.ingest import IngestOptions, run_ingest
 from engram_ci.memory.paths import MemoryLayout
@@ -199,3 +200,20 @@ def test_private_text_reaches_no_memory_file_and_no_gist(
     gistsync.push(memory.root, "app")
     (gist,) = gh.gists.values()
     _assert_clean(json.dumps([revision.files for revision in gist.revisions]))
+
+
+def test_private_text_is_not_sent_to_a_model(
+    tmp_path: Path, httpx_mock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engram_ci.knowledge.extract import extract_knowledge
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-private-0000000000")
+    httpx_mock.add_response(status_code=401)  # the request is what matters, not the answer
+    claude_transcript(tmp_path)
+    (group,) = claude.discover([tmp_path])
+    session = claude.read_session(group)
+    assert session is not None
+    extract_knowledge(session, provider="openai")
+    sent = [r.content.decode() for r in httpx_mock.get_requests()]
+    assert sent and "Fix the login flow" in sent[0]
+    _assert_clean("\n".join(sent))
