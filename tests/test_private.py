@@ -203,7 +203,7 @@ def test_private_text_reaches_no_memory_file_and_no_gist(
 
 
 def test_private_text_is_not_sent_to_a_model(
-    tmp_path: Path, httpx_mock: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from engram_ci.knowledge.extract import extract_knowledge
 
