@@ -14,6 +14,7 @@ from typing import Any
 
 from engram_ci import __version__
 from engram_ci.errors import FatalError
+from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, KnowledgeFile
 from engram_ci.memory import projectfiles
 from engram_ci.memory.archive import META_FILE
@@ -32,9 +33,12 @@ def _category_files(
     return files, projectfiles.parse_categories(files)
 
 
-def recall(layout: MemoryLayout, project: str) -> str:
-    """The project's context.md; synthesised from the category files when it is missing."""
+def recall(layout: MemoryLayout, project: str, budget: int | None = None) -> str:
+    """The project's context.md; synthesised from the category files when it is missing, or
+    when a budget other than the one it was written with is asked for."""
     files, categories = _category_files(layout, require_project(layout, project))
+    if budget is not None:
+        return context.synthesize(project, categories, budget)
     return projectfiles.current_context(project, files, categories)
 
 

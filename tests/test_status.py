@@ -51,4 +51,4 @@ def test_counts_sizes_and_syncs(memory: MemoryLayout, tmp_path: Path) -> None:
     assert sizes["total"] == sizes["conversations"] + sizes["knowledge"] + sizes["summaries"]
     assert app["last_activity"] == "2025-01-01T00:00:00Z"
     kinds = {s["kind"]: s["target"] for s in app["syncs"]}
-    assert kinds == {"repo": str(kr.resolve()), "gist": "https://gist/g1"}
+    assert kinds == {"repo": f"branch main of {kr.resolve()}", "gist": "https://gist/g1"}

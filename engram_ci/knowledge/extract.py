@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import httpx
-
-from engram_ci.knowledge import llm, offline, phrases, prompts, signals
+from engram_ci.knowledge import offline, phrases, prompts, signals
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
 from engram_ci.knowledge.providers import Prompt
 from engram_ci.transcripts.model import Session, Usage
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("engram_ci")
 #: warnings already given in this process that would only repeat (a missing key)
@@ -51,6 +53,10 @@ def extract_knowledge(
     """The model's extraction when a provider is named, else (or on any failure) offline's."""
     if not provider or provider == "offline":
         return extract_offline(session)
+    # imported only here: httpx (and the CLI tools it pulls in) is a tenth of a second of
+    # start-up that an offline ingest never needs
+    from engram_ci.knowledge import llm
+
     llm.get_provider(provider)  # an unknown name is a FatalError, not a fallback
     prompt = Prompt(
         prompts.SYSTEM,

@@ -21,7 +21,7 @@ from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context, ttl
 from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
 from engram_ci.memory import merge
-from engram_ci.memory.fsutil import atomic_write_text
+from engram_ci.memory.fsutil import StagedWrites, atomic_write_text
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
 from engram_ci.transcripts.model import check_project_name
 
@@ -145,10 +145,16 @@ class LocalWrite:
 
 
 def write_local(
-    layout: MemoryLayout, project: str, files: Mapping[str, str], *, count_blocks: bool = True
+    layout: MemoryLayout,
+    project: str,
+    files: Mapping[str, str],
+    *,
+    count_blocks: bool = True,
+    staged: StagedWrites | None = None,
 ) -> LocalWrite:
     """Atomically write the files that differ; report which and (unless count_blocks is
-    False: a zero diff, for callers that count blocks themselves) how the blocks changed."""
+    False: a zero diff, for callers that count blocks themselves) how the blocks changed.
+    With `staged`, the files are only staged: they appear when the caller commits it."""
     directory = layout.knowledge_dir(check_project_name(project))
     before = read_local(layout, project)
     written = []
@@ -156,7 +162,10 @@ def write_local(
         if name not in KNOWN_KNOWLEDGE_FILES:
             raise ValueError(f"refusing to write unknown knowledge file {name!r}")
         if before.get(name) != text:
-            atomic_write_text(directory / name, text)
+            if staged is None:
+                atomic_write_text(directory / name, text)
+            else:
+                staged.add(directory / name, text)
             written.append(name)
     diff = diff_filesets(before, files) if count_blocks else merge.BlockDiff(0, 0, 0)
     return LocalWrite(tuple(written), diff)
@@ -169,6 +178,16 @@ def diff_filesets(before: Mapping[str, str], after: Mapping[str, str]) -> merge.
         d = merge.diff(old.get(category, KnowledgeFile("")), new.get(category, KnowledgeFile("")))
         added, removed, changed = added + d.added, removed + d.removed, changed + d.changed
     return merge.BlockDiff(added, removed, changed)
+
+
+def project_of(files: Mapping[str, str]) -> str | None:
+    """The project a store's metadata.json names, or None (no metadata, or unreadable)."""
+    try:
+        data = json.loads(files.get(METADATA_FILE) or "null")
+    except ValueError:
+        return None
+    project = data.get("project") if isinstance(data, dict) else None
+    return project if isinstance(project, str) else None
 
 
 def metadata_json(project: str, *, now: datetime | None = None, **extra: object) -> str:
