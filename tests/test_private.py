@@ -217,3 +217,42 @@ def test_private_text_is_not_sent_to_a_model(
     sent = [r.content.decode() for r in httpx_mock.get_requests()]
     assert sent and "Fix the login flow" in sent[0]
     _assert_clean("\n".join(sent))
+
+
+@pytest.mark.parametrize("event_first", [True, False])
+def test_a_codex_prompt_with_private_text_is_one_prompt(tmp_path: Path, event_first: bool) -> None:
+    """Codex writes the human's prompt twice (event_msg user_message and a message item):
+    both forms are scrubbed alike, so they still pair up."""
+    said = f"deploy <private>{SECRETS[0]}</private> now"
+    event = {
+        "timestamp": "2025-03-02T10:00:00Z",
+        "type": "event_msg",
+        "payload": {"type": "user_message", "message": said},
+    }
+    item = {
+        "timestamp": "2025-03-02T10:00:00Z",
+        "type": "response_item",
+        "payload": {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": said}],
+        },
+    }
+    reply = {
+        "timestamp": "2025-03-02T10:00:01Z",
+        "type": "response_item",
+        "payload": {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "deployed"}],
+        },
+    }
+    meta = {"type": "session_meta", "payload": {"id": "codex-twice", "cwd": "/x/app"}}
+    lines = [meta, event, item, reply] if event_first else [meta, item, event, reply]
+    path = tmp_path / "2025" / "03" / "02" / "rollout-2025-03-02T10-00-00-y.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (group,) = codex.discover([tmp_path])
+    session = codex.read_session(group)
+    assert session is not None
+    assert session.prompts == [f"deploy {PRIVATE_MARK} now"]
