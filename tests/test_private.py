@@ -256,3 +256,4 @@ def test_a_codex_prompt_with_private_text_is_one_prompt(tmp_path: Path, event_fi
     session = codex.read_session(group)
     assert session is not None
     assert session.prompts == [f"deploy {PRIVATE_MARK} now"]
+    assert [t.text for t in session.turns if t.role == "user"] == session.prompts  # no copy
