@@ -15,7 +15,7 @@ from typing import Any
 from engram_ci import __version__
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import context
-from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
+from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, KnowledgeFile
 from engram_ci.memory import projectfiles
 from engram_ci.memory.archive import META_FILE
 from engram_ci.memory.paths import MemoryLayout
@@ -39,7 +39,7 @@ def recall(layout: MemoryLayout, project: str, budget: int | None = None) -> str
     files, categories = _category_files(layout, require_project(layout, project))
     if budget is not None:
         return context.synthesize(project, categories, budget)
-    return files.get(CONTEXT_FILE) or context.synthesize(project, categories)
+    return projectfiles.current_context(project, files, categories)
 
 
 def session_metas(layout: MemoryLayout, project: str) -> list[dict[str, Any]]:
@@ -101,7 +101,7 @@ def collect(layout: MemoryLayout, project: str) -> ProjectExport:
     return ProjectExport(
         project=project,
         categories={c: categories[c] for c in KNOWLEDGE_CATEGORIES if c in categories},
-        context=files.get(CONTEXT_FILE) or context.synthesize(project, categories),
+        context=projectfiles.current_context(project, files, categories),
         sessions=session_metas(layout, project),
     )
 
