@@ -32,6 +32,7 @@ from tests.backend_harness import Harness, gist_harness, repo_harness  # noqa: F
 from .repo_helpers import add_block
 
 P = "proj"
+HEADER = b"# Questions\n\n## Session: {} (2025-01-01T00:00:00Z)\n\n"
 SECRET = "ghp_C0ntr4ctS3cr3tV4lu3Xy9Zq8Wp7Lm6Kj5Hg4"
 
 
@@ -189,7 +190,7 @@ def test_hostile_content_is_contained(harness: Harness, tmp_path: Path) -> None:
     harness.external_write(
         P,
         {
-            "questions.md": b"# Questions\n\n## Session: q1 (2025-01-01T00:00:00Z)\n\n- caf\xe9 \xff\n",
+            "questions.md": HEADER.replace(b"{}", b"q1") + b"- caf\xe9 \xff\n",
             "../../escape.md": "# Decisions\n\n## Session: evil (2025-01-01T00:00:00Z)\n\n- x\n",
             "evil.sh": "rm -rf /\n",
         },
