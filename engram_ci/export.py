@@ -19,6 +19,7 @@ from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, Knowl
 from engram_ci.memory import projectfiles
 from engram_ci.memory.archive import META_FILE
 from engram_ci.memory.paths import MemoryLayout
+from engram_ci.sync.outbound import redact_outbound, redact_value
 from engram_ci.transcripts.model import check_project_name
 
 log = logging.getLogger("engram_ci")
@@ -105,13 +106,20 @@ class ProjectExport:
     sessions: list[dict[str, Any]]
 
 
-def collect(layout: MemoryLayout, project: str) -> ProjectExport:
-    files, categories = _category_files(layout, require_project(layout, project))
+def collect(layout: MemoryLayout, project: str, *, redact: bool = True) -> ProjectExport:
+    """The project's knowledge, context and session metadata; secrets redacted (the same
+    step every sync upload passes, sync/outbound.py) unless `redact` is False."""
+    files = projectfiles.read_local(layout, require_project(layout, project))
+    sessions = session_metas(layout, project)
+    if redact:
+        files, _ = redact_outbound(files)
+        sessions = redact_value(sessions)
+    categories = projectfiles.parse_categories(files)
     return ProjectExport(
         project=project,
         categories={c: categories[c] for c in KNOWLEDGE_CATEGORIES if c in categories},
         context=files.get(CONTEXT_FILE) or context.synthesize(project, categories),
-        sessions=session_metas(layout, project),
+        sessions=sessions,
     )
 
 
