@@ -20,6 +20,7 @@ from engram_ci.memory import projectfiles
 from engram_ci.memory.archive import META_FILE
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import require_project
+from engram_ci.sync.outbound import redact_outbound, redact_value
 
 log = logging.getLogger("engram_ci")
 
@@ -96,13 +97,20 @@ class ProjectExport:
     sessions: list[dict[str, Any]]
 
 
-def collect(layout: MemoryLayout, project: str) -> ProjectExport:
-    files, categories = _category_files(layout, require_project(layout, project))
+def collect(layout: MemoryLayout, project: str, *, redact: bool = True) -> ProjectExport:
+    """The project's knowledge, context and session metadata; secrets redacted (the same
+    step every sync upload passes, sync/outbound.py) unless `redact` is False."""
+    files = projectfiles.read_local(layout, require_project(layout, project))
+    sessions = session_metas(layout, project)
+    if redact:
+        files, _ = redact_outbound(files)
+        sessions = redact_value(sessions)
+    categories = projectfiles.parse_categories(files)
     return ProjectExport(
         project=project,
         categories={c: categories[c] for c in KNOWLEDGE_CATEGORIES if c in categories},
         context=projectfiles.current_context(project, files, categories),
-        sessions=session_metas(layout, project),
+        sessions=sessions,
     )
 
 
