@@ -115,12 +115,15 @@ def _open_binary(path: Path) -> BinaryIO:
 
 def _read(fh: BinaryIO, size: int, stats: ParseStats) -> bytes:
     """fh.read(size); a corrupt compressed stream ends the file there, counted as bad_zstd."""
+    if fh.closed:
+        return b""
     try:
         return fh.read(size)
     except Exception as error:  # zstandard.ZstdError, without importing zstandard here
         if type(error).__name__ != "ZstdError":
             raise
         stats.malformed["bad_zstd"] += 1
+        fh.close()  # the rest of the stream is lost: later reads see the end
         return b""
 
 
