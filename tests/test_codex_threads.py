@@ -166,3 +166,5 @@ def test_cli_codex_dir_ingests_threads_once_and_says_which_agent(
     meta = json.loads((memory / "conversations" / "kite" / PARENT / "meta.json").read_text())
     assert meta["source"] == "codex"
     assert not (memory / "conversations" / "kite" / FORK).exists()  # no second archive
+    assert cli_main(["projects", "--json", "--memory-dir", str(memory)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["agents"] == {"codex": 2}
