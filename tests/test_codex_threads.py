@@ -16,7 +16,7 @@ from engram_ci.cli import main as cli_main
 from engram_ci.transcripts import codex
 from engram_ci.transcripts.lines import iter_lines
 from engram_ci.transcripts.model import ParseStats, Session
-from engram_ci.transcripts.registry import merge_groups
+from tests.reader_helpers import copy_store, read_sessions
 
 HOME = Path(__file__).parent / "codex_threads"
 PARENT = "019c8a10-1111-7aaa-8bbb-0000000000a1"
@@ -27,18 +27,11 @@ ARCHIVED = "019b2e40-4444-7ccc-8ddd-0000000000a4"
 
 @pytest.fixture
 def codex_home(tmp_path: Path) -> Path:
-    home = tmp_path / ".codex"
-    shutil.copytree(HOME, home)
-    return home
+    return copy_store(HOME, tmp_path / ".codex")
 
 
 def _read(home: Path) -> dict[str, Session]:
-    found = {}
-    for group in merge_groups(codex.discover(codex.default_roots({}, home.parent))):
-        session = codex.read_session(group)
-        assert session is not None
-        found[session.session_id] = session
-    return found
+    return read_sessions(codex.READER, codex.default_roots({}, home.parent))
 
 
 def _compress(path: Path) -> Path:

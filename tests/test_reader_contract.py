@@ -12,14 +12,14 @@ A new reader adds its samples here (one CASES entry) and passes these unchanged:
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
-from engram_ci.transcripts.registry import ReaderSpec, all_readers, merge_groups
+from engram_ci.transcripts.registry import ReaderSpec, all_readers
+from tests.reader_helpers import copy_store, read_groups
 
 TESTS = Path(__file__).parent
 
@@ -56,14 +56,11 @@ def reader(request: pytest.FixtureRequest) -> ReaderSpec:
 
 @pytest.fixture
 def store(reader: ReaderSpec, tmp_path: Path) -> Path:
-    root = tmp_path / "store"
-    shutil.copytree(CASES[reader.name].samples, root)
-    return root
+    return copy_store(CASES[reader.name].samples, tmp_path / "store")
 
 
 def _read_all(reader: ReaderSpec, root: Path) -> list[tuple[TranscriptGroup, Session | None]]:
-    groups = merge_groups(reader.discover([root]))
-    return [(group, reader.read_session(group)) for group in groups]
+    return read_groups(reader, [root])
 
 
 def _total(session: Session, field: str) -> int:
