@@ -6,13 +6,13 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci.cli.common import print_json
+from engram_ci.cli.common import add_budget_option, print_json
 from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
+from engram_ci.knowledge.context import DEFAULT_BUDGET
 from engram_ci.memory.paths import resolve_memory_dir
 from engram_ci.progress import Progress
 from engram_ci.transcripts.registry import ReaderSpec, all_readers, reader_names
@@ -25,6 +25,8 @@ PROVIDERS = ("offline", "anthropic", "openai", "ollama")
 
 def samples_dir() -> Path:
     """The bundled sample transcripts (package data), laid out like ~/.claude/projects."""
+    from importlib import resources  # ~10 ms of start-up that only --samples needs
+
     return Path(str(resources.files("engram_ci") / "samples" / "claude-projects"))
 
 
@@ -88,6 +90,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="worker processes for reading and extracting (default: one per CPU)",
     )
+    add_budget_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -156,6 +159,7 @@ def options_from(
         provider_url=args.provider_url,
         model=args.model,
         jobs=args.jobs,
+        context_budget=args.budget or DEFAULT_BUDGET,
         keep_worktrees=args.keep_worktrees,
     )
 

@@ -99,10 +99,15 @@ _READONLY_GIT = frozenset(
 )
 
 _NON_WORD_RE = re.compile(r"\W+")
+_LOOKUP_FLAGS = frozenset({"--help", "--version", "--collect-only", "--markers", "-h"})
 #: an AskUserQuestion result's answers: "question"="answer"
 ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
 _COMMAND_ARGS_RE = re.compile(r"<command-args>(.*?)</command-args>", re.DOTALL)
 _CD_PREFIX_RE = re.compile(r"^(cd \S+ && )+")
+#: trailing output plumbing: redirections of stderr and pipes into pagers and filters
+_PLUMBING_RE = re.compile(
+    r"(\s+2>(&1|/dev/null))+(?=\s*(\||$))|(\s*\|\s*(head|tail|less|more|grep|wc)\b[^|]*)+$"
+)
 
 #: how procedures are ranked: checks first, housekeeping last
 KIND_ORDER = {kind: rank for rank, kind in enumerate(["Test", "Lint", "Build", "Git", "Run"])}
@@ -228,9 +233,16 @@ def command_of(call: ToolCall) -> str | None:
         value = argv[2] if wrapped else " ".join(argv)
     if not isinstance(value, str) or not value.strip():
         return None
-    first = value.strip().splitlines()[0]
-    first = _CD_PREFIX_RE.sub("", first).strip()
-    return " ".join(first.split()) + (" …" if "\n" in value.strip() else "")
+    first = canonical_command(value.strip().splitlines()[0])
+    return first + (" …" if "\n" in value.strip() else "") if first else None
+
+
+def canonical_command(line: str) -> str:
+    """One command line as a procedure: no leading `cd x &&`, no output plumbing (`2>&1`,
+    `| head -20`) that only trimmed what the agent read."""
+    line = _CD_PREFIX_RE.sub("", line.strip())
+    line = _PLUMBING_RE.sub("", line)
+    return " ".join(line.split())
 
 
 def is_shell(call: ToolCall) -> bool:
@@ -329,7 +341,7 @@ def command_kind(command: str) -> str | None:
     words = command.split()
     if not words or words[0] in _TRIVIAL_COMMANDS:
         return None
-    if "--help" in words or "--version" in words:  # looking something up, not a procedure
+    if _LOOKUP_FLAGS.intersection(words):  # looking something up, not a procedure
         return None
     if words[0] == "git" and len(words) > 1 and words[1] in _READONLY_GIT:
         return None

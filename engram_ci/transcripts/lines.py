@@ -3,7 +3,8 @@
 Both formats are JSON Lines written by an agent while it works, so both readers need the same
 three things: a line stream whose memory is bounded by one line (never by the file), a parser
 that sorts every bad line into a counted reason instead of raising, and truncation that keeps
-the parsed `Session` small however large the tool outputs were. Project naming from a `cwd`
+the parsed `Session` small however large the tool outputs were (and drops `<private>` text:
+see private.py). Project naming from a `cwd`
 lives here too, because project names become folder names in ~/memory.
 """
 
@@ -21,6 +22,7 @@ import orjson
 
 from engram_ci.errors import FatalError
 from engram_ci.transcripts.model import ParseStats, Session, Turn, check_project_name
+from engram_ci.transcripts.private import strip_private
 
 #: lines longer than this are skipped (counted as too_long) without ever being held whole;
 #: real lines reach a few MB (pasted images), a hostile one may be 50 MB or more
@@ -165,7 +167,14 @@ def _decode_failure(line: bytes) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, noting how long it was so nothing looks complete."""
+    """`text` without its `<private>` parts, cut to `limit` characters, noting how long it
+    was so nothing looks complete.
+
+    Every piece of text a reader keeps passes through here (Budget.clip, clip_input, text_of
+    and the readers' own calls), which makes it the one place private text is dropped: before
+    the cut, so a clipped closing tag cannot expose what it closed.
+    """
+    text = strip_private(text)
     if len(text) <= limit:
         return text
     return f"{text[:limit]}\n[… truncated: {len(text):,} chars in all]"
