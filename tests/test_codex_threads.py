@@ -161,3 +161,16 @@ def test_cli_codex_dir_ingests_threads_once_and_says_which_agent(
     assert not (memory / "conversations" / "kite" / FORK).exists()  # no second archive
     assert cli_main(["projects", "--json", "--memory-dir", str(memory)]) == 0
     assert json.loads(capsys.readouterr().out)[0]["agents"] == {"codex": 2}
+
+
+def test_a_child_is_found_from_its_first_bytes_however_long_its_meta_line(
+    codex_home: Path,
+) -> None:
+    day = codex_home / "sessions" / "2026" / "03" / "04"
+    child = next(day.glob(f"*{CHILD}.jsonl"))
+    first, rest = child.read_text().split("\n", 1)
+    meta = json.loads(first)
+    meta["payload"]["base_instructions"] = {"text": "Be careful. " * 20_000}  # after `source`
+    child.write_text(json.dumps(meta, separators=(",", ":")) + "\n" + rest)
+    group = next(g for g in codex.discover([codex_home / "sessions"]) if g.session_id == PARENT)
+    assert CHILD in {codex.thread_id(p) for p in group.parts}

@@ -115,6 +115,16 @@ def _open_binary(path: Path) -> BinaryIO:
     return path.open("rb", buffering=0)
 
 
+def read_head(path: Path, size: int) -> bytes:
+    """The first `size` bytes of a transcript (decompressed), b"" when unreadable: for
+    discovery that only needs a file's opening (who its parent is)."""
+    try:
+        with _open_binary(path) as fh:
+            return _read(fh, size, ParseStats())
+    except OSError:
+        return b""
+
+
 def _read(fh: BinaryIO, size: int, stats: ParseStats) -> bytes:
     """fh.read(size); a corrupt compressed stream ends the file there, counted as bad_zstd."""
     if fh.closed:
