@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,8 @@ class ProjectSummary:
     sessions: int
     blocks: int
     last_activity: str | None
+    #: archived sessions per agent that wrote them (meta.json "source": "claude-code", …)
+    agents: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +74,7 @@ class ProjectSummary:
             "sessions": self.sessions,
             "knowledge_blocks": self.blocks,
             "last_activity": self.last_activity,
+            "agents": dict(self.agents),
         }
 
 
@@ -83,8 +87,10 @@ def summarize_projects(layout: MemoryLayout) -> list[ProjectSummary]:
         metas = session_metas(layout, name)
         stamps = [b.timestamp for b in blocks if b.timestamp[:1].isdigit()]
         stamps += [str(m.get("ended_at") or m.get("started_at") or "") for m in metas]
+        agents = Counter(str(m.get("source") or "unknown") for m in metas)
+        last = max(filter(None, stamps), default=None)
         summaries.append(
-            ProjectSummary(name, len(metas), len(blocks), max(filter(None, stamps), default=None))
+            ProjectSummary(name, len(metas), len(blocks), last, tuple(sorted(agents.items())))
         )
     return summaries
 

@@ -64,9 +64,10 @@ def run_projects(args: argparse.Namespace) -> int:
         return 0
     width = max(len(s.name) for s in summaries)
     for s in summaries:
+        agents = ", ".join(f"{agent} {count}" for agent, count in s.agents)
         print(
             f"{s.name:<{width}}  {s.sessions:>5} sessions  {s.blocks:>5} blocks  "
-            f"last {s.last_activity or '-'}"
+            f"last {s.last_activity or '-'}" + (f"  ({agents})" if agents else "")
         )
     return 0
 
