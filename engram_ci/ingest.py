@@ -1,6 +1,7 @@
 """Ingest: agent transcripts in, engram's memory layout out — incrementally and idempotently.
 
-One run: discover transcript groups (Claude Code, Codex), skip those the manifest says are
+One run: discover transcript groups through every selected reader (transcripts/registry.py:
+one per agent; groups of one session found twice are merged), skip those the manifest says are
 unchanged (a `stat`, no parse), read the rest one session at a time, archive each
 (conversations/, summaries/), extract its knowledge, and finally write each touched project's
 knowledge files ONCE with every new `## Session:` block upserted (a re-ingested session
@@ -48,7 +49,15 @@ from engram_ci.memory.manifest import (
 )
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
-from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, check_project_name
+from engram_ci.transcripts.lines import keep_worktree_apart
+from engram_ci.transcripts.model import (
+    ParseStats,
+    Session,
+    TranscriptGroup,
+    Usage,
+    check_project_name,
+)
+from engram_ci.transcripts.registry import Reader, all_readers, get_reader, merge_groups
 
 log = logging.getLogger("engram_ci")
 
@@ -57,16 +66,6 @@ UNKNOWN_TIME = "unknown"
 PHASES = ("discover", "read", "extract", "archive", "write")
 _SAFE_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 _UNSAFE_STAMP = re.compile(r"[()\[\]]")
-
-
-class Reader(Protocol):
-    """engram_ci.transcripts.claude and engram_ci.transcripts.codex satisfy this (as modules)."""
-
-    def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]: ...
-
-    def read_session(
-        self, group: TranscriptGroup, *, project_hint: str | None = None
-    ) -> Session | None: ...
 
 
 class ExtractionLike(Protocol):
@@ -78,6 +77,10 @@ class ExtractionLike(Protocol):
     def confidence(self) -> str: ...
     @property
     def summary(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def usage(self) -> Usage | None: ...
 
 
 Extractor = Callable[[Session], ExtractionLike]
@@ -86,8 +89,14 @@ Extractor = Callable[[Session], ExtractionLike]
 @dataclass(frozen=True)
 class IngestOptions:
     memory_dir: Path
-    claude_roots: tuple[Path, ...]
+    #: shorthands for roots["claude-code"] and roots["codex"]
+    claude_roots: tuple[Path, ...] = ()
     codex_roots: tuple[Path, ...] = ()
+    #: agent (a reader's name in transcripts/registry.py) -> the roots of its store; an agent
+    #: with no roots here (or in the shorthands) is not read
+    roots: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
+    #: only these agents' sessions (None: every agent with roots)
+    agents: tuple[str, ...] | None = None
     project: str | None = None
     force: bool = False
     dry_run: bool = False
@@ -98,6 +107,23 @@ class IngestOptions:
     show_progress: bool = False
     #: worker processes for reading/extracting/archiving: None = one per CPU, 1 = in-process
     jobs: int | None = None
+    #: context.md's size in characters (context.DEFAULT_BUDGET ≈ 1,500 tokens)
+    context_budget: int = context.DEFAULT_BUDGET
+    #: sessions in a git worktree go to a project named after the worktree, not the repository
+    keep_worktrees: bool = False
+
+    def sources(self) -> list[tuple[str, tuple[Path, ...]]]:
+        """(agent, roots) for every selected agent with roots, in the registry's order."""
+        by_agent: dict[str, tuple[Path, ...]] = {
+            "claude-code": self.claude_roots,
+            "codex": self.codex_roots,
+        }
+        for agent, roots in self.roots.items():
+            by_agent[agent] = (*by_agent.get(agent, ()), *roots)
+        wanted = [a for a, roots in by_agent.items() if roots]
+        if self.agents is not None:
+            wanted = [a for a in wanted if a in self.agents]
+        return [(a, by_agent[a]) for a in wanted]
 
 
 @dataclass
@@ -122,6 +148,12 @@ class IngestReport:
     unknown_types: dict[str, int] = field(default_factory=dict)
     #: (project, session id) of every session (re-)ingested in this run
     sessions: list[tuple[str, str]] = field(default_factory=list)
+    #: the model path (--provider): sessions it extracted, sessions that fell back to the
+    #: offline extractor, and the tokens paid for (unusable answers included)
+    provider: str = "offline"
+    llm_sessions: int = 0
+    llm_fallbacks: int = 0
+    llm_tokens: Usage = field(default_factory=Usage)
     #: CPU seconds spent per phase (discover, read, extract, archive, write), summed over the
     #: workers (CPU, not wall time: a shared machine's load does not inflate it); for
     #: benchmarks/ingest.py, not part of to_json (timings differ from run to run)
@@ -149,19 +181,31 @@ class IngestReport:
                 "unknown_types": dict(sorted(self.unknown_types.items())),
             },
             "sessions": [{"project": p, "session_id": s} for p, s in sorted(self.sessions)],
+            "llm": {
+                "provider": self.provider,
+                "sessions": self.llm_sessions,
+                "fallbacks": self.llm_fallbacks,
+                "tokens": {
+                    "input": self.llm_tokens.input_tokens,
+                    "output": self.llm_tokens.output_tokens,
+                    "cache_read": self.llm_tokens.cache_read_tokens,
+                    "cache_write": self.llm_tokens.cache_creation_tokens,
+                },
+            },
         }
 
 
 def default_readers(options: IngestOptions) -> list[tuple[Reader, tuple[Path, ...]]]:
-    # imported here: the action's entrypoint imports this module and must start fast
-    from engram_ci.transcripts import claude
+    """The registered reader of each of the options' agents, with its roots made absolute
+    (the manifest keys on the paths discovery returns: a relative root must not make the
+    same transcript look new when run from another folder)."""
+    for agent in options.agents or ():
+        get_reader(agent)  # an unknown name is a FatalError naming the known ones
+    return [(get_reader(agent), _absolute(roots)) for agent, roots in options.sources()]
 
-    sources: list[tuple[Reader, tuple[Path, ...]]] = [(claude, options.claude_roots)]
-    if options.codex_roots:
-        from engram_ci.transcripts import codex
 
-        sources.append((codex, options.codex_roots))
-    return sources
+def _absolute(roots: tuple[Path, ...]) -> tuple[Path, ...]:
+    return tuple(root.expanduser().resolve() for root in roots)
 
 
 def default_extractor(options: IngestOptions) -> Extractor:
@@ -188,12 +232,15 @@ def run_ingest(
 ) -> IngestReport:
     """Ingest every changed transcript under the options' roots into options.memory_dir.
     `barrier` stands in for fsutil.sync_filesystems (tests watch when it is called)."""
-    roots = [*options.claude_roots, *options.codex_roots]
+    if readers is None:
+        readers = default_readers(options)
+    roots = [root for _, reader_roots in readers for root in reader_roots]
     if not any(root.is_dir() for root in roots):
         shown = ", ".join(str(r) for r in roots) or "(none)"
         raise FatalError(
             f"no transcripts directory found ({shown}): pass --sessions-dir DIR "
-            "or set ENGRAM_SESSIONS_DIR to a folder laid out like ~/.claude/projects"
+            "(or another agent's --*-dir, see engram ingest --help) or set "
+            "ENGRAM_SESSIONS_DIR to a folder laid out like ~/.claude/projects"
         )
     if options.project is not None:
         check_project_name(options.project)
@@ -206,10 +253,11 @@ def run_ingest(
         extractor = default_extractor(options)
     run = _Run(
         # injected readers/extractors (tests' fakes) stay in this process
-        parallel=readers is None and (extractor is None or extractor_default),
+        parallel=all(reader in all_readers() for reader, _ in readers)
+        and (extractor is None or extractor_default),
         options=options,
         layout=MemoryLayout(options.memory_dir),
-        readers=readers if readers is not None else default_readers(options),
+        readers=readers,
         extract=extractor,
         progress=progress,
         barrier=barrier or sync_filesystems,
@@ -247,6 +295,9 @@ class _Outcome:
     #: category -> body, already sanitized (in the worker); None when not extracted
     entries: dict[str, str] | None = None
     confidence: str = ""
+    #: "offline" or "<provider>:<model>", and what a model charged (extraction.source/usage)
+    source: str = ""
+    usage: Usage | None = None
     subagents: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
@@ -317,6 +368,8 @@ class _Run:
     def execute(self) -> IngestReport:
         self.report.memory_dir = str(self.layout.root)
         self.report.dry_run = self.options.dry_run
+        if self.extract is not None and self.options.provider not in (None, "", "offline"):
+            self.report.provider = str(self.options.provider)
         began = time.process_time()
         manifest = Manifest.load(self.layout.state_dir)
         todo = self._changed_groups(manifest)
@@ -341,7 +394,7 @@ class _Run:
         todo = []
         for reader, roots in self.readers:
             existing = [root for root in roots if root.is_dir()]
-            for group in reader.discover(existing) if existing else []:
+            for group in merge_groups(reader.discover(existing)) if existing else []:
                 self.report.transcripts_found += 1
                 print_ = fingerprint(group)
                 entry = manifest.get(group_key(group))
@@ -436,6 +489,8 @@ class _Run:
         try:
             session = reader.read_session(group)
             if session is not None:
+                if self.options.keep_worktrees:
+                    keep_worktree_apart(session)
                 check_project_name(session.project)
                 _check_session_id(session.session_id)
         except FatalError as error:
@@ -476,6 +531,8 @@ class _Run:
             stamp=_header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME,
             entries=_sanitized(extraction.entries) if extraction else None,
             confidence=extraction.confidence if extraction else "",
+            source=extraction.source if extraction else "",
+            usage=extraction.usage if extraction else None,
             subagents=_count_subagents(session),
             tool_calls=meta["tool_calls_with_subagents"],
             tool_errors=meta["tool_errors"] + sum(map(_all_tool_errors, session.subagents)),
@@ -518,7 +575,18 @@ class _Run:
         self.report.subagents += outcome.subagents
         self.report.tool_calls += outcome.tool_calls
         self.report.tool_errors += outcome.tool_errors
+        self._count_model_use(outcome)
         return outcome.project
+
+    def _count_model_use(self, outcome: _Outcome) -> None:
+        if self.report.provider == "offline" or outcome.entries is None:
+            return
+        if outcome.source == "offline":
+            self.report.llm_fallbacks += 1
+        else:
+            self.report.llm_sessions += 1
+        if outcome.usage is not None:
+            self.report.llm_tokens.add(outcome.usage)
 
     def _queue_blocks(self, outcome: _Outcome, previous: Entry | None) -> tuple[str, ...]:
         if outcome.entries is None:
@@ -594,7 +662,7 @@ class _Run:
             return blocks_written, 0
         # only the files we changed are re-rendered: others keep their exact bytes
         out = {f"{c}.md": knowledge.render(categories[c]) for c in sorted(changed)}
-        out[CONTEXT_FILE] = context.synthesize(project, categories)
+        out[CONTEXT_FILE] = context.synthesize(project, categories, self.options.context_budget)
         result = projectfiles.write_local(
             self.layout, project, out, count_blocks=False, staged=staged
         )
@@ -682,6 +750,14 @@ def summary_lines(report: IngestReport) -> list[str]:
     if skipped:
         parts = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items()))
         lines.append(f"Skipped lines: {parts}")
+    if report.provider != "offline":
+        tokens = report.llm_tokens
+        lines.append(
+            f"Model ({report.provider}): {report.llm_sessions} session(s), "
+            f"{report.llm_fallbacks} fell back to offline; tokens in {tokens.input_tokens}, "
+            f"out {tokens.output_tokens}, cache read {tokens.cache_read_tokens}, "
+            f"cache write {tokens.cache_creation_tokens}"
+        )
     if report.sessions_failed:
         lines.append(f"Failed (see warnings above; retried next run): {report.sessions_failed}")
     return lines

@@ -2,7 +2,8 @@
 
 Gist and repo sync differ only in transport. Both read the local files with `read_local`,
 merge what the remote holds with `merge_filesets`, write the result back with `write_local`,
-and upload `for_upload(...)`. Only names in KNOWN_KNOWLEDGE_FILES ever cross this boundary.
+and upload `for_upload(merged)` (redacted on the way). Only names in KNOWN_KNOWLEDGE_FILES
+ever cross this boundary.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from engram_ci import __version__
+from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
-from engram_ci.knowledge import context
+from engram_ci.knowledge import context, ttl
 from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
 from engram_ci.memory import merge
 from engram_ci.memory.fsutil import StagedWrites, atomic_write_text
@@ -47,6 +49,18 @@ def read_local(layout: MemoryLayout, project: str) -> FileSet:
             continue
         files[name] = path.read_bytes().decode("utf-8", errors="replace")
     return files
+
+
+def require_project(layout: MemoryLayout, project: str) -> str:
+    """`project` if the memory holds it, else a FatalError saying how to list projects."""
+    check_project_name(project)
+    if project not in layout.projects():
+        raise FatalError(
+            f"unknown project {project!r} in {layout.root}: "
+            "run `engram projects` to list them (or pass --memory-dir)",
+            title="unknown project",
+        )
+    return project
 
 
 def split_known(names: Iterable[str], *, source: str) -> tuple[list[str], list[str]]:
@@ -92,6 +106,20 @@ def merge_filesets(project: str, *sets: Mapping[str, str]) -> FileSet:
             if CONTEXT_FILE in files:
                 result[CONTEXT_FILE] = files[CONTEXT_FILE]
     return result
+
+
+def for_upload(files: Mapping[str, str], *, now: datetime | None = None) -> FileSet:
+    """What a remote receives of `files`: every category without its expired `[ttl:]` blocks.
+
+    Local memory keeps them (until `engram forget`); context.md is already synthesised
+    without them. Files with nothing expired keep their exact bytes.
+    """
+    upload = dict(files)
+    categories = parse_categories(files)
+    for category, kf in ttl.unexpired(categories, now).items():
+        if kf is not categories[category]:
+            upload[f"{category}.md"] = knowledge.render(kf)
+    return upload
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryL
 from engram_ci.memory.projectfiles import (
     FileSet,
     diff_filesets,
+    for_upload,
     metadata_json,
     parse_categories,
     project_of,
@@ -43,6 +44,7 @@ from engram_ci.memory.projectfiles import (
     with_context,
     write_local,
 )
+from engram_ci.memory.syncstate import record_sync
 from engram_ci.sync import crypto, redact, syncstate, threeway
 from engram_ci.sync.backend import MANAGED_FILES, Backend, Conflict, Files, Snapshot
 from engram_ci.sync.crypto import Encryption
@@ -67,8 +69,9 @@ DEFAULT_DEADLINE = 300.0
 
 def redact_outbound(files: Mapping[str, str]) -> tuple[FileSet, int]:
     """THE redaction step: whatever leaves the machine (every sync upload, export) passes
-    here. Blank files are dropped (stores like gists refuse them). (files, secrets found)"""
-    redacted, report = redact.redact_files(files)
+    here, without the blocks whose [ttl:] has expired. Blank files are dropped (stores like
+    gists refuse them). Returns (files, secrets found)."""
+    redacted, report = redact.redact_files(for_upload(files))
     return {n: t for n, t in redacted.items() if t.strip()}, report.total
 
 
@@ -208,7 +211,7 @@ class Pipeline:
             final = merged if now == local else threeway.merge(project, local, now, [merged])
             write_local(self.layout, project, final)
             self._keep_base(project, version, upload.plain)
-            self.backend.synced(project)
+            self._synced(project)
         diff = diff_filesets(first_plain, upload.plain)
         return PushOutcome(
             version=version,
@@ -287,7 +290,7 @@ class Pipeline:
                 target = threeway.merge(project, self._base(project), local, [incoming])
             outcome = self._write_back(project, local, target, replace=force)
             self._keep_base(project, snapshot.version, incoming)
-            self.backend.synced(project)
+            self._synced(project)
         return PullOutcome(snapshot.version or "", *outcome)
 
     def restore(self, project: str, ref: str) -> PullOutcome:
@@ -309,7 +312,7 @@ class Pipeline:
             outcome = self._write_back(project, local, target, replace=True)
             if head.exists:
                 self._keep_base(project, head.version, current)
-            self.backend.synced(project)
+            self._synced(project)
         version = old.version or ref
         return PullOutcome(version, *outcome, restored=version)
 
@@ -342,6 +345,13 @@ class Pipeline:
                 )
             body = crypto.open_files(body, cipher, source=where)
         return {n: t for n, t in body.items() if n in KNOWN_KNOWLEDGE_FILES}
+
+    def _synced(self, project: str) -> None:
+        """Under the lock, once a sync has succeeded: the backend's own memo, then the record
+        `engram status` shows (last sync per remote)."""
+        self.backend.synced(project)
+        target = getattr(self.backend, "url", "") or self.backend.location
+        record_sync(self.layout, project, self.backend.name, target)
 
     def _check_owner(self, snapshot: Snapshot, project: str) -> None:
         """A store place belongs to one project: refuse another's unless adopting it."""
