@@ -11,6 +11,7 @@ byte-identical output.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -44,8 +45,12 @@ def extract_knowledge(
     provider_url: str | None = None,
     model: str | None = None,
     client: httpx.Client | None = None,
+    scrub: Callable[[str], str] = str,
 ) -> Extraction:
-    """The model's extraction when a provider is named, else (or on any failure) offline's."""
+    """The model's extraction when a provider is named, else (or on any failure) offline's.
+
+    `scrub` cleans the session text a model is sent (ingest passes the redactor: a model's
+    API is off this machine)."""
     if not provider or provider == "offline":
         return extract_offline(session)
     llm.get_provider(provider)  # an unknown name is a FatalError, not a fallback
@@ -53,7 +58,7 @@ def extract_knowledge(
         answer, used_model = llm.complete_json(
             provider,
             prompts.SYSTEM,
-            prompts.render_session(session),
+            scrub(prompts.render_session(session)),
             model=model,
             base_url=provider_url,
             client=client,

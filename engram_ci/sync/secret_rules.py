@@ -123,6 +123,11 @@ VENDOR_RULES: tuple[Rule, ...] = (
         valid=lambda text: plausible_secret(text.split("-----", 3)[2][:200]),
         kinds=("private-key", *_PEM_KINDS.values()),
     ),
+    Rule(  # a key block an extractor clipped before 16 characters of body: still a key
+        "private-key",
+        r"-----BEGIN [A-Z0-9 ]{0,20}PRIVATE KEY(?: BLOCK)?-----(?:\s|\\[rn]|[A-Za-z0-9+/=])*…",
+        valid=lambda text: True,
+    ),
     Rule("private-key", r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{60,}={0,2}", valid=_encoded_private_key),
     Rule("age-secret-key", r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{20,}"),
     Rule("sentry-dsn", r"https?://([0-9a-f]{32}(?::[0-9a-f]{32})?)@[\w.-]+/\d+", group=1),
@@ -282,12 +287,14 @@ _VALUE = (
     r"(?!=[\s=])(?:\\?\"((?:[^\"\\\n]|\\[^\"\n]){1,16384})\\?\""  # "double" (or \"escaped\")
     r"|'([^'\n]{1,16384})'"  # 'single'
     r"|`([^`\n]{1,16384})`"  # `backticks`
+    r"|[\"'`]([^\"'`\s]{1,4096}…)"  # "a quoted value the extractor clipped…
     r"|([^\s\"'`]{1,16384}))"  # bare: trimmed by the engine (see redact._trim_bare)
 )
 _GLUED_VALUE = (
-    r"(?:'([^'\n]{1,4096})'|\"([^\"\n]{1,4096})\"|`([^`\n]{1,4096})`|([^\s\"'`]{1,4096}))"
+    r"(?:'([^'\n]{1,4096})'|\"([^\"\n]{1,4096})\"|`([^`\n]{1,4096})`|[\"'`]([^\"'`\s]{1,4096}…)"
+    r"|([^\s\"'`]{1,4096}))"
 )
-_VALUES = (1, 2, 3, 4)
+_VALUES = (1, 2, 3, 4, 5)
 #: the name and its value apart by words or spaces only ("password is X", "password `X`")
 _PROSE_SEPARATOR = re.compile(r"[\w\]\"'`][ \t]+(?:(?:is|was|to|is now)[ \t]+)?$")
 _ASSIGNED_KINDS = (

@@ -110,7 +110,17 @@ def plausible_assigned(value: str, *, quoted: bool, strict: bool = False) -> boo
     """A value given to a secret's name: reject placeholders, references, paths and words.
 
     `strict` (prose, a bare generic name like `key:`): only clearly random values count.
+    A value that ends in `…` was clipped by the extractor: any real start of a secret counts.
     """
+    if value.endswith("…") and not value.endswith(("...…", "……")):
+        start = value[:-1]
+        return bool(start) and not (
+            start.lower() in _STOPWORDS
+            or is_placeholder(start)
+            or start.startswith(("$", "%", "<", "{", "(", "http"))
+            or (strict and _REFERENCE.fullmatch(start) is not None)
+            or (not quoted and _REFERENCE.fullmatch(start) is not None and len(start) > 4)
+        )
     if len(value) < 6 or value.lower() in _STOPWORDS or "[REDACTED:" in value:
         return False
     if not plausible_secret(value) or value.startswith(("http://", "https://")):
