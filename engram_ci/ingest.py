@@ -49,6 +49,7 @@ from engram_ci.memory.manifest import (
 )
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
+from engram_ci.sync.redact import redact_text
 from engram_ci.transcripts.lines import keep_worktree_apart
 from engram_ci.transcripts.model import (
     ParseStats,
@@ -208,6 +209,33 @@ def _absolute(roots: tuple[Path, ...]) -> tuple[Path, ...]:
     return tuple(root.expanduser().resolve() for root in roots)
 
 
+@dataclass(frozen=True)
+class _RedactedExtraction:
+    entries: dict[str, str]
+    confidence: str
+    summary: str
+    source: str
+    usage: Usage | None
+
+
+def redacted(extraction: ExtractionLike) -> ExtractionLike:
+    """The extraction with every secret replaced, before anything derives from it.
+
+    Knowledge blocks, context.md (synthesised from the blocks) and the session summary all
+    come from here: a private key the extractor copied whole is one marker before synthesis
+    could split it into bullets, and a command the extractor clipped mid-password loses the
+    part it kept (the redactor treats a value cut by `…` as the whole value). Sync redacts
+    again what it uploads.
+    """
+    return _RedactedExtraction(
+        entries={category: redact_text(body) for category, body in extraction.entries.items()},
+        confidence=extraction.confidence,
+        summary=redact_text(extraction.summary),
+        source=extraction.source,
+        usage=extraction.usage,
+    )
+
+
 def default_extractor(options: IngestOptions) -> Extractor:
     from engram_ci.knowledge.extract import extract_knowledge
 
@@ -217,6 +245,7 @@ def default_extractor(options: IngestOptions) -> Extractor:
             provider=options.provider,
             provider_url=options.provider_url,
             model=options.model,
+            scrub=redact_text,  # what a model is sent leaves the machine too
         )
 
     return run
@@ -505,7 +534,7 @@ class _Run:
             return _Outcome("unwanted", bytes_read=True)
         read = time.process_time()
         try:
-            extraction = self.extract(session) if self.extract else None
+            extraction = redacted(self.extract(session)) if self.extract else None
         except FatalError as error:
             # a setting is wrong (e.g. the provider): every session would fail alike
             return _Outcome("failed", fatal=(str(error), error.title))
