@@ -190,4 +190,6 @@ def test_a_note_reaches_the_context_whatever_its_category(
 ) -> None:
     notes.add_note(memory.root, "app", "tests run with uv run pytest -m unit", category=category)
     text = context_of(memory, "app")
-    assert "## What the user wants" in text and "- tests run with uv run pytest -m unit" in text
+    # in its category's section (procedures: build and test; questions: open items; bugs
+    # and insights: pitfalls), never dropped for want of a label
+    assert "- tests run with uv run pytest -m unit" in text

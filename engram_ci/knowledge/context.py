@@ -140,8 +140,8 @@ def _collect(blocks: list[tuple[str, Block]], stamps: list[tuple[str, str]]) -> 
         shown = _session_line(found, block) if category == "insights" else None
         for label, text in _bullets(block.body):
             section = LABELS.get(label, "") if label else _CATEGORY_SECTION.get(category, "")
-            if not label and block.session_id.startswith(NOTE_PREFIX):
-                section = "wants"  # a note the human wrote (engram add): their own word
+            if not section and block.session_id.startswith(NOTE_PREFIX):
+                section = "wants"  # a hand-written note (engram add) is never dropped
             if not section or label == "Asked" or (label == "Done" and text == shown):
                 continue  # the session's line already says what was asked and finally done
             if category == "bugs" and _OWN_BUG_RE.match(text):
