@@ -6,7 +6,6 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,8 @@ PROVIDERS = ("offline", "anthropic", "openai", "ollama")
 
 def samples_dir() -> Path:
     """The bundled sample transcripts (package data), laid out like ~/.claude/projects."""
+    from importlib import resources  # ~10 ms of start-up that only --samples needs
+
     return Path(str(resources.files("engram_ci") / "samples" / "claude-projects"))
 
 

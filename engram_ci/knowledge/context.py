@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from engram_ci.knowledge import ttl
-from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, Block, KnowledgeFile
+from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, NOTE_PREFIX, Block, KnowledgeFile
 from engram_ci.knowledge.bullets import LABELS, bullet_label, is_narration, whole_sentences
 
 __all__ = ["DEFAULT_BUDGET", "MIN_BUDGET", "SECTIONS", "parse_budget", "synthesize"]
@@ -140,6 +140,8 @@ def _collect(blocks: list[tuple[str, Block]], stamps: list[tuple[str, str]]) -> 
         shown = _session_line(found, block) if category == "insights" else None
         for label, text in _bullets(block.body):
             section = LABELS.get(label, "") if label else _CATEGORY_SECTION.get(category, "")
+            if not section and block.session_id.startswith(NOTE_PREFIX):
+                section = "wants"  # a hand-written note (engram add) is never dropped
             if not section or label == "Asked" or (label == "Done" and text == shown):
                 continue  # the session's line already says what was asked and finally done
             if category == "bugs" and _OWN_BUG_RE.match(text):

@@ -11,14 +11,17 @@ byte-identical output.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import httpx
-
-from engram_ci.knowledge import llm, offline, phrases, prompts, signals
+from engram_ci.knowledge import offline, phrases, prompts, signals
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
 from engram_ci.knowledge.providers import Prompt
 from engram_ci.transcripts.model import Session, Usage
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("engram_ci")
 #: warnings already given in this process that would only repeat (a missing key)
@@ -47,14 +50,22 @@ def extract_knowledge(
     provider_url: str | None = None,
     model: str | None = None,
     client: httpx.Client | None = None,
+    scrub: Callable[[str], str] = str,
 ) -> Extraction:
-    """The model's extraction when a provider is named, else (or on any failure) offline's."""
+    """The model's extraction when a provider is named, else (or on any failure) offline's.
+
+    `scrub` cleans the session text a model is sent (ingest passes the redactor: a model's
+    API is off this machine)."""
     if not provider or provider == "offline":
         return extract_offline(session)
+    # imported only here: httpx (and the CLI tools it pulls in) is a tenth of a second of
+    # start-up that an offline ingest never needs
+    from engram_ci.knowledge import llm
+
     llm.get_provider(provider)  # an unknown name is a FatalError, not a fallback
     prompt = Prompt(
         prompts.SYSTEM,
-        prompts.render_session(session),
+        scrub(prompts.render_session(session)),
         prompts.KNOWLEDGE_SCHEMA,
         prompts.SCHEMA_NAME,
     )

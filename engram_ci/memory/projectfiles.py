@@ -21,7 +21,7 @@ from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context, ttl
 from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
 from engram_ci.memory import merge
-from engram_ci.memory.fsutil import atomic_write_text
+from engram_ci.memory.fsutil import StagedWrites, atomic_write_text
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
 from engram_ci.transcripts.model import check_project_name
 
@@ -91,6 +91,22 @@ def with_context(project: str, categories: Mapping[str, KnowledgeFile]) -> FileS
     return dict(sorted(files.items()))
 
 
+def current_context(
+    project: str,
+    files: Mapping[str, str],
+    categories: Mapping[str, KnowledgeFile],
+    *,
+    now: datetime | None = None,
+) -> str:
+    """context.md as stored, unless it is missing or a block has expired since it was written
+    (a `[ttl:]` runs out with no write to regenerate it): then synthesised afresh."""
+    stored = files.get(CONTEXT_FILE)
+    blocks = (b for kf in categories.values() for b in kf.live_blocks())
+    if stored and not any(ttl.is_expired(b, now) for b in blocks):
+        return stored
+    return context.synthesize(project, categories) if categories or not stored else stored
+
+
 def merge_filesets(project: str, *sets: Mapping[str, str]) -> FileSet:
     """Block-level merge of several copies of a project's files; nothing from any side lost."""
     merged: dict[str, KnowledgeFile] = {}
@@ -129,10 +145,16 @@ class LocalWrite:
 
 
 def write_local(
-    layout: MemoryLayout, project: str, files: Mapping[str, str], *, count_blocks: bool = True
+    layout: MemoryLayout,
+    project: str,
+    files: Mapping[str, str],
+    *,
+    count_blocks: bool = True,
+    staged: StagedWrites | None = None,
 ) -> LocalWrite:
     """Atomically write the files that differ; report which and (unless count_blocks is
-    False: a zero diff, for callers that count blocks themselves) how the blocks changed."""
+    False: a zero diff, for callers that count blocks themselves) how the blocks changed.
+    With `staged`, the files are only staged: they appear when the caller commits it."""
     directory = layout.knowledge_dir(check_project_name(project))
     before = read_local(layout, project)
     written = []
@@ -140,7 +162,10 @@ def write_local(
         if name not in KNOWN_KNOWLEDGE_FILES:
             raise ValueError(f"refusing to write unknown knowledge file {name!r}")
         if before.get(name) != text:
-            atomic_write_text(directory / name, text)
+            if staged is None:
+                atomic_write_text(directory / name, text)
+            else:
+                staged.add(directory / name, text)
             written.append(name)
     diff = diff_filesets(before, files) if count_blocks else merge.BlockDiff(0, 0, 0)
     return LocalWrite(tuple(written), diff)
