@@ -120,3 +120,51 @@ def test_diff_counts_added_removed_changed() -> None:
     before = KnowledgeFile("", (Block("a", "1", "x"), Block("b", "1", "y")))
     after = KnowledgeFile("", (Block("a", "1", "x2"), Block("c", "1", "z")))
     assert merge.diff(before, after) == merge.BlockDiff(added=1, removed=1, changed=1)
+
+
+# -- pinned by mutation testing (README "Mutation testing") -----------------------------------
+
+
+def test_the_latest_deletion_wins_whatever_other_tags_the_tombstones_carry() -> None:
+    early = Block("s1", "2025-01", "", (("by", "zed"), ("deleted", "2025-02-01T00:00:00Z")))
+    late = knowledge.tombstone("s1", "2025-01", "2025-09-01T00:00:00Z")
+    for a, b in [(early, late), (late, early)]:
+        merged = merge.merge(KnowledgeFile("", (a,)), KnowledgeFile("", (b,)))
+        assert merged.blocks == (late,)
+
+
+def test_merging_nothing_gives_an_empty_file() -> None:
+    assert merge.merge_all([]) == KnowledgeFile("")
+    assert merge.merge_texts() == "\n"
+
+
+def test_merge3_honours_a_deletion_on_either_side_and_keeps_the_preamble() -> None:
+    a, b = Block("s1", "2025-01", "- one"), Block("s2", "2025-02", "- two")
+    base = KnowledgeFile("# Patterns", (a, b))
+    pruned = KnowledgeFile("# Patterns", (a,))  # s2 removed by hand, without a tombstone
+    for ours, theirs in [(pruned, base), (base, pruned)]:
+        result = merge.merge3(base, ours, theirs)
+        assert result == KnowledgeFile("# Patterns", (a,))
+
+
+def test_merge3_keeps_a_block_the_other_side_changed_whichever_side_deleted_it() -> None:
+    a = Block("s1", "2025-01", "- one")
+    improved = Block("s1", "2025-01", "- one, improved")
+    base = KnowledgeFile("# Patterns", (a,))
+    changed = KnowledgeFile("# Patterns", (improved,))
+    deleted = KnowledgeFile("# Patterns", ())
+    for ours, theirs in [(deleted, changed), (changed, deleted)]:
+        assert merge.merge3(base, ours, theirs).blocks == (improved,)
+
+
+def test_a_tombstone_with_a_blank_deletion_time_loses_to_a_dated_one() -> None:
+    blank = knowledge.tombstone("s1", "2025-01", "")
+    dated = knowledge.tombstone("s1", "2025-01", "2025-09-01T00:00:00Z")
+    for a, b in [(blank, dated), (dated, blank)]:
+        assert merge.winner(a, b) == dated
+
+
+def test_the_fuller_preamble_wins() -> None:
+    short, full = KnowledgeFile("# Z"), KnowledgeFile("# Decisions\n\nWhy we chose what we chose.")
+    for a, b in [(short, full), (full, short)]:
+        assert merge.merge(a, b).preamble == full.preamble
