@@ -168,3 +168,9 @@ def test_the_fuller_preamble_wins() -> None:
     short, full = KnowledgeFile("# Z"), KnowledgeFile("# Decisions\n\nWhy we chose what we chose.")
     for a, b in [(short, full), (full, short)]:
         assert merge.merge(a, b).preamble == full.preamble
+
+
+def test_a_preamble_is_kept_as_written_apart_from_blank_lines_around_it() -> None:
+    written = KnowledgeFile("\n    Notes on X\n")  # indented: a code block in markdown
+    for a, b in [(written, KnowledgeFile("")), (KnowledgeFile(""), written)]:
+        assert merge.merge(a, b).preamble == "    Notes on X"
