@@ -126,7 +126,7 @@ def test_diff_counts_added_removed_changed() -> None:
 
 
 def test_the_latest_deletion_wins_whatever_other_tags_the_tombstones_carry() -> None:
-    early = Block("s1", "2025-01", "", (("by", "zed"), ("deleted", "2025-02-01T00:00:00Z")))
+    early = Block("s1", "2025-01", "", (("why", "pruned"), ("deleted", "2025-02-01T00:00:00Z")))
     late = knowledge.tombstone("s1", "2025-01", "2025-09-01T00:00:00Z")
     for a, b in [(early, late), (late, early)]:
         merged = merge.merge(KnowledgeFile("", (a,)), KnowledgeFile("", (b,)))
