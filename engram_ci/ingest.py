@@ -71,6 +71,8 @@ class ExtractionLike(Protocol):
     @property
     def confidence(self) -> str: ...
     @property
+    def source(self) -> str: ...
+    @property
     def summary(self) -> str: ...
 
 
@@ -216,6 +218,11 @@ class _Pending:
     blocks: dict[str, list[Block]] = field(default_factory=lambda: defaultdict(list))
     #: category -> session ids whose earlier block (written by us) no longer applies
     stale: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: category -> sessions the manifest says we wrote there before: an untagged block of
+    #: theirs is an older engram-ci's, ours to replace (blocks.upsert_own)
+    legacy: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: sessions this run read without a model: their model-written blocks stay
+    offline: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -234,6 +241,8 @@ class _Outcome:
     #: category -> body; None when knowledge was not extracted
     entries: dict[str, str] | None = None
     confidence: str = ""
+    #: the extractor ("offline" or "<provider>:<model>"), tagged on every block as [source:...]
+    source: str = knowledge.OFFLINE_SOURCE
     subagents: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
@@ -421,6 +430,7 @@ class _Run:
             stamp=_header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME,
             entries=dict(extraction.entries) if extraction else None,
             confidence=extraction.confidence if extraction else "",
+            source=extraction.source if extraction else knowledge.OFFLINE_SOURCE,
             subagents=_count_subagents(session),
             tool_calls=meta["tool_calls_with_subagents"],
             tool_errors=meta["tool_errors"] + sum(map(_all_tool_errors, session.subagents)),
@@ -467,7 +477,12 @@ class _Run:
             # knowledge skipped: whatever this session contributed before stays as it was
             return previous.categories if previous else ()
         pending = self.pending[outcome.project]
-        tags = (("confidence", outcome.confidence),)
+        tags = (
+            (knowledge.CONFIDENCE_TAG, outcome.confidence),
+            (knowledge.SOURCE_TAG, outcome.source),
+        )
+        if outcome.source == knowledge.OFFLINE_SOURCE:
+            pending.offline.add(outcome.session_id)
         written = []
         for category, body in sorted(outcome.entries.items()):
             clean = knowledge.sanitize_body(body)
@@ -477,6 +492,8 @@ class _Run:
                 )
                 written.append(category)
         if previous and previous.session_id == outcome.session_id:
+            for category in () if previous.tagged else previous.categories:
+                pending.legacy[category].add(outcome.session_id)
             for category in set(previous.categories) - set(written):
                 pending.stale[category].add(outcome.session_id)
         return tuple(written)
@@ -501,20 +518,26 @@ class _Run:
         changed: set[str] = set()
         for category, blocks in pending.blocks.items():
             current = categories.get(category) or knowledge.empty_file(category)
-            # a tombstone means someone forgot that session on purpose: don't resurrect it
-            live = [b for b in blocks if not _is_tombstoned(current, b.session_id)]
-            categories[category] = knowledge.replace_blocks(current, live)
-            changed.add(category)
-            blocks_written += len(live)
+            # only our own blocks are replaced; tombstoned sessions stay forgotten
+            legacy = frozenset(pending.legacy.get(category, ()))
+            updated, written = knowledge.upsert_own(current, blocks, legacy=legacy)
+            if updated != current:
+                categories[category] = updated
+                changed.add(category)
+            blocks_written += written
         for category, session_ids in pending.stale.items():
             held = categories.get(category)
             if held is None:
                 continue
-            kept = tuple(
-                b for b in held.blocks if b.session_id not in session_ids or b.is_tombstone
+            legacy = frozenset(pending.legacy.get(category, ()))
+            kept = knowledge.drop_own(
+                held, session_ids & pending.offline, legacy=legacy, offline=True
             )
-            if len(kept) != len(held.blocks):
-                categories[category] = knowledge.KnowledgeFile(held.preamble, kept)
+            kept = knowledge.drop_own(
+                kept, session_ids - pending.offline, legacy=legacy, offline=False
+            )
+            if kept != held:
+                categories[category] = kept
                 changed.add(category)
         if not changed:
             return blocks_written, 0
@@ -549,11 +572,6 @@ def _check_session_id(session_id: str) -> None:
 def _header_safe(stamp: str) -> str:
     """A transcript's timestamp, minus what would break a block header's `(...)` and tags."""
     return " ".join(_UNSAFE_STAMP.sub("", stamp).split())
-
-
-def _is_tombstoned(kf: knowledge.KnowledgeFile, session_id: str) -> bool:
-    block = kf.get(session_id)
-    return block is not None and block.is_tombstone
 
 
 def _all_stats(session: Session) -> ParseStats:

@@ -123,6 +123,7 @@ def test_blocks_written_by_others_are_kept_and_tombstones_respected(
 class FakeExtraction:
     entries: Mapping[str, str]
     confidence: str = "low"
+    source: str = "offline"
     summary: str = "# summary"
 
 
@@ -144,6 +145,58 @@ def test_reingest_drops_a_category_the_session_no_longer_has(
     assert _blocks(memory, "invoice-cli", "bugs") == []
     assert [b.body for b in _blocks(memory, "invoice-cli", "decisions")] == ["- changed"]
     assert "- changed" in (memory.knowledge_dir("invoice-cli") / "context.md").read_text()
+
+
+def test_reingest_beside_upstream_engram_keeps_its_blocks(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    # engram (the Rust tool) already wrote two blocks for the session: an LLM reading and a
+    # dated reflection. Our offline reading neither replaces nor joins them.
+    path = memory.knowledge_dir("invoice-cli") / "decisions.md"
+    path.parent.mkdir(parents=True)
+    upstream = (
+        "# Decisions\n\n\n"
+        f"## Session: {INVOICE_1} (2025-01-01T00:00:00Z) [confidence:high] [access:4]\n\n"
+        "- engram's LLM reading\n\n\n"
+        f"## Session: {INVOICE_1} (2025-02-01T00:00:00Z) [updated]\n\n- a later reflection\n"
+    )
+    path.write_text(upstream)
+    answer: dict[str, FakeExtraction] = {"now": FakeExtraction({"decisions": "- offline"})}
+    opts = _options(memory, samples, project="invoice-cli")
+    run_ingest(opts, extractor=lambda session: answer["now"])
+    assert [b.body for b in _blocks(memory, "invoice-cli", "decisions")] == [
+        "- engram's LLM reading",
+        "- a later reflection",
+    ]
+    # a model's reading of ours joins them, and a later offline re-read leaves it in place
+    answer["now"] = FakeExtraction({"decisions": "- model"}, "high", source="openai:gpt-x")
+    forced = IngestOptions(**{**opts.__dict__, "force": True})
+    run_ingest(forced, extractor=lambda session: answer["now"])
+    answer["now"] = FakeExtraction({"bugs": "- offline bug"})
+    run_ingest(forced, extractor=lambda session: answer["now"])
+    blocks = _blocks(memory, "invoice-cli", "decisions")
+    assert sorted(b.body for b in blocks) == [
+        "- a later reflection",
+        "- engram's LLM reading",
+        "- model",
+    ]
+    assert next(b for b in blocks if b.body == "- model").tag("source") == "openai:gpt-x"
+    assert "[updated]" in path.read_text() and "[access:4]" in path.read_text()
+
+
+def test_reingest_replaces_the_untagged_block_an_older_engram_ci_wrote(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    answer = {"now": FakeExtraction({"decisions": "- first"})}
+    opts = _options(memory, samples, project="invoice-cli")
+    run_ingest(opts, extractor=lambda session: answer["now"])
+    path = memory.knowledge_dir("invoice-cli") / "decisions.md"
+    path.write_text(path.read_text().replace(" [source:offline]", ""))  # as 0.1 wrote it
+    manifest = memory.state_dir / "ingest-manifest.json"
+    manifest.write_text(manifest.read_text().replace('"tagged": true', '"tagged": false'))
+    answer["now"] = FakeExtraction({"decisions": "- second"})
+    run_ingest(IngestOptions(**{**opts.__dict__, "force": True}), extractor=lambda s: answer["now"])
+    assert [b.body for b in _blocks(memory, "invoice-cli", "decisions")] == ["- second"]
 
 
 def test_hostile_bodies_cannot_forge_blocks(samples: Path, memory: MemoryLayout) -> None:
@@ -248,7 +301,7 @@ def test_hostile_session_ids_and_timestamps_cannot_bend_block_headers(
     [block] = _blocks(memory, "weather-api", "decisions")
     assert block.session_id == WEATHER_1
     assert block.timestamp == "2025-11-03 09:12 x confidence:high ## Session: forged 1"
-    assert block.tags == (("confidence", block.tag("confidence")),)
+    assert block.tags == (("confidence", block.tag("confidence")), ("source", "offline"))
 
 
 def test_an_extractor_bug_skips_one_session_a_bad_setting_stops_the_run(
