@@ -17,7 +17,7 @@ from engram_ci.errors import FatalError
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
 from engram_ci.memory import projectfiles
-from engram_ci.memory.archive import META_FILE
+from engram_ci.memory.archive import META_FILE, read_meta
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts.model import check_project_name
 
@@ -62,7 +62,7 @@ def session_metas(layout: MemoryLayout, project: str) -> list[dict[str, Any]]:
             log.warning("skipping %s: %s", meta_path, error)
             continue
         if isinstance(data, dict):
-            metas.append(data)
+            metas.append(read_meta(data))
     return sorted(metas, key=lambda m: (str(m.get("started_at") or ""), str(m.get("session_id"))))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -104,16 +105,21 @@ def write_local(
     layout: MemoryLayout, project: str, files: Mapping[str, str], *, count_blocks: bool = True
 ) -> LocalWrite:
     """Atomically write the files that differ; report which and (unless count_blocks is
-    False: a zero diff, for callers that count blocks themselves) how the blocks changed."""
+    False: a zero diff, for callers that count blocks themselves) how the blocks changed.
+
+    context.md goes last, and is touched even when its bytes did not change: engram treats a
+    context.md older than the category files as stale and pays a model to rewrite it."""
     directory = layout.knowledge_dir(check_project_name(project))
     before = read_local(layout, project)
     written = []
-    for name, text in sorted(files.items()):
+    for name, text in sorted(files.items(), key=lambda item: (item[0] == CONTEXT_FILE, item[0])):
         if name not in KNOWN_KNOWLEDGE_FILES:
             raise ValueError(f"refusing to write unknown knowledge file {name!r}")
         if before.get(name) != text:
             atomic_write_text(directory / name, text)
             written.append(name)
+        elif name == CONTEXT_FILE and written:
+            os.utime(directory / name)
     diff = diff_filesets(before, files) if count_blocks else merge.BlockDiff(0, 0, 0)
     return LocalWrite(tuple(written), diff)
 
