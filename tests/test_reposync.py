@@ -265,8 +265,10 @@ def test_pull_errors_name_what_exists(kr: Path, tmp_path: Path) -> None:
     mine = MemoryLayout(tmp_path / "mine")
     with pytest.raises(FatalError, match=r"project 'other' is not in branch main.*proj"):
         reposync.pull_repo(mine.root, "other", kr)
-    with pytest.raises(FatalError, match=r"branch 'nope' not found.*main"):
-        reposync.pull_repo(mine.root, P, kr, branch="nope")
+    # a branch nobody pushed to yet is the guide's first step, not an error
+    nothing = reposync.pull_repo(mine.root, P, kr, branch="nope")
+    assert "branch 'nope' does not exist yet" in nothing.notice and "main" in nothing.notice
+    assert not nothing.changed and not mine.root.exists()
     with pytest.raises(FatalError, match="invalid project name"):
         reposync.pull_repo(mine.root, "../etc", kr)
 

@@ -32,8 +32,10 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="create a knowledge repo, or add what a clone is missing (merge driver, files)",
     )
-    init.add_argument("path", type=Path, metavar="PATH")
-    init.add_argument("--branch", default="main", help="branch of a new repo (default: main)")
+    init.add_argument("path", type=Path, metavar="PATH", help="the repo (created when missing)")
+    init.add_argument(
+        "--branch", help="branch of a new repo (default: git's init.defaultBranch, else main)"
+    )
     init.set_defaults(handler=_init)
 
     push = subparsers.add_parser(
@@ -41,7 +43,9 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     _project_and_path(push)
     push.add_argument("--message", "-m", help="commit message")
-    push.add_argument("--branch", help="branch to write (default: the current branch)")
+    push.add_argument(
+        "--branch", help="branch to write (default: the current branch, else the remote's default)"
+    )
     push.add_argument(
         "--push-remote", action="store_true", help="push; merge and retry if the remote moved"
     )
@@ -56,7 +60,11 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "pull-repo", parents=[common], help="merge a project from a git repo into local memory"
     )
     _project_and_path(pull)
-    pull.add_argument("--branch", help="branch to read (default: the current branch)")
+    pull.add_argument(
+        "--branch",
+        help="branch to read (default: the current branch, else the remote's default); "
+        "one that does not exist yet is a notice, not an error",
+    )
     pull.add_argument("--fetch-remote", action="store_true", help="fetch the branch first")
     _remote_options(pull)
     crypto.add_cli_options(pull)
@@ -67,7 +75,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="merge branches into the current one at block level, in one commit",
     )
-    merge.add_argument("branches", nargs="+", metavar="BRANCH")
+    merge.add_argument("branches", nargs="+", metavar="BRANCH", help="branches to merge in")
     merge.add_argument("--path", type=Path, default=Path("."), help="the repo (default: .)")
     merge.add_argument("--message", "-m", help="commit message")
     merge.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -148,6 +156,8 @@ def _pull(args: argparse.Namespace) -> int:
     )
     if args.json:
         print_json(dataclasses.asdict(result))
+    elif result.notice:
+        print(f"engram: {result.notice}", file=sys.stderr)
     else:
         what = ", ".join(result.files_synced) or "nothing new"
         print(f"{args.project}: {what} (+{result.blocks_added} blocks) from {result.commit_sha}")

@@ -36,7 +36,7 @@ from engram_ci.sync.git_repo import (
     auth_origin,
     public_url,
 )
-from engram_ci.sync.repoinit import init_repo
+from engram_ci.sync.repoinit import default_branch, ensure_merge_setup, init_repo, no_branch_yet
 from engram_ci.transcripts.model import check_project_name
 
 log = logging.getLogger("engram_ci")
@@ -69,6 +69,8 @@ class RepoPullResult:
     files_synced: tuple[str, ...]
     blocks_added: int
     blocks_removed: int
+    #: why nothing was pulled, when that is expected (a branch no agent pushed to yet)
+    notice: str = ""
 
 
 @dataclass(frozen=True)
@@ -251,13 +253,8 @@ def _combine(repo: GitRepo, start: str | None, remote_tip: str | None) -> tuple[
     return [start, remote_tip], merged
 
 
-def _target_branch(repo: GitRepo, branch: str | None) -> str:
-    if branch:
-        return repo.check_branch_name(branch)
-    current = repo.current_branch()
-    if current is None:
-        raise FatalError(f"HEAD is detached in {repo.top_level}: pass --branch NAME")
-    return current
+def _target_branch(repo: GitRepo, branch: str | None, remote: str | None = None) -> str:
+    return repo.check_branch_name(branch) if branch else default_branch(repo, remote)
 
 
 def backoff(attempt: int, jitter: Callable[[], float] = random.random) -> float:
@@ -289,7 +286,8 @@ def push_repo(
             title="nothing to push",
         )
     with GitRepo.open(path) as repo, repo.lock():
-        target = _target_branch(repo, branch)
+        ensure_merge_setup(repo)
+        target = _target_branch(repo, branch, remote)
         upstream = _upstream(repo, target, remote, token) if push_remote else None
         text = message or f"engram: update knowledge for {project}"
         for attempt in range(1, max(1, attempts) + 1):
@@ -383,7 +381,8 @@ def pull_repo(
     layout = MemoryLayout(memory_dir)
     project = check_project_name(project)
     with GitRepo.open(path) as repo:
-        target = _target_branch(repo, branch)
+        ensure_merge_setup(repo)
+        target = _target_branch(repo, branch, remote)
         tips = [repo.branch_tip(target)]
         if fetch_remote:
             upstream = _upstream(repo, target, remote, token)
@@ -393,10 +392,10 @@ def pull_repo(
                 raise _auth_error(str(failed), write=False) from None
         commits = [tip for tip in tips if tip]
         if not commits:
-            raise FatalError(
-                f"branch {target!r} not found in {repo.top_level}: branches here: "
-                f"{', '.join(repo.branches()) or 'none'} (or pass --fetch-remote)",
-                title="branch missing",
+            # the guide's first step for a new agent: nothing to pull yet is not an error
+            where = "" if fetch_remote else " (pass --fetch-remote to look on the remote)"
+            return RepoPullResult(
+                "", target, False, (), 0, 0, notice=no_branch_yet(repo, target) + where
             )
         found = [
             _read_files(repo, entries, project, cipher)[0]
@@ -431,6 +430,7 @@ def merge_branches(
     """Merge several branches into the current one at block level, in ONE commit whose
     parents are all of them (what `git merge a b c` would do, had octopus merge drivers)."""
     with GitRepo.open(path) as repo, repo.lock():
+        ensure_merge_setup(repo)
         target = _target_branch(repo, None)
         head = repo.branch_tip(target)
         if head is None:
@@ -452,10 +452,7 @@ def merge_branches(
         if only is not None and repo.is_ancestor(head, only):
             new, fast_forward = only, True
         else:
-            tree = repo.tree_of(head)
-            for commit in todo.values():
-                base = repo.tree_of(repo.merge_base(head, commit))
-                tree = repomerge.merge_trees(repo, base, tree, repo.tree_of(commit))
+            tree = repomerge.merge_commits(repo, head, list(todo.values()))
             text = message or f"engram: merge {', '.join(todo)} into {target} (block level)"
             new, fast_forward = repo.commit_tree(tree, [head, *todo.values()], text), False
         repo.advance_branch(
