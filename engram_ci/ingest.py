@@ -14,6 +14,7 @@ adapter drive the same pipeline as the CLI.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import multiprocessing
 import os
@@ -45,6 +46,7 @@ from engram_ci.memory.manifest import (
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, check_project_name
+from engram_ci.transcripts.project_names import engram_folder_name
 
 log = logging.getLogger("engram_ci")
 
@@ -94,6 +96,10 @@ class IngestOptions:
     show_progress: bool = False
     #: worker processes for reading/extracting/archiving: None = one per CPU, 1 = in-process
     jobs: int | None = None
+    #: only transcripts modified within this many seconds (`--since 5m`, what hooks run)
+    since_seconds: float | None = None
+    #: how sessions are named: "cwd" (ours) or "engram" (upstream's folder decoding)
+    project_name: str = "cwd"
 
 
 @dataclass
@@ -283,6 +289,8 @@ class _Run:
     report: IngestReport = field(default_factory=IngestReport)
     pending: dict[str, _Pending] = field(default_factory=lambda: defaultdict(_Pending))
     stats: ParseStats = field(default_factory=ParseStats)
+    #: every project a transcript of this run belongs to (wanted or not): --project's check
+    projects_seen: set[str] = field(default_factory=set)
 
     def execute(self) -> IngestReport:
         self.report.memory_dir = str(self.layout.root)
@@ -300,18 +308,31 @@ class _Run:
         self.report.projects = sorted(projects)
         self.report.malformed_lines = dict(self.stats.malformed)
         self.report.unknown_types = dict(self.stats.unknown_types)
+        wanted = self.options.project
+        if (
+            wanted is not None
+            and wanted not in self.projects_seen
+            and self.options.since_seconds is None  # --since: nothing new of it, fine
+        ):
+            raise _no_such_project(wanted, self.projects_seen | set(self.layout.projects()))
         return self.report
 
     def _changed_groups(
         self, manifest: Manifest
     ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
         todo = []
+        since = self.options.since_seconds
+        cutoff = None if since is None else time.time_ns() - int(since * 1e9)
         for reader, roots in self.readers:
             existing = [root for root in roots if root.is_dir()]
             for group in reader.discover(existing) if existing else []:
                 self.report.transcripts_found += 1
                 print_ = fingerprint(group)
+                if cutoff is not None and max((m for _, _, m in print_), default=0) < cutoff:
+                    continue  # --since: not touched lately
                 entry = manifest.get(group_key(group))
+                if entry and entry.project:
+                    self.projects_seen.add(entry.project)
                 if entry and entry.project and not self._wanted(entry.project):
                     continue  # --project: a session never moves to another project
                 if self._needs_reading(entry, print_):
@@ -403,8 +424,10 @@ class _Run:
             return _Outcome("failed")
         if session is None:
             return _Outcome("not_session")
+        if self.options.project_name == "engram" and session.source == "claude-code":
+            session.project = engram_folder_name(group.main.parent.name)
         if not self._wanted(session.project):
-            return _Outcome("unwanted", bytes_read=True)
+            return _Outcome("unwanted", bytes_read=True, project=session.project)
         try:
             extraction = self.extract(session) if self.extract else None
         except FatalError as error:
@@ -453,6 +476,8 @@ class _Run:
         if outcome.kind == "failed":
             self.report.sessions_failed += 1
             return None
+        if outcome.project:
+            self.projects_seen.add(outcome.project)
         if outcome.kind == "unwanted":
             return None
         key = group_key(group)
@@ -546,6 +571,18 @@ class _Run:
         out[CONTEXT_FILE] = context.synthesize(project, categories)
         result = projectfiles.write_local(self.layout, project, out, count_blocks=False)
         return blocks_written, len(result.written)
+
+
+def _no_such_project(wanted: str, known: set[str]) -> FatalError:
+    """--project matched no transcript: say so (with the names that exist), never exit 0."""
+    close = difflib.get_close_matches(wanted, sorted(known), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    shown = ", ".join(sorted(known)[:20]) or "none"
+    return FatalError(
+        f"no transcript belongs to project {wanted!r}: {hint}projects seen: {shown} (names are "
+        "the session cwd's last component; `--project-name engram` uses engram's folder names)",
+        title="unknown project",
+    )
 
 
 def _sweep_hourly(layout: MemoryLayout) -> None:

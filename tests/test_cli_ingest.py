@@ -99,6 +99,9 @@ def test_claude_config_dir_and_codex_sessions(
         (["ingest", "--samples", "--sessions-dir", "x"], "not allowed with"),
         (["ingest", "--samples", "--provider", "gpt"], "invalid choice"),
         (["ingest", "--samples", "--project", "../up"], "invalid project name"),
+        (["ingest", "--samples", "--project", "weather"], "did you mean weather-api"),
+        (["ingest", "--samples", "--since", "soon"], "like 30s, 5m, 2h or 1d"),
+        (["ingest", "--samples", "--project-name", "dir"], "invalid choice"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(

@@ -141,6 +141,21 @@ def test_push_finds_the_projects_gist_despite_a_custom_description(
     assert sessions(gh.files(first.gist_id)["decisions.md"]) == {"s1", "s2"}
 
 
+def test_description_updates_an_existing_gist_and_only_when_it_differs(
+    gh: GitHubStandIn, memory: MemoryLayout
+) -> None:
+    write(memory, "proj", "decisions.md", block("s1"))
+    first = gistsync.push(memory.root, "proj")
+    gh.clear_log()
+    again = gistsync.push(memory.root, "proj", description="team notes")
+    assert gh.gists[first.gist_id].description == "team notes"
+    assert again.changed and gh.count("PATCH") == 1
+    assert gh.files(first.gist_id)["decisions.md"]  # files untouched
+    gh.clear_log()
+    same = gistsync.push(memory.root, "proj", description="team notes")
+    assert not same.changed and gh.count("PATCH") == 0
+
+
 def test_a_lost_create_answer_leaves_one_gist(gh: GitHubStandIn, memory: MemoryLayout) -> None:
     write(memory, "proj", "decisions.md", block("s1"))
     gh.fail(502, method="POST", after=True)

@@ -7,6 +7,7 @@ session says; everything written goes to a real temporary memory dir.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -433,3 +434,39 @@ def test_temp_files_left_by_killed_runs_are_swept_at_most_hourly(
     os.utime(memory.state_dir / "swept", (hours_ago, hours_ago))
     run_ingest(_options(memory, samples))
     assert not stale.exists()
+
+
+def test_project_that_matches_nothing_is_an_error_naming_close_ones(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    with pytest.raises(FatalError, match=r"'weather-apy'.*did you mean weather-api") as caught:
+        run_ingest(_options(memory, samples, project="weather-apy"))
+    assert "invoice-cli" in str(caught.value)
+    # known from the manifest too: a second run (everything unchanged) still knows the names
+    run_ingest(_options(memory, samples))
+    with pytest.raises(FatalError, match="did you mean invoice-cli"):
+        run_ingest(_options(memory, samples, project="invoice-clj"))
+    assert run_ingest(_options(memory, samples, project="invoice-cli")).sessions_unchanged == 1
+
+
+def test_since_reads_only_recently_modified_transcripts(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    old = time.time() - 3600
+    for path in samples.rglob("*.jsonl"):
+        os.utime(path, (old, old))
+    recent = next(samples.glob("-home-dev-src-invoice-cli/*.jsonl"))
+    recent.touch()
+    report = run_ingest(_options(memory, samples, since_seconds=300))
+    assert report.sessions_ingested == 1 and report.projects == ["invoice-cli"]
+    # a --since run that finds nothing of --project has nothing new: not an error
+    quiet = run_ingest(_options(memory, samples, since_seconds=300, project="weather-api"))
+    assert quiet.sessions_ingested == 0
+
+
+def test_project_name_engram_uses_upstreams_folder_decoding(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    report = run_ingest(_options(memory, samples, project_name="engram"))
+    assert report.projects == ["home-dev-src-invoice-cli", "home-dev-src-weather-api"]
+    assert (memory.knowledge_dir("home-dev-src-weather-api") / "context.md").exists()

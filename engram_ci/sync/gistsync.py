@@ -135,6 +135,7 @@ def push(
             outcome = _as_uploaded(gists, project, local, remote, uploaded, redacted)
         if outcome is None:
             outcome = _converge(gists, project, local, remote, cipher, created=created)
+        described = not created and bool(description) and _describe(gists, remote, description)
         write_local(layout, project, outcome.merged)
         _remember(layout, project, outcome.remembered)
     files = outcome.patched if not created else tuple(sorted(remote.files))
@@ -143,12 +144,24 @@ def push(
         url=remote.url,
         revision=outcome.remembered.revision or "",
         created=created,
-        changed=created or bool(outcome.patched),
+        changed=created or bool(outcome.patched) or described,
         files_synced=tuple(sorted(set(files) | set(outcome.patched))),
         secrets_redacted=outcome.secrets_redacted,
         blocks_added=outcome.diff.added,
         blocks_removed=outcome.diff.removed,
     )
+
+
+def _describe(gists: GistStore, remote: RemoteGist, description: str | None) -> bool:
+    """Give an existing gist `description` (--description); True when it changed."""
+    # a copy answered by a 304 (no updated_at) does not know the description: ask
+    current = (
+        remote.description if remote.updated_at else (gists.get(remote.id) or remote).description
+    )
+    if description is None or current == description:
+        return False
+    gists.set_description(remote.id, description)
+    return True
 
 
 def _locate(

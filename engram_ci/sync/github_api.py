@@ -300,6 +300,16 @@ class GistStore:
         )
         return self._remote(data, whole=False)
 
+    def set_description(self, gist_id: str, description: str) -> None:
+        """PATCH only the description (files untouched)."""
+        self._retry(
+            lambda: self._requester.requestJsonAndCheck(
+                "PATCH", f"/gists/{gist_id}", input={"description": description}
+            ),
+            action=f"update the description of gist {gist_id}",
+            writing=True,
+        )
+
     # -- internals -------------------------------------------------------------------------
 
     def _remote(self, data: Any, *, etag: str | None = None, whole: bool = True) -> RemoteGist:
