@@ -48,8 +48,10 @@ def test_init_push_pull_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(argv) == 0
     assert capsys.readouterr().out.strip() == git(kr, "rev-parse", "HEAD")
     assert main([*argv, "--json", "-m", "again"]) == 0
-    result = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
     assert result["changed"] is False and result["branch"] == "main"
+    assert "nothing new to commit for proj: --message was not used" in captured.err
     reader = MemoryLayout(tmp_path / "r")
     pull = ["sync", "pull-repo", P, str(kr), "--memory-dir", str(reader.root), "--json"]
     assert main(pull) == 0

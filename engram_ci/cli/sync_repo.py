@@ -128,6 +128,12 @@ def _push(args: argparse.Namespace) -> int:
         attempts=args.attempts or reposync.PUSH_ATTEMPTS,
         cipher=crypto.cipher_from_args(args),
     )
+    if args.message and not result.changed:
+        print(
+            f"engram: nothing new to commit for {args.project}: --message was not used "
+            f"({result.branch} stays at {result.commit_sha[:12]})",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(dataclasses.asdict(result))
     else:
