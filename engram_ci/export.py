@@ -1,7 +1,9 @@
 """The read side of memory: list projects, recall a project's context, export it whole.
 
-Everything here only reads the memory dir. Exports are pure data on stdout (the seed pipes
-`engram export P json | gpg ...`), so nothing in this module logs at info level or prints.
+Everything here only reads the memory dir. Exports are pure data on stdout (the sync guide
+pipes `engram export P json | gpg ...`, and `engram import P -` reads it back), so nothing in
+this module logs at info level or prints. An export leaves the machine like a sync does, so
+it is redacted (sync/redact.py) unless the user asks for --no-redact.
 """
 
 from __future__ import annotations
@@ -9,16 +11,22 @@ from __future__ import annotations
 import html
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engram_ci import __version__
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import context
-from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
+from engram_ci.knowledge.blocks import (
+    CONTEXT_FILE,
+    KNOWLEDGE_CATEGORIES,
+    KnowledgeFile,
+    render_tags,
+)
 from engram_ci.memory import projectfiles
 from engram_ci.memory.archive import META_FILE, read_meta
 from engram_ci.memory.paths import MemoryLayout
+from engram_ci.sync import redact
 from engram_ci.transcripts.model import check_project_name
 
 log = logging.getLogger("engram_ci")
@@ -115,6 +123,36 @@ def collect(layout: MemoryLayout, project: str) -> ProjectExport:
     )
 
 
+def redacted(export: ProjectExport) -> tuple[ProjectExport, int]:
+    """The export with every secret in bodies, tags, context and session metadata replaced
+    by `[REDACTED:kind]`, and how many there were."""
+    report = redact.RedactionReport()
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact.redact_text(value, report)
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    categories = {
+        category: KnowledgeFile(
+            kf.preamble,
+            tuple(
+                replace(b, body=clean(b.body), tags=tuple((k, clean(v)) for k, v in b.tags))
+                for b in kf.blocks
+            ),
+        )
+        for category, kf in export.categories.items()
+    }
+    cleaned = ProjectExport(
+        export.project, categories, clean(export.context), clean(export.sessions)
+    )
+    return cleaned, report.total
+
+
 def to_json(export: ProjectExport) -> str:
     data = {
         "project": export.project,
@@ -137,16 +175,16 @@ def to_json(export: ProjectExport) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _tags(tags: tuple[tuple[str, str], ...]) -> str:
-    return "".join(f" [{name}:{value}]" for name, value in tags)
-
-
 def to_markdown(export: ProjectExport) -> str:
     lines = [f"# Memory export: {export.project}", "", f"_{len(export.sessions)} session(s)._"]
     for category, kf in export.categories.items():
         lines += ["", f"## {category.capitalize()}"]
         for block in kf.live_blocks():
-            lines += ["", f"### {block.session_id} ({block.timestamp}){_tags(block.tags)}", ""]
+            lines += [
+                "",
+                f"### {block.session_id} ({block.timestamp}){render_tags(block.tags)}",
+                "",
+            ]
             lines.append(block.body)
     if export.sessions:
         lines += ["", "## Sessions", ""]
@@ -183,7 +221,7 @@ def to_html(export: ProjectExport) -> str:
         for block in kf.live_blocks():
             out.append(
                 f"<h3>{e(block.session_id)} <small>({e(block.timestamp)})</small> "
-                f'<span class="tags">{e(_tags(block.tags))}</span></h3>'
+                f'<span class="tags">{e(render_tags(block.tags))}</span></h3>'
             )
             out.append(f"<pre>{e(block.body)}</pre>")
     if export.sessions:
