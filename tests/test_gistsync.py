@@ -302,3 +302,15 @@ def test_list_and_history(gh: GitHubStandIn, memory: MemoryLayout) -> None:
     assert hist.versions[0].additions > 0 and hist.versions[0].author == "octocat"
     assert set(hist.files) == {"context.md", "decisions.md", "metadata.json"}
     assert all(size > 0 for size in hist.files.values())
+
+
+def test_pull_of_an_oversized_gist_writes_nothing(
+    gh: GitHubStandIn, memory: MemoryLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gist_id = gh.create_gist(
+        {"metadata.json": json.dumps({"project": "proj"}), "decisions.md": "# D\n" + "x" * 5000}
+    )
+    monkeypatch.setenv("ENGRAM_MAX_FILE_BYTES", "4096")
+    with pytest.raises(FatalError, match="over the 4,096-byte limit for one file"):
+        gistsync.pull(memory.root, "proj", gist_id)
+    assert not memory.knowledge_dir("proj").exists()

@@ -446,3 +446,24 @@ def test_credentials_persisted_by_checkout_win_over_ambient_tokens(
     assert headers() == []
     monkeypatch.setenv("ENGRAM_GIT_TOKEN", "explicit-token-1234")
     assert len(headers()) == 1
+
+
+def test_oversized_repo_content_is_refused_before_reading_and_nothing_is_written(
+    kr: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reposync.push_repo(_layout(tmp_path, "a", "s1").root, P, kr)
+    (kr / P / "bugs.md").write_text("# Bugs\n\n" + "- filler line\n" * 400)  # ~5.6 kB
+    git(kr, "add", "-A")
+    git(kr, "commit", "-qm", "someone commits a huge file")
+    mine = _layout(tmp_path, "mine", "local")
+    before = {p: p.read_bytes() for p in mine.root.rglob("*") if p.is_file()}
+    monkeypatch.setenv("ENGRAM_MAX_FILE_BYTES", "4096")
+    with pytest.raises(
+        FatalError, match=r"bugs.md in proj/ in .* is 5,\d{3} bytes, over the 4,096"
+    ):
+        reposync.pull_repo(mine.root, P, kr)
+    monkeypatch.setenv("ENGRAM_MAX_FILE_BYTES", "100000")
+    monkeypatch.setenv("ENGRAM_MAX_PROJECT_BYTES", "5000")
+    with pytest.raises(FatalError, match="limit for one project"):
+        reposync.pull_repo(mine.root, P, kr)
+    assert {p: p.read_bytes() for p in mine.root.rglob("*") if p.is_file()} == before

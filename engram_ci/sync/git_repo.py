@@ -293,6 +293,10 @@ class GitRepo:
             return None
         return next((e for e in self.read_tree(self.tree_of(commit)) if e.name == name), None)
 
+    def blob_size(self, sha: str) -> int:
+        """The object's size in bytes, read from its header (its content is not loaded)."""
+        return int(self._repo.odb.info(bytes.fromhex(sha)).size)
+
     def read_blob(self, sha: str) -> bytes:
         return bytes(self._repo.odb.stream(bytes.fromhex(sha)).read())
 

@@ -32,6 +32,7 @@ from github.Requester import Requester
 from engram_ci import __version__
 from engram_ci.errors import FatalError
 from engram_ci.log import register_secret
+from engram_ci.memory import limits
 
 log = logging.getLogger("engram_ci")
 T = TypeVar("T")
@@ -240,7 +241,9 @@ class GistStore:
         PaginatedList of Gist would fetch each gist again: `Gist.files` completes the object.)"""
         url: str | None = path
         params: dict[str, Any] | None = {"per_page": 100}
+        seen: set[str] = set()
         while url:
+            _check_page(url, seen, action)
             headers, items = self._retry(
                 functools.partial(self._requester.requestJsonAndCheck, "GET", url, params),
                 action=action,
@@ -319,14 +322,18 @@ class GistStore:
                 "cannot list: use the repo backend (`engram sync push-repo`) or split it"
             )
         files: dict[str, str] = {}
-        sizes: dict[str, int] = {}
+        sizes = {name: int(e.get("size") or 0) for name, e in (data.get("files") or {}).items()}
+        where = f"gist {data.get('id')}"
+        if whole:  # bounded before anything big is fetched, and again on what arrived
+            limits.check_sizes(sizes, where)
         for name, entry in (data.get("files") or {}).items():
-            sizes[name] = int(entry.get("size") or 0)
             content = entry.get("content")
             # past 1 MB GitHub truncates a file, and may empty every file after it
             if whole and (entry.get("truncated") or content is None):
-                content = self._fetch_raw(entry["raw_url"])
+                content = self._fetch_raw(entry["raw_url"], name=name, where=where)
             files[name] = content or ""
+        if whole:
+            limits.check_sizes({n: len(t.encode()) for n, t in files.items()}, where)
         history = tuple(h["version"] for h in data.get("history") or () if h.get("version"))
         return RemoteGist(
             id=str(data["id"]),
@@ -339,19 +346,29 @@ class GistStore:
             etag=etag,
         )
 
-    def _fetch_raw(self, raw_url: str) -> str:
+    def _fetch_raw(self, raw_url: str, *, name: str = "", where: str = "") -> str:
         # The token goes only to the API's own host: raw URLs of github.com live on another
         # host (gist.githubusercontent.com) and secret gists' raw files need no token there.
         same_host = urlsplit(raw_url).netloc == urlsplit(self.api_url).netloc
         headers = {"Authorization": f"token {self._token}"} if same_host else {}
 
+        cap = limits.PullLimits.from_env().file_bytes
+
         def call() -> str:
-            answer = self._raw_session.get(raw_url, headers=headers, timeout=self._timeout)
-            if answer.status_code >= 400:
-                raise GithubException(
-                    answer.status_code, {"message": answer.reason}, dict(answer.headers)
-                )
-            return answer.content.decode("utf-8", errors="replace")
+            # streamed and cut one byte past the cap: a raw URL may promise 1 MB and send 10 GB
+            with self._raw_session.get(
+                raw_url, headers=headers, timeout=self._timeout, stream=True
+            ) as answer:
+                if answer.status_code >= 400:
+                    raise GithubException(
+                        answer.status_code, {"message": answer.reason}, dict(answer.headers)
+                    )
+                body = bytearray()
+                for chunk in answer.iter_content(64 * 1024):
+                    body += chunk
+                    if len(body) > cap:
+                        limits.check_sizes({name or raw_url: len(body)}, where or "the gist")
+            return bytes(body).decode("utf-8", errors="replace")
 
         return self._retry(call, action="download a large gist file")
 
@@ -484,6 +501,26 @@ def _describe(error: BaseException | None) -> str:
     if isinstance(error, GithubException):
         return f"{error.status} ({_message(error)})"
     return f"no answer ({type(error).__name__})" if error is not None else "no answer"
+
+
+MAX_PAGES = 200  # of 100 items: far past any real user's gists or a gist's versions
+
+
+def _check_page(url: str, seen: set[str], action: str) -> None:
+    """Cut a listing whose Link headers loop back or never end (a broken or hostile API)."""
+    if url in seen:
+        raise FatalError(
+            f"could not {action}: the API sent the same page twice ({urlsplit(url).path}), "
+            "a pagination loop; nothing was changed — try again later",
+            title="pagination loop",
+        )
+    if len(seen) >= MAX_PAGES:
+        raise FatalError(
+            f"could not {action}: the listing went on past {MAX_PAGES} pages; nothing was "
+            "changed — check GITHUB_API_URL points at GitHub",
+            title="endless pagination",
+        )
+    seen.add(url)
 
 
 def _next_link(link_header: str) -> str | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from engram_ci.errors import FatalError
-from engram_ci.memory import projectfiles
+from engram_ci.memory import limits, projectfiles
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
 from engram_ci.memory.projectfiles import FileSet
 from engram_ci.sync import crypto, redact, repomerge, tokens
@@ -173,6 +173,9 @@ def _read_files(
         else:
             kind = entry.describe()
             log.warning("refusing %s/%s: a %s, not a regular file", where, entry.name, kind)
+    read = KNOWN_KNOWLEDGE_FILES | {crypto.MANIFEST_FILE, crypto.PAYLOAD_FILE}
+    sizes = {n: repo.blob_size(e.sha) for n, e in regular.items() if n in read}
+    limits.check_sizes(sizes, f"{where}/ in {repo.top_level}")  # before reading any blob
 
     def text(name: str) -> str:
         return repo.read_blob(regular[name].sha).decode("utf-8", errors="replace")
