@@ -126,6 +126,7 @@ class FakeExtraction:
     confidence: str = "low"
     source: str = "offline"
     summary: str = "# summary"
+    usage: None = None
 
 
 def test_reingest_drops_a_category_the_session_no_longer_has(
@@ -194,7 +195,10 @@ def test_reingest_replaces_the_untagged_block_an_older_engram_ci_wrote(
     path = memory.knowledge_dir("invoice-cli") / "decisions.md"
     path.write_text(path.read_text().replace(" [source:offline]", ""))  # as 0.1 wrote it
     manifest = memory.state_dir / "ingest-manifest.json"
-    manifest.write_text(manifest.read_text().replace('"tagged": true', '"tagged": false'))
+    data = json.loads(manifest.read_text())
+    for entry in data["entries"].values():
+        del entry["tagged"]  # as 0.1 wrote its manifest
+    manifest.write_text(json.dumps(data))
     answer["now"] = FakeExtraction({"decisions": "- second"})
     run_ingest(IngestOptions(**{**opts.__dict__, "force": True}), extractor=lambda s: answer["now"])
     assert [b.body for b in _blocks(memory, "invoice-cli", "decisions")] == ["- second"]
