@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from engram_ci.transcripts.codex_rollout import SAFE_ID, Rollout
+from engram_ci.transcripts.codex_rollout import ITEM_TYPES, QUIET_TYPES, SAFE_ID, Rollout
 from engram_ci.transcripts.lines import (
     MAX_LINE_BYTES,
     SeenHashes,
@@ -32,6 +32,7 @@ from engram_ci.transcripts.lines import (
     parse_object,
     pick_project,
     read_head,
+    sniff_type,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 from engram_ci.transcripts.registry import ReaderSpec
@@ -44,6 +45,10 @@ _PATTERNS = ("rollout-*.jsonl", "rollout-*.jsonl.zst")
 _PARENT_KEY = re.compile(rb'"(parent_thread_id|forked_from_id)":\s*"([^"\\]{1,200})"')
 _PEEK_BYTES = 8192
 _PAYLOAD = b'"payload":'
+_PARSED_TYPES = frozenset(
+    t.encode() for t in {"session_meta", "turn_context", "response_item", "compacted", *ITEM_TYPES}
+)
+_QUIET_TYPES = frozenset(t.encode() for t in QUIET_TYPES)
 
 
 def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
@@ -181,8 +186,10 @@ def _read_thread(
 def _lines(
     path: Path, stats: ParseStats, max_line_bytes: int, copies: SeenHashes | None
 ) -> Iterator[bytes]:
-    """The file's lines worth parsing: event_msg lines other than prompts and token counts
-    (two thirds of a rollout, repeating response_items) are dropped from their bytes."""
+    """The file's lines worth parsing, sorted by their bytes (lines.sniff_type): event_msg
+    lines other than prompts and token counts (two thirds of a rollout, repeating
+    response_items) and line types with nothing to read are dropped unparsed (unknown types
+    counted)."""
     for line in iter_lines(path, stats, max_line_bytes):
         if copies is not None:
             key = hash(line)
@@ -190,11 +197,13 @@ def _lines(
                 stats.duplicates += 1
                 continue
             copies.add(key)
-        if (
-            line.find(b'"type":"event_msg"', 0, 200) >= 0
-            and line.find(b'"user_message"') < 0
-            and line.find(b'"token_count"') < 0
-        ):
+        kind = sniff_type(line)
+        if kind == b"event_msg":
+            if line.find(b'"user_message"') < 0 and line.find(b'"token_count"') < 0:
+                continue
+        elif kind is not None and kind not in _PARSED_TYPES:
+            if kind not in _QUIET_TYPES:
+                stats.unknown_types[kind.decode("utf-8", "replace")] += 1
             continue
         yield line
 

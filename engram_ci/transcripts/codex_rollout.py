@@ -43,7 +43,7 @@ from engram_ci.transcripts.lines import (
 from engram_ci.transcripts.model import ParseStats, ToolCall, ToolKind, Turn, Usage
 from engram_ci.transcripts.turnlog import HOT_CHARS, TurnLog
 
-__all__ = ["TOOL_KINDS", "Rollout", "output_text"]
+__all__ = ["ITEM_TYPES", "QUIET_TYPES", "TOOL_KINDS", "Rollout", "output_text"]
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 #: user-message openings that are Codex's injected context, never the human's words
@@ -65,7 +65,7 @@ INJECTED: Final = (
 )
 _READ_TYPES = frozenset({"session_meta", "turn_context", "response_item", "event_msg"})
 #: line types with nothing to read: skipped, not counted
-_QUIET_TYPES = frozenset(
+QUIET_TYPES = frozenset(
     {
         "inter_agent_communication",
         "inter_agent_communication_metadata",
@@ -76,7 +76,8 @@ _QUIET_TYPES = frozenset(
         "realtime_item",
     }
 )
-_ITEM_TYPES = frozenset(
+#: item types, which pre-wrapper rollouts wrote as lines of their own
+ITEM_TYPES = frozenset(
     {
         "message",
         "reasoning",
@@ -149,7 +150,7 @@ class Rollout:
             if isinstance(message, str) and message.strip():
                 self.summaries[clip(message.strip(), TEXT_LIMIT)] = None
         elif kind not in _READ_TYPES:
-            if kind not in _QUIET_TYPES:
+            if kind not in QUIET_TYPES:
                 stats.unknown_types[kind] += 1
         elif not isinstance(payload, dict):
             stats.malformed["bad_shape"] += 1
@@ -363,7 +364,7 @@ def _child_role(meta: dict[str, Any]) -> str | None:
 def _unwrap(obj: dict[str, Any]) -> tuple[Any, Any]:
     """(type, payload) of a line, also for pre-wrapper rollouts that had no payload."""
     kind, payload = obj.get("type"), obj.get("payload")
-    if payload is None and kind in _ITEM_TYPES:
+    if payload is None and kind in ITEM_TYPES:
         return "response_item", obj
     if payload is None and kind is None and "id" in obj and "timestamp" in obj:
         return "session_meta", obj  # the old first line: the session's own metadata
