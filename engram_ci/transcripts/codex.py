@@ -237,7 +237,8 @@ def _to_session(
 READER = ReaderSpec(
     name=SOURCE,
     option="codex-dir",
-    store="$CODEX_HOME/sessions and archived_sessions, else ~/.codex/…",
+    store="$CODEX_HOME/sessions and archived_sessions, else ~/.codex/…; DIR may be a "
+    "$CODEX_HOME or any folder of rollouts",
     default_roots=default_roots,
     discover=discover,
     read_session=read_session,
