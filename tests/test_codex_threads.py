@@ -117,6 +117,7 @@ def test_children_are_subagents_counted_once(codex_home: Path) -> None:
     assert child.usage.output_tokens == 30
     assert (fork.agent_type, fork.prompts) == ("fork", ["What if we used tenacity instead?"])
     assert (fork.tool_calls, fork.usage.output_tokens) == ([], 40)
+    assert not fork.stats.unknown_types  # the replayed unknown line was counted in the parent
     assert child.session_id == fork.session_id == PARENT and child.stats.duplicates > 10
 
 
