@@ -272,3 +272,26 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(corpus_home: Path, tmp_path: P
     assert json.loads(done.stdout)["sessions_ingested"] > 30  # stdout stays pure JSON
     assert "\ringest [" in terminal and "MB/s" in terminal
     assert terminal.endswith("\r\x1b[K")  # the bar is cleared at the end
+
+
+def test_budget_sizes_the_context_on_ingest_and_recall(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    memory = tmp_path / "memory"
+    code, _, err = _run(
+        capsys, "ingest", "--samples", "--memory-dir", str(memory), "--budget", "1500"
+    )
+    assert code == 0, err
+    context = (memory / "knowledge" / "weather-api" / "context.md").read_text()
+    assert len(context) <= 1500
+    code, out, err = _run(capsys, "recall", "weather-api", "--memory-dir", str(memory))
+    assert code == 0 and out == context
+    code, out, err = _run(
+        capsys, "recall", "weather-api", "--memory-dir", str(memory), "--budget", "1000"
+    )
+    assert code == 0 and len(out) <= 1000 and out.startswith("# Project context: weather-api")
+    code, _, err = _run(
+        capsys, "ingest", "--samples", "--memory-dir", str(memory), "--budget", "50"
+    )
+    assert code == 1
+    assert "--budget wants a number of characters >= 1,000, not '50'" in err

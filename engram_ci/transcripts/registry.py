@@ -59,6 +59,12 @@ __all__ = [
 READER_MODULES: tuple[str, ...] = (
     "engram_ci.transcripts.claude",
     "engram_ci.transcripts.codex",
+    "engram_ci.transcripts.cursor",
+    "engram_ci.transcripts.cline",
+    "engram_ci.transcripts.copilot",
+    "engram_ci.transcripts.gemini",
+    "engram_ci.transcripts.opencode",
+    "engram_ci.transcripts.amp",
 )
 
 
