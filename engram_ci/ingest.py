@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import CONTEXT_FILE, Block
@@ -176,12 +176,18 @@ def run_ingest(
     extractor: Extractor | None = None,
 ) -> IngestReport:
     """Ingest every changed transcript under the options' roots into options.memory_dir."""
-    roots = [*options.claude_roots, *options.codex_roots]
-    if not any(root.is_dir() for root in roots):
+    sources = readers if readers is not None else default_readers(options)
+    roots = [root for _, reader_roots in sources for root in reader_roots]
+    if not any(root.exists() for root in roots):
         shown = ", ".join(str(r) for r in roots) or "(none)"
         raise FatalError(
-            f"no transcripts directory found ({shown}): pass --sessions-dir DIR "
-            "or set ENGRAM_SESSIONS_DIR to a folder laid out like ~/.claude/projects"
+            f"no transcripts directory found ({shown})",
+            fix=Fix(
+                "point {option} at a folder laid out like ~/.claude/projects",
+                flag="--sessions-dir DIR",
+                input="sessions-path",
+                env="ENGRAM_SESSIONS_DIR",
+            ),
         )
     if options.project is not None:
         check_project_name(options.project)
@@ -197,7 +203,7 @@ def run_ingest(
         parallel=readers is None and (extractor is None or extractor_default),
         options=options,
         layout=MemoryLayout(options.memory_dir),
-        readers=readers if readers is not None else default_readers(options),
+        readers=sources,
         extract=extractor,
         progress=progress,
     )
@@ -298,7 +304,7 @@ class _Run:
     ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
         todo = []
         for reader, roots in self.readers:
-            existing = [root for root in roots if root.is_dir()]
+            existing = [root for root in roots if root.exists()]  # folders, or files
             for group in reader.discover(existing) if existing else []:
                 self.report.transcripts_found += 1
                 print_ = fingerprint(group)

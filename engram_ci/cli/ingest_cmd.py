@@ -12,12 +12,11 @@ from engram_ci.cli.common import print_json
 from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
 from engram_ci.memory.paths import resolve_claude_roots, resolve_codex_roots, resolve_memory_dir
+from engram_ci.options import PROVIDERS, provider_or_none
 from engram_ci.progress import Progress
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
-
-PROVIDERS = ("offline", "anthropic", "openai", "ollama")
 
 
 def samples_dir() -> Path:
@@ -103,7 +102,7 @@ def options_from(args: argparse.Namespace) -> IngestOptions:
         force=args.force,
         dry_run=args.dry_run,
         skip_knowledge=args.skip_knowledge,
-        provider=None if args.provider == "offline" else args.provider,
+        provider=provider_or_none(args.provider),
         provider_url=args.provider_url,
         model=args.model,
         jobs=args.jobs,

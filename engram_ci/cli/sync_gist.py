@@ -116,7 +116,7 @@ def run_pull(args: argparse.Namespace) -> int:
         args.gist_id,
         force=args.force,
         version=args.version,
-        cipher=crypto.cipher_from_args(args),
+        cipher=crypto.cipher_from_args(args, pulling=True),
     )
     if args.json:
         print_json(asdict(result))
@@ -133,7 +133,7 @@ def run_clone(args: argparse.Namespace) -> int:
         args.gist_id,
         args.new_project,
         version=args.version,
-        cipher=crypto.cipher_from_args(args),
+        cipher=crypto.cipher_from_args(args, pulling=True),
     )
     if args.json:
         print_json(asdict(result))

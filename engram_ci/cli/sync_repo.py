@@ -144,7 +144,7 @@ def _pull(args: argparse.Namespace) -> int:
         fetch_remote=args.fetch_remote,
         token=args.token,
         remote=args.remote,
-        cipher=crypto.cipher_from_args(args),
+        cipher=crypto.cipher_from_args(args, pulling=True),
     )
     if args.json:
         print_json(dataclasses.asdict(result))

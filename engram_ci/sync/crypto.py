@@ -37,7 +37,7 @@ from pyrage import ssh as age_ssh
 from pyrage import x25519 as age_x25519
 
 from engram_ci import log
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 
 MANIFEST_FILE = "engram-encrypted.json"
 PAYLOAD_FILE = "knowledge.age"
@@ -87,9 +87,14 @@ def seal_files(files: Mapping[str, str], cipher: Cipher) -> dict[str, str]:
         manifest["key"] = "passphrase"
     else:
         raise FatalError(
-            "nothing to encrypt to: pass --recipient KEY (age or SSH public key, or a file of "
-            "them; or set ENGRAM_AGE_RECIPIENTS) or set ENGRAM_PASSPHRASE",
+            "nothing to encrypt to",
             title="no encryption key",
+            fix=Fix(
+                "name age or SSH public keys with {option}, or set a passphrase",
+                flag="--recipient KEY",
+                input="recipients",
+                env="ENGRAM_AGE_RECIPIENTS",
+            ),
         )
     manifest["note"] = "Encrypted with age (https://age-encryption.org) by engram-ci."
     return {
@@ -190,19 +195,28 @@ def _decrypt(payload: bytes, key_kind: str, cipher: Cipher, source: str) -> byte
             ) from None
     if not cipher.identities:
         raise FatalError(
-            f"{source} is encrypted to age/SSH keys: pass --identity FILE (or set "
-            "ENGRAM_AGE_IDENTITY) with one of those private keys",
+            f"{source} is encrypted to age/SSH keys",
             title="identity needed",
+            fix=Fix(
+                "give one of those private keys with {option}",
+                flag="--identity FILE",
+                input="identity",
+                env="ENGRAM_AGE_IDENTITY",
+            ),
         )
     try:
         return bytes(pyrage.decrypt(payload, _identities(cipher.identities)))
     except pyrage.DecryptError as error:
         if "no matching keys" in str(error).lower():
             raise FatalError(
-                f"cannot decrypt {source}: none of your identities is one of its recipients; "
-                "pass --identity FILE with a matching key, or ask a recipient to add your "
-                "public key and push again",
+                f"cannot decrypt {source}: none of your identities is one of its recipients",
                 title="wrong key",
+                fix=Fix(
+                    "give a matching key with {option}, or ask a recipient to add your public "
+                    "key and push again",
+                    flag="--identity FILE",
+                    input="identity",
+                ),
             ) from None
         raise FatalError(
             f"cannot decrypt {source}: the ciphertext is damaged ({error}); restore an "
@@ -405,10 +419,13 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def cipher_from_args(args: argparse.Namespace) -> Cipher | None:
-    """The Cipher the options ask for; None when encryption is not asked for at all."""
-    recipients = list(getattr(args, "recipient", None) or [])
-    identities = list(getattr(args, "identity", None) or [])
-    if not (getattr(args, "encrypt", False) or recipients or identities):
-        return None
-    return cipher_from_options(recipients=recipients, identities=identities)
+def cipher_from_args(args: argparse.Namespace, *, pulling: bool = False) -> Cipher | None:
+    """The Cipher the options ask for under the shared policy (sync.policy.cipher_for)."""
+    from engram_ci.sync.policy import cipher_for  # the policy builds on this module
+
+    return cipher_for(
+        pulling=pulling,
+        encrypt=bool(getattr(args, "encrypt", False)),
+        recipients=list(getattr(args, "recipient", None) or []),
+        identities=list(getattr(args, "identity", None) or []),
+    )

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.memory import merge
 from engram_ci.memory.fsutil import atomic_write_text, file_lock, read_text_if_exists
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
@@ -380,9 +380,14 @@ def _plain(files: Mapping[str, str], cipher: crypto.Cipher | None, *, source: st
     if _is_sealed(body):
         if cipher is None:
             raise FatalError(
-                f"{source} is encrypted: pass --identity (or set ENGRAM_AGE_IDENTITY) or set "
-                "ENGRAM_PASSPHRASE to decrypt it",
+                f"{source} is encrypted",
                 title="gist is encrypted",
+                fix=Fix(
+                    "decrypt it with a key given by {option}, or set ENGRAM_PASSPHRASE",
+                    flag="--identity FILE",
+                    input="identity",
+                    env="ENGRAM_AGE_IDENTITY",
+                ),
             )
         body = crypto.open_files(body, cipher)
     return {n: t for n, t in body.items() if n in KNOWN_KNOWLEDGE_FILES}

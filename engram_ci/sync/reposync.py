@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.memory import projectfiles
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
 from engram_ci.memory.projectfiles import FileSet
@@ -101,10 +101,15 @@ def git_token(url: str, explicit: str | None = None) -> str | None:
 def _auth_error(url: str, *, write: bool) -> FatalError:
     need = "write" if write else "read"
     return FatalError(
-        f"authentication failed for {url}: set ENGRAM_GIT_TOKEN (or pass --token) to a token "
-        f"with {need} access to the repository (GitHub: `contents: {need}`, or a classic "
-        "PAT with the `repo` scope)",
+        f"authentication failed for {url}",
         title="git authentication failed",
+        fix=Fix(
+            f"set {{option}} to a token with {need} access to the repository (GitHub: "
+            f"`contents: {need}`, or a classic PAT with the `repo` scope)",
+            flag="--token",
+            input="token",
+            env="ENGRAM_GIT_TOKEN",
+        ),
     )
 
 
@@ -256,7 +261,10 @@ def _target_branch(repo: GitRepo, branch: str | None) -> str:
         return repo.check_branch_name(branch)
     current = repo.current_branch()
     if current is None:
-        raise FatalError(f"HEAD is detached in {repo.top_level}: pass --branch NAME")
+        raise FatalError(
+            f"HEAD is detached in {repo.top_level}",
+            fix=Fix("name the branch with {option}", flag="--branch NAME", input="branch"),
+        )
     return current
 
 
@@ -394,9 +402,12 @@ def pull_repo(
         commits = [tip for tip in tips if tip]
         if not commits:
             raise FatalError(
-                f"branch {target!r} not found in {repo.top_level}: branches here: "
-                f"{', '.join(repo.branches()) or 'none'} (or pass --fetch-remote)",
+                f"branch {target!r} not found in {repo.top_level} (branches here: "
+                f"{', '.join(repo.branches()) or 'none'})",
                 title="branch missing",
+                fix=Fix(
+                    "fetch it first with {option}", flag="--fetch-remote", input="fetch-remote"
+                ),
             )
         found = [
             _read_files(repo, entries, project, cipher)[0]
