@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from engram_ci.action import adapter as action
+from engram_ci.action import config as action_config
+from engram_ci.action.outputs import Outcome, outputs
 from tests.conftest import ROOT
 
 WORKFLOWS = sorted((ROOT / "workflows-examples").rglob("*.yml"))
@@ -131,17 +132,19 @@ def test_remote_actions_are_pinned_by_commit(path: Path) -> None:
 
 def test_every_input_is_documented_and_known_to_the_adapter() -> None:
     inputs = _load(ROOT / "action.yml")["inputs"]
-    assert list(inputs) == list(action.INPUT_DEFAULTS)
+    assert list(inputs) == list(action_config.INPUT_DEFAULTS)
     for name, spec in inputs.items():
         assert spec.get("description", "").strip(), name
         assert "default" in spec, name
         # the adapter applies the same default when the input is empty or unset
-        assert str(spec["default"]) == action.INPUT_DEFAULTS[name], name
+        assert str(spec["default"]) == action_config.INPUT_DEFAULTS[name], name
 
 
 def test_docker_action_shape() -> None:
     spec = _load(ROOT / "action.yml")
-    assert spec["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert spec["runs"]["using"] == "docker" and spec["runs"]["image"] == "Dockerfile"
+    assert spec["runs"]["args"] == ["--runner-temp-on-host", "${{ inputs.runner-temp }}"]
+    assert len(spec["description"]) <= 125  # the Marketplace refuses longer
     assert spec["branding"]["icon"] and spec["branding"]["color"]
     for name, out in spec["outputs"].items():
         assert out["description"].strip(), name
@@ -155,7 +158,7 @@ def test_docker_action_shape() -> None:
 
 def test_outputs_declared_are_the_ones_the_adapter_writes() -> None:
     declared = set(_load(ROOT / "action.yml")["outputs"])
-    assert declared == set(action.outputs(action.Outcome()))
+    assert declared == set(outputs(Outcome()))
 
 
 def test_host_variant_has_the_same_inputs_and_outputs() -> None:
