@@ -175,3 +175,36 @@ def test_host_variant_has_the_same_inputs_and_outputs() -> None:
         env_name = "INPUT_" + name.upper().replace("-", "_")
         assert run_step["env"][env_name] == f"${{{{ inputs.{name} }}}}", name
     assert host["inputs"]["sessions-path"]["default"] == "~/.claude/projects"
+
+
+_LEVEL = {"none": 0, "read": 1, "write": 2}
+
+
+def _commented_caller(path: Path) -> dict[str, Any]:
+    """The caller the reusable workflow's header comment shows (`#   jobs:` ... up to `#`)."""
+    lines = path.read_text().splitlines()
+    start = lines.index("#   jobs:")
+    snippet = []
+    for line in lines[start:]:
+        if line.strip() == "#":
+            break
+        snippet.append(line[4:])
+    loaded = yaml.safe_load("\n".join(snippet))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_the_reusable_workflow_is_callable_as_its_comment_shows() -> None:
+    """A called workflow's jobs get at most what the calling job grants: the comment's caller
+    must grant every permission the called jobs ask for, or the call fails before it runs."""
+    path = ROOT / "workflows-examples" / "engram-memory.yml"
+    called = _load(path)
+    caller = _commented_caller(path)["jobs"]["memory"]
+    assert caller["uses"] == "./.github/workflows/engram-memory.yml"
+    inputs = called[True]["workflow_call"]["inputs"]  # YAML 1.1 reads the `on` key as True
+    assert set(caller.get("with", {})) <= set(inputs)
+    assert set(caller.get("secrets", {})) <= set(called[True]["workflow_call"]["secrets"])
+    granted = caller.get("permissions", {})
+    for job in called["jobs"].values():
+        for scope, level in job.get("permissions", {}).items():
+            assert _LEVEL[granted.get(scope, "none")] >= _LEVEL[level], (scope, level)
