@@ -19,23 +19,11 @@ from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, Knowl
 from engram_ci.memory import projectfiles
 from engram_ci.memory.archive import META_FILE
 from engram_ci.memory.paths import MemoryLayout
-from engram_ci.transcripts.model import check_project_name
+from engram_ci.memory.projectfiles import require_project
 
 log = logging.getLogger("engram_ci")
 
 FORMATS = ("json", "markdown", "html")
-
-
-def require_project(layout: MemoryLayout, project: str) -> str:
-    """`project` if the memory holds it, else a FatalError saying how to list projects."""
-    check_project_name(project)
-    if project not in layout.projects():
-        raise FatalError(
-            f"unknown project {project!r} in {layout.root}: "
-            "run `engram projects` to list them (or pass --memory-dir)",
-            title="unknown project",
-        )
-    return project
 
 
 def _category_files(
@@ -45,9 +33,12 @@ def _category_files(
     return files, projectfiles.parse_categories(files)
 
 
-def recall(layout: MemoryLayout, project: str) -> str:
-    """The project's context.md; synthesised from the category files when it is missing."""
+def recall(layout: MemoryLayout, project: str, budget: int | None = None) -> str:
+    """The project's context.md; synthesised from the category files when it is missing, or
+    when a budget other than the one it was written with is asked for."""
     files, categories = _category_files(layout, require_project(layout, project))
+    if budget is not None:
+        return context.synthesize(project, categories, budget)
     return files.get(CONTEXT_FILE) or context.synthesize(project, categories)
 
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from engram_ci.errors import FatalError
-from engram_ci.transcripts.claude_execution import ExecutionFileReader
+from engram_ci.transcripts import claude_execution as reader
+from engram_ci.transcripts.registry import get_reader
 from tests.test_action import EXECUTION_SESSION, write_execution_file
 
 
 def test_session_id_model_and_cwd_come_from_system_init(tmp_path: Path) -> None:
     path = write_execution_file(tmp_path / "claude-execution-output.json")
-    reader = ExecutionFileReader(default_project="fallback")
     [group] = reader.discover([path, tmp_path / "missing.json"])
-    session = reader.read_session(group)
+    session = reader.read_session(group, project_hint="fallback")
     assert session is not None
     assert session.session_id == EXECUTION_SESSION
     assert session.project == "app"  # the cwd's last component wins over the fallback
@@ -41,7 +41,6 @@ def test_subagent_messages_become_subagents(tmp_path: Path) -> None:
         },
     )
     path.write_text(json.dumps(messages))
-    reader = ExecutionFileReader()
     session = reader.read_session(reader.discover([path])[0])
     assert session is not None
     [agent] = session.subagents
@@ -54,7 +53,6 @@ def test_unknown_message_types_are_counted_not_fatal(tmp_path: Path) -> None:
     messages = json.loads(path.read_text())
     messages.append({"type": "stream_event", "event": {}})
     path.write_text(json.dumps(messages))
-    reader = ExecutionFileReader()
     session = reader.read_session(reader.discover([path])[0])
     assert session is not None and session.stats.unknown_types["stream_event"] == 1
 
@@ -62,14 +60,37 @@ def test_unknown_message_types_are_counted_not_fatal(tmp_path: Path) -> None:
 def test_a_file_without_conversation_is_not_a_session(tmp_path: Path) -> None:
     path = tmp_path / "exec.json"
     path.write_text(json.dumps([{"type": "system", "subtype": "init", "session_id": "s1"}]))
-    reader = ExecutionFileReader()
     assert reader.read_session(reader.discover([path])[0]) is None
 
 
 @pytest.mark.parametrize("text", ['{"type": "system"', '{"not": "a list"}'])
-def test_a_broken_file_is_one_line_naming_the_input(tmp_path: Path, text: str) -> None:
+def test_a_broken_file_is_skipped_by_discovery_and_named_by_read_messages(
+    tmp_path: Path, text: str, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "exec.json"
     path.write_text(text)
+    assert reader.discover([path]) == []  # a reader never raises on a file
+    assert "skipping" in caplog.text
     with pytest.raises(FatalError) as error:
-        ExecutionFileReader().discover([path])
+        reader.read_messages(path)  # what the Action checks for a file the user named
     assert "the `execution-file` input" in error.value.worded("action")
+    assert "--claude-action-dir" in str(error.value)
+
+
+def test_registered_with_the_runners_temp_folder_as_its_store(tmp_path: Path) -> None:
+    spec = get_reader("claude-execution")
+    assert spec.option == "claude-action-dir"
+    assert spec.default_roots({"RUNNER_TEMP": str(tmp_path)}, tmp_path) == [tmp_path]
+    assert spec.default_roots({}, tmp_path) == []
+    write_execution_file(tmp_path / reader.FILE_NAME)
+    [group] = spec.discover([tmp_path])  # a folder holding the file
+    assert group.source == "claude-execution"
+
+
+def test_without_cwd_the_project_is_the_repositorys_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_REPOSITORY", "octo/widget")
+    path = write_execution_file(tmp_path / "exec.json", cwd=None)
+    session = reader.read_session(reader.discover([path])[0])
+    assert session is not None and session.project == "widget"

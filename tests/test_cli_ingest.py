@@ -112,6 +112,7 @@ def test_bad_input_is_one_line_and_exit_1(
 
 
 MODEL_ANSWER = {
+    **{category: [] for category in knowledge.KNOWLEDGE_CATEGORIES},
     "decisions": ["Cache forecasts in-process (model said so)"],
     "confidence": "high",
     "summary": "The model's summary.",
@@ -125,6 +126,7 @@ class _FakeOllama(BaseHTTPRequestHandler):
         length = int(self.headers["content-length"])
         request = json.loads(self.rfile.read(length))
         assert request["model"] == "tiny-test"
+        assert request["format"]["required"][-1] == "confidence"  # the fixed schema
         body = json.dumps({"message": {"role": "assistant", "content": json.dumps(MODEL_ANSWER)}})
         self.send_response(200)
         self.send_header("content-type", "application/json")

@@ -112,7 +112,7 @@ def test_push_to_the_gist_stand_in(
     assert outputs["gist-id"] in github_server.gists
     assert outputs["sessions-ingested"] == "1"
     assert outputs["changed"] == "true"
-    assert "decisions.md" in outputs["files"].splitlines()
+    assert "patterns.md" in outputs["files"].splitlines()
     assert outputs["gist-url"] in run.summary_file.read_text()
     # memory lives in the runner's temp folder, nothing lands in the checkout, and later
     # steps (the runner user) can still change what the action (root) wrote there
@@ -134,7 +134,7 @@ def test_push_repo_into_the_workspace_repo(action_image: str, dirs: RunnerDirs) 
     assert outputs["commit-sha"] == run_git(dirs.workspace, "rev-parse", "main")
     assert outputs["branch"] == "main"
     assert run_git(dirs.workspace, "log", "-1", "--format=%s") == "engram: from the container"
-    assert (dirs.workspace / PROJECT / "decisions.md").is_file()
+    assert (dirs.workspace / PROJECT / "patterns.md").is_file()
     assert _owners(dirs.workspace) == {RUNNER_UID}  # .git objects included
 
 

@@ -51,8 +51,8 @@ def test_the_walk_keeps_no_turn_or_call_behind() -> None:
     plain.subagents[0].turns = turns
     assert found == offline.digest(plain)
     assert (
-        "(subagent) `uv run pytest -q` passed after editing `src/calc.py`"
-        in (found.entries["solutions"])
+        "- Fix: (subagent) `uv run pytest -q` failed: FAILED tests/test_calc.py::test_add"
+        " - assert 0 == 4 → passed after editing `src/calc.py`" in (found.entries["solutions"])
     )
 
 

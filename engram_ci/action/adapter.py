@@ -30,9 +30,7 @@ from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, FatalError
 from engram_ci.memory.paths import MemoryLayout
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from engram_ci.ingest import IngestReport, Reader
+    from engram_ci.ingest import IngestReport
 
 __all__ = ["main", "run"]
 
@@ -76,7 +74,8 @@ def _nothing_to_push(config: ActionConfig, report: IngestReport | None) -> str:
 
 
 def _ingest(config: ActionConfig) -> IngestReport | None:
-    from engram_ci.ingest import IngestOptions, default_readers, run_ingest
+    from engram_ci.ingest import IngestOptions, run_ingest
+    from engram_ci.knowledge.context import DEFAULT_BUDGET
 
     roots = tuple(p for p in config.sessions_paths if p.is_dir())
     codex = tuple(p for p in config.codex_paths if p.is_dir())
@@ -85,19 +84,23 @@ def _ingest(config: ActionConfig) -> IngestReport | None:
         log.logger.info("no transcripts at %s", missing)
     if not roots and not codex and not executions:
         return None
+    if executions:
+        from engram_ci.transcripts.claude_execution import SOURCE, read_messages
+
+        for path in executions:  # named by the user: a broken one is an error naming the input
+            read_messages(path)
     options = IngestOptions(
         memory_dir=config.memory_dir,
         claude_roots=roots,
         codex_roots=codex,
+        roots={SOURCE: executions} if executions else {},
         force=config.force and not config.pulling,
         provider=config.provider,
         provider_url=config.provider_url,
         model=config.model,
+        context_budget=config.budget or DEFAULT_BUDGET,
     )
-    readers: list[tuple[Reader, tuple[Path, ...]]] | None = None
-    if executions:
-        readers = [*default_readers(options), (_execution_reader(config, roots), executions)]
-    report = run_ingest(options, readers=readers)
+    report = run_ingest(options)
     if report.projects and config.project not in report.projects:
         log.logger.warning(
             "the transcripts belong to project(s) %s, not %r: set the `project` input to sync them",
@@ -107,20 +110,12 @@ def _ingest(config: ActionConfig) -> IngestReport | None:
     return report
 
 
-def _execution_reader(config: ActionConfig, roots: tuple[Path, ...]) -> Reader:
-    """The execution-file reader; a session also staged as a JSONL transcript is read there."""
-    from engram_ci.transcripts import claude
-    from engram_ci.transcripts.claude_execution import ExecutionFileReader
-
-    staged = frozenset(group.session_id for group in claude.discover(roots))
-    return ExecutionFileReader(default_project=config.project, skip_sessions=staged)
-
-
 def _sync(config: ActionConfig, outcome: Outcome) -> None:
     from engram_ci.sync import gistsync, reposync
-    from engram_ci.sync.policy import cipher_for, gist_to_pull
+    from engram_ci.sync.backend import StoreNotFound
+    from engram_ci.sync.crypto import encryption_for
 
-    cipher = cipher_for(
+    keys = encryption_for(
         pulling=config.pulling,
         encrypt=config.encrypt,
         recipients=config.recipients,
@@ -135,13 +130,15 @@ def _sync(config: ActionConfig, outcome: Outcome) -> None:
             description=config.description,
             token=config.token,
             api_url=config.api_url,
-            cipher=cipher,
+            cipher=keys.cipher,
+            encrypt=keys.encrypt,
         )
     elif config.mode == "pull":
-        gist_id = config.gist_id or gist_to_pull(
-            config.memory_dir, config.project, token=config.token, api_url=config.api_url
-        )
-        if gist_id is None:
+        try:
+            gist_id = config.gist_id or gistsync.find_gist(
+                config.memory_dir, config.project, token=config.token, api_url=config.api_url
+            )
+        except StoreNotFound:
             outcome.noop = f"no gist holds {config.project!r} yet (the first push makes one)"
             return
         outcome.gist = gistsync.pull(
@@ -152,7 +149,7 @@ def _sync(config: ActionConfig, outcome: Outcome) -> None:
             version=config.version,
             token=config.token,
             api_url=config.api_url,
-            cipher=cipher,
+            cipher=keys.cipher,
         )
     elif config.mode == "push-repo":
         outcome.repo = reposync.push_repo(
@@ -163,7 +160,8 @@ def _sync(config: ActionConfig, outcome: Outcome) -> None:
             message=config.message,
             push_remote=config.push_remote,
             token=config.token,
-            cipher=cipher,
+            cipher=keys.cipher,
+            encrypt=keys.encrypt,
         )
     else:
         outcome.repo = reposync.pull_repo(
@@ -173,7 +171,7 @@ def _sync(config: ActionConfig, outcome: Outcome) -> None:
             branch=config.branch,
             fetch_remote=config.fetch_remote,
             token=config.token,
-            cipher=cipher,
+            cipher=keys.cipher,
         )
 
 

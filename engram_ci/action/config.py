@@ -61,6 +61,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "provider": "offline",
     "provider-url": "",
     "model": "",
+    "budget": "",  # context.DEFAULT_BUDGET
     "context-file": f"{RUNNER_TEMP}/engram-context.md",
     "claude-md": "",
     "encrypt": "false",
@@ -147,6 +148,8 @@ class ActionConfig:
     provider: str | None
     provider_url: str | None
     model: str | None
+    #: context.md's size in characters; None for context.DEFAULT_BUDGET
+    budget: int | None
     context_file: Path | None
     claude_md: Path | None
     encrypt: bool
@@ -254,6 +257,7 @@ def parse_config(
         provider=provider_or_none(provider),
         provider_url=read.text("provider-url"),
         model=read.text("model"),
+        budget=_budget(read.text("budget")),
         context_file=read.optional_path("context-file"),
         claude_md=read.optional_path("claude-md"),
         encrypt=_bool(raw, "encrypt"),
@@ -265,6 +269,17 @@ def parse_config(
         event=env.get("GITHUB_EVENT_NAME", ""),
         host=HostPaths(Path(runner_temp), Path(host_temp) if host_temp else None),
     )
+
+
+def _budget(value: str | None) -> int | None:
+    from engram_ci.knowledge.context import parse_budget
+
+    if value is None:
+        return None
+    try:
+        return parse_budget(value)
+    except ValueError as error:
+        raise _invalid("budget", f"input 'budget': {error}") from None
 
 
 def _identities(value: str) -> tuple[str, ...]:

@@ -419,11 +419,90 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def cipher_from_args(args: argparse.Namespace, *, pulling: bool = False) -> Cipher | None:
-    """The Cipher the options ask for under the shared policy (sync.policy.cipher_for)."""
-    from engram_ci.sync.policy import cipher_for  # the policy builds on this module
+def cipher_from_args(args: argparse.Namespace) -> Cipher | None:
+    """The Cipher the options ask for; None when encryption is not asked for at all."""
+    recipients = list(getattr(args, "recipient", None) or [])
+    identities = list(getattr(args, "identity", None) or [])
+    if not (getattr(args, "encrypt", False) or recipients or identities):
+        return None
+    return cipher_from_options(recipients=recipients, identities=identities)
 
-    return cipher_for(
+
+@dataclass(frozen=True)
+class Encryption:
+    """cipher: the keys at hand (to open a sealed store); encrypt: seal what is uploaded.
+    A store that is already sealed stays sealed whenever the cipher can seal."""
+
+    cipher: Cipher | None = None
+    encrypt: bool = False
+
+    @classmethod
+    def of(cls, cipher: Cipher | None, encrypt: bool | None = None) -> Encryption:
+        return cls(cipher, cipher is not None if encrypt is None else encrypt)
+
+
+_KEY_ENV = ("ENGRAM_PASSPHRASE", "ENGRAM_AGE_IDENTITY", "ENGRAM_AGE_RECIPIENTS")
+
+
+def encryption_for(
+    *,
+    pulling: bool,
+    encrypt: bool = False,
+    recipients: Sequence[str] = (),
+    identities: Sequence[str] = (),
+    passphrase: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Encryption:
+    """THE encryption policy, shared by the CLI and the Action.
+
+    - Keys come from the options, else ENGRAM_AGE_RECIPIENTS / _IDENTITY / ENGRAM_PASSPHRASE.
+    - A pull decrypts whenever a key is at hand: ENGRAM_PASSPHRASE (or an identity) is enough,
+      no --encrypt needed.
+    - A push encrypts when asked (--encrypt, `encrypt: true`) or when recipients or identities
+      are given explicitly; keys from the environment alone do not turn encryption on, but a
+      store that is already encrypted stays encrypted (never overwritten with plaintext).
+    - Asking to encrypt without a usable key is a one-line error naming what is missing.
+    """
+    env = os.environ if env is None else env
+    explicit = bool(recipients or identities)
+    in_env = any((env.get(name) or "").strip() for name in _KEY_ENV)
+    if not (encrypt or explicit or passphrase or in_env):
+        return Encryption()
+    cipher = cipher_from_options(
+        recipients=recipients, identities=identities, passphrase=passphrase, env=env
+    )
+    if pulling:
+        if encrypt and not (cipher.identities or cipher.passphrase):
+            raise FatalError(
+                "decrypting needs a key",
+                title="missing identity",
+                fix=Fix(
+                    "give an age or SSH private key with {option}, or set a passphrase",
+                    flag="--identity FILE",
+                    input="identity",
+                    env="ENGRAM_AGE_IDENTITY",
+                ),
+            )
+        return Encryption(cipher, False)
+    sealing = encrypt or explicit
+    if sealing and not (cipher.recipients or cipher.passphrase):
+        raise FatalError(
+            "encrypting needs a key",
+            title="missing recipients",
+            fix=Fix(
+                "name age or SSH public keys with {option}, give an age identity, or set a "
+                "passphrase (ENGRAM_PASSPHRASE)",
+                flag="--recipient KEY",
+                input="recipients",
+                env="ENGRAM_AGE_RECIPIENTS",
+            ),
+        )
+    return Encryption(cipher, sealing)
+
+
+def encryption_from_args(args: argparse.Namespace, *, pulling: bool) -> Encryption:
+    """encryption_for with a sync command's --encrypt / --recipient / --identity."""
+    return encryption_for(
         pulling=pulling,
         encrypt=bool(getattr(args, "encrypt", False)),
         recipients=list(getattr(args, "recipient", None) or []),

@@ -1,4 +1,4 @@
-"""The encryption policy both faces share (sync/policy.py)."""
+"""The encryption policy both faces share (crypto.encryption_for), worded per face."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import pytest
 from pyrage import x25519
 
 from engram_ci.errors import FatalError
-from engram_ci.sync.policy import cipher_for
+from engram_ci.sync.crypto import Cipher, encryption_for
+
+
+def cipher_for(**options: object) -> Cipher | None:
+    return encryption_for(**options).cipher  # type: ignore[arg-type]
 
 
 def test_plain_unless_asked() -> None:
@@ -18,7 +22,8 @@ def test_a_passphrase_in_the_environment_is_enough_to_pull_but_never_turns_on_a_
     env = {"ENGRAM_PASSPHRASE": "correct horse"}
     pulled = cipher_for(pulling=True, env=env)
     assert pulled is not None and pulled.passphrase == "correct horse"
-    assert cipher_for(pulling=False, env=env) is None
+    keeps = encryption_for(pulling=False, env=env)  # a key at hand, but no sealing asked
+    assert keeps.encrypt is False
     pushed = cipher_for(pulling=False, encrypt=True, env=env)
     assert pushed is not None and pushed.passphrase == "correct horse"
 
