@@ -81,7 +81,7 @@ def test_registered_with_the_runners_temp_folder_as_its_store(tmp_path: Path) ->
     spec = get_reader("claude-execution")
     assert spec.option == "claude-action-dir"
     assert spec.default_roots({"RUNNER_TEMP": str(tmp_path)}, tmp_path) == [tmp_path]
-    assert spec.default_roots({}, tmp_path) == []
+    assert spec.default_roots({}, tmp_path) == [tmp_path / "work" / "_temp"]
     write_execution_file(tmp_path / reader.FILE_NAME)
     [group] = spec.discover([tmp_path])  # a folder holding the file
     assert group.source == "claude-execution"

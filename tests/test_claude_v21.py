@@ -22,6 +22,7 @@ from engram_ci.transcripts import claude
 from engram_ci.transcripts.claude_lines import sniff_type
 from engram_ci.transcripts.model import Session
 from engram_ci.transcripts.registry import merge_groups
+from tests.reader_helpers import copy_store, read_sessions
 
 SAMPLES = Path(__file__).parent / "claude_samples"
 SID = "5e0c9a12-7b3d-4f81-9c2e-1a6b8d4f3e70"
@@ -30,18 +31,11 @@ WORKTREE_SID = "8c41d7e2-3f9a-4b06-a5d8-2e7f1c9b0a64"
 
 @pytest.fixture
 def projects(tmp_path: Path) -> Path:
-    root = tmp_path / "projects"
-    shutil.copytree(SAMPLES, root)
-    return root
+    return copy_store(SAMPLES, tmp_path / "projects")
 
 
 def _sessions(root: Path) -> dict[str, Session]:
-    found = {}
-    for group in merge_groups(claude.discover([root])):
-        session = claude.read_session(group)
-        assert session is not None
-        found[session.session_id] = session
-    return found
+    return read_sessions(claude.READER, [root])
 
 
 def test_queued_prompts_in_both_forms_are_human_turns_in_order_and_count_once(

@@ -1,10 +1,11 @@
 """The one sync pipeline: every backend's push, pull and restore run through here.
 
 push     lock: read local knowledge · unlock · read the store and the last-synced base ·
-         three-way merge · redact (THE redaction step) · seal when encrypting · compare —
-         nothing new means no write · write with a precondition: on Conflict back off and go
-         again, states a write clobbered (stores without compare-and-swap) are merged in and
-         written again · lock: merge what ingest added meanwhile, write back, keep the base.
+         three-way merge · redact (sync/outbound.py, THE redaction step) · seal when
+         encrypting · compare — nothing new means no write · write with a precondition: on
+         Conflict back off and go again; states a write clobbered (stores without
+         compare-and-swap) are merged in and written again · lock: merge what ingest added
+         meanwhile, write back, keep the base.
 pull     read the store · lock: three-way merge into local, keep the base.
 restore  read a version and the store's head · lock: local := that version, with tombstones
          for the blocks the store gained since, base := the head — so the next push makes
@@ -36,7 +37,6 @@ from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryL
 from engram_ci.memory.projectfiles import (
     FileSet,
     diff_filesets,
-    for_upload,
     metadata_json,
     parse_categories,
     project_of,
@@ -45,9 +45,10 @@ from engram_ci.memory.projectfiles import (
     write_local,
 )
 from engram_ci.memory.syncstate import record_sync
-from engram_ci.sync import crypto, redact, syncstate, threeway
+from engram_ci.sync import crypto, syncstate, threeway
 from engram_ci.sync.backend import MANAGED_FILES, Backend, Conflict, Files, Snapshot
 from engram_ci.sync.crypto import Encryption
+from engram_ci.sync.outbound import redact_outbound
 from engram_ci.transcripts.model import check_project_name
 
 log = logging.getLogger("engram_ci")
@@ -65,14 +66,6 @@ __all__ = [
 BACKOFF_BASE = 0.1  # seconds; doubles per attempt, capped, then scaled by a random jitter
 BACKOFF_CAP = 3.0
 DEFAULT_DEADLINE = 300.0
-
-
-def redact_outbound(files: Mapping[str, str]) -> tuple[FileSet, int]:
-    """THE redaction step: whatever leaves the machine (every sync upload, export) passes
-    here, without the blocks whose [ttl:] has expired. Blank files are dropped (stores like
-    gists refuse them). Returns (files, secrets found)."""
-    redacted, report = redact.redact_files(for_upload(files))
-    return {n: t for n, t in redacted.items() if t.strip()}, report.total
 
 
 def backoff(attempt: int, jitter: Callable[[], float] = random.random) -> float:

@@ -82,9 +82,10 @@ def _text(value: Any) -> str | None:
 
 
 def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """The runner's temp folder, where claude-code-action leaves the file (in a job only)."""
+    """The runner's temp folder, where claude-code-action leaves the file: $RUNNER_TEMP, else
+    where GitHub-hosted runners keep it (~/work/_temp, with HOME=/home/runner)."""
     temp = env.get("RUNNER_TEMP", "").strip()
-    return [Path(temp)] if temp else []
+    return [Path(temp)] if temp else [home / "work" / "_temp"]
 
 
 def _files(roots: Sequence[Path]) -> list[Path]:

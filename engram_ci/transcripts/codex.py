@@ -31,6 +31,7 @@ from engram_ci.transcripts.lines import (
     iter_lines,
     parse_object,
     pick_project,
+    read_head,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 from engram_ci.transcripts.registry import ReaderSpec
@@ -90,12 +91,8 @@ def _ordered(root: str, parts: list[Path]) -> list[Path]:
 
 def _peek_parent(path: Path) -> str | None:
     """The thread a child rollout names as its parent, read from its first bytes only."""
-    stats = ParseStats()
-    try:
-        head = next(iter_lines(path, stats, _PEEK_BYTES, chunk_bytes=_PEEK_BYTES), b"")
-    except OSError:
-        return None
-    found = dict(_PARENT_KEY.findall(head[:_PEEK_BYTES]))
+    head = read_head(path, _PEEK_BYTES)
+    found = dict(_PARENT_KEY.findall(head.split(b"\n", 1)[0]))
     parent = found.get(b"parent_thread_id") or found.get(b"forked_from_id")
     return parent.decode("utf-8", "replace").lower() if parent else None
 

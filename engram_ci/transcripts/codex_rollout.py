@@ -41,6 +41,7 @@ from engram_ci.transcripts.lines import (
     timestamp_of,
 )
 from engram_ci.transcripts.model import ParseStats, ToolCall, ToolKind, Turn, Usage
+from engram_ci.transcripts.private import strip_private
 from engram_ci.transcripts.turnlog import HOT_CHARS, TurnLog
 
 __all__ = ["TOOL_KINDS", "Rollout", "output_text"]
@@ -218,7 +219,8 @@ class Rollout:
         """What the human typed (Codex writes it beside the user message item)."""
         self._events = True
         message = payload.get("message")
-        text = message.strip() if isinstance(message, str) else ""
+        # scrubbed as the message item's text was (lines.clip), or the two forms never match
+        text = strip_private(message).strip() if isinstance(message, str) else ""
         for turn in self._unconfirmed:
             if turn.text == text:
                 self._unconfirmed.remove(turn)

@@ -115,14 +115,27 @@ def _open_binary(path: Path) -> BinaryIO:
     return path.open("rb", buffering=0)
 
 
+def read_head(path: Path, size: int) -> bytes:
+    """The first `size` bytes of a transcript (decompressed), b"" when unreadable: for
+    discovery that only needs a file's opening (who its parent is)."""
+    try:
+        with _open_binary(path) as fh:
+            return _read(fh, size, ParseStats())
+    except OSError:
+        return b""
+
+
 def _read(fh: BinaryIO, size: int, stats: ParseStats) -> bytes:
     """fh.read(size); a corrupt compressed stream ends the file there, counted as bad_zstd."""
+    if fh.closed:
+        return b""
     try:
         return fh.read(size)
     except Exception as error:  # zstandard.ZstdError, without importing zstandard here
         if type(error).__name__ != "ZstdError":
             raise
         stats.malformed["bad_zstd"] += 1
+        fh.close()  # the rest of the stream is lost: later reads see the end
         return b""
 
 
