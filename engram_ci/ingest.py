@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import CONTEXT_FILE, Block
@@ -264,12 +264,17 @@ def run_ingest(
     if readers is None:
         readers = default_readers(options)
     roots = [root for _, reader_roots in readers for root in reader_roots]
-    if not any(root.is_dir() for root in roots):
+    if not any(root.exists() for root in roots):  # folders, or a reader's files
         shown = ", ".join(str(r) for r in roots) or "(none)"
         raise FatalError(
-            f"no transcripts directory found ({shown}): pass --sessions-dir DIR "
-            "(or another agent's --*-dir, see engram ingest --help) or set "
-            "ENGRAM_SESSIONS_DIR to a folder laid out like ~/.claude/projects"
+            f"no transcripts directory found ({shown})",
+            fix=Fix(
+                "point {option} at a folder laid out like ~/.claude/projects (or another "
+                "agent's store, see engram ingest --help)",
+                flag="--sessions-dir DIR",
+                input="sessions-path",
+                env="ENGRAM_SESSIONS_DIR",
+            ),
         )
     if options.project is not None:
         check_project_name(options.project)
@@ -421,9 +426,16 @@ class _Run:
         self, manifest: Manifest
     ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
         todo = []
+        seen: set[str] = set()  # session ids: one session found by two readers counts once
         for reader, roots in self.readers:
-            existing = [root for root in roots if root.is_dir()]
+            existing = [root for root in roots if root.exists()]  # folders, or files
             for group in merge_groups(reader.discover(existing)) if existing else []:
+                if group.session_id in seen:
+                    # e.g. a claude-code-action run staged as a transcript AND its execution
+                    # file: the earlier reader (registry order) is the richer source
+                    log.info("%s: session %s already found", group.main, group.session_id)
+                    continue
+                seen.add(group.session_id)
                 self.report.transcripts_found += 1
                 print_ = fingerprint(group)
                 entry = manifest.get(group_key(group))

@@ -43,6 +43,10 @@ CASES: dict[str, ContractCase] = {
         TESTS / "codex_threads",
         b'{"timestamp":"2026-03-04T10:00:00Z","type":"zz_future_record","payload":{"a":1}}\n',
     ),
+    # one JSON document, not lines: a broken file is skipped whole
+    "claude-execution": ContractCase(
+        TESTS / "claude_execution_samples", unknown_line=None, line_based=False
+    ),
 }
 
 READERS = all_readers()

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge.blocks import KnowledgeFile
 from engram_ci.memory import merge as blockmerge
@@ -332,9 +332,14 @@ class Pipeline:
             where = self.backend.location
             if cipher is None:
                 raise FatalError(
-                    f"{where} is encrypted: pass --identity (or set ENGRAM_AGE_IDENTITY) or set "
-                    "ENGRAM_PASSPHRASE to decrypt it",
+                    f"{where} is encrypted",
                     title="store is encrypted",
+                    fix=Fix(
+                        "decrypt it with a key given by {option}, or set ENGRAM_PASSPHRASE",
+                        flag="--identity FILE",
+                        input="identity",
+                        env="ENGRAM_AGE_IDENTITY",
+                    ),
                 )
             body = crypto.open_files(body, cipher, source=where)
         return {n: t for n, t in body.items() if n in KNOWN_KNOWLEDGE_FILES}

@@ -65,6 +65,9 @@ READER_MODULES: tuple[str, ...] = (
     "engram_ci.transcripts.gemini",
     "engram_ci.transcripts.opencode",
     "engram_ci.transcripts.amp",
+    # after claude: a run found both as a transcript and as an execution file is read once,
+    # from the richer transcript (ingest: first reader wins)
+    "engram_ci.transcripts.claude_execution",
 )
 
 
