@@ -103,7 +103,7 @@ def test_act_runs_the_action_and_later_steps_see_its_outputs(
 
     commits = re.findall(r"engram commit-sha=([0-9a-f]{40})", log)
     assert commits == [run_git(repo / "knowledge", "rev-parse", "main")]
-    assert (repo / "knowledge" / PROJECT / "decisions.md").is_file()
+    assert (repo / "knowledge" / PROJECT / "patterns.md").is_file()
     assert TOKEN not in log  # act masks secrets; the action masked it too
 
 

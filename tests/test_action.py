@@ -19,7 +19,7 @@ import pytest
 from engram_ci.action import adapter as action
 from engram_ci.action.claudemd import begin_marker
 from engram_ci.action.ghactions import Runner, parse_file_command
-from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR
+from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, FatalError
 from engram_ci.memory.paths import MemoryLayout
 from tests.docker_support import PROJECT, REPOSITORY, make_workspace_repo, run_git
 from tests.docker_support import stage_transcripts as stage
@@ -114,7 +114,7 @@ def test_push_ingests_then_pushes_and_reports(
     assert out["changed"] == "true"
     assert out["sessions-ingested"] == "1"
     assert int(out["files-synced"]) == len(out["files"].splitlines()) > 0
-    assert "decisions.md" in gist_server.files(gist_id)
+    assert "patterns.md" in gist_server.files(gist_id)
     assert out["commit-sha"] == ""
     # phases are grouped; the summary says what happened and links the gist
     assert "::group::engram: ingest transcripts" in step.stdout
@@ -156,7 +156,7 @@ def test_pull_writes_memory_and_the_claude_md_section(
     assert code == EXIT_OK, step.stdout
     assert step.outputs["gist-id"] == gist_id
     assert step.outputs["changed"] == "true"
-    assert (step.memory.knowledge_dir(PROJECT) / "decisions.md").is_file()
+    assert (step.memory.knowledge_dir(PROJECT) / "patterns.md").is_file()
     claude_md = (step.workspace / "CLAUDE.md").read_text()
     assert claude_md.startswith("# House rules\n\nBe kind.\n")
     assert begin_marker(PROJECT) in claude_md
@@ -218,7 +218,7 @@ def test_push_repo_into_the_workspace_repo(
     assert step.outputs["branch"] == "main"
     assert step.outputs["gist-id"] == ""
     assert f"[`{sha[:12]}`](https://github.com/{REPOSITORY}/commit/{sha})" in step.summary
-    assert (step.workspace / PROJECT / "decisions.md").is_file()
+    assert (step.workspace / PROJECT / "patterns.md").is_file()
     # the memory folder is ignored, the staged sessions are the user's business
     status = run_git(step.workspace, "status", "--porcelain")
     assert ".engram-memory" not in status
@@ -239,7 +239,7 @@ def test_pull_repo_merges_a_branch_into_memory(
     assert code == EXIT_OK, step.stdout + step.stderr
     assert step.outputs["commit-sha"] == pushed
     assert step.outputs["changed"] == "true"
-    assert (step.memory.knowledge_dir(PROJECT) / "decisions.md").is_file()
+    assert (step.memory.knowledge_dir(PROJECT) / "patterns.md").is_file()
     assert begin_marker(PROJECT) in (step.workspace / "CLAUDE.md").read_text()
 
 
@@ -280,7 +280,7 @@ def test_ingest_mode_only_ingests(step: Step, capsys: pytest.CaptureFixture[str]
     assert step.outputs["sessions-ingested"] == "1"
     assert step.outputs["gist-id"] == step.outputs["commit-sha"] == ""
     assert step.outputs["changed"] == "false"
-    assert (step.memory.knowledge_dir(PROJECT) / "decisions.md").is_file()
+    assert (step.memory.knowledge_dir(PROJECT) / "patterns.md").is_file()
     assert f"::group::engram: ingest {PROJECT}" not in step.stdout
 
 
@@ -407,7 +407,7 @@ def test_encrypted_push_then_pull_with_the_identity(
     gist_id = step.outputs["gist-id"]
     remote = gist_server.files(gist_id)
     assert "knowledge.age" in remote
-    assert "decisions.md" not in remote
+    assert "patterns.md" not in remote
     assert "dev-docs" not in "".join(remote.values())  # no plaintext knowledge left the runner
 
     assert step.run(capsys, **_gist_inputs(gist_server, mode="pull")) == EXIT_USER_ERROR
@@ -420,7 +420,7 @@ def test_encrypted_push_then_pull_with_the_identity(
         skip_ingest="true",
     )
     assert code == EXIT_OK, step.stdout + step.stderr
-    pulled = step.workspace / "fresh" / "knowledge" / PROJECT / "decisions.md"
+    pulled = step.workspace / "fresh" / "knowledge" / PROJECT / "patterns.md"
     assert "dev-docs" in pulled.read_text()
     assert str(key) not in step.printed + step.summary
 
@@ -493,3 +493,12 @@ def test_importing_the_adapter_has_no_side_effects_and_stays_light() -> None:
     )
     assert done.stdout.strip() == "[]"
     assert done.stderr == ""
+
+
+def test_budget_input_sizes_the_context(tmp_path: Path) -> None:
+    env = {"GITHUB_WORKSPACE": str(tmp_path), "GITHUB_REPOSITORY": "octo/repo"}
+    assert action.parse_config(action.read_inputs(env), env).budget is None
+    sized = action.read_inputs({**env, "INPUT_BUDGET": "4000"})
+    assert action.parse_config(sized, env).budget == 4000
+    with pytest.raises(FatalError, match="input 'budget': budget wants a number of characters"):
+        action.parse_config(action.read_inputs({**env, "INPUT_BUDGET": "tiny"}), env)

@@ -107,7 +107,7 @@ def test_push_to_the_gist_stand_in(
     assert outputs["gist-id"] in github_server.gists
     assert outputs["sessions-ingested"] == "1"
     assert outputs["changed"] == "true"
-    assert "decisions.md" in outputs["files"].splitlines()
+    assert "patterns.md" in outputs["files"].splitlines()
     assert outputs["gist-url"] in run.summary_file.read_text()
     # later steps run as the runner user: nothing the action wrote may stay root's
     assert (dirs.workspace / ".engram-memory" / "knowledge" / PROJECT).is_dir()

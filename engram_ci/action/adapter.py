@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from engram_ci import log
 from engram_ci.action.ghactions import AnnotationFormatter, Runner
 from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, FatalError
+from engram_ci.knowledge.context import DEFAULT_BUDGET, parse_budget
 
 if TYPE_CHECKING:
     from engram_ci.ingest import IngestReport
@@ -52,6 +53,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "provider": "offline",
     "provider-url": "",
     "model": "",
+    "budget": "",
     "context-file": "",
     "encrypt": "false",
     "recipients": "",
@@ -117,6 +119,8 @@ class ActionConfig:
     provider: str | None
     provider_url: str | None
     model: str | None
+    #: context.md's size in characters; None for context.DEFAULT_BUDGET
+    budget: int | None
     context_file: Path | None
     encrypt: bool
     recipients: tuple[str, ...]
@@ -141,6 +145,15 @@ def _bool(raw: Mapping[str, str], name: str) -> bool:
 
 def _text(raw: Mapping[str, str], name: str) -> str | None:
     return raw[name].strip() or INPUT_DEFAULTS[name] or None
+
+
+def _budget(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_budget(value)
+    except ValueError as error:
+        raise FatalError(f"input 'budget': {error}") from None
 
 
 def _lines(raw: Mapping[str, str], name: str) -> tuple[str, ...]:
@@ -198,6 +211,7 @@ def parse_config(raw: Mapping[str, str], env: Mapping[str, str]) -> ActionConfig
         provider=_text(raw, "provider"),
         provider_url=_text(raw, "provider-url"),
         model=_text(raw, "model"),
+        budget=_budget(_text(raw, "budget")),
         context_file=_path(workspace, c) if (c := _text(raw, "context-file")) else None,
         encrypt=_bool(raw, "encrypt"),
         recipients=_lines(raw, "recipients"),
@@ -298,6 +312,7 @@ def _ingest(config: ActionConfig) -> IngestReport | None:
             provider=config.provider,
             provider_url=config.provider_url,
             model=config.model,
+            context_budget=config.budget or DEFAULT_BUDGET,
         )
     )
     if report.projects and config.project not in report.projects:

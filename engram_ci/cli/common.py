@@ -7,6 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from engram_ci.knowledge.context import DEFAULT_BUDGET, parse_budget
 from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
 
 if TYPE_CHECKING:
@@ -21,3 +22,21 @@ def layout_from(args: argparse.Namespace) -> MemoryLayout:
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, sort_keys=False)
     sys.stdout.write("\n")
+
+
+def context_budget(text: str) -> int:
+    """argparse type of --budget: context.md's size in characters."""
+    try:
+        return parse_budget(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--{error}") from None
+
+
+def add_budget_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--budget",
+        type=context_budget,
+        default=None,
+        metavar="N",
+        help=f"context.md's size in characters (default: {DEFAULT_BUDGET}, about 1,500 tokens)",
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engram_ci import export
-from engram_ci.cli.common import layout_from, print_json
+from engram_ci.cli.common import add_budget_option, layout_from, print_json
 from engram_ci.memory.fsutil import atomic_write_text
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         type=Path,
         help="write it into a marked section of FILE (e.g. CLAUDE.md), replaced on each run",
     )
+    add_budget_option(recall)
     recall.set_defaults(handler=run_recall)
 
     exporter = subparsers.add_parser(
@@ -63,16 +64,17 @@ def run_projects(args: argparse.Namespace) -> int:
         return 0
     width = max(len(s.name) for s in summaries)
     for s in summaries:
+        agents = ", ".join(f"{agent} {count}" for agent, count in s.agents)
         print(
             f"{s.name:<{width}}  {s.sessions:>5} sessions  {s.blocks:>5} blocks  "
-            f"last {s.last_activity or '-'}"
+            f"last {s.last_activity or '-'}" + (f"  ({agents})" if agents else "")
         )
     return 0
 
 
 def run_recall(args: argparse.Namespace) -> int:
     if args.into is None:
-        sys.stdout.write(export.recall(layout_from(args), args.project))
+        sys.stdout.write(export.recall(layout_from(args), args.project, budget=args.budget))
         return 0
     # the agent's next run reads CLAUDE.md: same section the action's pull modes write
     from engram_ci.action import claudemd

@@ -224,7 +224,11 @@ def register(name: str) -> B:
 
 
 #: modules that register a backend when imported (an optional one may be missing its extra)
-BUILTIN_MODULES = ("engram_ci.sync.gist_backend", "engram_ci.sync.repo_backend")
+BUILTIN_MODULES = (
+    "engram_ci.sync.gist_backend",
+    "engram_ci.sync.repo_backend",
+    "engram_ci.sync.s3_backend",
+)
 
 
 def _load_builtin() -> None:

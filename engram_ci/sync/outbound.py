@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engram_ci.memory.projectfiles import for_upload
 from engram_ci.sync import redact
 
 __all__ = ["redact_outbound", "redact_value"]
 
 
 def redact_outbound(files: Mapping[str, str]) -> tuple[dict[str, str], int]:
-    """(redacted copies of the files, secrets replaced). Blank files are dropped: stores like
-    gists refuse empty content."""
-    redacted, report = redact.redact_files(files)
+    """(redacted copies of the files, secrets replaced), without the blocks whose [ttl:] has
+    expired. Blank files are dropped: stores like gists refuse empty content."""
+    redacted, report = redact.redact_files(for_upload(files))
     return {n: t for n, t in redacted.items() if t.strip()}, report.total
 
 

@@ -44,6 +44,7 @@ from engram_ci.memory.projectfiles import (
     with_context,
     write_local,
 )
+from engram_ci.memory.syncstate import record_sync
 from engram_ci.sync import crypto, syncstate, threeway
 from engram_ci.sync.backend import MANAGED_FILES, Backend, Conflict, Files, Snapshot
 from engram_ci.sync.crypto import Encryption
@@ -203,7 +204,7 @@ class Pipeline:
             final = merged if now == local else threeway.merge(project, local, now, [merged])
             write_local(self.layout, project, final)
             self._keep_base(project, version, upload.plain)
-            self.backend.synced(project)
+            self._synced(project)
         diff = diff_filesets(first_plain, upload.plain)
         return PushOutcome(
             version=version,
@@ -282,7 +283,7 @@ class Pipeline:
                 target = threeway.merge(project, self._base(project), local, [incoming])
             outcome = self._write_back(project, local, target, replace=force)
             self._keep_base(project, snapshot.version, incoming)
-            self.backend.synced(project)
+            self._synced(project)
         return PullOutcome(snapshot.version or "", *outcome)
 
     def restore(self, project: str, ref: str) -> PullOutcome:
@@ -304,7 +305,7 @@ class Pipeline:
             outcome = self._write_back(project, local, target, replace=True)
             if head.exists:
                 self._keep_base(project, head.version, current)
-            self.backend.synced(project)
+            self._synced(project)
         version = old.version or ref
         return PullOutcome(version, *outcome, restored=version)
 
@@ -337,6 +338,13 @@ class Pipeline:
                 )
             body = crypto.open_files(body, cipher, source=where)
         return {n: t for n, t in body.items() if n in KNOWN_KNOWLEDGE_FILES}
+
+    def _synced(self, project: str) -> None:
+        """Under the lock, once a sync has succeeded: the backend's own memo, then the record
+        `engram status` shows (last sync per remote)."""
+        self.backend.synced(project)
+        target = getattr(self.backend, "url", "") or self.backend.location
+        record_sync(self.layout, project, self.backend.name, target)
 
     def _check_owner(self, snapshot: Snapshot, project: str) -> None:
         """A store place belongs to one project: refuse another's unless adopting it."""
