@@ -27,7 +27,7 @@ from engram_ci.sync.backend import (
     registered,
 )
 from engram_ci.sync.pipeline import Pipeline, PullOutcome, PushOutcome, Retry
-from tests.backend_harness import Harness, gist_harness, repo_harness  # noqa: F401
+from tests.backend_harness import Harness, gist_harness, repo_harness, s3_harness  # noqa: F401
 
 from .repo_helpers import add_block
 
