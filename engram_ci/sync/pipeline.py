@@ -45,7 +45,7 @@ from engram_ci.memory.projectfiles import (
     write_local,
 )
 from engram_ci.memory.syncstate import record_sync
-from engram_ci.sync import crypto, syncstate, threeway
+from engram_ci.sync import crypto, synced_base, threeway
 from engram_ci.sync.backend import MANAGED_FILES, Backend, Conflict, Files, Snapshot
 from engram_ci.sync.crypto import Encryption
 from engram_ci.sync.outbound import redact_outbound
@@ -363,13 +363,13 @@ class Pipeline:
         )
 
     def _base(self, project: str) -> FileSet | None:
-        base = syncstate.read_base(self.layout, self.backend.key, project)
+        base = synced_base.read_base(self.layout, self.backend.key, project)
         return base.files if base is not None else None
 
     def _keep_base(self, project: str, version: str | None, files: FileSet) -> None:
         if self.keep_base:
-            base = syncstate.Base(version, dict(files))
-            syncstate.write_base(self.layout, self.backend.key, project, base)
+            base = synced_base.Base(version, dict(files))
+            synced_base.write_base(self.layout, self.backend.key, project, base)
 
 
 def _managed(files: Mapping[str, str]) -> Files:
