@@ -111,10 +111,10 @@ def orjson_loop(files: list[Path]) -> float:
 class Command:
     """`engram ingest` as a user runs it: a fresh interpreter, cached bytecode."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, code: Path = ROOT) -> None:
         self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
         self.env |= {
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(code),
             "PYTHONPYCACHEPREFIX": str(work / "pycache"),
             "CODEX_HOME": str(work / "no-codex"),
         }
@@ -126,12 +126,15 @@ class Command:
         # left dirty first, so a run pays for its own writes only
         os.sync()
         start = time.perf_counter()
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "engram_ci", "ingest", *args],
             env=env,
-            check=True,
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,  # the progress lines; shown only if the run fails
+            check=False,
         )
+        if done.returncode != 0:
+            raise SystemExit(f"engram ingest {' '.join(args)} failed:\n{done.stderr.decode()}")
         return time.perf_counter() - start
 
     def ingest(self, shape: Shape, memory: Path, *extra: str) -> float:
@@ -273,6 +276,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="best of how many runs (default 3)")
     parser.add_argument("--real", type=Path, default=REAL_CORPUS, help="a real projects dir")
     parser.add_argument("--only", help="comma-separated shape names to run")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="run the command from this checkout (e.g. an older one, for before/after)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -284,7 +293,8 @@ def main() -> None:
     max_jobs = max(2, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
         work = Path(tmp)
-        command = Command(work)
+        command = Command(work, args.code.resolve())
+        print(f"command: engram ingest from {command.env['PYTHONPATH']}")
         for shape in build_shapes(work / "shapes", args.quick, args.real):
             if args.only and shape.name not in args.only.split(","):
                 continue

@@ -60,8 +60,8 @@ class SessionWriter:
     ) -> None:
         self.fh = path.open("w", encoding="utf-8")
         self.sid, self.cwd, self.rng, self.text = session_id, cwd, rng, text
-        #: a small session has small tool results: no 300 KB result in a 5 KB transcript
-        self.result_cap = max(300, target // 3)
+        #: a small session has small texts: no 300 KB result in a 5 KB transcript
+        self.cap = max(200, target // 5)
         self.n = 0
         self.parent: str | None = None
         self.clock = 1_700_000_000.0
@@ -91,17 +91,20 @@ class SessionWriter:
 
     def prompt(self, sidechain: bool = False) -> None:
         obj = self._base("user", sidechain)
-        obj["message"] = {"role": "user", "content": self.text(self.rng.randrange(40, 1500))}
+        obj["message"] = {
+            "role": "user",
+            "content": self.text(min(self.cap, self.rng.randrange(40, 1500))),
+        }
         self.write(obj)
 
     def reply(self, calls: int, sidechain: bool = False) -> None:
         mid = f"msg_{self.sid[:6]}{self.n:010d}"
         usage = {"input_tokens": 9, "cache_read_input_tokens": 30_000, "output_tokens": 1}
         blocks: list[dict[str, Any]] = [
-            {"type": "text", "text": self.text(self.rng.randrange(100, 1200))}
+            {"type": "text", "text": self.text(min(self.cap, self.rng.randrange(100, 1200)))}
         ]
         if self.rng.random() < 0.3:
-            thinking = self.text(self.rng.randrange(200, 1500))
+            thinking = self.text(min(self.cap, self.rng.randrange(200, 1500)))
             blocks.insert(0, {"type": "thinking", "thinking": thinking, "signature": "x" * 300})
         ids = []
         for _ in range(calls):
@@ -127,7 +130,7 @@ class SessionWriter:
             }
             self.write(obj)
         for tool_id in ids:
-            out = self.text(min(self._result_size(), self.result_cap))
+            out = self.text(min(self._result_size(), self.cap))
             obj = self._base("user", sidechain)
             is_error = self.rng.random() < 0.08
             obj["message"] = {
@@ -143,7 +146,7 @@ class SessionWriter:
             }
             obj["toolUseResult"] = {"stdout": out, "stderr": "", "interrupted": False}
             self.write(obj)
-            if self.rng.random() < 0.5:
+            if self.rng.random() < 0.5 and self.cap > 2000:
                 self.progress()
 
     def _result_size(self) -> int:
@@ -209,10 +212,12 @@ def write_session(
     """One Claude Code transcript of about `target` bytes (at least one exchange)."""
     writer = SessionWriter(path, sid, cwd, rng, text, target)
     writer.write({"type": "summary", "summary": "Benchmark session", "leafUuid": "x"})
+    # a small session is a short exchange: fewer replies and calls
+    replies, calls = 2 + min(4, target // 20_000), 1 + min(3, target // 10_000)
     while writer.fh.tell() < target:
         writer.prompt(sidechain)
-        for _ in range(rng.randrange(1, 6)):
-            writer.reply(rng.randrange(0, 4), sidechain)
+        for _ in range(rng.randrange(1, replies)):
+            writer.reply(rng.randrange(0, calls), sidechain)
         if rng.random() < 0.3:
             writer.snapshot()
         if rng.random() < 0.3:
@@ -226,9 +231,10 @@ def _long_tailed(rng: random.Random, median: int, sigma: float, cap: int) -> int
 
 
 def make_history(root: Path, sessions: int, seed: int = 7, *, scale: float = 1.0) -> None:
-    """`sessions` sessions over 8 projects, like a real ~/.claude/projects: sizes median
-    ~30 KB with a long tail to 8 MB (x `scale`); a third with 2.1.x subagents (1-5 each,
-    with .meta.json), a tenth with flat 2.0.x agent files."""
+    """`sessions` sessions over 8 projects, like a real ~/.claude/projects: transcript sizes
+    log-normal (450 sessions: ~900 files, ~60 MB, median file ~20 KB, a tenth over 150 KB,
+    the largest a few MB; x `scale`); a third of the sessions with 2.1.x subagents (1-5
+    each, with .meta.json), a tenth with a flat 2.0.x agent file."""
     rng = random.Random(seed)
     text = Text(rng)
     for n in range(sessions):
@@ -237,14 +243,14 @@ def make_history(root: Path, sessions: int, seed: int = 7, *, scale: float = 1.0
         folder.mkdir(parents=True, exist_ok=True)
         sid = f"{n:08d}-1111-4222-8333-{seed:04d}{n:08d}"
         cwd = f"/home/dev/code/{project}"
-        size = int(_long_tailed(rng, 30_000, 1.6, 8 * MB) * scale)
+        size = int(_long_tailed(rng, 14_000, 1.9, 8 * MB) * scale)
         write_session(folder / f"{sid}.jsonl", sid, cwd, size, rng, text)
         if rng.random() < 0.33:
             sub = folder / sid / "subagents"
             sub.mkdir(parents=True)
             for a in range(rng.randrange(1, 6)):
                 name = f"agent-a{n:08x}{a:08x}"
-                agent_size = int(_long_tailed(rng, 40_000, 1.2, 2 * MB) * scale)
+                agent_size = int(_long_tailed(rng, 16_000, 1.2, 2 * MB) * scale)
                 write_session(
                     sub / f"{name}.jsonl", sid, cwd, agent_size, rng, text, sidechain=True
                 )
@@ -252,7 +258,7 @@ def make_history(root: Path, sessions: int, seed: int = 7, *, scale: float = 1.0
                 (sub / f"{name}.meta.json").write_text(json.dumps(meta))
         if rng.random() < 0.1:
             agent = folder / f"agent-{seed:04x}{n:04x}.jsonl"
-            agent_size = int(_long_tailed(rng, 40_000, 1.2, 2 * MB) * scale)
+            agent_size = int(_long_tailed(rng, 16_000, 1.2, 2 * MB) * scale)
             write_session(agent, sid, cwd, agent_size, rng, text, sidechain=True)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import CONTEXT_FILE, Block
@@ -50,6 +50,7 @@ from engram_ci.memory.manifest import (
 )
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
+from engram_ci.sync.redact import redact_text
 from engram_ci.transcripts.lines import keep_worktree_apart
 from engram_ci.transcripts.model import (
     ParseStats,
@@ -214,6 +215,33 @@ def _absolute(roots: tuple[Path, ...]) -> tuple[Path, ...]:
     return tuple(root.expanduser().resolve() for root in roots)
 
 
+@dataclass(frozen=True)
+class _RedactedExtraction:
+    entries: dict[str, str]
+    confidence: str
+    summary: str
+    source: str
+    usage: Usage | None
+
+
+def redacted(extraction: ExtractionLike) -> ExtractionLike:
+    """The extraction with every secret replaced, before anything derives from it.
+
+    Knowledge blocks, context.md (synthesised from the blocks) and the session summary all
+    come from here: a private key the extractor copied whole is one marker before synthesis
+    could split it into bullets, and a command the extractor clipped mid-password loses the
+    part it kept (the redactor treats a value cut by `…` as the whole value). Sync redacts
+    again what it uploads.
+    """
+    return _RedactedExtraction(
+        entries={category: redact_text(body) for category, body in extraction.entries.items()},
+        confidence=extraction.confidence,
+        summary=redact_text(extraction.summary),
+        source=extraction.source,
+        usage=extraction.usage,
+    )
+
+
 def default_extractor(options: IngestOptions) -> Extractor:
     from engram_ci.knowledge.extract import extract_knowledge
 
@@ -223,6 +251,7 @@ def default_extractor(options: IngestOptions) -> Extractor:
             provider=options.provider,
             provider_url=options.provider_url,
             model=options.model,
+            scrub=redact_text,  # what a model is sent leaves the machine too
         )
 
     return run
@@ -241,12 +270,17 @@ def run_ingest(
     if readers is None:
         readers = default_readers(options)
     roots = [root for _, reader_roots in readers for root in reader_roots]
-    if not any(root.is_dir() for root in roots):
+    if not any(root.exists() for root in roots):  # folders, or a reader's files
         shown = ", ".join(str(r) for r in roots) or "(none)"
         raise FatalError(
-            f"no transcripts directory found ({shown}): pass --sessions-dir DIR "
-            "(or another agent's --*-dir, see engram ingest --help) or set "
-            "ENGRAM_SESSIONS_DIR to a folder laid out like ~/.claude/projects"
+            f"no transcripts directory found ({shown})",
+            fix=Fix(
+                "point {option} at a folder laid out like ~/.claude/projects (or another "
+                "agent's store, see engram ingest --help)",
+                flag="--sessions-dir DIR",
+                input="sessions-path",
+                env="ENGRAM_SESSIONS_DIR",
+            ),
         )
     if options.project is not None:
         check_project_name(options.project)
@@ -303,7 +337,7 @@ class _Outcome:
     project: str = ""
     session_id: str = ""
     stamp: str = UNKNOWN_TIME
-    #: category -> body; None when knowledge was not extracted
+    #: category -> body, already sanitized (in the worker); None when not extracted
     entries: dict[str, str] | None = None
     confidence: str = ""
     #: "offline" or "<provider>:<model>" (tagged on every block as [source:...]), and what a
@@ -334,11 +368,33 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _process_in_worker(index: int) -> _Outcome:
+def _process_in_worker(indexes: list[int]) -> list[_Outcome]:
     assert _FORKED_RUN is not None, "workers must be forked by _Run._outcomes"
     run, todo = _FORKED_RUN
-    reader, group, _ = todo[index]
-    return run._process(reader, group)
+    return [run._process(todo[i][0], todo[i][1]) for i in indexes]
+
+
+#: a batch sent to a worker holds sessions until it reaches this many bytes or BATCH_ITEMS:
+#: a future per small session cost the parent more than the session cost the worker
+BATCH_BYTES = 4 * 1024 * 1024
+BATCH_ITEMS = 32
+
+
+def _batches(order: list[int], sizes: Sequence[int]) -> list[list[int]]:
+    """`order`'s indexes cut into consecutive batches: a big session alone, small ones
+    together (so the end of a run, the small sessions, still spreads over the workers)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    held = 0
+    for index in order:
+        current.append(index)
+        held += sizes[index]
+        if held >= BATCH_BYTES or len(current) >= BATCH_ITEMS:
+            batches.append(current)
+            current, held = [], 0
+    if current:
+        batches.append(current)
+    return batches
 
 
 @dataclass
@@ -391,11 +447,18 @@ class _Run:
         self, manifest: Manifest
     ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
         todo = []
+        seen: set[str] = set()  # session ids: one session found by two readers counts once
         since = self.options.since_seconds
         cutoff = None if since is None else time.time_ns() - int(since * 1e9)
         for reader, roots in self.readers:
-            existing = [root for root in roots if root.is_dir()]
+            existing = [root for root in roots if root.exists()]  # folders, or files
             for group in merge_groups(reader.discover(existing)) if existing else []:
+                if group.session_id in seen:
+                    # e.g. a claude-code-action run staged as a transcript AND its execution
+                    # file: the earlier reader (registry order) is the richer source
+                    log.info("%s: session %s already found", group.main, group.session_id)
+                    continue
+                seen.add(group.session_id)
                 self.report.transcripts_found += 1
                 print_ = fingerprint(group)
                 if cutoff is not None and max((m for _, _, m in print_), default=0) < cutoff:
@@ -459,12 +522,17 @@ class _Run:
                 jobs, mp_context=context_, initializer=_die_with_parent, initargs=(os.getpid(),)
             ) as pool:
                 # biggest first, so no worker is left alone with a large session at the end
-                by_size = sorted(range(len(todo)), key=lambda i: -total_size(todo[i][2]))
-                futures = {i: pool.submit(_process_in_worker, i) for i in by_size}
+                sizes = [total_size(print_) for _, _, print_ in todo]
+                by_size = sorted(range(len(todo)), key=lambda i: -sizes[i])
+                where = {}
+                for batch in _batches(by_size, sizes):
+                    future = pool.submit(_process_in_worker, batch)
+                    where.update({index: (future, k) for k, index in enumerate(batch)})
                 try:
                     # results apply in todo order: exactly as in one process
                     for index in range(len(todo)):
-                        yield futures[index].result()
+                        future, k = where[index]
+                        yield future.result()[k]
                 finally:
                     pool.shutdown(wait=True, cancel_futures=True)
         finally:
@@ -507,7 +575,7 @@ class _Run:
             return _Outcome("unwanted", bytes_read=True, project=session.project)
         read = time.process_time()
         try:
-            extraction = self.extract(session) if self.extract else None
+            extraction = redacted(self.extract(session)) if self.extract else None
         except FatalError as error:
             # a setting is wrong (e.g. the provider): every session would fail alike
             return _Outcome("failed", fatal=(str(error), error.title))
@@ -531,7 +599,7 @@ class _Run:
             project=session.project,
             session_id=session.session_id,
             stamp=_header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME,
-            entries=dict(extraction.entries) if extraction else None,
+            entries=_sanitized(extraction.entries) if extraction else None,
             confidence=extraction.confidence if extraction else "",
             source=extraction.source if extraction else knowledge.OFFLINE_SOURCE,
             usage=extraction.usage if extraction else None,
@@ -604,8 +672,7 @@ class _Run:
         if outcome.source == knowledge.OFFLINE_SOURCE:
             pending.offline.add(outcome.session_id)
         written = []
-        for category, body in sorted(outcome.entries.items()):
-            clean = knowledge.sanitize_body(body)
+        for category, clean in sorted(outcome.entries.items()):
             if clean.strip():
                 pending.blocks[category].append(
                     Block(outcome.session_id, outcome.stamp, clean, tags)
@@ -723,6 +790,10 @@ def _check_session_id(session_id: str) -> None:
 def _header_safe(stamp: str) -> str:
     """A transcript's timestamp, minus what would break a block header's `(...)` and tags."""
     return " ".join(_UNSAFE_STAMP.sub("", stamp).split())
+
+
+def _sanitized(entries: Mapping[str, str]) -> dict[str, str]:
+    return {category: knowledge.sanitize_body(body) for category, body in entries.items()}
 
 
 def _all_stats(session: Session) -> ParseStats:

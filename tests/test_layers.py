@@ -23,8 +23,10 @@ ORDER = [
     "transcripts",
     "knowledge",
     "memory",
-    "ingest",  # the ingest orchestration, export
     "sync",
+    # the orchestration of ingest and export: it redacts extracted knowledge with sync's
+    # redactor before anything derives from it, as every upload is redacted
+    "ingest",
     "faces",  # cli, action, __main__
 ]
 STAGE_OF_TOP_LEVEL = {
@@ -32,8 +34,10 @@ STAGE_OF_TOP_LEVEL = {
     "errors": "base",
     "log": "base",
     "progress": "base",
+    "deadline": "base",
     "ingest": "ingest",
     "export": "ingest",
+    "importer": "ingest",
     "__main__": "faces",
     "cli": "faces",
     "action": "faces",

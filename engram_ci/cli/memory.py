@@ -48,7 +48,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     exporter.add_argument(
         "--no-redact",
         action="store_true",
-        help="keep secrets in the export (by default they become [REDACTED:kind])",
+        help="keep secrets in the export (default: redacted, like every sync upload)",
     )
     exporter.set_defaults(handler=run_export)
 
@@ -64,9 +64,10 @@ def run_projects(args: argparse.Namespace) -> int:
         return 0
     width = max(len(s.name) for s in summaries)
     for s in summaries:
+        agents = ", ".join(f"{agent} {count}" for agent, count in s.agents)
         print(
             f"{s.name:<{width}}  {s.sessions:>5} sessions  {s.blocks:>5} blocks  "
-            f"last {s.last_activity or '-'}"
+            f"last {s.last_activity or '-'}" + (f"  ({agents})" if agents else "")
         )
     return 0
 
@@ -86,11 +87,7 @@ def run_recall(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    collected = export.collect(layout_from(args), args.project)
-    if not args.no_redact:
-        collected, secrets = export.redacted(collected)
-        if secrets:
-            print(f"engram: {secrets} secret(s) redacted from the export", file=sys.stderr)
+    collected = export.collect(layout_from(args), args.project, redact=not args.no_redact)
     text = export.render(collected, args.format)
     if args.output:
         atomic_write_text(Path(args.output).expanduser(), text)

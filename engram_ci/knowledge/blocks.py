@@ -49,6 +49,8 @@ TOMBSTONE_TAG = "deleted"
 SOURCE_TAG = "source"
 CONFIDENCE_TAG = "confidence"
 OFFLINE_SOURCE = "offline"
+#: session ids of the notes a person wrote by hand (`engram add`): note-<UTC time>-<hash>
+NOTE_PREFIX = "note-"
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.memory import limits
 from engram_ci.memory.paths import METADATA_FILE
 from engram_ci.sync import repomerge, tokens
@@ -76,10 +76,15 @@ def git_token(url: str, explicit: str | None = None) -> str | None:
 def auth_error(url: str, *, write: bool) -> FatalError:
     need = "write" if write else "read"
     return FatalError(
-        f"authentication failed for {url}: set ENGRAM_GIT_TOKEN (or pass --token) to a token "
-        f"with {need} access to the repository (GitHub: `contents: {need}`, or a classic "
-        "PAT with the `repo` scope)",
+        f"authentication failed for {url}",
         title="git authentication failed",
+        fix=Fix(
+            f"set {{option}} to a token with {need} access to the repository (GitHub: "
+            f"`contents: {need}`, or a classic PAT with the `repo` scope)",
+            flag="--token",
+            input="token",
+            env="ENGRAM_GIT_TOKEN",
+        ),
     )
 
 
@@ -288,9 +293,12 @@ class RepoBackend(Backend):
     def missing(self, project: str) -> FatalError:
         if self.branch_missing():
             return StoreNotFound(
-                f"branch {self.branch!r} not found in {self.repo.top_level}: branches here: "
-                f"{', '.join(self.repo.branches()) or 'none'} (or pass --fetch-remote)",
+                f"branch {self.branch!r} not found in {self.repo.top_level} (branches here: "
+                f"{', '.join(self.repo.branches()) or 'none'})",
                 title="branch missing",
+                fix=Fix(
+                    "fetch it first with {option}", flag="--fetch-remote", input="fetch-remote"
+                ),
             )
         names = self.list_projects()
         shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") if names else "none"
