@@ -12,6 +12,7 @@ ENGRAM_HTTP_RETRY_SECONDS=6000000 cannot make a run wait for months.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
@@ -45,10 +46,8 @@ def call_within(
     worker.join(max(0.0, seconds))
     if not outcome:
         if cancel is not None:
-            try:
+            with contextlib.suppress(Exception):  # best effort: the call is abandoned anyway
                 cancel()
-            except Exception:  # noqa: S110 - best effort: the call is abandoned anyway
-                pass
         raise DeadlineExceeded(f"no complete answer within {seconds:.0f}s")
     ok, value = outcome[0]
     if ok:

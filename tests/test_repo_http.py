@@ -176,7 +176,7 @@ def test_a_redirect_to_another_host_gets_no_token_and_one_clear_line(
     """Issue 15: the token stays with its host. A remote answering 302 to another host (here
     127.0.0.2, a different loopback address) must not receive the token, and the run ends
     with one line naming the fix."""
-    server, remote = served
+    _, remote = served
     with (
         GitHttpServer(remote.parent, TOKEN, host="127.0.0.2") as elsewhere,
         GitHttpServer(remote.parent, TOKEN, redirect=elsewhere.url("").rstrip("/")) as moved,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from engram_ci import log
 from engram_ci.action.ghactions import AnnotationFormatter, Runner
-from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, FatalError
+from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, FatalError, environment_error
 
 if TYPE_CHECKING:
     from engram_ci.ingest import IngestReport
@@ -553,12 +553,16 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> 
             runner.set_output(name, value)
         runner.append_summary(summary(config, outcome))
         return EXIT_OK
-    except FatalError as error:
-        message = log.mask(str(error))
-        runner.error(message, title=error.title)
-        runner.append_summary(_fail_summary(error.title, message))
-        return EXIT_USER_ERROR
-    except Exception:
+    except Exception as caught:
+        # a full disk or read-only folder is the machine's fault: one line like FatalError
+        error = caught if isinstance(caught, FatalError) else None
+        if isinstance(caught, OSError):
+            error = environment_error(caught)
+        if error is not None:
+            message = log.mask(str(error))
+            runner.error(message, title=error.title)
+            runner.append_summary(_fail_summary(error.title, message))
+            return EXIT_USER_ERROR
         # a bug: the traceback goes to the log (masked) so it can be reported
         sys.stdout.flush()
         print(log.mask(traceback.format_exc()), file=sys.stderr, end="", flush=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from engram_ci.deadline import DeadlineExceeded, call_within, seconds_from_env
 from engram_ci.errors import FatalError
 from engram_ci.log import mask, register_secret
 
@@ -41,6 +42,15 @@ class LLMError(Exception):
 
 class MissingKeyError(LLMError):
     pass
+
+
+class StalledError(LLMError):
+    """No complete answer within the overall deadline: the next call would stall alike."""
+
+
+def deadline_seconds() -> float:
+    """One model call's overall deadline: ENGRAM_LLM_DEADLINE_SECONDS (clamped to 1-900)."""
+    return seconds_from_env("ENGRAM_LLM_DEADLINE_SECONDS", 180.0, low=1.0, high=900.0)
 
 
 @dataclass(frozen=True)
@@ -219,11 +229,26 @@ def complete_json(
 def _post_with_retries(
     client: httpx.Client, request: Request, *, sleep: Callable[[float], None], max_retries: int
 ) -> JsonObject:
+    deadline = deadline_seconds()
     for attempt in range(max_retries + 1):
         try:
-            response = client.post(
-                request.url, headers=request.headers, json=request.body, timeout=TIMEOUT_SECONDS
+            # never follow a redirect: the key header would go wherever the answer points
+            response = call_within(
+                deadline,
+                lambda: client.post(
+                    request.url,
+                    headers=request.headers,
+                    json=request.body,
+                    timeout=TIMEOUT_SECONDS,
+                    follow_redirects=False,
+                ),
+                cancel=client.close,
             )
+        except DeadlineExceeded:
+            raise StalledError(
+                f"{request.url} sent no complete answer within {deadline:.0f}s "
+                "(ENGRAM_LLM_DEADLINE_SECONDS sets the limit)"
+            ) from None
         except httpx.TimeoutException:
             raise LLMError(f"{request.url} did not answer within {TIMEOUT_SECONDS:.0f} s") from None
         except httpx.HTTPError as exc:
