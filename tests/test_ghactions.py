@@ -107,3 +107,28 @@ def test_log_records_become_annotations() -> None:
     assert formatter.format(record(logging.ERROR, "no")) == "::error::no"
     assert formatter.format(record(logging.INFO, "plain")) == "plain"
     assert formatter.format(record(logging.DEBUG, "detail")) == "::debug::detail"
+
+
+def test_every_variable_whose_name_says_secret_is_masked() -> None:
+    """Issue 15: tokens of every kind — GitHub, LLM keys, passphrases, S3 keys — are masked,
+    and harmless values (`true`, a number) are not (masking them would garble the log)."""
+    out = io.StringIO()
+    runner = Runner(stdout=out, env={})
+    env = {
+        "ENGRAM_GIT_TOKEN": "glpat-Zq8vLx2mW9pT4kR7aa",
+        "OPENROUTER_API_KEY": "sk-or-v1-0123abcd4567ef89",
+        "ENGRAM_PASSPHRASE": "correct-horse-battery",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIK7MDENGbPxRfiCYzz",
+        "S3_SECRET_KEY": "s3-secret-value-99",
+        "PATH": "/usr/local/bin:/usr/bin",
+        "USE_TOKEN_CACHE": "true",
+        "MAX_TOKENS": "4096",
+        "GITHUB_ACTION_PATH": "/home/runner/work/_actions/x",
+    }
+    masked = runner.mask_environment(env)
+    commands = out.getvalue().splitlines()
+    for name in ("ENGRAM_GIT_TOKEN", "OPENROUTER_API_KEY", "ENGRAM_PASSPHRASE"):
+        assert f"::add-mask::{env[name]}" in commands
+    assert f"::add-mask::{env['AWS_SECRET_ACCESS_KEY']}" in commands
+    assert f"::add-mask::{env['S3_SECRET_KEY']}" in commands
+    assert not any(v in masked for v in ("/usr/local/bin:/usr/bin", "true", "4096"))

@@ -65,9 +65,11 @@ SECRET_INPUTS = ("token", "passphrase", "identity")
 SECRET_ENV = (
     "GITHUB_TOKEN",
     "GH_TOKEN",
+    "ENGRAM_GIT_TOKEN",
     "ANTHROPIC_API_KEY",
     "OPENAI_API_KEY",
     "ENGRAM_PASSPHRASE",
+    "ENGRAM_AGE_IDENTITY",  # a key's text (a path is harmless to mask)
 )
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
@@ -86,12 +88,15 @@ def read_inputs(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def mask_secrets(raw: Mapping[str, str], env: Mapping[str, str], runner: Runner) -> None:
+    every_kind = runner.mask_environment(env)  # any variable whose name says secret
     for value in [*(raw[name] for name in SECRET_INPUTS), *(env.get(n, "") for n in SECRET_ENV)]:
         if value.strip():
             runner.add_mask(value)
             log.register_secret(value.strip())
             for line in value.splitlines():
                 log.register_secret(line.strip())
+    for value in every_kind:
+        log.register_secret(value.strip())
 
 
 @dataclass(frozen=True)

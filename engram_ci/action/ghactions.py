@@ -20,6 +20,10 @@ from typing import TextIO
 from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
 
+from engram_ci.sync.secret_shapes import secret_name_kind
+
+#: the runner's own tokens, masked like any other
+_RUNNER_TOKENS = ("ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 #: GitHub refuses step summaries over 1 MiB; keep well inside it
 SUMMARY_LIMIT = 1024 * 1024 - 4096
 
@@ -49,6 +53,21 @@ class Runner:
         values = {secret.strip(), *(line.strip() for line in secret.splitlines())}
         for value in sorted(v for v in values if v):
             self.command("add-mask", value)
+
+    def mask_environment(self, env: Mapping[str, str]) -> list[str]:
+        """Mask the value of every variable whose name says secret (GITHUB_TOKEN, ENGRAM_GIT_TOKEN,
+        *_API_KEY, ENGRAM_PASSPHRASE, ENGRAM_AGE_IDENTITY, AWS_SECRET_ACCESS_KEY...), whatever
+        kind of token it holds. Returns the values masked (to register them with log.mask)."""
+        masked = []
+        for name, value in sorted(env.items()):
+            runner_owned = name.startswith(("INPUT_", "GITHUB_ACTION", "RUNNER_", "ACTIONS_"))
+            if runner_owned and name not in _RUNNER_TOKENS:
+                continue  # inputs are masked by name; runner paths and ids are no secrets
+            if secret_name_kind(name) is None or not _worth_masking(value):
+                continue
+            self.add_mask(value)
+            masked.append(value)
+        return masked
 
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
@@ -102,6 +121,12 @@ class AnnotationFormatter(logging.Formatter):
         if record.levelno <= logging.DEBUG:
             return str(Command("debug", {}, message))
         return message
+
+
+def _worth_masking(value: str) -> bool:
+    """A value that masking would not garble the whole log with (`true`, `1`, a path)."""
+    value = value.strip()
+    return len(value) >= 6 and value.lower() not in ("true", "false") and not value.isdigit()
 
 
 def parse_file_command(text: str) -> dict[str, str]:
