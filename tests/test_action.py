@@ -493,3 +493,14 @@ def test_importing_the_adapter_has_no_side_effects_and_stays_light() -> None:
     )
     assert done.stdout.strip() == "[]"
     assert done.stderr == ""
+
+
+def test_a_hostile_project_name_cannot_issue_runner_commands(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: the project name is data; whatever the step prints about it stays text."""
+    stage(step.workspace / ".engram-sessions")
+    code = step.run(capsys, mode="ingest", project="::stop-commands::pwned")
+    assert code in (EXIT_OK, EXIT_USER_ERROR), step.stdout + step.stderr
+    for line in (step.stdout + step.stderr).splitlines():
+        assert not line.lstrip().startswith(("::stop-commands", "::pwned")), line

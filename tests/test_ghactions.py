@@ -121,6 +121,7 @@ def test_every_variable_whose_name_says_secret_is_masked() -> None:
         "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIK7MDENGbPxRfiCYzz",
         "S3_SECRET_KEY": "s3-secret-value-99",
         "PATH": "/usr/local/bin:/usr/bin",
+        "PWD": "/github/workspace",
         "USE_TOKEN_CACHE": "true",
         "MAX_TOKENS": "4096",
         "GITHUB_ACTION_PATH": "/home/runner/work/_actions/x",
@@ -131,4 +132,25 @@ def test_every_variable_whose_name_says_secret_is_masked() -> None:
         assert f"::add-mask::{env[name]}" in commands
     assert f"::add-mask::{env['AWS_SECRET_ACCESS_KEY']}" in commands
     assert f"::add-mask::{env['S3_SECRET_KEY']}" in commands
-    assert not any(v in masked for v in ("/usr/local/bin:/usr/bin", "true", "4096"))
+    assert not any(v in masked for v in ("/usr/local/bin:/usr/bin", "/github/workspace", "true"))
+
+
+def test_data_at_a_line_start_never_becomes_a_runner_command() -> None:
+    """Issue 15: a project name, knowledge text or file name starting with `::` (or the legacy
+    `##[`) stays text in the job log, whatever the log level."""
+    from engram_ci.log import neutralise_commands
+
+    hostile = "pulled into ::stop-commands::pwn\n::add-mask::oops\n  ##[set-env name=X;]y"
+    safe = neutralise_commands(hostile)
+    assert not [ln for ln in safe.splitlines() if ln.lstrip().startswith(("::", "##["))]
+    assert safe.replace("\u2060", "") == hostile  # only an invisible character was added
+    formatter = AnnotationFormatter()
+    for level in (logging.INFO, logging.WARNING, logging.ERROR, logging.DEBUG):
+        record = logging.LogRecord("engram_ci", level, __file__, 1, hostile, None, None)
+        lines = formatter.format(record).splitlines()
+        own = [ln for ln in lines if ln.startswith(("::warning::", "::error::", "::debug::"))]
+        assert len(own) <= 1
+        assert not [ln for ln in lines if ln not in own and ln.lstrip().startswith("::")]
+    out = io.StringIO()
+    Runner(stdout=out, env={}).set_output("project", "::add-mask::x\n::stop-commands::y")
+    assert not [ln for ln in out.getvalue().splitlines() if ln.startswith("::")]

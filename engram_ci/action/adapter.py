@@ -570,7 +570,8 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> 
             return EXIT_USER_ERROR
         # a bug: the traceback goes to the log (masked) so it can be reported
         sys.stdout.flush()
-        print(log.mask(traceback.format_exc()), file=sys.stderr, end="", flush=True)
+        trace = log.neutralise_commands(log.mask(traceback.format_exc()))
+        print(trace, file=sys.stderr, end="", flush=True)
         message = "internal error (a bug, exit 3): please report it with the traceback above"
         runner.error(message, title="engram-ci bug")
         runner.append_summary(_fail_summary("engram-ci bug", message))
