@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from engram_ci import log
 from engram_ci.action.ghactions import AnnotationFormatter, Runner
+from engram_ci.action.ownership import give_back
 from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, FatalError, environment_error
 
 if TYPE_CHECKING:
@@ -410,56 +411,6 @@ def _find_gist(config: ActionConfig) -> str:
         )
     log.logger.info("pulling gist %s, the newest holding %s", found[0].id, config.project)
     return found[0].id
-
-
-def give_back(paths: Sequence[Path], workspace: Path) -> None:
-    """chown what we wrote inside the workspace to the workspace's owner.
-
-    The Docker action runs as root; later steps run as the runner user and could not
-    modify root-owned files. Only files owned by us are touched, symlinks are not followed.
-    """
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return
-    try:
-        owner = workspace.stat()
-    except OSError:
-        return
-    me = os.geteuid()
-    if owner.st_uid == me:
-        return
-    root = workspace.resolve()
-    for path in paths:
-        try:
-            if not path.resolve().is_relative_to(root):
-                continue
-        except OSError:
-            continue
-        _chown_tree(path, owner.st_uid, owner.st_gid, me)
-    # directories created on the way to those paths (e.g. a nested memory-path)
-    for path in paths:
-        parent = path.parent
-        while parent != workspace and parent.is_relative_to(workspace):
-            _chown_one(parent, owner.st_uid, owner.st_gid, me)
-            parent = parent.parent
-
-
-def _chown_one(path: Path, uid: int, gid: int, me: int) -> None:
-    try:
-        if path.lstat().st_uid == me:
-            os.lchown(path, uid, gid)
-    except OSError:
-        pass
-
-
-def _chown_tree(path: Path, uid: int, gid: int, me: int) -> None:
-    if not path.exists():
-        return
-    _chown_one(path, uid, gid, me)
-    if path.is_symlink() or not path.is_dir():
-        return
-    for folder, dirs, files in os.walk(path):
-        for name in dirs + files:
-            _chown_one(Path(folder, name), uid, gid, me)
 
 
 def outputs(outcome: Outcome) -> dict[str, str]:
