@@ -1,291 +1,223 @@
-"""Ingest benchmark (issue 2, item 9): throughput, re-ingest cost and memory, in one run.
+"""Ingest benchmark (issue 14): the whole `engram ingest` command on histories shaped like
+real ones, against a bare json.loads loop and an orjson loop over the same files.
 
-    python benchmarks/ingest.py            # a 60 MB corpus; RSS at 60 MB and 240 MB
-    python benchmarks/ingest.py --quick    # a 12 MB corpus; RSS at 10 MB and 40 MB
+    python benchmarks/ingest.py            # ~56 MB history, 3 x 20 MB transcripts, mixed, real
+    python benchmarks/ingest.py --quick    # the same shapes, about a quarter of the size
 
-It writes a synthetic Claude Code corpus into a temporary folder (realistic line types and
-sizes: prompts, one-block-per-line assistant replies with thinking and tool calls, tool
-results repeated in toolUseResult, progress and file-history-snapshot lines, flat 2.0.x and
-2.1.x subagents), then prints, all measured in this run (each timing the best of 5: the
-machine this runs on is shared and noisy, and the best run is the one it disturbed least):
-- the real pipeline's throughput, `engram_ci.ingest.run_ingest` with default options (offline
-  knowledge extraction included), and its ratio to a bare `json.loads`-per-line loop over the
-  same files (target >= 1.0); the readers alone as well;
-- a second, unchanged ingest's time as a fraction of the first (target <= 2 %);
-- peak RSS of a child process reading (readers only) and ingesting (the whole pipeline) one
-  very large transcript, at two sizes, so the growth of each part is visible.
+For each shape (benchmarks/ingest_shapes.py generates them; `real` is a copy of
+/work/shared/corpus/claude-code/projects, or --real DIR, when it exists) it prints, all
+measured in this run, each timing the best of --runs (the machine is shared and noisy; the
+best run is the one it disturbed least):
+- the whole `engram ingest` command, run as a subprocess (interpreter start-up and imports
+  included, bytecode cached as in an installed package), into a fresh memory dir: MB/s and
+  its ratio to a `json.loads`-per-line loop and to an `orjson.loads` loop over the same
+  files, both run in this process (no start-up: the stricter comparison). Target >= 1.0x;
+- a second, unchanged ingest: the command's time, and run_ingest's own (in-process) as a
+  share of a full in-process ingest. Target <= 2 %;
+- where a one-process run spends its time (IngestReport.timings: discover, read, extract,
+  archive, write) and the command's throughput at --jobs 1..N;
+- that --jobs 1 and --jobs N write byte-identical trees;
+and, for one very large transcript at two sizes, the peak RSS of reading and of ingesting it.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engram_ci.ingest import IngestOptions, run_ingest  # noqa: E402
+from benchmarks.ingest_shapes import (  # noqa: E402
+    MB,
+    Text,
+    make_history,
+    make_huge,
+    make_mixed,
+    write_session,
+)
+from engram_ci.ingest import PHASES, IngestOptions, run_ingest  # noqa: E402
 from engram_ci.transcripts import claude  # noqa: E402
 
-MB = 1024 * 1024
-_VOCABULARY = (
-    "the cache config request handler returns None when retry timeout session token parse "
-    "file path test fails because value error import module function class self async await "
-    "def return if else for in with open read write json line assert expected actual diff"
-)
+REAL_CORPUS = Path("/work/shared/corpus/claude-code/projects")
 
 
-class Text:
-    """Cheap realistic-looking text: windows into one big pre-generated pool."""
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    claude_root: Path
+    codex_root: Path | None = None
 
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        lines = []
-        words = _VOCABULARY.split()
-        for n in range(20_000):
-            indent = " " * (4 * rng.randrange(4))
-            sentence = " ".join(rng.choice(words) for _ in range(rng.randrange(3, 14)))
-            lines.append(f"{n % 400 + 1:>6}\u2192{indent}{sentence}")
-        self.pool = "\n".join(lines)
-
-    def __call__(self, size: int) -> str:
-        start = self.rng.randrange(0, max(1, len(self.pool) - size))
-        chunk = self.pool[start : start + size]
-        while len(chunk) < size:  # bigger than the pool: repeat it
-            chunk += self.pool[: size - len(chunk)]
-        return chunk
+    def files(self) -> list[Path]:
+        roots = [self.claude_root, *([self.codex_root] if self.codex_root else [])]
+        return sorted(p for root in roots for p in root.rglob("*.jsonl"))
 
 
-class SessionWriter:
-    """Writes one transcript in Claude Code's shape, line by line."""
-
-    def __init__(self, path: Path, session_id: str, cwd: str, rng: random.Random, text: Text):
-        self.fh = path.open("w", encoding="utf-8")
-        self.sid, self.cwd, self.rng, self.text = session_id, cwd, rng, text
-        self.n = 0
-        self.parent: str | None = None
-        self.clock = 1_700_000_000.0
-
-    def _base(self, kind: str, sidechain: bool = False) -> dict[str, Any]:
-        self.n += 1
-        self.clock += self.rng.uniform(0.5, 20)
-        uuid = f"{self.sid[:8]}-{self.n:08d}-0000-0000-000000000000"
-        obj = {
-            "parentUuid": self.parent,
-            "isSidechain": sidechain,
-            "userType": "external",
-            "cwd": self.cwd,
-            "sessionId": self.sid,
-            "version": "2.1.42",
-            "gitBranch": "main",
-            "type": kind,
-            "uuid": uuid,
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(self.clock)),
-        }
-        self.parent = uuid
-        return obj
-
-    def write(self, obj: dict[str, Any]) -> None:
-        self.fh.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
-        self.fh.write("\n")
-
-    def prompt(self, sidechain: bool = False) -> None:
-        obj = self._base("user", sidechain)
-        obj["message"] = {"role": "user", "content": self.text(self.rng.randrange(40, 1500))}
-        self.write(obj)
-
-    def reply(self, calls: int, sidechain: bool = False) -> None:
-        mid = f"msg_{self.sid[:6]}{self.n:010d}"
-        usage = {"input_tokens": 9, "cache_read_input_tokens": 30_000, "output_tokens": 1}
-        blocks: list[dict[str, Any]] = [
-            {"type": "text", "text": self.text(self.rng.randrange(100, 1200))}
-        ]
-        if self.rng.random() < 0.3:
-            thinking = self.text(self.rng.randrange(200, 1500))
-            blocks.insert(0, {"type": "thinking", "thinking": thinking, "signature": "x" * 300})
-        ids = []
-        for _ in range(calls):
-            tool_id = f"toolu_{self.sid[:6]}{self.n:012d}"
-            ids.append(tool_id)
-            tool = self.rng.choice(["Read", "Bash", "Edit", "Grep"])
-            args = {"file_path": f"{self.cwd}/src/mod{self.n % 50}.py", "command": "pytest -q"}
-            if tool == "Edit":
-                args |= {"old_string": self.text(800), "new_string": self.text(900)}
-            blocks.append({"type": "tool_use", "id": tool_id, "name": tool, "input": args})
-            self.n += 1
-        for block in blocks:  # one content block per line, sharing message.id
-            obj = self._base("assistant", sidechain)
-            usage["output_tokens"] += 40
-            obj["requestId"] = f"req_{mid}"
-            obj["message"] = {
-                "id": mid,
-                "type": "message",
-                "role": "assistant",
-                "model": "claude-opus-4-7",
-                "content": [block],
-                "usage": dict(usage),
-            }
-            self.write(obj)
-        for tool_id in ids:
-            size = self._result_size()
-            out = self.text(size)
-            obj = self._base("user", sidechain)
-            is_error = self.rng.random() < 0.08
-            obj["message"] = {
-                "role": "user",
-                "content": [
-                    {
-                        "type": "tool_result",
-                        "tool_use_id": tool_id,
-                        "content": out,
-                        "is_error": is_error,
-                    }
-                ],
-            }
-            obj["toolUseResult"] = {"stdout": out, "stderr": "", "interrupted": False}
-            self.write(obj)
-            if self.rng.random() < 0.5:
-                self.progress()
-
-    def _result_size(self) -> int:
-        roll = self.rng.random()  # shaped like the real corpus: mostly small, a few huge
-        if roll < 0.65:
-            return self.rng.randrange(100, 2500)
-        if roll < 0.97:
-            return self.rng.randrange(2500, 15_000)
-        return self.rng.randrange(50_000, 300_000)
-
-    def progress(self) -> None:
-        obj = self._base("progress")
-        obj["data"] = {
-            "type": "agent_progress",
-            "message": {
-                "type": "assistant",
-                "message": {"content": [{"type": "text", "text": self.text(2000)}]},
-            },
-        }
-        obj["toolUseID"] = obj["parentToolUseID"] = "toolu_x"
-        self.write(obj)
-
-    def snapshot(self) -> None:
-        files = {f"src/mod{i}.py": {"backupFileName": f"{i}@v2", "version": 2} for i in range(40)}
-        self.write(
-            {
-                "type": "file-history-snapshot",
-                "messageId": "m",
-                "snapshot": {"trackedFileBackups": files},
-                "isSnapshotUpdate": True,
-            }
-        )
-
-    def misc(self) -> None:
-        self.write(
-            {
-                "type": "queue-operation",
-                "operation": "enqueue",
-                "timestamp": "2026-01-01T00:00:00Z",
-                "sessionId": self.sid,
-            }
-        )
-        obj = self._base("system")
-        obj |= {"subtype": "turn_duration", "durationMs": 1234, "isMeta": False}
-        self.write(obj)
-        self.write({"type": "last-prompt", "lastPrompt": "go", "sessionId": self.sid})
-
-    def close(self) -> int:
-        self.fh.close()
-        return self.n
+def build_shapes(work: Path, quick: bool, real: Path | None) -> list[Shape]:
+    shapes = []
+    history = work / "history"
+    make_history(history, 110 if quick else 450)
+    shapes.append(Shape("history", history))
+    huge = work / "huge"
+    make_huge(huge, 3, (5 if quick else 20) * MB)
+    shapes.append(Shape("huge", huge))
+    mixed_claude, mixed_codex = work / "mixed" / "claude", work / "mixed" / "codex" / "sessions"
+    make_mixed(mixed_claude, mixed_codex, 40 if quick else 150)
+    shapes.append(Shape("mixed", mixed_claude, mixed_codex))
+    if real is not None and real.is_dir():
+        shutil.copytree(real, work / "real")
+        shapes.append(Shape("real", work / "real"))
+    return shapes
 
 
-def write_session(
-    path: Path,
-    sid: str,
-    cwd: str,
-    target: int,
-    rng: random.Random,
-    text: Text,
-    *,
-    sidechain: bool = False,
-) -> None:
-    writer = SessionWriter(path, sid, cwd, rng, text)
-    writer.write({"type": "summary", "summary": "Benchmark session", "leafUuid": "x"})
-    while writer.fh.tell() < target:
-        writer.prompt(sidechain)
-        for _ in range(rng.randrange(1, 6)):
-            writer.reply(rng.randrange(0, 4), sidechain)
-        if rng.random() < 0.3:
-            writer.snapshot()
-        if rng.random() < 0.3:
-            writer.misc()
-    writer.close()
-
-
-def make_corpus(root: Path, total: int, seed: int = 7) -> None:
-    """~`total` bytes of sessions over 5 projects, with flat (2.0.x) and 2.1.x subagents."""
-    root.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    text = Text(rng)
-    n = 0
-    while sum(p.stat().st_size for p in root.rglob("*.jsonl")) < total:
-        project = f"proj{n % 5}"
-        folder = root / f"-home-dev-code-{project}"
-        folder.mkdir(parents=True, exist_ok=True)
-        sid = f"{n:08d}-1111-4222-8333-{n:012d}"
-        cwd = f"/home/dev/code/{project}"
-        size = rng.randrange(400_000, 3_000_000)
-        write_session(folder / f"{sid}.jsonl", sid, cwd, size, rng, text)
-        if n % 3 == 0:
-            agent = folder / f"agent-{n:08x}.jsonl"
-            write_session(agent, sid, cwd, 150_000, rng, text, sidechain=True)
-        if n % 4 == 1:
-            sub = folder / sid / "subagents"
-            sub.mkdir(parents=True)
-            write_session(
-                sub / f"agent-a{n:016x}.jsonl", sid, cwd, 200_000, rng, text, sidechain=True
-            )
-            meta = '{"agentType": "Explore", "description": "bench"}'
-            (sub / f"agent-a{n:016x}.meta.json").write_text(meta)
-        n += 1
-
-
-def corpus_files(root: Path) -> list[Path]:
-    return sorted(root.rglob("*.jsonl"))
-
-
-def bare_json_loop(files: list[Path]) -> float:
+def json_loop(files: list[Path]) -> float:
     start = time.perf_counter()
     for path in files:
         with path.open("rb") as fh:
             for line in fh:
-                json.loads(line)
+                try:  # noqa: SIM105 - suppress() would slow the baseline down
+                    json.loads(line)
+                except ValueError:
+                    pass
     return time.perf_counter() - start
 
 
-def readers_only(root: Path) -> float:
+def orjson_loop(files: list[Path]) -> float:
     start = time.perf_counter()
-    for group in claude.discover([root]):
-        claude.read_session(group)
+    for path in files:
+        with path.open("rb") as fh:
+            for line in fh:
+                try:  # noqa: SIM105 - suppress() would slow the baseline down
+                    orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    pass
     return time.perf_counter() - start
 
 
-def timed_ingest(root: Path, memory: Path, **options: Any) -> tuple[float, Any]:
+class Command:
+    """`engram ingest` as a user runs it: a fresh interpreter, cached bytecode."""
+
+    def __init__(self, work: Path, code: Path = ROOT) -> None:
+        self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
+        self.env |= {
+            "PYTHONPATH": str(code),
+            "PYTHONPYCACHEPREFIX": str(work / "pycache"),
+            "CODEX_HOME": str(work / "no-codex"),
+        }
+        self.run(["--help"])  # compiles the bytecode once, as installing the package does
+
+    def run(self, args: list[str], codex_home: Path | None = None) -> float:
+        env = self.env | ({"CODEX_HOME": str(codex_home)} if codex_home else {})
+        # ingest ends with one syncfs: flush what the generator (or the last run's clean-up)
+        # left dirty first, so a run pays for its own writes only
+        os.sync()
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "engram_ci", "ingest", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,  # the progress lines; shown only if the run fails
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"engram ingest {' '.join(args)} failed:\n{done.stderr.decode()}")
+        return time.perf_counter() - start
+
+    def ingest(self, shape: Shape, memory: Path, *extra: str) -> float:
+        args = ["--sessions-dir", str(shape.claude_root), "--memory-dir", str(memory), *extra]
+        codex_home = shape.codex_root.parent if shape.codex_root else None
+        return self.run(args, codex_home)
+
+
+def best(runs: int, measure: Callable[[int], float]) -> float:
+    return min(measure(n) for n in range(runs))
+
+
+def tree_hash(root: Path) -> str:
+    """Every file's path and bytes under `root`, engram-ci's own state excluded."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and ".engram-ci" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def in_process(shape: Shape, memory: Path, jobs: int | None = None) -> tuple[float, object]:
+    options = IngestOptions(
+        memory_dir=memory,
+        claude_roots=(shape.claude_root,),
+        codex_roots=(shape.codex_root,) if shape.codex_root else (),
+        jobs=jobs,
+    )
+    os.sync()
     start = time.perf_counter()
-    report = run_ingest(IngestOptions(memory_dir=memory, claude_roots=(root,), **options))
+    report = run_ingest(options)
     return time.perf_counter() - start, report
 
 
-def best_ingest(root: Path, work: Path, name: str, runs: int, **options: Any) -> tuple[float, Any]:
-    """The fastest of `runs` first ingests, each into a fresh memory dir."""
-    results = [timed_ingest(root, work / f"{name}{n}", **options) for n in range(runs)]
-    return min(results, key=lambda r: r[0])
+def bench_shape(shape: Shape, work: Path, command: Command, runs: int, max_jobs: int) -> None:
+    files = shape.files()
+    size = sum(p.stat().st_size for p in files) / MB
+    lines = sum(1 for p in files for _ in p.open("rb"))
+    print(f"\n== {shape.name}: {size:.1f} MB, {len(files)} files, {lines:,} lines")
+    json_loop(files)  # warms the page cache
+    # round after round, every measurement once, so the machine's load hits them alike
+    names = ["json", "orjson", "command", *(f"jobs{j}" for j in range(1, max_jobs + 1))]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for n in range(runs):
+        times["json"].append(json_loop(files))
+        times["orjson"].append(orjson_loop(files))
+        times["command"].append(command.ingest(shape, work / f"cmd-{shape.name}-{n}"))
+        for j in range(1, max_jobs + 1):
+            memory = work / f"j{j}-{shape.name}-{n}"
+            times[f"jobs{j}"].append(command.ingest(shape, memory, "--jobs", str(j)))
+    best_of = {name: min(values) for name, values in times.items()}
+    bare, fast = best_of["json"], best_of["orjson"]
+
+    def row(name: str, seconds: float) -> None:
+        ratios = f"  {bare / seconds:.2f}x json.loads, {fast / seconds:.2f}x orjson"
+        print(f"  {name:<32}: {size / seconds:7.1f} MB/s ({seconds:.3f} s){ratios}")
+
+    row("bare json.loads loop", bare)
+    row("orjson loop", fast)
+    row("engram ingest (command)", best_of["command"])
+    sweep = ", ".join(f"{j}: {size / best_of[f'jobs{j}']:.1f}" for j in range(1, max_jobs + 1))
+    print(f"  {'command MB/s by --jobs':<32}: {sweep}")
+    again = best(runs, lambda _: command.ingest(shape, work / f"cmd-{shape.name}-0"))
+    print(f"  {'re-ingest, unchanged (command)':<32}: {again * 1000:7.1f} ms")
+    full_in, report = in_process(shape, work / f"inproc-{shape.name}")
+    again_in = min(in_process(shape, work / f"inproc-{shape.name}")[0] for _ in range(runs))
+    print(
+        f"  {'re-ingest, unchanged (in-proc)':<32}: {again_in * 1000:7.1f} ms, "
+        f"{100 * again_in / full_in:.2f} % of a full in-process ingest ({full_in:.3f} s)"
+    )
+    one, split_report = in_process(shape, work / f"split-{shape.name}", jobs=1)
+    timings = split_report.timings  # type: ignore[attr-defined]
+    parts = ", ".join(f"{phase} {timings[phase]:.3f}" for phase in PHASES)
+    print(f"  {'CPU s by phase, --jobs 1':<32}: {parts} (wall {one:.3f})")
+    same = tree_hash(work / f"j1-{shape.name}-0") == tree_hash(work / f"j{max_jobs}-{shape.name}-0")
+    print(f"  {'--jobs 1 == --jobs N output':<32}: {'identical' if same else 'DIFFERENT'}")
+    counts = report.to_json()  # type: ignore[attr-defined]
+    print(
+        f"  [{counts['sessions_ingested']} sessions, {counts['subagents']} subagents, "
+        f"{counts['tool_calls']} tool calls]"
+    )
+    for path in work.glob(f"*-{shape.name}*"):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def child_peak_rss(mode: str, root: Path, memory: Path) -> float:
@@ -304,60 +236,71 @@ def child_main(mode: str, root: str, memory: str) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KB on Linux
 
 
+def bench_memory(work: Path, sizes: tuple[int, int]) -> None:
+    print("\n== peak memory, one transcript")
+    floor = child_peak_rss("imports", work, work)
+    print(f"  {'peak RSS, imports only':<32}: {floor:7.1f} MB")
+    for big_mb in sizes:
+        big_root = work / f"big{big_mb}"
+        folder = big_root / "-home-dev-code-big"
+        folder.mkdir(parents=True)
+        rng = random.Random(big_mb)
+        path = folder / "b1g00000-0000-4000-8000-000000000000.jsonl"
+        write_session(path, "b1g00000", "/home/dev/code/big", big_mb * MB, rng, Text(rng))
+        for mode in ("read", "ingest"):
+            rss = child_peak_rss(mode, big_root, work / f"mem{big_mb}")
+            label = f"peak RSS, {mode} one {big_mb} MB file"
+            print(f"  {label:<32}: {rss:7.1f} MB (+{rss - floor:.1f} MB over imports)")
+        shutil.rmtree(big_root)
+
+
+def _timed_run(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True)
+    return time.perf_counter() - start
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} CPUs ({model}), Python {sys.version.split()[0]}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a small corpus, for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="smaller shapes, for a smoke run")
+    parser.add_argument("--runs", type=int, default=3, help="best of how many runs (default 3)")
+    parser.add_argument("--real", type=Path, default=REAL_CORPUS, help="a real projects dir")
+    parser.add_argument("--only", help="comma-separated shape names to run")
+    parser.add_argument(
+        "--code",
+        type=Path,
+        default=ROOT,
+        help="run the command from this checkout (e.g. an older one, for before/after)",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(*args.child)
         return
-    corpus_mb, big_sizes = (12, (10, 40)) if args.quick else (60, (60, 240))
+    print(f"machine: {machine()}")
+    floor = best(5, lambda _: _timed_run([sys.executable, "-c", "pass"]))
+    print(f"interpreter start-up (python -c pass): {floor * 1000:.1f} ms")
+    max_jobs = max(2, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="engram-bench-") as tmp:
         work = Path(tmp)
-        root = work / "projects"
-        make_corpus(root, corpus_mb * MB)
-        files = corpus_files(root)
-        size = sum(p.stat().st_size for p in files)
-        lines = sum(1 for p in files for _ in p.open("rb"))
-        print(f"corpus: {size / MB:.1f} MB, {len(files)} files, {lines:,} lines")
-
-        runs = 5  # best of five for every figure: a 2-core machine is noisy
-        baseline = min(bare_json_loop(files) for _ in range(runs + 1))  # the first warms up
-        readers = min(readers_only(root) for _ in range(runs))
-        first, report = best_ingest(root, work, "memory", runs)
-        skip, _ = best_ingest(root, work, "skip", runs, skip_knowledge=True)
-        again = min(timed_ingest(root, work / "memory0")[0] for _ in range(runs))
-        _, second = timed_ingest(root, work / "memory0")
-        assert report.sessions_ingested > 0 and second.sessions_ingested == 0, second
-
-        def row(name: str, seconds: float, extra: str = "") -> None:
-            ratio = f"  ratio {baseline / seconds:.2f}x" if seconds != baseline else ""
-            print(f"{name:<28}: {size / MB / seconds:7.1f} MB/s ({seconds:.3f} s){ratio}{extra}")
-
-        row("bare json.loads loop", baseline)
-        row("readers only", readers)
-        row("ingest --skip-knowledge", skip)
-        counts = f"{report.sessions_ingested} sessions, {report.subagents} subagents"
-        row("ingest (run_ingest, default)", first, f"  [{counts}, {report.tool_calls} tool calls]")
-        share = 100 * again / first
-        print(
-            f"{'re-ingest, nothing changed':<28}: {again * 1000:.1f} ms, {share:.2f} % of the first"
-        )
-
-        floor = child_peak_rss("imports", root, work)
-        print(f"{'peak RSS, imports only':<28}: {floor:7.1f} MB")
-        for big_mb in big_sizes:
-            big_root = work / f"big{big_mb}"
-            folder = big_root / "-home-dev-code-big"
-            folder.mkdir(parents=True)
-            rng = random.Random(big_mb)
-            path = folder / "b1g00000-0000-4000-8000-000000000000.jsonl"
-            write_session(path, "b1g00000", "/home/dev/code/big", big_mb * MB, rng, Text(rng))
-            for mode in ("read", "ingest"):
-                rss = child_peak_rss(mode, big_root, work / f"mem{big_mb}")
-                label = f"peak RSS, {mode} one {big_mb} MB file"
-                print(f"{label:<28}: {rss:7.1f} MB (+{rss - floor:.1f} MB over imports)")
+        command = Command(work, args.code.resolve())
+        print(f"command: engram ingest from {command.env['PYTHONPATH']}")
+        for shape in build_shapes(work / "shapes", args.quick, args.real):
+            if args.only and shape.name not in args.only.split(","):
+                continue
+            bench_shape(shape, work, command, args.runs, max_jobs)
+        if not args.only or "memory" in args.only.split(","):
+            bench_memory(work, (10, 40) if args.quick else (60, 240))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Ingest: agent transcripts in, engram's memory layout out — incrementally and idempotently.
 
-One run: discover transcript groups (Claude Code, Codex), skip those the manifest says are
+One run: discover transcript groups through every selected reader (transcripts/registry.py:
+one per agent; groups of one session found twice are merged), skip those the manifest says are
 unchanged (a `stat`, no parse), read the rest one session at a time, archive each
 (conversations/, summaries/), extract its knowledge, and finally write each touched project's
 knowledge files ONCE with every new `## Session:` block upserted (a re-ingested session
@@ -15,25 +16,29 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import re
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Generator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import CONTEXT_FILE, Block
 from engram_ci.memory import archive, projectfiles
-from engram_ci.memory.fsutil import STALE_AFTER_SECONDS, file_lock, remove_stale_temp_files
+from engram_ci.memory.fsutil import (
+    STALE_AFTER_SECONDS,
+    StagedWrites,
+    file_lock,
+    remove_stale_temp_files,
+    sync_filesystems,
+)
 from engram_ci.memory.manifest import (
     Entry,
     Fingerprint,
@@ -45,23 +50,23 @@ from engram_ci.memory.manifest import (
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
 from engram_ci.sync.redact import redact_text
-from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, check_project_name
+from engram_ci.transcripts.lines import keep_worktree_apart
+from engram_ci.transcripts.model import (
+    ParseStats,
+    Session,
+    TranscriptGroup,
+    Usage,
+    check_project_name,
+)
+from engram_ci.transcripts.registry import Reader, all_readers, get_reader, merge_groups
 
 log = logging.getLogger("engram_ci")
 
 UNKNOWN_TIME = "unknown"
+#: the phases IngestReport.timings splits a run into
+PHASES = ("discover", "read", "extract", "archive", "write")
 _SAFE_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 _UNSAFE_STAMP = re.compile(r"[()\[\]]")
-
-
-class Reader(Protocol):
-    """engram_ci.transcripts.claude and engram_ci.transcripts.codex satisfy this (as modules)."""
-
-    def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]: ...
-
-    def read_session(
-        self, group: TranscriptGroup, *, project_hint: str | None = None
-    ) -> Session | None: ...
 
 
 class ExtractionLike(Protocol):
@@ -73,6 +78,10 @@ class ExtractionLike(Protocol):
     def confidence(self) -> str: ...
     @property
     def summary(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def usage(self) -> Usage | None: ...
 
 
 Extractor = Callable[[Session], ExtractionLike]
@@ -81,8 +90,14 @@ Extractor = Callable[[Session], ExtractionLike]
 @dataclass(frozen=True)
 class IngestOptions:
     memory_dir: Path
-    claude_roots: tuple[Path, ...]
+    #: shorthands for roots["claude-code"] and roots["codex"]
+    claude_roots: tuple[Path, ...] = ()
     codex_roots: tuple[Path, ...] = ()
+    #: agent (a reader's name in transcripts/registry.py) -> the roots of its store; an agent
+    #: with no roots here (or in the shorthands) is not read
+    roots: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
+    #: only these agents' sessions (None: every agent with roots)
+    agents: tuple[str, ...] | None = None
     project: str | None = None
     force: bool = False
     dry_run: bool = False
@@ -93,6 +108,23 @@ class IngestOptions:
     show_progress: bool = False
     #: worker processes for reading/extracting/archiving: None = one per CPU, 1 = in-process
     jobs: int | None = None
+    #: context.md's size in characters (context.DEFAULT_BUDGET ≈ 1,500 tokens)
+    context_budget: int = context.DEFAULT_BUDGET
+    #: sessions in a git worktree go to a project named after the worktree, not the repository
+    keep_worktrees: bool = False
+
+    def sources(self) -> list[tuple[str, tuple[Path, ...]]]:
+        """(agent, roots) for every selected agent with roots, in the registry's order."""
+        by_agent: dict[str, tuple[Path, ...]] = {
+            "claude-code": self.claude_roots,
+            "codex": self.codex_roots,
+        }
+        for agent, roots in self.roots.items():
+            by_agent[agent] = (*by_agent.get(agent, ()), *roots)
+        wanted = [a for a, roots in by_agent.items() if roots]
+        if self.agents is not None:
+            wanted = [a for a in wanted if a in self.agents]
+        return [(a, by_agent[a]) for a in wanted]
 
 
 @dataclass
@@ -117,6 +149,16 @@ class IngestReport:
     unknown_types: dict[str, int] = field(default_factory=dict)
     #: (project, session id) of every session (re-)ingested in this run
     sessions: list[tuple[str, str]] = field(default_factory=list)
+    #: the model path (--provider): sessions it extracted, sessions that fell back to the
+    #: offline extractor, and the tokens paid for (unusable answers included)
+    provider: str = "offline"
+    llm_sessions: int = 0
+    llm_fallbacks: int = 0
+    llm_tokens: Usage = field(default_factory=Usage)
+    #: CPU seconds spent per phase (discover, read, extract, archive, write), summed over the
+    #: workers (CPU, not wall time: a shared machine's load does not inflate it); for
+    #: benchmarks/ingest.py, not part of to_json (timings differ from run to run)
+    timings: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
     def to_json(self) -> dict[str, Any]:
         """A stable shape for --json and the action's outputs: keys never change meaning."""
@@ -140,19 +182,31 @@ class IngestReport:
                 "unknown_types": dict(sorted(self.unknown_types.items())),
             },
             "sessions": [{"project": p, "session_id": s} for p, s in sorted(self.sessions)],
+            "llm": {
+                "provider": self.provider,
+                "sessions": self.llm_sessions,
+                "fallbacks": self.llm_fallbacks,
+                "tokens": {
+                    "input": self.llm_tokens.input_tokens,
+                    "output": self.llm_tokens.output_tokens,
+                    "cache_read": self.llm_tokens.cache_read_tokens,
+                    "cache_write": self.llm_tokens.cache_creation_tokens,
+                },
+            },
         }
 
 
 def default_readers(options: IngestOptions) -> list[tuple[Reader, tuple[Path, ...]]]:
-    # imported here: the action's entrypoint imports this module and must start fast
-    from engram_ci.transcripts import claude
+    """The registered reader of each of the options' agents, with its roots made absolute
+    (the manifest keys on the paths discovery returns: a relative root must not make the
+    same transcript look new when run from another folder)."""
+    for agent in options.agents or ():
+        get_reader(agent)  # an unknown name is a FatalError naming the known ones
+    return [(get_reader(agent), _absolute(roots)) for agent, roots in options.sources()]
 
-    sources: list[tuple[Reader, tuple[Path, ...]]] = [(claude, options.claude_roots)]
-    if options.codex_roots:
-        from engram_ci.transcripts import codex
 
-        sources.append((codex, options.codex_roots))
-    return sources
+def _absolute(roots: tuple[Path, ...]) -> tuple[Path, ...]:
+    return tuple(root.expanduser().resolve() for root in roots)
 
 
 @dataclass(frozen=True)
@@ -160,6 +214,8 @@ class _RedactedExtraction:
     entries: dict[str, str]
     confidence: str
     summary: str
+    source: str
+    usage: Usage | None
 
 
 def redacted(extraction: ExtractionLike) -> ExtractionLike:
@@ -175,6 +231,8 @@ def redacted(extraction: ExtractionLike) -> ExtractionLike:
         entries={category: redact_text(body) for category, body in extraction.entries.items()},
         confidence=extraction.confidence,
         summary=redact_text(extraction.summary),
+        source=extraction.source,
+        usage=extraction.usage,
     )
 
 
@@ -199,14 +257,24 @@ def run_ingest(
     progress: ProgressSink | None = None,
     readers: Sequence[tuple[Reader, tuple[Path, ...]]] | None = None,
     extractor: Extractor | None = None,
+    barrier: Callable[[Iterable[Path]], None] | None = None,
 ) -> IngestReport:
-    """Ingest every changed transcript under the options' roots into options.memory_dir."""
-    roots = [*options.claude_roots, *options.codex_roots]
-    if not any(root.is_dir() for root in roots):
+    """Ingest every changed transcript under the options' roots into options.memory_dir.
+    `barrier` stands in for fsutil.sync_filesystems (tests watch when it is called)."""
+    if readers is None:
+        readers = default_readers(options)
+    roots = [root for _, reader_roots in readers for root in reader_roots]
+    if not any(root.exists() for root in roots):  # folders, or a reader's files
         shown = ", ".join(str(r) for r in roots) or "(none)"
         raise FatalError(
-            f"no transcripts directory found ({shown}): pass --sessions-dir DIR "
-            "or set ENGRAM_SESSIONS_DIR to a folder laid out like ~/.claude/projects"
+            f"no transcripts directory found ({shown})",
+            fix=Fix(
+                "point {option} at a folder laid out like ~/.claude/projects (or another "
+                "agent's store, see engram ingest --help)",
+                flag="--sessions-dir DIR",
+                input="sessions-path",
+                env="ENGRAM_SESSIONS_DIR",
+            ),
         )
     if options.project is not None:
         check_project_name(options.project)
@@ -219,12 +287,14 @@ def run_ingest(
         extractor = default_extractor(options)
     run = _Run(
         # injected readers/extractors (tests' fakes) stay in this process
-        parallel=readers is None and (extractor is None or extractor_default),
+        parallel=all(reader in all_readers() for reader, _ in readers)
+        and (extractor is None or extractor_default),
         options=options,
         layout=MemoryLayout(options.memory_dir),
-        readers=readers if readers is not None else default_readers(options),
+        readers=readers,
         extract=extractor,
         progress=progress,
+        barrier=barrier or sync_filesystems,
     )
     if options.dry_run:
         return run.execute()  # writes nothing, so it needs (and creates) no lock file
@@ -256,12 +326,17 @@ class _Outcome:
     project: str = ""
     session_id: str = ""
     stamp: str = UNKNOWN_TIME
-    #: category -> body; None when knowledge was not extracted
+    #: category -> body, already sanitized (in the worker); None when not extracted
     entries: dict[str, str] | None = None
     confidence: str = ""
+    #: "offline" or "<provider>:<model>", and what a model charged (extraction.source/usage)
+    source: str = ""
+    usage: Usage | None = None
     subagents: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
+    #: CPU seconds spent reading, extracting, archiving this group
+    seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 #: set in the parent just before forking workers, so they inherit the run instead of pickling it
@@ -281,11 +356,33 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _process_in_worker(index: int) -> _Outcome:
+def _process_in_worker(indexes: list[int]) -> list[_Outcome]:
     assert _FORKED_RUN is not None, "workers must be forked by _Run._outcomes"
     run, todo = _FORKED_RUN
-    reader, group, _ = todo[index]
-    return run._process(reader, group)
+    return [run._process(todo[i][0], todo[i][1]) for i in indexes]
+
+
+#: a batch sent to a worker holds sessions until it reaches this many bytes or BATCH_ITEMS:
+#: a future per small session cost the parent more than the session cost the worker
+BATCH_BYTES = 4 * 1024 * 1024
+BATCH_ITEMS = 32
+
+
+def _batches(order: list[int], sizes: Sequence[int]) -> list[list[int]]:
+    """`order`'s indexes cut into consecutive batches: a big session alone, small ones
+    together (so the end of a run, the small sessions, still spreads over the workers)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    held = 0
+    for index in order:
+        current.append(index)
+        held += sizes[index]
+        if held >= BATCH_BYTES or len(current) >= BATCH_ITEMS:
+            batches.append(current)
+            current, held = [], 0
+    if current:
+        batches.append(current)
+    return batches
 
 
 @dataclass
@@ -296,6 +393,8 @@ class _Run:
     extract: Extractor | None
     progress: ProgressSink
     parallel: bool = False
+    #: the durability barrier (fsutil.sync_filesystems); tests pass one that looks at the disk
+    barrier: Callable[[Iterable[Path]], None] = sync_filesystems
     report: IngestReport = field(default_factory=IngestReport)
     pending: dict[str, _Pending] = field(default_factory=lambda: defaultdict(_Pending))
     stats: ParseStats = field(default_factory=ParseStats)
@@ -303,16 +402,21 @@ class _Run:
     def execute(self) -> IngestReport:
         self.report.memory_dir = str(self.layout.root)
         self.report.dry_run = self.options.dry_run
+        if self.extract is not None and self.options.provider not in (None, "", "offline"):
+            self.report.provider = str(self.options.provider)
+        began = time.process_time()
         manifest = Manifest.load(self.layout.state_dir)
         todo = self._changed_groups(manifest)
+        self.report.timings["discover"] += time.process_time() - began
         self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
         try:
             projects = self._ingest_all(manifest, todo)
         finally:
             self.progress.finish()
         if not self.options.dry_run:
-            self._write_all_knowledge()
-            manifest.save(self.layout.state_dir)
+            began = time.process_time()
+            self._commit(manifest)
+            self.report.timings["write"] += time.process_time() - began
         self.report.projects = sorted(projects)
         self.report.malformed_lines = dict(self.stats.malformed)
         self.report.unknown_types = dict(self.stats.unknown_types)
@@ -322,9 +426,16 @@ class _Run:
         self, manifest: Manifest
     ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
         todo = []
+        seen: set[str] = set()  # session ids: one session found by two readers counts once
         for reader, roots in self.readers:
-            existing = [root for root in roots if root.is_dir()]
-            for group in reader.discover(existing) if existing else []:
+            existing = [root for root in roots if root.exists()]  # folders, or files
+            for group in merge_groups(reader.discover(existing)) if existing else []:
+                if group.session_id in seen:
+                    # e.g. a claude-code-action run staged as a transcript AND its execution
+                    # file: the earlier reader (registry order) is the richer source
+                    log.info("%s: session %s already found", group.main, group.session_id)
+                    continue
+                seen.add(group.session_id)
                 self.report.transcripts_found += 1
                 print_ = fingerprint(group)
                 entry = manifest.get(group_key(group))
@@ -370,6 +481,10 @@ class _Run:
             for reader, group, _ in todo:
                 yield self._process(reader, group)
             return
+        # imported here: an unchanged re-ingest, a dry run or one session never need them
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         global _FORKED_RUN
         # forked workers inherit the run (readers are modules, the extractor a closure):
         # only a group's index crosses the pipe, only a small _Outcome comes back
@@ -380,12 +495,17 @@ class _Run:
                 jobs, mp_context=context_, initializer=_die_with_parent, initargs=(os.getpid(),)
             ) as pool:
                 # biggest first, so no worker is left alone with a large session at the end
-                by_size = sorted(range(len(todo)), key=lambda i: -total_size(todo[i][2]))
-                futures = {i: pool.submit(_process_in_worker, i) for i in by_size}
+                sizes = [total_size(print_) for _, _, print_ in todo]
+                by_size = sorted(range(len(todo)), key=lambda i: -sizes[i])
+                where = {}
+                for batch in _batches(by_size, sizes):
+                    future = pool.submit(_process_in_worker, batch)
+                    where.update({index: (future, k) for k, index in enumerate(batch)})
                 try:
                     # results apply in todo order: exactly as in one process
                     for index in range(len(todo)):
-                        yield futures[index].result()
+                        future, k = where[index]
+                        yield future.result()[k]
                 finally:
                     pool.shutdown(wait=True, cancel_futures=True)
         finally:
@@ -406,9 +526,12 @@ class _Run:
 
     def _process(self, reader: Reader, group: TranscriptGroup) -> _Outcome:
         """Read, check, extract and archive one group: the part that may run in a worker."""
+        began = time.process_time()
         try:
             session = reader.read_session(group)
             if session is not None:
+                if self.options.keep_worktrees:
+                    keep_worktree_apart(session)
                 check_project_name(session.project)
                 _check_session_id(session.session_id)
         except FatalError as error:
@@ -421,6 +544,7 @@ class _Run:
             return _Outcome("not_session")
         if not self._wanted(session.project):
             return _Outcome("unwanted", bytes_read=True)
+        read = time.process_time()
         try:
             extraction = redacted(self.extract(session)) if self.extract else None
         except FatalError as error:
@@ -433,10 +557,12 @@ class _Run:
             return _Outcome("failed", bytes_read=True, stats=_all_stats(session))
         # one walk for the numbers meta.json and the report share (a huge session's turns are
         # read back from disk on every walk)
+        extracted = time.process_time()
         meta = archive.session_meta(session)
         if not self.options.dry_run:
             summary = extraction.summary if extraction else None
             archive.write_session(self.layout, session, summary=summary, meta=meta)
+        archived = time.process_time()
         return _Outcome(
             "ingested",
             bytes_read=True,
@@ -444,11 +570,14 @@ class _Run:
             project=session.project,
             session_id=session.session_id,
             stamp=_header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME,
-            entries=dict(extraction.entries) if extraction else None,
+            entries=_sanitized(extraction.entries) if extraction else None,
             confidence=extraction.confidence if extraction else "",
+            source=extraction.source if extraction else "",
+            usage=extraction.usage if extraction else None,
             subagents=_count_subagents(session),
             tool_calls=meta["tool_calls_with_subagents"],
             tool_errors=meta["tool_errors"] + sum(map(_all_tool_errors, session.subagents)),
+            seconds=(read - began, extracted - read, archived - extracted),
         )
 
     def _apply(
@@ -463,6 +592,8 @@ class _Run:
             self.report.not_sessions += 1
             manifest.record(group_key(group), Entry(print_, "not_session"))
             return None
+        for phase, seconds in zip(("read", "extract", "archive"), outcome.seconds, strict=True):
+            self.report.timings[phase] += seconds
         if outcome.stats is not None:
             self.stats.merge(outcome.stats)
         if outcome.kind == "failed":
@@ -485,7 +616,18 @@ class _Run:
         self.report.subagents += outcome.subagents
         self.report.tool_calls += outcome.tool_calls
         self.report.tool_errors += outcome.tool_errors
+        self._count_model_use(outcome)
         return outcome.project
+
+    def _count_model_use(self, outcome: _Outcome) -> None:
+        if self.report.provider == "offline" or outcome.entries is None:
+            return
+        if outcome.source == "offline":
+            self.report.llm_fallbacks += 1
+        else:
+            self.report.llm_sessions += 1
+        if outcome.usage is not None:
+            self.report.llm_tokens.add(outcome.usage)
 
     def _queue_blocks(self, outcome: _Outcome, previous: Entry | None) -> tuple[str, ...]:
         if outcome.entries is None:
@@ -494,8 +636,7 @@ class _Run:
         pending = self.pending[outcome.project]
         tags = (("confidence", outcome.confidence),)
         written = []
-        for category, body in sorted(outcome.entries.items()):
-            clean = knowledge.sanitize_body(body)
+        for category, clean in sorted(outcome.entries.items()):
             if clean.strip():
                 pending.blocks[category].append(
                     Block(outcome.session_id, outcome.stamp, clean, tags)
@@ -506,20 +647,37 @@ class _Run:
                 pending.stale[category].add(outcome.session_id)
         return tuple(written)
 
-    def _write_all_knowledge(self) -> None:
-        """Each touched project's knowledge, projects side by side in threads: the writes are
-        fsynced, and a run's end otherwise waits on one fsync after another."""
-        projects = sorted(self.pending)
-        if not projects:
-            return
-        with ThreadPoolExecutor(max_workers=min(8, len(projects))) as pool:
-            counts = list(pool.map(lambda p: self._write_knowledge(p, self.pending[p]), projects))
-        self.report.blocks_written += sum(blocks for blocks, _ in counts)
-        self.report.knowledge_files_written += sum(files for _, files in counts)
+    def _commit(self, manifest: Manifest) -> None:
+        """Make the run's work durable, then record it: the manifest may only call a session
+        done once its files would survive a power loss.
 
-    def _write_knowledge(self, project: str, pending: _Pending) -> tuple[int, int]:
-        """Upsert the run's blocks into the project's files, in one write per file; return
-        (blocks written, files written). Touches nothing shared: it runs in a thread."""
+        The workers renamed archive files into place without syncing them; the knowledge
+        files are staged beside their targets. One barrier (a syncfs per filesystem) makes
+        all of it durable at once, the staged files are renamed in, their folders synced,
+        and only then is the manifest written (itself fsynced before its rename)."""
+        staged = StagedWrites(self.barrier)
+        try:
+            self._write_all_knowledge(staged)
+            # the archive's folders may be links to other filesystems: each one is synced
+            archive = [self.layout.root / "conversations", self.layout.root / "summaries"]
+            staged.commit(also_sync=archive if self.report.sessions_ingested else [])
+        finally:
+            staged.discard()  # only what a failure left uncommitted
+        manifest.save(self.layout.state_dir)
+
+    def _write_all_knowledge(self, staged: StagedWrites) -> None:
+        """Stage each touched project's knowledge (one project after another: with no fsync
+        per file any more, threads would only take turns at the GIL)."""
+        for project in sorted(self.pending):
+            blocks, files = self._write_knowledge(project, self.pending[project], staged)
+            self.report.blocks_written += blocks
+            self.report.knowledge_files_written += files
+
+    def _write_knowledge(
+        self, project: str, pending: _Pending, staged: StagedWrites
+    ) -> tuple[int, int]:
+        """Upsert the run's blocks into the project's files, one staged write per file;
+        return (blocks staged, files staged)."""
         blocks_written = 0
         files = projectfiles.read_local(self.layout, project)
         categories = projectfiles.parse_categories(files)
@@ -545,8 +703,10 @@ class _Run:
             return blocks_written, 0
         # only the files we changed are re-rendered: others keep their exact bytes
         out = {f"{c}.md": knowledge.render(categories[c]) for c in sorted(changed)}
-        out[CONTEXT_FILE] = context.synthesize(project, categories)
-        result = projectfiles.write_local(self.layout, project, out, count_blocks=False)
+        out[CONTEXT_FILE] = context.synthesize(project, categories, self.options.context_budget)
+        result = projectfiles.write_local(
+            self.layout, project, out, count_blocks=False, staged=staged
+        )
         return blocks_written, len(result.written)
 
 
@@ -574,6 +734,10 @@ def _check_session_id(session_id: str) -> None:
 def _header_safe(stamp: str) -> str:
     """A transcript's timestamp, minus what would break a block header's `(...)` and tags."""
     return " ".join(_UNSAFE_STAMP.sub("", stamp).split())
+
+
+def _sanitized(entries: Mapping[str, str]) -> dict[str, str]:
+    return {category: knowledge.sanitize_body(body) for category, body in entries.items()}
 
 
 def _is_tombstoned(kf: knowledge.KnowledgeFile, session_id: str) -> bool:
@@ -627,6 +791,14 @@ def summary_lines(report: IngestReport) -> list[str]:
     if skipped:
         parts = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items()))
         lines.append(f"Skipped lines: {parts}")
+    if report.provider != "offline":
+        tokens = report.llm_tokens
+        lines.append(
+            f"Model ({report.provider}): {report.llm_sessions} session(s), "
+            f"{report.llm_fallbacks} fell back to offline; tokens in {tokens.input_tokens}, "
+            f"out {tokens.output_tokens}, cache read {tokens.cache_read_tokens}, "
+            f"cache write {tokens.cache_creation_tokens}"
+        )
     if report.sessions_failed:
         lines.append(f"Failed (see warnings above; retried next run): {report.sessions_failed}")
     return lines

@@ -11,9 +11,13 @@ import pytest
 
 from engram_ci.memory.paths import MemoryLayout
 from tests.github_server import github_as, github_server  # noqa: F401  (fixtures: the GitHub stand-in)
+from tests.s3_server import s3_bucket, s3_endpoint  # noqa: F401  (fixtures: a local S3 server)
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+#: ../shared beside the project (or beside a parent: helpers' worktrees sit one level deeper)
+SHARED = next(
+    (p / "shared" for p in ROOT.parents if (p / "shared").is_dir()), ROOT.parent / "shared"
+)
 CORPUS = SHARED / "corpus" / "claude-code"
 
 _SCRUBBED_ENV = (
@@ -35,6 +39,12 @@ _SCRUBBED_ENV = (
     "ANTHROPIC_API_KEY",
     "OPENAI_API_KEY",
     "OLLAMA_HOST",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
 )
 
 
@@ -48,6 +58,10 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
         if name.startswith("INPUT_"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
+    # never ask an instance metadata service for AWS credentials: it is not loopback
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
     gitconfig = home / ".gitconfig"
     gitconfig.write_text("[user]\n\tname = Test User\n\temail = test@example.invalid\n")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))

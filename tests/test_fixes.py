@@ -17,7 +17,7 @@ def test_failures_past_the_open_cap_are_never_paired_with_their_fix() -> None:
         assistant("", bash("./step0.sh", "ok"), bash("./step1.sh", "ok")),
     )
     solutions = offline.extract(s)[0]["solutions"]
-    assert solutions == "- `./step1.sh` passed after editing `a.py`"
+    assert solutions == "- Fix: `./step1.sh` failed: boom → passed after editing `a.py`"
 
 
 def test_a_fix_pairs_with_the_earliest_failure_and_solutions_keep_failure_order() -> None:
@@ -32,8 +32,9 @@ def test_a_fix_pairs_with_the_earliest_failure_and_solutions_keep_failure_order(
     )
     entries = offline.extract(s)[0]
     assert entries["solutions"].splitlines() == [  # a's failure came first
-        "- `./a.sh` passed after editing `b.py`, `a.py`: The problem was a missing flag in the"
-        " b script.",
-        "- `./b.sh` passed after editing `b.py`: The problem was a missing flag in the b script.",
+        "- Fix: `./a.sh` failed: A broke → passed after editing `b.py`, `a.py`: The problem was"
+        " a missing flag in the b script.",
+        "- Fix: `./b.sh` failed: B broke → passed after editing `b.py`: The problem was a missing"
+        " flag in the b script.",
     ]
     assert entries["bugs"].count("fixed later in the session") == 3

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,37 @@ def test_only_stale_temp_files_of_ours_are_removed(tmp_path: Path) -> None:
     assert not stale.exists()
     assert fresh.exists() and in_git.exists() and lookalike.exists() and link.is_symlink()
     assert fsutil.remove_stale_temp_files(tmp_path / "missing") == 0
+
+
+@pytest.mark.parametrize(
+    "old",
+    ["", "abc", "abcdef", "abcdefgh-longer", "xbcdef", "abcdeX", "ab"],
+)
+def test_chunked_write_if_changed_gives_the_new_bytes_whatever_the_old(
+    tmp_path: Path, old: str
+) -> None:
+    target = tmp_path / "conversation.md"
+    target.write_text(old)
+    written = fsutil.atomic_write_chunks(target, ["ab", "cd", "", "ef"], only_if_changed=True)
+    assert target.read_text() == "abcdef"
+    assert written == (old != "abcdef")
+    assert os.listdir(tmp_path) == ["conversation.md"]
+
+
+def test_an_unchanged_file_is_compared_in_place_never_rewritten(tmp_path: Path) -> None:
+    target = tmp_path / "meta.json"
+    fsutil.atomic_write_chunks(target, ["é" * 5000, "tail\n"], only_if_changed=True)
+    before, folder_before = target.stat(), tmp_path.stat().st_mtime_ns
+    time.sleep(0.01)  # a temp file made and removed would move the folder's mtime
+    again = fsutil.atomic_write_chunks(target, ["é" * 5000, "tail\n"], only_if_changed=True)
+    assert again is False
+    assert tmp_path.stat().st_mtime_ns == folder_before  # no temp file made to find out
+    after = target.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_make_folder_says_whether_it_made_it(tmp_path: Path) -> None:
+    deep = tmp_path / "a" / "b" / "c"
+    assert fsutil.make_folder(deep) is True
+    assert fsutil.make_folder(deep) is False
+    assert deep.is_dir()

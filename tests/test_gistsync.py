@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
 from engram_ci.errors import FatalError
+from engram_ci.knowledge import blocks as knowledge
 from engram_ci.memory.paths import MemoryLayout
-from engram_ci.sync import gistsync
+from engram_ci.sync import gistsync, synced_base
 from tests.github_server import TRUNCATE_BYTES, GitHubStandIn
 
 TOKEN = "ghp_GistSyncTestToken000000000000000001"
@@ -36,7 +37,8 @@ def write(layout: MemoryLayout, project: str, name: str, *blocks: str) -> None:
 
 
 def sessions(text: str) -> set[str]:
-    return set(re.findall(r"^## Session: (\S+)", text, re.M))
+    """The live blocks' session ids (a restore leaves tombstones for what came later)."""
+    return {b.session_id for b in knowledge.parse(text).live_blocks()}
 
 
 def local_sessions(layout: MemoryLayout, project: str, name: str = "decisions.md") -> set[str]:
@@ -262,7 +264,15 @@ def test_clone_into_a_new_project_only(gh: GitHubStandIn, memory: MemoryLayout) 
     memory.knowledge_dir("empty").mkdir(parents=True)
     gistsync.clone(memory.root, gist_id, "empty")
     assert local_sessions(memory, "empty") == {"s1"}
-    assert gistsync.remembered_gist(memory.root, "empty") == gist_id
+    # a clone is independent: the origin is lineage only, its first push makes its own gist
+    assert gistsync.remembered_gist(memory.root, "empty") is None
+    assert synced_base.read_lineage(memory, "empty") == {
+        "origin": f"gist {gist_id}",
+        "version": ANY,
+    }
+    own = gistsync.push(memory.root, "empty")
+    assert own.created and own.gist_id != gist_id
+    assert gh.revisions(gist_id) == 1
     with pytest.raises(FatalError, match="already has knowledge"):
         gistsync.clone(memory.root, gist_id, "empty")
 

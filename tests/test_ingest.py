@@ -124,6 +124,8 @@ class FakeExtraction:
     entries: Mapping[str, str]
     confidence: str = "low"
     summary: str = "# summary"
+    source: str = "fake"
+    usage: None = None
 
 
 def test_reingest_drops_a_category_the_session_no_longer_has(

@@ -1,225 +1,69 @@
-"""Every LLM path over pytest-httpx: request shapes, parsing, retries, and the offline fallback."""
+"""The model call itself over pytest-httpx: retries, the deadline, the schema check, tokens,
+and the offline fallback on any failure. Request/reply shapes per provider: test_providers.py.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from engram_ci.knowledge import extract, llm
-from engram_ci.knowledge.extract import extract_knowledge, extract_offline
+from engram_ci.knowledge import llm, prompts
+from engram_ci.knowledge.extract import extract_knowledge
+from engram_ci.knowledge.providers import Prompt
 from engram_ci.log import registered_secrets
-from engram_ci.transcripts.model import Session
+from engram_ci.transcripts.model import Usage
+from tests.llm_helpers import (  # noqa: F401  (fixtures)
+    ANSWER,
+    ANTHROPIC_KEY,
+    OPENAI_KEY,
+    anthropic_reply,
+    assert_fell_back,
+    fresh_process_warnings_fixture,
+    keys_fixture,
+    openai_reply,
+    warnings_fixture,
+)
 from tests.test_extract import fix_a_failing_test
 
-ANTHROPIC_KEY = "sk-ant-api03-SECRETSECRETSECRET-anthropic"
-OPENAI_KEY = "sk-proj-SECRETSECRETSECRET-openai"
-
-ANSWER = {
-    "decisions": ["Use pytest for every test run."],
-    "solutions": ["add() subtracted; changed `a - b` to `a + b` in src/calc.py."],
-    "patterns": [],
-    "bugs": ["tests/test_calc.py::test_add failed: assert 0 == 4."],
-    "insights": [],
-    "questions": ["Should negative numbers get their own test?"],
-    "procedures": ["uv run pytest -q"],
-    "summary": "Fixed add() in src/calc.py; the suite passes.",
-    "confidence": "high",
-}
+PROMPT = Prompt("sys", "user", prompts.KNOWLEDGE_SCHEMA, prompts.SCHEMA_NAME)
 
 
-@pytest.fixture(autouse=True)
-def fresh_process_warnings() -> None:
-    extract._said_once.clear()
-    extract._stalled.clear()
+# ---------------------------------------------------------------- the answer's shape
 
 
-@pytest.fixture
-def warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Capture engram_ci's records even when log.configure() turned propagation off."""
-    logger = logging.getLogger("engram_ci")
-    attach = not logger.propagate  # else the root handler already sees every record
-    if attach:
-        logger.addHandler(caplog.handler)
-    caplog.set_level(logging.WARNING, logger="engram_ci")
-    yield caplog
-    if attach:
-        logger.removeHandler(caplog.handler)
-
-
-@pytest.fixture
-def keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
-    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
-
-
-def anthropic_reply(text: str) -> dict[str, Any]:
-    return {
-        "id": "msg_1",
-        "type": "message",
-        "role": "assistant",
-        "model": "claude-sonnet-4-5",
-        "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
-        "usage": {"input_tokens": 10, "output_tokens": 20},
-    }
-
-
-def openai_reply(text: str) -> dict[str, Any]:
-    return {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
-
-
-def ollama_reply(text: str) -> dict[str, Any]:
-    return {"model": "llama3.1", "message": {"role": "assistant", "content": text}, "done": True}
-
-
-def body_of(request: httpx.Request) -> dict[str, Any]:
-    value = json.loads(request.content)
-    assert isinstance(value, dict)
-    return value
-
-
-def assert_fell_back(result: Any, session: Session, caplog: pytest.LogCaptureFixture) -> None:
-    assert result == extract_offline(session)
-    assert "using the offline extractor" in caplog.text
-
-
-# ---------------------------------------------------------------- request shapes and parsing
+def _without(key: str) -> dict[str, Any]:
+    return {k: v for k, v in ANSWER.items() if k != key}
 
 
 @pytest.mark.usefixtures("keys")
-def test_anthropic_request_shape_and_answer(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        url="https://api.anthropic.com/v1/messages", json=anthropic_reply(json.dumps(ANSWER))
-    )
-    result = extract_knowledge(fix_a_failing_test(), provider="anthropic")
-
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "POST"
-    assert request.headers["x-api-key"] == ANTHROPIC_KEY
-    assert request.headers["anthropic-version"] == "2023-06-01"
-    assert request.headers["content-type"] == "application/json"
-    body = body_of(request)
-    assert body["model"] == "claude-sonnet-4-5"
-    assert body["max_tokens"] > 0
-    assert "ONE JSON object" in body["system"]
-    assert "The add() test fails, please fix it." in body["messages"][0]["content"]
-    assert "uv run pytest -q -> ERROR" in body["messages"][0]["content"]
-
-    assert result.source == "anthropic:claude-sonnet-4-5"
-    assert result.confidence == "high"
-    assert result.entries == {
-        "decisions": "- Use pytest for every test run.",
-        "solutions": "- add() subtracted; changed `a - b` to `a + b` in src/calc.py.",
-        "bugs": "- tests/test_calc.py::test_add failed: assert 0 == 4.",
-        "questions": "- Should negative numbers get their own test?",
-        "procedures": "- uv run pytest -q",
-    }
-    assert "## Summary\n\nFixed add() in src/calc.py; the suite passes." in result.summary
-    assert result.summary.startswith("# The add() test fails")
-
-
-@pytest.mark.usefixtures("keys")
-def test_openai_request_shape_and_answer(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        url="https://api.openai.com/v1/chat/completions", json=openai_reply(json.dumps(ANSWER))
-    )
-    result = extract_knowledge(fix_a_failing_test(), provider="openai", model="gpt-4.1-mini")
-
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.headers["authorization"] == f"Bearer {OPENAI_KEY}"
-    body = body_of(request)
-    assert body["model"] == "gpt-4.1-mini"
-    assert body["response_format"] == {"type": "json_object"}
-    assert [m["role"] for m in body["messages"]] == ["system", "user"]
-    assert "The add() test fails" in body["messages"][1]["content"]
-    assert result.source == "openai:gpt-4.1-mini"
-    assert result.entries["procedures"] == "- uv run pytest -q"
-
-
-def test_ollama_needs_no_key_and_honours_ollama_host(
-    httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ({**ANSWER, "decisions": "Keep SQLite."}, "answer.decisions is not an array"),
+        ({**ANSWER, "bugs": ["ok", 42]}, "answer.bugs[1] is not a string"),
+        ({**ANSWER, "confidence": "certain"}, "answer.confidence is 'certain', not one of"),
+        ({**ANSWER, "summary": None}, "answer.summary is not a string"),
+        ({**ANSWER, "extra": []}, "answer has unexpected 'extra'"),
+        (_without("solutions"), "answer lacks 'solutions'"),
+    ],
+)
+def test_an_answer_off_the_schema_falls_back_and_its_tokens_still_count(
+    httpx_mock: HTTPXMock, warnings: pytest.LogCaptureFixture, answer: dict[str, Any], said: str
 ) -> None:
-    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:11500")
-    httpx_mock.add_response(
-        url="http://127.0.0.1:11500/api/chat", json=ollama_reply(json.dumps(ANSWER))
-    )
-    result = extract_knowledge(fix_a_failing_test(), provider="ollama")
-
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert "authorization" not in request.headers
-    body = body_of(request)
-    assert body["model"] == "llama3.1"
-    assert body["stream"] is False
-    assert body["format"] == "json"
-    assert "The add() test fails" in body["messages"][1]["content"]
-    assert result.source == "ollama:llama3.1"
-
-
-def test_ollama_default_endpoint(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        url="http://localhost:11434/api/chat", json=ollama_reply(json.dumps(ANSWER))
-    )
-    assert extract_knowledge(fix_a_failing_test(), provider="ollama").source == "ollama:llama3.1"
-
-
-@pytest.mark.usefixtures("keys")
-def test_custom_provider_url_and_env_override(
-    httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    httpx_mock.add_response(
-        url="http://127.0.0.1:8080/proxy/v1/messages", json=anthropic_reply(json.dumps(ANSWER))
-    )
-    result = extract_knowledge(
-        fix_a_failing_test(), provider="anthropic", provider_url="http://127.0.0.1:8080/proxy/"
-    )
-    assert result.source == "anthropic:claude-sonnet-4-5"
-
-    monkeypatch.setenv("ENGRAM_LLM_URL", "http://127.0.0.1:9090")
-    httpx_mock.add_response(
-        url="http://127.0.0.1:9090/v1/chat/completions", json=openai_reply(json.dumps(ANSWER))
-    )
-    assert extract_knowledge(fix_a_failing_test(), provider="openai").source.startswith("openai:")
-
-
-@pytest.mark.usefixtures("keys")
-def test_fenced_json_with_prose_around_it(httpx_mock: HTTPXMock) -> None:
-    text = "Here is the extraction:\n```json\n" + json.dumps(ANSWER, indent=2) + "\n```\nDone."
-    httpx_mock.add_response(json=anthropic_reply(text))
-    result = extract_knowledge(fix_a_failing_test(), provider="anthropic")
-    assert result.source == "anthropic:claude-sonnet-4-5"
-    assert result.entries["decisions"] == "- Use pytest for every test run."
-
-
-@pytest.mark.usefixtures("keys")
-def test_wrong_types_and_missing_keys_are_tolerated(httpx_mock: HTTPXMock) -> None:
-    answer = {
-        "decisions": "Keep SQLite.",
-        "bugs": [{"error": "KeyError in load()", "file": "src/io.py"}, None, 42, "", "  "],
-        "solutions": None,
-        "procedures": ["- make test", "make test"],
-        "summary": ["not", "a", "string"],
-        "confidence": "certain",
-    }
-    httpx_mock.add_response(json=openai_reply(json.dumps(answer)))
-    result = extract_knowledge(fix_a_failing_test(), provider="openai")
-    assert result.entries == {
-        "decisions": "- Keep SQLite.",
-        "bugs": "- KeyError in load() — src/io.py\n- 42",
-        "procedures": "- make test",
-    }
-    assert result.confidence == "medium"
-    assert "## Summary" not in result.summary
+    httpx_mock.add_response(json=anthropic_reply(answer))
+    session = fix_a_failing_test()
+    result = extract_knowledge(session, provider="anthropic")
+    assert_fell_back(result, session, warnings)
+    assert f"does not match the schema: {said}" in warnings.text
+    assert result.usage == Usage(1200, 310, cache_read_tokens=900)
 
 
 @pytest.mark.usefixtures("keys")
@@ -235,21 +79,28 @@ def test_wrong_types_and_missing_keys_are_tolerated(httpx_mock: HTTPXMock) -> No
 def test_garbage_answer_falls_back_with_a_warning(
     httpx_mock: HTTPXMock, warnings: pytest.LogCaptureFixture, text: str
 ) -> None:
-    httpx_mock.add_response(json=anthropic_reply(text))
+    httpx_mock.add_response(json=openai_reply(text))
     session = fix_a_failing_test()
-    result = extract_knowledge(session, provider="anthropic")
+    result = extract_knowledge(session, provider="openai")
     assert_fell_back(result, session, warnings)
-    assert "anthropic extraction failed for session s-1" in warnings.text
+    assert "openai extraction failed for session s-1" in warnings.text
 
 
 @pytest.mark.usefixtures("keys")
-def test_reply_without_content_falls_back(
-    httpx_mock: HTTPXMock, warnings: pytest.LogCaptureFixture
-) -> None:
-    httpx_mock.add_response(json={"choices": []})
-    session = fix_a_failing_test()
-    assert_fell_back(extract_knowledge(session, provider="openai"), session, warnings)
-    assert "no choices[0].message.content" in warnings.text
+def test_items_become_one_line_bullets_without_repeats(httpx_mock: HTTPXMock) -> None:
+    answer = {**ANSWER, "procedures": ["- make test", "make test", "  ", "run\n  `make lint`"]}
+    httpx_mock.add_response(json=openai_reply(json.dumps(answer)))
+    result = extract_knowledge(fix_a_failing_test(), provider="openai")
+    assert result.entries["procedures"] == "- make test\n- run `make lint`"
+
+
+def test_schema_errors() -> None:
+    schema = prompts.KNOWLEDGE_SCHEMA
+    assert llm.schema_errors(ANSWER, schema) == []
+    assert llm.schema_errors([], schema) == ["answer is not an object"]
+    assert llm.schema_errors({**ANSWER, "patterns": [["x"]]}, schema) == [
+        "answer.patterns[0] is not a string"
+    ]
 
 
 @pytest.mark.usefixtures("keys")
@@ -284,11 +135,11 @@ def test_401_falls_back_and_never_shows_the_key(
 @pytest.mark.usefixtures("keys")
 def test_429_then_success_waits_for_retry_after(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(status_code=429, headers={"retry-after": "7"})
-    httpx_mock.add_response(json=anthropic_reply(json.dumps(ANSWER)))
+    httpx_mock.add_response(json=anthropic_reply(ANSWER))
     slept: list[float] = []
-    answer, model = llm.complete_json("anthropic", "sys", "user", sleep=slept.append)
-    assert answer["decisions"] == ANSWER["decisions"]
-    assert model == "claude-sonnet-4-5"
+    done = llm.complete_json("anthropic", PROMPT, sleep=slept.append)
+    assert done.answer["decisions"] == ANSWER["decisions"]
+    assert done.model == "claude-sonnet-4-5"
     assert slept == [7.0]
 
 
@@ -307,7 +158,7 @@ def test_retry_after_as_http_date(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(status_code=503, headers={"retry-after": when})
     httpx_mock.add_response(json=openai_reply(json.dumps(ANSWER)))
     slept: list[float] = []
-    llm.complete_json("openai", "sys", "user", sleep=slept.append)
+    llm.complete_json("openai", PROMPT, sleep=slept.append)
     assert len(slept) == 1 and 25 <= slept[0] <= 31
 
 
@@ -316,7 +167,7 @@ def test_5xx_backs_off_exponentially_then_gives_up(httpx_mock: HTTPXMock) -> Non
     httpx_mock.add_response(status_code=500, text="boom", is_reusable=True)
     slept: list[float] = []
     with pytest.raises(llm.LLMError, match="HTTP 500 \\(server error\\)") as caught:
-        llm.complete_json("anthropic", "sys", "user", sleep=slept.append)
+        llm.complete_json("anthropic", PROMPT, sleep=slept.append)
     assert slept == [1.0, 2.0, 4.0]
     assert len(httpx_mock.get_requests()) == llm.MAX_RETRIES + 1
     assert ANTHROPIC_KEY not in str(caught.value)
@@ -338,7 +189,7 @@ def test_retry_after_beyond_the_bound_is_not_waited_out(httpx_mock: HTTPXMock) -
     httpx_mock.add_response(status_code=429, headers={"retry-after": "3600"})
     slept: list[float] = []
     with pytest.raises(llm.LLMError, match="HTTP 429 \\(rate limited"):
-        llm.complete_json("openai", "sys", "user", sleep=slept.append)
+        llm.complete_json("openai", PROMPT, sleep=slept.append)
     assert slept == []
 
 
@@ -376,7 +227,7 @@ def test_missing_key_falls_back_naming_the_variable(
 
 @pytest.mark.usefixtures("keys")
 def test_caller_client_is_used_and_left_open(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=anthropic_reply(json.dumps(ANSWER)))
+    httpx_mock.add_response(json=anthropic_reply(ANSWER))
     with httpx.Client() as client:
         extract_knowledge(fix_a_failing_test(), provider="anthropic", client=client)
         assert not client.is_closed
@@ -392,7 +243,7 @@ def test_keys_never_reach_logs_or_errors(
     for provider in ("openai", "openai", "anthropic", "anthropic"):
         extract_knowledge(session, provider=provider)
     with pytest.raises(llm.LLMError) as caught:
-        llm.complete_json("anthropic", "s", "u", sleep=lambda _: None, max_retries=0)
+        llm.complete_json("anthropic", PROMPT, sleep=lambda _: None, max_retries=0)
     text = warnings.text + str(caught.value)
     assert all(f"HTTP {status}" in text for status in (400, 401, 403, 404, 500))
     assert OPENAI_KEY not in text and ANTHROPIC_KEY not in text
@@ -441,6 +292,116 @@ def test_cli_logging_prints_the_warning_without_the_key(httpx_mock: HTTPXMock) -
     printed = stream.getvalue()
     assert printed.startswith("warning: anthropic extraction failed for session s-1")
     assert "HTTP 401" in printed and ANTHROPIC_KEY not in printed
+
+
+# ---------------------------------------------------------------- the deadline
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.usefixtures("keys")
+def test_a_retry_wait_past_the_deadline_is_not_taken(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=429, headers={"retry-after": "30"})
+    slept: list[float] = []
+    with pytest.raises(llm.LLMError, match="HTTP 429"):
+        llm.complete_json("openai", PROMPT, sleep=slept.append, deadline=20)
+    assert slept == [] and len(httpx_mock.get_requests()) == 1
+
+
+@pytest.mark.usefixtures("keys")
+def test_waits_count_against_the_deadline(httpx_mock: HTTPXMock) -> None:
+    clock = FakeClock()
+
+    def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    httpx_mock.add_response(status_code=503, headers={"retry-after": "8"}, is_reusable=True)
+    with pytest.raises(llm.LLMError, match="HTTP 503"):
+        llm.complete_json("openai", PROMPT, sleep=sleep, clock=clock, deadline=20)
+    # 8 s, 8 s, then a third wait would end past 20 s: the last answer stands
+    assert clock.now == 1016.0 and len(httpx_mock.get_requests()) == 3
+
+
+@pytest.mark.usefixtures("keys")
+def test_each_attempt_waits_no_longer_than_the_time_left(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(json=anthropic_reply(ANSWER))
+    llm.complete_json("anthropic", PROMPT, deadline=12)
+    (request,) = httpx_mock.get_requests()
+    timeout = request.extensions["timeout"]
+    assert 0 < timeout["read"] <= 12 and 0 < timeout["connect"] <= 12
+
+
+@pytest.mark.usefixtures("keys")
+def test_a_server_trickling_its_answer_is_cut_at_the_deadline(httpx_mock: HTTPXMock) -> None:
+    clock = FakeClock()
+
+    def trickle() -> Any:
+        for _ in range(100):
+            clock.now += 5  # every chunk arrives within the read timeout, the whole does not
+            yield b" "
+
+    httpx_mock.add_callback(
+        lambda request: httpx.Response(200, content=trickle())  # type: ignore[arg-type]
+    )
+    with pytest.raises(llm.LLMError, match="still answering at the 60 s deadline"):
+        llm.complete_json("openai", PROMPT, clock=clock, deadline=60)
+
+
+@pytest.mark.usefixtures("keys")
+def test_a_huge_reply_is_refused(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(content=b"x" * (llm.MAX_REPLY_BYTES + 1))
+    with pytest.raises(llm.LLMError, match="more than"):
+        llm.complete_json("openai", PROMPT)
+
+
+# ---------------------------------------------------------------- tokens in the ingest report
+
+
+@pytest.mark.usefixtures("keys")
+def test_ingest_json_reports_model_sessions_fallbacks_and_tokens(
+    httpx_mock: HTTPXMock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engram_ci.cli import app as cli
+
+    # three sample sessions: two answered, one answer off the schema (its tokens still count)
+    httpx_mock.add_response(json=anthropic_reply(ANSWER))
+    httpx_mock.add_response(json=anthropic_reply({**ANSWER, "confidence": "sure"}))
+    httpx_mock.add_response(json=anthropic_reply(ANSWER))
+    code = cli.main(
+        ["ingest", "--samples", "--provider", "anthropic", "--json", "--no-codex",
+         "--memory-dir", str(tmp_path / "memory")]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    report = json.loads(out)
+    assert report["llm"] == {
+        "provider": "anthropic",
+        "sessions": 2,
+        "fallbacks": 1,
+        "tokens": {"input": 3600, "output": 930, "cache_read": 2700, "cache_write": 0},
+    }
+    assert len(httpx_mock.get_requests()) == 3  # one request per session
+
+
+def test_offline_ingest_reports_no_model_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engram_ci.cli import app as cli
+
+    assert cli.main(["ingest", "--samples", "--json", "--memory-dir", str(tmp_path / "m")]) == 0
+    llm_part = json.loads(capsys.readouterr().out)["llm"]
+    assert llm_part == {
+        "provider": "offline",
+        "sessions": 0,
+        "fallbacks": 0,
+        "tokens": {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0},
+    }
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from engram_ci.errors import FatalError
-from engram_ci.memory.paths import MemoryLayout, resolve_claude_roots, resolve_memory_dir
+from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
 from engram_ci.transcripts.model import check_project_name
 
 
@@ -14,15 +14,6 @@ def test_memory_dir_precedence(monkeypatch: pytest.MonkeyPatch, isolated_env: Pa
     monkeypatch.setenv("ENGRAM_MEMORY_DIR", "/srv/mem")
     assert resolve_memory_dir() == Path("/srv/mem")
     assert resolve_memory_dir("/explicit") == Path("/explicit")
-
-
-def test_claude_roots_precedence(monkeypatch: pytest.MonkeyPatch, isolated_env: Path) -> None:
-    assert resolve_claude_roots() == [isolated_env / ".claude" / "projects"]
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", "/a, /b")
-    assert resolve_claude_roots() == [Path("/a/projects"), Path("/b/projects")]
-    monkeypatch.setenv("ENGRAM_SESSIONS_DIR", "/sessions")
-    assert resolve_claude_roots() == [Path("/sessions")]
-    assert resolve_claude_roots("/x") == [Path("/x")]
 
 
 @pytest.mark.parametrize(

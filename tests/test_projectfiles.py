@@ -75,3 +75,19 @@ def test_metadata_json_has_engrams_fields() -> None:
     data = json.loads(projectfiles.metadata_json("p"))
     assert {"project", "synced_at", "tool", "version"} <= set(data)
     assert data["project"] == "p"
+
+
+def test_for_upload_leaves_expired_blocks_out() -> None:
+    from datetime import UTC, datetime
+
+    files = {
+        "decisions.md": "# Decisions\n\n\n## Session: a (2025-01-01T00:00:00Z) [ttl:1d]\n\n- old\n"
+        "\n\n## Session: b (2025-01-01T00:00:00Z)\n\n- kept\n",
+        "bugs.md": "# Bugs\n\n\n## Session: c (2025-01-01)  \n\n- exact bytes\n",
+        "context.md": "# Project context\n",
+    }
+    upload = projectfiles.for_upload(files, now=datetime(2025, 1, 5, tzinfo=UTC))
+    assert "old" not in upload["decisions.md"] and "- kept" in upload["decisions.md"]
+    assert upload["bugs.md"] == files["bugs.md"] and upload["context.md"] == files["context.md"]
+    later = projectfiles.for_upload(files, now=datetime(2025, 1, 1, 12, tzinfo=UTC))
+    assert later == files

@@ -11,7 +11,7 @@ import pytest
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.memory.paths import MemoryLayout
-from engram_ci.sync import reposync
+from engram_ci.sync import repo_backend, reposync
 from engram_ci.sync.repomerge import run_driver
 
 from .repo_helpers import add_block, bare_remote, git, sessions_in, show
@@ -219,7 +219,8 @@ def test_push_rejected_after_all_attempts_is_a_fatal_error(tmp_path: Path) -> No
             attempts=3,
             sleep=slept.append,
         )
-    assert len(slept) == 3 and all(0 <= s <= reposync.BACKOFF_CAP for s in slept)
+    # a wait between tries, none after the last one
+    assert len(slept) == 2 and all(0 <= s <= reposync.BACKOFF_CAP for s in slept)
     assert git(remote, "for-each-ref") == ""
 
 
@@ -437,7 +438,7 @@ def test_credentials_persisted_by_checkout_win_over_ambient_tokens(
 
     def headers() -> list[str]:
         with GitRepo.open(kr) as repo:
-            reposync._upstream(repo, "main", None, None)
+            repo_backend.upstream(repo, "main", None, None)
             env = repo._git.environment()
         return [v for k, v in env.items() if k.startswith("GIT_CONFIG_VALUE") and "basic" in v]
 

@@ -44,8 +44,20 @@ def test_files_touched_and_how_the_session_went() -> None:
         bash("rm -rf build", "The user doesn't want to proceed with this tool use.", error=True),
     )
     assert tally.touches() == [("src/a.py", 1, 1), ("b.py", 0, 1)]
-    assert tally.session_shape() == [
-        "1 tool call(s) failed on tool mechanics, e.g. String to replace not found",
-        "The user declined 1 tool call(s): `rm -rf build`",
+    assert tally.asked.items == ["Open: TODO in `src/a.py`: y # TODO: z"]
+    assert tally.procedures() == []  # a refused command was never run
+
+
+def test_checks_left_failing_and_commands_the_human_ran() -> None:
+    tally = _tally(
+        bash("uv run pytest", "=== 1 failed, 2 passed ==="),
+        bash("ruff check .", "Exit code 1\nx.py:1:1: F401 unused import", error=True),
+        bash("ruff check .", "All checks passed!"),
+        bash("uv run pytest -x", "Exit code 1\nFAILED tests/test_a.py::test_b", error=True),
+    )
+    tally.user_command(" uv run mypy")
+    tally.user_command("ls")  # looking around, typed or not, is no procedure
+    assert tally.left_failing() == [
+        "Left failing: `uv run pytest -x`: FAILED tests/test_a.py::test_b"
     ]
-    assert tally.asked.items == ["TODO in `src/a.py`: y # TODO: z"]
+    assert "Lint: `uv run mypy` (run by the user)" in tally.procedures()

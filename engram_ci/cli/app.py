@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from engram_ci import __version__, log
-from engram_ci.cli import demo, memory, sync_gist, sync_repo
+from engram_ci.cli import demo, memory, memory_edit, sync_gist, sync_repo, sync_s3
 from engram_ci.cli import ingest_cmd as ingest
 from engram_ci.errors import EXIT_BUG, EXIT_USER_ERROR, FatalError, environment_error
 
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     ingest.register(commands, common)
     memory.register(commands, common)
+    memory_edit.register(commands, common)
     demo.register(commands, common)
     sync = commands.add_parser(
         "sync", parents=[common], help="share memory through GitHub Gists or git repositories"
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_commands.required = True
     sync_gist.register(sync_commands, common)
     sync_repo.register(sync_commands, common)
+    sync_s3.register(sync_commands, common)
     return parser
 
 

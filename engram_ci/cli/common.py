@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from engram_ci.errors import FatalError
+from engram_ci.knowledge.context import DEFAULT_BUDGET, parse_budget
 from engram_ci.log import register_secret
 from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
 
@@ -53,3 +54,21 @@ def read_token_option(source: str | None, *, option: str = "--token") -> str | N
         raise FatalError(f"{option}: expected one token on one line")
     register_secret(token)
     return token
+
+
+def context_budget(text: str) -> int:
+    """argparse type of --budget: context.md's size in characters."""
+    try:
+        return parse_budget(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"--{error}") from None
+
+
+def add_budget_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--budget",
+        type=context_budget,
+        default=None,
+        metavar="N",
+        help=f"context.md's size in characters (default: {DEFAULT_BUDGET}, about 1,500 tokens)",
+    )

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from importlib import resources
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci.cli.common import print_json
+from engram_ci.cli.common import add_budget_option, print_json
 from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
-from engram_ci.memory.paths import resolve_claude_roots, resolve_codex_roots, resolve_memory_dir
+from engram_ci.knowledge.context import DEFAULT_BUDGET
+from engram_ci.memory.paths import resolve_memory_dir
 from engram_ci.progress import Progress
+from engram_ci.transcripts.registry import ReaderSpec, all_readers, reader_names
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
@@ -22,6 +25,8 @@ PROVIDERS = ("offline", "anthropic", "openai", "ollama")
 
 def samples_dir() -> Path:
     """The bundled sample transcripts (package data), laid out like ~/.claude/projects."""
+    from importlib import resources  # ~10 ms of start-up that only --samples needs
+
     return Path(str(resources.files("engram_ci") / "samples" / "claude-projects"))
 
 
@@ -31,9 +36,10 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="archive agent transcripts and extract knowledge into the memory dir",
         description=(
-            "Read Claude Code (and Codex CLI) transcripts, write engram's memory layout: "
-            "conversations/, summaries/ and knowledge/<project>/. Unchanged transcripts are "
-            "skipped; re-ingesting a session replaces its knowledge blocks."
+            "Read coding agents' transcripts (Claude Code, Codex CLI, …: every store found "
+            "where the agent keeps it), write engram's memory layout: conversations/, "
+            "summaries/ and knowledge/<project>/. Unchanged transcripts are skipped; "
+            "re-ingesting a session replaces its knowledge blocks."
         ),
     )
     parser.add_argument("--project", metavar="P", help="only ingest sessions of project P")
@@ -41,13 +47,22 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
     parser.add_argument("--skip-knowledge", action="store_true", help="archive conversations only")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--sessions-dir",
-        metavar="DIR",
-        help="transcripts root (default: $ENGRAM_SESSIONS_DIR, else ~/.claude/projects)",
+    parser.add_argument(
+        "--agent",
+        action="append",
+        choices=reader_names(),
+        metavar="NAME",
+        help=f"only read this agent's sessions (repeatable; one of: {', '.join(reader_names())})",
     )
-    where.add_argument(
+    for reader in all_readers():  # one flag per registered reader, e.g. --codex-dir
+        parser.add_argument(
+            f"--{reader.option}",
+            metavar="DIR",
+            dest=_dest(reader.option),
+            help=f"read {reader.name}'s sessions from DIR (default: {reader.store}); "
+            "any such flag reads only the folders named",
+        )
+    parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled sample transcripts"
     )
     parser.add_argument(
@@ -59,7 +74,15 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--provider-url", metavar="URL", help="the LLM endpoint to use")
     parser.add_argument("--model", metavar="M", help="the LLM model name")
     parser.add_argument(
-        "--no-codex", action="store_true", help="ignore Codex CLI sessions (~/.codex/sessions)"
+        "--no-codex",
+        action="store_true",
+        help="ignore Codex CLI sessions (--agent picks which agents to read)",
+    )
+    parser.add_argument(
+        "--keep-worktrees",
+        action="store_true",
+        help="file sessions run in a git worktree (<repo>/worktrees/<name>, "
+        "<repo>/.claude/worktrees/<name>) under the worktree's name, not the repository's",
     )
     parser.add_argument(
         "--jobs",
@@ -67,6 +90,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         metavar="N",
         help="worker processes for reading and extracting (default: one per CPU)",
     )
+    add_budget_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -80,25 +104,53 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def options_from(args: argparse.Namespace) -> IngestOptions:
+def _dest(option: str) -> str:
+    return "store_" + option.replace("-", "_")
+
+
+def agent_roots(
+    args: argparse.Namespace, env: Mapping[str, str], home: Path
+) -> dict[str, tuple[Path, ...]]:
+    """Agent -> roots to read. --<agent>-dir flags read those folders and no other store
+    (each must exist); without one, every agent's default store, where it exists."""
+    readers = all_readers()
+    named: dict[str, tuple[ReaderSpec, str]] = {}
+    for reader in readers:
+        value = getattr(args, _dest(reader.option), None)
+        if value:
+            named[reader.name] = (reader, str(value))
     if args.samples:
-        claude_roots = [samples_dir()]
-    else:
-        claude_roots = resolve_claude_roots(args.sessions_dir)
-        if args.sessions_dir and not claude_roots[0].is_dir():
-            raise FatalError(
-                f"sessions dir {args.sessions_dir} does not exist: pass a folder laid out like "
-                "~/.claude/projects to --sessions-dir"
-            )
-    codex_roots = (
-        []
-        if args.no_codex or args.samples
-        else [root for root in resolve_codex_roots() if root.is_dir()]
-    )
+        if named:
+            flags = ", ".join(f"--{r.option}" for r, _ in named.values())
+            raise FatalError(f"--samples is not allowed with {flags}: pass one or the other")
+        return {"claude-code": (samples_dir(),)}
+    if named:
+        return {name: (_existing(reader, value),) for name, (reader, value) in named.items()}
+    # missing stores are skipped quietly by ingest (and listed if none exists at all)
+    return {reader.name: tuple(reader.default_roots(env, home)) for reader in readers}
+
+
+def _existing(reader: ReaderSpec, value: str) -> Path:
+    root = Path(value).expanduser()
+    if not root.is_dir():
+        raise FatalError(
+            f"{reader.name} sessions dir {value} does not exist: pass an existing folder "
+            f"to --{reader.option} (default: {reader.store})"
+        )
+    return root
+
+
+def options_from(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None, home: Path | None = None
+) -> IngestOptions:
+    roots = agent_roots(args, os.environ if env is None else env, home or Path.home())
+    agents = tuple(args.agent) if args.agent else None
+    if args.no_codex:
+        agents = tuple(a for a in (agents or roots) if a != "codex")
     return IngestOptions(
         memory_dir=resolve_memory_dir(getattr(args, "memory_dir", None)),
-        claude_roots=tuple(claude_roots),
-        codex_roots=tuple(codex_roots),
+        roots=roots,
+        agents=agents,
         project=args.project,
         force=args.force,
         dry_run=args.dry_run,
@@ -107,6 +159,8 @@ def options_from(args: argparse.Namespace) -> IngestOptions:
         provider_url=args.provider_url,
         model=args.model,
         jobs=args.jobs,
+        context_budget=args.budget or DEFAULT_BUDGET,
+        keep_worktrees=args.keep_worktrees,
     )
 
 

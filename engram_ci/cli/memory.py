@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engram_ci import export
-from engram_ci.cli.common import layout_from, print_json
+from engram_ci.cli.common import add_budget_option, layout_from, print_json
 from engram_ci.memory.fsutil import atomic_write_text
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         type=Path,
         help="write it into a marked section of FILE (e.g. CLAUDE.md), replaced on each run",
     )
+    add_budget_option(recall)
     recall.set_defaults(handler=run_recall)
 
     exporter = subparsers.add_parser(
@@ -43,6 +44,11 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     exporter.add_argument("format", choices=export.FORMATS, metavar="{json,markdown,html}")
     exporter.add_argument(
         "-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout"
+    )
+    exporter.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep secrets in the export (default: redacted, like every sync upload)",
     )
     exporter.set_defaults(handler=run_export)
 
@@ -58,16 +64,17 @@ def run_projects(args: argparse.Namespace) -> int:
         return 0
     width = max(len(s.name) for s in summaries)
     for s in summaries:
+        agents = ", ".join(f"{agent} {count}" for agent, count in s.agents)
         print(
             f"{s.name:<{width}}  {s.sessions:>5} sessions  {s.blocks:>5} blocks  "
-            f"last {s.last_activity or '-'}"
+            f"last {s.last_activity or '-'}" + (f"  ({agents})" if agents else "")
         )
     return 0
 
 
 def run_recall(args: argparse.Namespace) -> int:
     if args.into is None:
-        sys.stdout.write(export.recall(layout_from(args), args.project))
+        sys.stdout.write(export.recall(layout_from(args), args.project, budget=args.budget))
         return 0
     # the agent's next run reads CLAUDE.md: same section the action's pull modes write
     from engram_ci.action import claudemd
@@ -80,7 +87,8 @@ def run_recall(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    text = export.render(export.collect(layout_from(args), args.project), args.format)
+    collected = export.collect(layout_from(args), args.project, redact=not args.no_redact)
+    text = export.render(collected, args.format)
     if args.output:
         atomic_write_text(Path(args.output).expanduser(), text)
         print(f"wrote {args.output}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""`engram sync push|pull|clone|list|history`: knowledge through a secret GitHub gist.
+"""`engram sync push|pull|restore|clone|list|history`: knowledge through a secret GitHub gist.
 
 Human lines by default, `--json` for scripts. The token comes from GITHUB_TOKEN, GH_TOKEN or
 `gh auth token`; the API from GITHUB_API_URL (GitHub Enterprise Server, Actions).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engram_ci.cli.common import layout_from, print_json
 from engram_ci.sync import crypto
@@ -26,11 +26,12 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         description="Merge the gist into the project at block level, then upload the files "
         "that differ. Without --gist-id the project's gist is reused, or created.",
     )
-    push.add_argument("project")
+    push.add_argument("project", help="the project whose knowledge to push")
     push.add_argument(
         "--gist-id", metavar="ID", help="the gist to push to (default: the project's)"
     )
     push.add_argument("--description", metavar="D", help="description of a new gist")
+    _adopt_option(push)
     push.add_argument("--json", action="store_true", help="print the result as JSON")
     crypto.add_cli_options(push)
     push.set_defaults(handler=run_push)
@@ -39,34 +40,64 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "pull",
         parents=[common],
         help="pull a gist into a project (block-level merge)",
-        description="ID is a gist id, or a version sha of the project's remembered gist.",
+        description="ID is a gist id, or a version of the project's remembered gist (7+ hex "
+        "characters): pulling a version restores it, and the next push makes the gist equal "
+        "to it.",
     )
-    pull.add_argument("project")
-    pull.add_argument("gist_id", metavar="ID")
+    pull.add_argument("project", help="the project to pull into")
+    pull.add_argument("gist_id", metavar="ID", help="a gist id, or a version of the project's gist")
     pull.add_argument("--force", action="store_true", help="replace local files instead of merging")
-    pull.add_argument("--version", metavar="SHA", help="pull this version of the gist")
+    pull.add_argument("--version", metavar="SHA", help="restore this version of the gist")
+    _adopt_option(pull)
     pull.add_argument("--json", action="store_true", help="print the result as JSON")
     crypto.add_cli_options(pull)
     pull.set_defaults(handler=run_pull)
 
-    clone = subparsers.add_parser("clone", parents=[common], help="pull a gist into a new project")
-    clone.add_argument("gist_id", metavar="ID")
-    clone.add_argument("new_project", metavar="NEW")
+    restore = subparsers.add_parser(
+        "restore",
+        parents=[common],
+        help="restore a version of a project's gist; the next push makes the gist equal to it",
+        description="Local knowledge becomes that version; blocks added since become "
+        "tombstones, so the next push removes them from the gist instead of merging them back.",
+    )
+    restore.add_argument("project", help="the project to restore")
+    restore.add_argument("version", metavar="VERSION", help="a version (7+ hex characters)")
+    restore.add_argument("--gist-id", metavar="ID", help="the gist (default: the project's)")
+    restore.add_argument("--json", action="store_true", help="print the result as JSON")
+    _adopt_option(restore)
+    crypto.add_cli_options(restore)
+    restore.set_defaults(handler=run_restore)
+
+    clone = subparsers.add_parser(
+        "clone",
+        parents=[common],
+        help="copy a gist into a new, independent project (its first push makes its own gist)",
+    )
+    clone.add_argument("gist_id", metavar="ID", help="the gist to copy")
+    clone.add_argument("new_project", metavar="NEW", help="the new project's name")
     clone.add_argument("--version", metavar="SHA", help="clone this version of the gist")
     clone.add_argument("--json", action="store_true", help="print the result as JSON")
     crypto.add_cli_options(clone)
     clone.set_defaults(handler=run_clone)
 
     listing = subparsers.add_parser("list", parents=[common], help="your gists for a project")
-    listing.add_argument("project")
+    listing.add_argument("project", help="the project to look for")
     listing.add_argument("--json", action="store_true", help="print the gists as JSON")
     listing.set_defaults(handler=run_list)
 
     hist = subparsers.add_parser("history", parents=[common], help="versions of a gist")
-    hist.add_argument("gist_id", metavar="ID")
+    hist.add_argument("gist_id", metavar="ID", help="the gist")
     hist.add_argument("--version", metavar="V", help="show that version's files and sizes")
     hist.add_argument("--json", action="store_true", help="print the history as JSON")
     hist.set_defaults(handler=run_history)
+
+
+def _adopt_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="use a gist whose metadata names another project (it becomes this project's)",
+    )
 
 
 def run_push(args: argparse.Namespace) -> int:
@@ -77,7 +108,8 @@ def run_push(args: argparse.Namespace) -> int:
         args.project,
         gist_id=args.gist_id,
         description=args.description,
-        cipher=crypto.cipher_from_args(args),
+        adopt=args.adopt,
+        **_keys(args, pulling=False),
     )
     if args.json:
         print_json(asdict(result))
@@ -87,7 +119,7 @@ def run_push(args: argparse.Namespace) -> int:
     if result.changed:
         print(
             f"files: {', '.join(result.files_synced)}; blocks +{result.blocks_added} "
-            f"-{result.blocks_removed}; revision {result.revision[:12]}"
+            f"-{result.blocks_removed}; revision {result.revision}"
         )
     else:
         print("nothing new to push (no revision made)")
@@ -97,8 +129,20 @@ def run_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace, *, pulling: bool) -> dict[str, Any]:
+    """cipher= and encrypt= for a gistsync call, by the policy the Action uses too."""
+    chosen = crypto.encryption_from_args(args, pulling=pulling)
+    return {"cipher": chosen.cipher} | ({} if pulling else {"encrypt": chosen.encrypt})
+
+
 def _print_pull(result: gistsync.GistPullResult, project: str) -> None:
-    if result.changed:
+    if result.restored:
+        print(
+            f"restored version {result.restored} of gist {result.gist_id} into {project}: "
+            f"blocks +{result.blocks_added} -{result.blocks_removed}; the next "
+            f"`engram sync push {project}` makes the gist equal to it"
+        )
+    elif result.changed:
         print(
             f"pulled gist {result.gist_id} into {project}: {', '.join(result.files_synced)}; "
             f"blocks +{result.blocks_added} -{result.blocks_removed}"
@@ -116,7 +160,8 @@ def run_pull(args: argparse.Namespace) -> int:
         args.gist_id,
         force=args.force,
         version=args.version,
-        cipher=crypto.cipher_from_args(args),
+        adopt=args.adopt,
+        **_keys(args, pulling=True),
     )
     if args.json:
         print_json(asdict(result))
@@ -133,12 +178,30 @@ def run_clone(args: argparse.Namespace) -> int:
         args.gist_id,
         args.new_project,
         version=args.version,
-        cipher=crypto.cipher_from_args(args),
+        **_keys(args, pulling=True),
     )
     if args.json:
         print_json(asdict(result))
     else:
         _print_pull(result, args.new_project)
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from engram_ci.sync import gistsync  # PyGithub loads only when a gist command runs
+
+    result = gistsync.restore(
+        layout_from(args).root,
+        args.project,
+        args.version,
+        gist_id=args.gist_id,
+        adopt=args.adopt,
+        **_keys(args, pulling=True),
+    )
+    if args.json:
+        print_json(asdict(result))
+    else:
+        _print_pull(result, args.project)
     return 0
 
 

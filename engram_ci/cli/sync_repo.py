@@ -108,6 +108,7 @@ def _init(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from engram_ci.sync import reposync
 
+    keys = crypto.encryption_from_args(args, pulling=False)
     result = reposync.push_repo(
         _memory(args),
         args.project,
@@ -118,7 +119,8 @@ def _push(args: argparse.Namespace) -> int:
         token=read_token_option(args.token),
         remote=args.remote,
         attempts=args.attempts or reposync.PUSH_ATTEMPTS,
-        cipher=crypto.cipher_from_args(args),
+        cipher=keys.cipher,
+        encrypt=keys.encrypt,
     )
     if args.json:
         print_json(dataclasses.asdict(result))
@@ -144,7 +146,7 @@ def _pull(args: argparse.Namespace) -> int:
         fetch_remote=args.fetch_remote,
         token=read_token_option(args.token),
         remote=args.remote,
-        cipher=crypto.cipher_from_args(args),
+        cipher=crypto.encryption_from_args(args, pulling=True).cipher,
     )
     if args.json:
         print_json(dataclasses.asdict(result))

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engram_ci.knowledge.phrases import CAUSE, CAUSE_RE, INTENT, INTENT_RE, Prose, one_line
+from engram_ci.knowledge.bullets import (
+    clean_markdown,
+    is_narration,
+    strip_interjections,
+    whole_sentences,
+)
+from engram_ci.knowledge.phrases import CAUSE, CAUSE_RE, INTENT, INTENT_RE, Prose
 from engram_ci.knowledge.signals import (
     EDIT_TOOLS,
     CallFacts,
@@ -23,6 +29,8 @@ from engram_ci.knowledge.tool_output import error_line
 from engram_ci.transcripts.model import Session
 
 BUGS_CAP = 8
+#: a Fix bullet's length at most (short of paths longer than that)
+FIX_CHARS = 380
 SOLUTIONS_CAP = 8
 #: failures of one agent thread still awaiting their fix, the most recent kept; and the bug
 #: entries recorded per kind (shell, other). Either cap changes the output only for a thread
@@ -43,6 +51,8 @@ class Failure:
     #: command_kind(subject) == "Test": half of retry_matches(), worked out once
     test: bool
     entry: str
+    #: the error line, short enough to show whole ("" when too long or absent)
+    signature: str = ""
     fixed: bool = False
     edited: FirstDistinct = field(default_factory=lambda: FirstDistinct(4))
     ran: FirstDistinct = field(default_factory=lambda: FirstDistinct(2))
@@ -65,12 +75,19 @@ class Failure:
         else:
             how = "on a re-run"
         why = self.cause if self.cause is not None else self.intent
+        why = whole_sentences(strip_interjections(clean_markdown(why or "")), 200)
+        if is_narration(why):
+            why = ""
         if how == "on a re-run" and not why:
             return None  # nothing changed that we can see: no knowledge in it
-        fixed = f"{code(self.subject)} passed {how}"
-        if rerun != self.subject:
-            fixed = f"{code(self.subject)} fixed: {code(rerun)} passed {how}"
-        return f"{fixed}: {one_line(why, 160)}" if why else fixed
+        fixed = f"passed {how}" if rerun == self.subject else f"{code(rerun)} passed {how}"
+        # most detail first; a bullet stays one readable line, so detail goes before words
+        for signature, reason in ((self.signature, why), (self.signature, ""), ("", why)):
+            failed = f"{code(self.subject)} failed" + (f": {signature}" if signature else "")
+            line = f"Fix: {failed} → {fixed}" + (f": {reason}" if reason else "")
+            if len(line) <= FIX_CHARS:
+                return line
+        return f"Fix: {code(self.subject)} failed → {fixed}"
 
 
 class Bugs:
@@ -134,13 +151,13 @@ class Bugs:
         self.open = [f for f in self.open if not f.fixed]
         solution = fixed[0].solution(facts.subject)
         if solution:
-            self.solutions.add(fixed[0].order, self.where + solution)
+            self.solutions.add(fixed[0].order, solution.replace("Fix: ", "Fix: " + self.where, 1))
 
     def _open(self, facts: CallFacts, result: str | None) -> None:
         why = error_line(result)
         entry = f"{self.where}{code(facts.subject)} failed{': ' if why else ''}{why}"
         test = command_kind(facts.subject) == "Test"
-        failure = Failure(self.failures, facts.name, facts.subject, test, entry)
+        failure = Failure(self.failures, facts.name, facts.subject, test, entry, _signature(why))
         self.failures += 1
         entries = self.shell if facts.command else self.other
         if len(entries) < BUG_ENTRIES_CAP:
@@ -155,3 +172,14 @@ class Bugs:
             for f in self.shell + self.other
         ]
         return dedupe(entries, BUGS_CAP)
+
+
+def _signature(error: str) -> str:
+    """An error line as a pitfall shows it: whole, or its first clause when that is short."""
+    if "…" not in error and len(error) <= 140:
+        return error
+    for cut in (": ", " - ", "; ", ". "):
+        head = error.split(cut, 1)[0]
+        if 20 <= len(head) <= 140 and "…" not in head:
+            return head
+    return ""

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import httpx
-
-from engram_ci.knowledge import llm, offline, phrases, prompts, signals
+from engram_ci.knowledge import offline, phrases, prompts, signals
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
-from engram_ci.transcripts.model import Session
+from engram_ci.knowledge.providers import Prompt
+from engram_ci.transcripts.model import Session, Usage
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("engram_ci")
 #: warnings already given in this process that would only repeat (a missing key)
@@ -38,6 +41,8 @@ class Extraction:
     source: str
     #: markdown for summaries/{project}/{session}.md
     summary: str
+    #: tokens a model was paid for this session (also when its answer was unusable)
+    usage: Usage | None = None
 
 
 def extract_knowledge(
@@ -55,17 +60,21 @@ def extract_knowledge(
     API is off this machine)."""
     if not provider or provider == "offline" or provider in _stalled:
         return extract_offline(session)
+    # imported only here: httpx (and the CLI tools it pulls in) is a tenth of a second of
+    # start-up that an offline ingest never needs
+    from engram_ci.knowledge import llm
+
     llm.get_provider(provider)  # an unknown name is a FatalError, not a fallback
+    prompt = Prompt(
+        prompts.SYSTEM,
+        scrub(prompts.render_session(session)),
+        prompts.KNOWLEDGE_SCHEMA,
+        prompts.SCHEMA_NAME,
+    )
     try:
-        answer, used_model = llm.complete_json(
-            provider,
-            prompts.SYSTEM,
-            scrub(prompts.render_session(session)),
-            model=model,
-            base_url=provider_url,
-            client=client,
+        done = llm.complete_json(
+            provider, prompt, model=model, base_url=provider_url, client=client
         )
-        return _from_model_answer(session, answer, f"{provider}:{used_model}")
     except llm.StalledError as exc:
         # a provider that stalled once would hold every later session as long: stop asking
         _stalled.add(provider)
@@ -84,7 +93,8 @@ def extract_knowledge(
             session.session_id,
             exc,
         )
-        return extract_offline(session)
+        return replace(extract_offline(session), usage=exc.usage)
+    return _from_model_answer(session, done.answer, f"{provider}:{done.model}", done.usage)
 
 
 def extract_offline(session: Session) -> Extraction:
@@ -92,34 +102,29 @@ def extract_offline(session: Session) -> Extraction:
     return Extraction(found.entries, found.confidence, "offline", found.summary())
 
 
-def _from_model_answer(session: Session, answer: dict[str, object], source: str) -> Extraction:
-    if not any(key in answer for key in (*KNOWLEDGE_CATEGORIES, "summary")):
-        raise llm.LLMError("the model's JSON has none of the expected keys")
+def _from_model_answer(
+    session: Session, answer: dict[str, object], source: str, usage: Usage
+) -> Extraction:
+    """An answer llm.complete_json checked against prompts.KNOWLEDGE_SCHEMA."""
     entries: dict[str, str] = {}
     for category in KNOWLEDGE_CATEGORIES:
-        items = _as_items(answer.get(category))
+        items = _as_items(answer[category])
         if items:
             entries[category] = "\n".join(f"- {item}" for item in items)
-    narrative = answer.get("summary")
-    confidence = answer.get("confidence")
+    narrative = str(answer["summary"]).strip()
     return Extraction(
         entries=entries,
-        confidence=confidence if confidence in ("high", "medium", "low") else "medium",
+        confidence=str(answer["confidence"]),
         source=source,
-        summary=offline.render_summary(session, narrative if isinstance(narrative, str) else None),
+        summary=offline.render_summary(session, narrative or None),
+        usage=usage,
     )
 
 
 def _as_items(value: object) -> list[str]:
-    """A model's list, whatever shape it came in: strings, one string, or small objects."""
-    if value is None:
-        return []
+    """A list of strings as one-line bullets: markers stripped, blanks and repeats dropped."""
     items = []
-    for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, dict):
-            item = " — ".join(str(v) for v in item.values() if v not in (None, ""))
-        elif not isinstance(item, str | int | float) or isinstance(item, bool):
-            continue  # null, true, nested lists: nothing a reader could use
+    for item in value if isinstance(value, list) else []:
         text = phrases.one_line(str(item)).lstrip("-*• ").strip()
         if text:
             items.append(text)

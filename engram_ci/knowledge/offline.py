@@ -18,9 +18,18 @@ phrases.py holds the prose patterns and their fast pre-checks.
 
 from __future__ import annotations
 
+import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from engram_ci.knowledge import human
+from engram_ci.knowledge.bullets import (
+    clean_markdown,
+    is_narration,
+    strip_interjections,
+    whole_sentences,
+)
 from engram_ci.knowledge.error_fixes import BUGS_CAP, SOLUTIONS_CAP, Bugs
 from engram_ci.knowledge.phrases import (
     DECISION,
@@ -50,6 +59,9 @@ from engram_ci.transcripts.model import Session, ToolCall, Turn
 
 CAPS = {
     "decisions": 8,
+    "corrections": 6,
+    "fixes": 6,
+    "outcomes": 5,
     "bugs": BUGS_CAP,
     "solutions": SOLUTIONS_CAP,
     "procedures": 12,
@@ -107,6 +119,8 @@ class _Walk:
         prose = Prose(turn.text) if turn.role == "assistant" else None
         if main:
             self.main.turn(turn, prose)
+            if prose is None and turn.is_prompt and turn.text.startswith("!"):
+                self.tally.user_command(turn.text[1:])
         if prose is not None:
             self.bugs.said(prose)
         for call in turn.tool_calls:
@@ -137,21 +151,32 @@ def render_summary(session: Session, narrative: str | None = None) -> str:
 
 
 class _MainThread:
-    """Choices stated (the human's first), insights, open questions, the summary's text."""
+    """The human's words (preferences, corrections, answers), the agent's stated decisions and
+    causes, each exchange's outcome, open questions, and the summary's text."""
 
     def __init__(self) -> None:
-        self.human = FirstDistinct(CAPS["decisions"])  # stated or answered by the human
-        self.assistant = FirstDistinct(CAPS["decisions"])
+        self.wants = FirstDistinct(human.PREFERENCE_CAP)  # the human's own words only
+        self.corrections = FirstDistinct(CAPS["corrections"])
+        self.chosen = FirstDistinct(CAPS["decisions"])  # answered or approved by the human
+        self.assistant = FirstDistinct(CAPS["decisions"])  # stated with a reason
         self.insights = FirstDistinct(4)
         self.todos = FirstDistinct(QUESTIONS_CAP)
+        self.fixes = FirstDistinct(CAPS["fixes"])  # a problem the human reported -> outcome
+        self.outcomes: deque[str] = deque(maxlen=CAPS["outcomes"])
         self.prompts = 0
         self.first_prompt: str | None = None
+        self.asked: str | None = None
         self.replies = 0
         self.last_text = ""  # the last reply with text: where the session ended
-        # since the latest prompt: was it answered, and what the agent said last
+        # since the latest prompt: was it answered, what the agent said last, what broke
         self.last_prompt = ""
         self.answered = False
         self.reply_since = ""
+        self.problem: str | None = None
+        #: what the first replies after a reported problem said, and how many were read
+        self.diagnosis: str | None = None
+        self.looked = 0
+        self.refused = False  # the human stopped a call without a word: the next prompt says why
 
     def turn(self, turn: Turn, prose: Prose | None) -> None:
         if prose is None:
@@ -163,72 +188,191 @@ class _MainThread:
         if turn.text.strip():
             self.last_text = self.reply_since = turn.text
             self.answered = True
+            if self.problem and not self.diagnosis and self.looked < _DIAGNOSIS_REPLIES:
+                self.looked += 1  # the first replies that say something name the cause
+                self.diagnosis = _outcome(turn.text)
         elif turn.tool_calls:
             self.answered = True
         if not self.assistant.full and prose.may_hold(DECISION):
-            self.assistant.extend(one_line(s) for s in prose.sentences() if _states_choice(s))
+            self.assistant.extend(
+                f"Decision: {s}"
+                for s in map(_plain, filter(DECISION_RE.search, prose.sentences()))
+                if _decided(s)
+            )
         if not self.insights.full and prose.may_hold(INSIGHT):
             self.insights.extend(
-                one_line(s)
-                for s in prose.sentences()
-                if INSIGHT_RE.search(s) and not s.endswith("?")
+                f"Cause: {s}"
+                for s in map(_plain, filter(INSIGHT_RE.search, prose.sentences()))
+                if s and _explains(s)
             )
         if not self.todos.full and prose.may_hold(TODO):
-            self.todos.extend(one_line(s) for s in prose.sentences() if TODO_RE.search(s))
+            self.todos.extend(
+                f"Open: {s}"
+                for s in map(_plain, filter(TODO_RE.search, prose.sentences()))
+                if s and TODO_RE.search(s)
+            )
 
     def _prompt(self, text: str) -> None:
         self.prompts += 1
         if self.first_prompt is None:
             self.first_prompt = text
+        self.close_exchange()
         self.last_prompt, self.answered, self.reply_since = text, False, ""
-        if not self.human.full and Prose(text).may_hold(DECISION):
-            self.human.extend(f"User: {one_line(s)}" for s in sentences(text) if _states_choice(s))
+        if text.startswith("!"):  # the human ran a shell command: procedures count it
+            self.refused = False
+            return
+        if self.asked is None:
+            self.asked = human.asked(text)
+        said = human.correction(text, after_refusal=self.refused)
+        if said:  # the prompt's opening says it; its wants are read from the rest
+            self.corrections.add(f"Correction: {said}")
+        wants = human.preferences(text)
+        self.wants.extend(f"Preference: {s}" for s in wants if not said or s not in said)
+        self.problem = human.reports_problem(text)
+        self.refused = False
+
+    def close_exchange(self) -> None:
+        """A prompt's exchange ended: what the last reply says was done, and when the prompt
+        reported a problem, that outcome is its fix."""
+        outcome = _outcome(self.reply_since) if self.reply_since else None
+        if outcome and outcome not in self.outcomes:
+            self.outcomes.append(outcome)
+        if self.problem and outcome:
+            self.fixes.add(_fix(self.problem, self.diagnosis or "", outcome))
+        self.problem, self.diagnosis, self.reply_since, self.looked = None, None, "", 0
 
     def call(self, call: ToolCall, facts: CallFacts) -> None:
         """A call of an assistant turn: the human's refusals, answers and approved plans."""
-        if not self.human.full:
-            self.human.extend(_choices_in_call(call, facts))
+        if facts.rejection == "":
+            self.refused = True
+        elif facts.rejection:
+            self.corrections.extend(_correction_of(call, facts.rejection))
+        if not self.chosen.full:
+            self.chosen.extend(_choices_in_call(call))
 
     def decisions(self) -> tuple[list[str], int]:
         """The bullets, and how many came from the human, the strongest evidence we have."""
-        human = self.human.items
-        return dedupe(human + self.assistant.items, CAPS["decisions"]), len(human)
+        chosen = self.chosen.items
+        from_human = len(chosen) + len(self.corrections.items) + len(self.wants.items)
+        return dedupe(chosen + self.assistant.items, CAPS["decisions"]), from_human
 
     def open_ends(self) -> list[str]:
         """The last prompt left unanswered, and the questions the last reply asked."""
         found = []
         last = self.last_prompt
         if last and not self.answered and not last.startswith("!"):  # "!" ran a shell command
-            found.append(f"Unanswered at the end: {one_line(last)}")
+            said = human.asked(last)
+            if said:
+                found.append(f"Unanswered at the end: {said}")
         if self.reply_since:
             found += [
-                f"Asked the user: {one_line(s)}"
-                for s in sentences(self.reply_since)
-                if s.endswith("?")
+                f"Asked the user: {s}"
+                for s in map(_plain, (s for s in sentences(self.reply_since) if s.endswith("?")))
+                if s.endswith("?") and not is_narration(s)
             ]
         return found
 
 
-def _states_choice(sentence: str) -> bool:
+#: a decision says why: "because", "since", "so that", "to avoid", "which means", "—"
+_REASON_RE = re.compile(
+    r"\b(because|since|so that|so (it|we|the|you)|to (avoid|keep|prevent|make|allow|ensure)"
+    r"|which (is|means|makes|keeps|avoids)|as (it|this|that) |for (better|simpler|consistency))\b",
+    re.IGNORECASE,
+)
+_DECISION_CHARS = 260
+
+
+def _plain(sentence: str) -> str:
+    """A sentence as a bullet shows it: plain, whole, or "" when too long to keep whole."""
+    return whole_sentences(strip_interjections(clean_markdown(sentence)), _DECISION_CHARS)
+
+
+#: an agent talking about its own debugging: "I'm calling…", "we can see…", "my test…"
+_FIRST_PERSON_RE = re.compile(r"\b(i|i'm|i've|my|me|we can see|let me|let's)\b", re.IGNORECASE)
+
+
+def _explains(sentence: str) -> bool:
+    """A cause worth keeping: a statement about the project, not the agent's own steps."""
+    return (
+        not sentence.endswith(("?", ":"))
+        and not is_narration(sentence)
+        and not _FIRST_PERSON_RE.search(sentence)
+        and len(sentence.split()) >= 8
+    )
+
+
+def _decided(sentence: str) -> bool:
     # a sentence ending in "?" asks, one ending in ":" announces the code that follows
-    return not sentence.endswith(("?", ":")) and bool(DECISION_RE.search(sentence))
+    return (
+        bool(sentence)
+        and not sentence.endswith(("?", ":"))
+        and not is_narration(sentence)
+        and bool(DECISION_RE.search(sentence))
+        and bool(_REASON_RE.search(sentence))
+    )
 
 
-def _choices_in_call(call: ToolCall, facts: CallFacts) -> list[str]:
+#: what a reply says it did, it says first: its opening is enough to read
+_OUTCOME_CHARS = 4096
+#: replies read for a reported problem's diagnosis ("I'll run the tests first." says none)
+_DIAGNOSIS_REPLIES = 3
+
+
+def _outcome(reply: str) -> str | None:
+    """What a reply says was done: its first sentences that are neither narration, questions
+    nor announcements, whole."""
+    said = []
+    for sentence in sentences(reply[:_OUTCOME_CHARS]):
+        if sentence[-1] not in ".!)`*_":  # a list item's fragment, a heading, a question
+            continue
+        sentence = strip_interjections(clean_markdown(sentence))
+        if (
+            len(sentence.split()) < 4
+            or not sentence.endswith((".", "!"))  # a list item's fragment, a heading, a question
+            or is_narration(sentence)
+        ):
+            continue
+        said.append(sentence)
+        if len(said) == 2:
+            break
+    return whole_sentences(" ".join(said), 240) or None
+
+
+def _fix(problem: str, diagnosis: str, outcome: str) -> str:
+    """A problem the human reported, what the first reply found, and how the exchange ended."""
+    said = whole_sentences(problem, 160) or "A problem was reported"
+    first = whole_sentences(diagnosis, 200)
+    last = whole_sentences(outcome, 160)
+    if first and last and first != last and len(said) + len(first) + len(last) <= 340:
+        return f"Fix: {said} → {first} {last}"
+    return f"Fix: {said} → {first or last}"
+
+
+def _correction_of(call: ToolCall, reason: str) -> list[str]:
+    subject = subject_of(call, None)
+    if subject.endswith(" …"):  # a multi-line script: its first words say what it was
+        subject = " ".join(subject.split()[:2])
+    what = "the plan" if call.name == "ExitPlanMode" else code(subject, 80)
+    said = whole_sentences(clean_markdown(reason), 260)
+    return [f"Correction: {said} (stopped {what})"] if said else []
+
+
+def _choices_in_call(call: ToolCall) -> list[str]:
+    if call.is_error:
+        return []
     result = call.result or ""
-    reason = facts.rejection
-    if reason is not None:
-        if reason:
-            what = "the plan" if call.name == "ExitPlanMode" else code(subject_of(call, None))
-            return [f"User stopped {what}: {one_line(reason)}"]
-    elif call.name == "AskUserQuestion" and not call.is_error:
-        return [
-            f"Asked {one_line(q, 120)} → {one_line(a, 80)}" for q, a in ANSWER_RE.findall(result)
-        ]
-    elif call.name == "ExitPlanMode" and not call.is_error:
-        plan = str(call.input.get("plan", "")).strip().splitlines()
-        if plan:
-            return [f"Plan approved: {one_line(plan[0].lstrip('# '))}"]
+    if call.name == "AskUserQuestion":
+        found = []
+        for question, answer in ANSWER_RE.findall(result):
+            q, a = whole_sentences(question, 160), whole_sentences(answer, 100)
+            if q and a:
+                found.append(f"Chosen: {q} → {a}")
+        return found
+    if call.name == "ExitPlanMode":
+        for line in str(call.input.get("plan", "")).strip().splitlines():
+            title = whole_sentences(clean_markdown(line.lstrip("# ")), 160)
+            if title:  # "Refactoring Plan" says nothing: a title worth keeping names its aim
+                return [f"Plan approved: {title}"] if len(title.split()) >= 4 else []
     return []
 
 
@@ -236,28 +380,24 @@ def _choices_in_call(call: ToolCall, facts: CallFacts) -> list[str]:
 
 
 def _assemble(session: Session, main: _MainThread, tally: Tally, bugs: Bugs) -> Digest:
+    open_ends = main.open_ends()  # before the last exchange closes: it reads the last reply
+    main.close_exchange()
+    outcomes = list(main.outcomes)
     stated, from_human = main.decisions()
-    solutions = bugs.solutions.items
+    solutions = bugs.solutions.items + main.fixes.items
     touches = tally.touches()
-    insights = dedupe(main.insights.items, 4) + tally.session_shape()
-    # one line of session shape: context.md digests these, so it must not crowd out knowledge
-    shape = []
-    if tally.calls:
-        used = sorted(tally.tools.items(), key=lambda kv: (-kv[1], kv[0]))
-        shape.append("tools " + ", ".join(f"{name} {n}" for name, n in used[:6]))
-    if session.subagents:
-        shape.append(f"{len(session.subagents)} subagent(s)")
-    if session.models:
-        shape.append(f"model {', '.join(session.models)}")
-    if shape:
-        insights.append("Session used " + "; ".join(shape))
+    recent = [f"Asked: {main.asked}"] if main.asked else []
+    recent += [f"Done: {outcome}" for outcome in outcomes]
     found = {
         "decisions": stated,
         "solutions": solutions,
-        "patterns": _files_touched(touches),
+        "patterns": main.wants.items + main.corrections.items + _files_touched(touches),
         "bugs": bugs.bugs(),
-        "insights": insights,
-        "questions": dedupe(main.open_ends() + tally.asked.items + main.todos.items, QUESTIONS_CAP),
+        "insights": recent + dedupe(main.insights.items, 4),
+        "questions": dedupe(
+            open_ends + tally.left_failing() + tally.asked.items + main.todos.items,
+            QUESTIONS_CAP,
+        ),
         "procedures": tally.procedures(),
     }
     entries = {k: "\n".join(f"- {item}" for item in items) for k, items in found.items() if items}
@@ -277,7 +417,7 @@ def _files_touched(touches: list[tuple[str, int, int]]) -> list[str]:
     lines = []
     for path, edits, reads in touches[: CAPS["patterns"]]:
         counts = [f"{word} {n}×" for word, n in (("edited", edits), ("read", reads)) if n]
-        lines.append(f"{code(path, 100)}: {', '.join(counts)}")
+        lines.append(f"File: {code(path, 100)} ({', '.join(counts)})")
     return lines
 
 

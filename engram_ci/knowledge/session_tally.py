@@ -5,9 +5,10 @@ human refused or the agent fumbled.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
-from engram_ci.knowledge.phrases import TODO_RE, may_have_todo, one_line
+from engram_ci.knowledge.phrases import TODO_RE, may_have_todo
 from engram_ci.knowledge.signals import (
     ANSWER_RE,
     EDIT_TOOLS,
@@ -15,6 +16,7 @@ from engram_ci.knowledge.signals import (
     READ_TOOLS,
     CallFacts,
     FirstDistinct,
+    canonical_command,
     code,
     command_kind,
 )
@@ -22,12 +24,15 @@ from engram_ci.knowledge.tool_output import error_line
 from engram_ci.transcripts.model import ToolCall
 
 PROCEDURES_CAP = 12
+_CHECKS = ("Test", "Lint", "Build")
+#: a TODO the code carries is a comment; "markdown TODO files" in prose is not one
+_TODO_COMMENT_RE = re.compile(r"(#|//|/\*|\*|<!--|--|;)\s*(TODO|FIXME|XXX)\b")
 #: open questions: the last prompt, the last reply's questions, tool questions, TODOs
 QUESTIONS_CAP = 8
 
 
 class Tally:
-    """Counts over all calls: commands run, files touched, tools used, refusals, fumbles."""
+    """Counts over all calls: commands run, checks left failing, files touched, tools used."""
 
     def __init__(self) -> None:
         self.calls = 0
@@ -38,11 +43,12 @@ class Tally:
         self.last_failed: dict[str, bool] = {}
         self.edits: Counter[str] = Counter()
         self.reads: Counter[str] = Counter()
-        self.misuse = 0
-        self.misuse_example = ""
-        self.declined = 0
-        self.declined_shown: list[str] = []
         self.last_test: tuple[str, bool] | None = None
+        #: per kind of check (Test, Lint, Build): its latest run, and the error if it failed
+        self.last_check: dict[str, tuple[str, str | None]] = {}
+        #: commands the human ran themselves ("! uv run pytest"): their outcome is unseen
+        self.by_user: set[str] = set()
+        self.by_user_runs: Counter[str] = Counter()
         #: questions asked through a tool and never answered, TODOs written into files
         self.asked = FirstDistinct(QUESTIONS_CAP)
 
@@ -56,23 +62,27 @@ class Tally:
                 self.last_failed[facts.command] = facts.failed
             if facts.kind == "Test":
                 self.last_test = (facts.command, facts.failed)
+            if facts.kind in _CHECKS and facts.rejection is None:
+                failure = error_line(call.result) if facts.failed else None
+                self.last_check[facts.kind] = (facts.command, failure)
         if not facts.is_error:
             for path in facts.paths:
                 if facts.name in EDIT_TOOLS:
                     self.edits[path] += 1
                 elif facts.name in READ_TOOLS:
                     self.reads[path] += 1
-        if facts.misuse:
-            self.misuse += 1
-            if self.misuse == 1:
-                self.misuse_example = error_line(call.result)
-        if facts.rejection is not None:
-            self.declined += 1
-            if len(self.declined_shown) < 3:
-                self.declined_shown.append(code(facts.subject, 60))
         if not self.asked.full:
             self.asked.extend(_unanswered(call))
             self.asked.extend(_todos_written(call, facts))
+
+    def user_command(self, text: str) -> None:
+        """A command the human typed after "!": how they build and test, in their own hands."""
+        command = canonical_command(text)
+        if command and command_kind(command):
+            self.runs[command] += 1
+            self.last_failed.setdefault(command, False)
+            self.by_user.add(command)
+            self.by_user_runs[command] += 1
 
     def procedures(self) -> list[str]:
         """Commands run, tests and checks first, then the most repeated."""
@@ -80,32 +90,32 @@ class Tally:
         lines = []
         for command, runs in ranked[:PROCEDURES_CAP]:
             kind = _kind(command)
-            failed = self.last_failed[command]
-            times = f"run {runs}×, " if runs > 1 else ""
-            last = "last run failed" if failed else "last run passed"
-            detail = f" ({times}{last})" if kind in ("Test", "Lint") or failed else ""
-            if times and not detail:
-                detail = f" (run {runs}×)"
+            notes = [f"run {runs}×"] if runs > 1 else []
+            if command in self.by_user:
+                notes.append("run by the user")
+            if command in self.by_user and runs == self.by_user_runs[command]:
+                pass  # only the human ran it: its outcome is theirs, not in the transcript
+            elif kind in ("Test", "Lint") or self.last_failed[command]:
+                notes.append("last run failed" if self.last_failed[command] else "last run passed")
+            detail = f" ({', '.join(notes)})" if notes else ""
             lines.append(f"{kind}: {code(command)}{detail}")
         return lines
+
+    def left_failing(self) -> list[str]:
+        """The checks whose latest run failed: where the session left the build."""
+        found = []
+        for kind in _CHECKS:
+            command, failure = self.last_check.get(kind, ("", None))
+            if failure is not None:
+                why = f": {failure}" if failure and "…" not in failure else ""
+                found.append(f"Left failing: {code(command)}{why}")
+        return found
 
     def touches(self) -> list[tuple[str, int, int]]:
         """(path, edits, reads) per file, most edited first; paths relative to the cwd."""
         edits, reads = self.edits, self.reads
         paths = sorted(set(edits) | set(reads), key=lambda p: (-edits[p], -reads[p], p))
         return [(path, edits[path], reads[path]) for path in paths]
-
-    def session_shape(self) -> list[str]:
-        """Fumbles, refusals and which tools ran: insights about how the session went."""
-        found = []
-        if self.misuse:
-            found.append(
-                f"{self.misuse} tool call(s) failed on tool mechanics, e.g. {self.misuse_example}"
-            )
-        if self.declined:
-            shown = ", ".join(self.declined_shown)
-            found.append(f"The user declined {self.declined} tool call(s): {shown}")
-        return found
 
 
 def _kind(command: str) -> str:
@@ -117,7 +127,7 @@ def _unanswered(call: ToolCall) -> list[str]:
         return []
     asked = call.input.get("questions")
     return [
-        f"Unanswered: {one_line(q['question'])}"
+        f"Open: unanswered question: {q['question']}"
         for q in (asked if isinstance(asked, list) else [])
         if isinstance(q, dict) and isinstance(q.get("question"), str)
     ]
@@ -135,11 +145,11 @@ def _todos_written(call: ToolCall, facts: CallFacts) -> list[str]:
     )
     path = (facts.paths[0] if facts.paths else None) or "?"
     return [
-        f"{_todo_word(line)} in {code(path, 80)}: {one_line(line, 150)}"
+        f"Open: {_todo_word(line)} in {code(path, 80)}: {' '.join(line.split())}"
         for text in texts
         if isinstance(text, str) and may_have_todo(text)
         for line in text.splitlines()
-        if TODO_RE.search(line)
+        if TODO_RE.search(line) and _TODO_COMMENT_RE.search(line) and len(line) <= 200
     ]
 
 

@@ -23,11 +23,16 @@ from engram_ci.knowledge.tool_output import (
     EXIT_RE,
     reports_failure_summary,
 )
-from engram_ci.transcripts.model import Session, ToolCall, Turn
+from engram_ci.transcripts.model import Session, ToolCall, ToolKind, Turn
 
+#: what a call does comes from ToolCall.kind (each reader maps its agent's tool names);
+#: these vendor names are the fallback for calls built without a kind
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "apply_patch"})
 READ_TOOLS = frozenset({"Read"})
 SHELL_TOOLS = frozenset({"Bash", "shell", "shell_command", "exec_command", "local_shell"})
+EDIT_KINDS: frozenset[ToolKind] = frozenset({"edit", "write"})
+#: where tools name the file they read or write (Claude Code, Codex, Gemini, Cursor, …)
+_PATH_KEYS = ("file_path", "notebook_path", "path", "filePath", "absolute_path", "target_file")
 _SHELLS = frozenset({"bash", "sh", "zsh", "powershell", "pwsh"})
 #: the files a Codex apply_patch touches
 _PATCH_FILE_RE = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (.+)$", re.MULTILINE)
@@ -94,10 +99,15 @@ _READONLY_GIT = frozenset(
 )
 
 _NON_WORD_RE = re.compile(r"\W+")
+_LOOKUP_FLAGS = frozenset({"--help", "--version", "--collect-only", "--markers", "-h"})
 #: an AskUserQuestion result's answers: "question"="answer"
 ANSWER_RE = re.compile(r'"([^"]+)"="([^"]*)"')
 _COMMAND_ARGS_RE = re.compile(r"<command-args>(.*?)</command-args>", re.DOTALL)
 _CD_PREFIX_RE = re.compile(r"^(cd \S+ && )+")
+#: trailing output plumbing: redirections of stderr and pipes into pagers and filters
+_PLUMBING_RE = re.compile(
+    r"(\s+2>(&1|/dev/null))+(?=\s*(\||$))|(\s*\|\s*(head|tail|less|more|grep|wc)\b[^|]*)+$"
+)
 
 #: how procedures are ranked: checks first, housekeeping last
 KIND_ORDER = {kind: rank for rank, kind in enumerate(["Test", "Lint", "Build", "Git", "Run"])}
@@ -121,6 +131,8 @@ class CallFacts(NamedTuple):
     #: command, else first path, else the tool's name
     subject: str
     paths: tuple[str, ...]
+    #: what the tool does (ToolCall.kind, else from the vendor name): "edit", "read", …
+    tool: ToolKind = "other"
 
 
 # ---------------------------------------------------------------- small text helpers
@@ -214,25 +226,46 @@ def human_text(turn: Turn) -> str | None:
 
 
 def command_of(call: ToolCall) -> str | None:
-    value = call.input.get("command") if call.name in SHELL_TOOLS else None
+    value = (call.input.get("command") or call.input.get("cmd")) if is_shell(call) else None
     if isinstance(value, list):  # Codex passes argv, usually ["bash", "-lc", "<script>"]
         argv = [str(part) for part in value]
         wrapped = len(argv) == 3 and argv[0] in _SHELLS and argv[1] in ("-c", "-lc")
         value = argv[2] if wrapped else " ".join(argv)
     if not isinstance(value, str) or not value.strip():
         return None
-    first = value.strip().splitlines()[0]
-    first = _CD_PREFIX_RE.sub("", first).strip()
-    return " ".join(first.split()) + (" …" if "\n" in value.strip() else "")
+    first = canonical_command(value.strip().splitlines()[0])
+    return first + (" …" if "\n" in value.strip() else "") if first else None
+
+
+def canonical_command(line: str) -> str:
+    """One command line as a procedure: no leading `cd x &&`, no output plumbing (`2>&1`,
+    `| head -20`) that only trimmed what the agent read."""
+    line = _CD_PREFIX_RE.sub("", line.strip())
+    line = _PLUMBING_RE.sub("", line)
+    return " ".join(line.split())
+
+
+def is_shell(call: ToolCall) -> bool:
+    return call.kind == "shell" or call.name in SHELL_TOOLS
+
+
+def is_edit(call: ToolCall) -> bool:
+    """The call changes a file (an edit, a patch, a whole-file write)."""
+    return call.kind in EDIT_KINDS or call.name in EDIT_TOOLS
+
+
+def is_read(call: ToolCall) -> bool:
+    return call.kind == "read" or call.name in READ_TOOLS
 
 
 def paths_of(call: ToolCall, cwd: str | None) -> list[str]:
     """The files a call reads or writes, relative to `cwd` when inside it."""
-    if call.name == "apply_patch":
-        patch = call.input.get("input") or call.input.get("patch")
+    patch = call.input.get("input") or call.input.get("patch")
+    if call.name == "apply_patch" or (call.kind == "edit" and isinstance(patch, str)):
         found = _PATCH_FILE_RE.findall(patch) if isinstance(patch, str) else []
-    else:
-        value = call.input.get("file_path") or call.input.get("notebook_path")
+    else:  # only file tools' `path` names a file (a search's is a folder)
+        keys = _PATH_KEYS if call.kind in ("read", "edit", "write") else _PATH_KEYS[:2]
+        value = next((call.input[k] for k in keys if call.input.get(k)), None)
         found = [value] if isinstance(value, str) and value else []
     return [_relative(path.strip(), cwd) for path in found]
 
@@ -278,7 +311,7 @@ def rejection_reason(call: ToolCall) -> str | None:
     if any(phrase in lowered for phrase in _REJECTED):
         reason = _REJECT_REASON_RE.search(result)
         return reason.group(1).strip() if reason else ""
-    if call.name not in SHELL_TOOLS or len(result) >= 1000:
+    if not is_shell(call) or len(result) >= 1000:
         return None
     lines = result.splitlines()
     looks_human = (
@@ -308,7 +341,7 @@ def command_kind(command: str) -> str | None:
     words = command.split()
     if not words or words[0] in _TRIVIAL_COMMANDS:
         return None
-    if "--help" in words or "--version" in words:  # looking something up, not a procedure
+    if _LOOKUP_FLAGS.intersection(words):  # looking something up, not a procedure
         return None
     if words[0] == "git" and len(words) > 1 and words[1] in _READONLY_GIT:
         return None
@@ -342,8 +375,9 @@ def facts_of(call: ToolCall, cwd: str | None) -> CallFacts:
         misuse = False
     paths = tuple(paths_of(call, cwd))
     subject = command or (paths[0] if paths else None) or call.name
+    tool: ToolKind = "edit" if is_edit(call) else "read" if is_read(call) else call.kind
     return CallFacts(
-        call.name, call.is_error, rejection, failing, misuse, command, kind, subject, paths
+        call.name, call.is_error, rejection, failing, misuse, command, kind, subject, paths, tool
     )
 
 

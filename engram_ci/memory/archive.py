@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from engram_ci import __version__
-from engram_ci.memory.fsutil import atomic_write_chunks
+from engram_ci.memory.fsutil import atomic_write_chunks, make_folder
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts.model import Session, ToolCall, Turn
 
@@ -33,9 +33,10 @@ _HEADLINE_KEYS = ("command", "file_path", "path", "pattern", "url", "query", "de
 def _fenced(text: str, info: str = "") -> str:
     """A code fence longer than any backtick run inside, so content can never close it."""
     # the usual case, no ``` at all, is decided by a scan in C, not a regex over every result
-    runs = _BACKTICKS.finditer(text) if "```" in text else ()
-    longest = max((len(m.group()) for m in runs), default=2)
-    fence = "`" * max(3, longest + 1)
+    if "```" not in text:
+        return f"```{info}\n{text.rstrip()}\n```"
+    longest = max(len(m.group()) for m in _BACKTICKS.finditer(text))
+    fence = "`" * (longest + 1)
     return f"{fence}{info}\n{text.rstrip()}\n{fence}"
 
 
@@ -67,13 +68,15 @@ def _render_call(call: ToolCall) -> Iterator[str]:
     yield ""
 
 
-def _pretty_json(value: Any) -> str:
-    """json.dumps(indent=2, sort_keys=True, ensure_ascii=False), the same text, by orjson
-    (several times faster; this runs for every tool call of every session)."""
+def _pretty_json(value: Any, *, sort_keys: bool = True) -> str:
+    """json.dumps(indent=2, sort_keys=sort_keys, ensure_ascii=False), the same text, by
+    orjson (several times faster; this runs for every tool call and meta.json of every
+    session, and json's indent switches it to its pure-Python encoder)."""
+    option = orjson.OPT_INDENT_2 | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     try:
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+        return orjson.dumps(value, option=option).decode()
     except TypeError:  # what orjson refuses (integers past 64 bits): the stdlib's answer
-        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=sort_keys)
 
 
 def _turn_title(turn: Turn) -> str:
@@ -250,13 +253,12 @@ def session_meta(session: Session) -> dict[str, Any]:
     }
 
 
-def _write_if_changed(path: Path, chunks: Iterable[str]) -> bool:
-    # Not fsynced: these files are derived from the transcripts and a power loss is the only
-    # way to lose them, while one fsync per file was a third of an ingest's time. The rename
-    # still means a killed ingest leaves the old file or the new one, and `engram ingest
-    # --force` rebuilds them. Knowledge files, which may hold merged or pulled blocks found
-    # nowhere else, keep their fsync (projectfiles.write_local).
-    return atomic_write_chunks(path, chunks, durable=False, only_if_changed=True)
+def _write_if_changed(path: Path, chunks: Iterable[str], *, new_folder: bool = False) -> bool:
+    # Not fsynced one by one (that was a third of an ingest's time): the rename means a killed
+    # ingest leaves the old file or the new one, and ingest's commit then syncs the
+    # filesystem once for all of a run's files before its manifest records them. In a folder
+    # this run created there is nothing to compare with.
+    return atomic_write_chunks(path, chunks, durable=False, only_if_changed=not new_folder)
 
 
 def write_session(
@@ -272,13 +274,19 @@ def write_session(
     The caller has checked project and session id with paths.check_project_name.
     """
     directory = layout.conversation_dir(session.project, session.session_id)
+    new_folder = make_folder(directory)
     meta = meta or session_meta(session)
     outputs: dict[Path, Iterable[str]] = {
         directory / CONVERSATION_FILE: conversation_chunks(session, meta),
-        directory / META_FILE: (json.dumps(meta, indent=2, ensure_ascii=False) + "\n",),
+        directory / META_FILE: (_pretty_json(meta, sort_keys=False) + "\n",),
     }
+    written = [
+        path
+        for path, chunks in outputs.items()
+        if _write_if_changed(path, chunks, new_folder=new_folder)
+    ]
     if summary is not None:
-        outputs[layout.summary_file(session.project, session.session_id)] = (
-            summary.rstrip("\n") + "\n",
-        )
-    return [path for path, chunks in outputs.items() if _write_if_changed(path, chunks)]
+        path = layout.summary_file(session.project, session.session_id)
+        if _write_if_changed(path, (summary.rstrip("\n") + "\n",)):
+            written.append(path)
+    return written

@@ -31,28 +31,6 @@ def resolve_memory_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return _env_path("ENGRAM_MEMORY_DIR") or Path.home() / "memory"
 
 
-def resolve_claude_roots(explicit: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Transcript roots laid out like ~/.claude/projects.
-
-    --sessions-dir, else ENGRAM_SESSIONS_DIR, else every CLAUDE_CONFIG_DIR entry's projects/
-    (Claude Code accepts a comma-separated list), else ~/.claude/projects.
-    """
-    if explicit:
-        return [Path(explicit).expanduser()]
-    env = _env_path("ENGRAM_SESSIONS_DIR")
-    if env:
-        return [env]
-    config_dirs = [p.strip() for p in os.environ.get("CLAUDE_CONFIG_DIR", "").split(",")]
-    roots = [Path(p).expanduser() / "projects" for p in config_dirs if p]
-    return roots or [Path.home() / ".claude" / "projects"]
-
-
-def resolve_codex_roots() -> list[Path]:
-    """Codex CLI sessions: $CODEX_HOME/sessions, else ~/.codex/sessions."""
-    home = _env_path("CODEX_HOME") or Path.home() / ".codex"
-    return [home / "sessions"]
-
-
 @dataclass(frozen=True)
 class MemoryLayout:
     """engram's memory tree under one root."""

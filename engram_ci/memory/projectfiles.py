@@ -2,7 +2,8 @@
 
 Gist and repo sync differ only in transport. Both read the local files with `read_local`,
 merge what the remote holds with `merge_filesets`, write the result back with `write_local`,
-and upload `for_upload(...)`. Only names in KNOWN_KNOWLEDGE_FILES ever cross this boundary.
+and upload `for_upload(merged)` (redacted on the way). Only names in KNOWN_KNOWLEDGE_FILES
+ever cross this boundary.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from engram_ci import __version__
+from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
-from engram_ci.knowledge import context
+from engram_ci.knowledge import context, ttl
 from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
 from engram_ci.memory import merge
-from engram_ci.memory.fsutil import atomic_write_text
+from engram_ci.memory.fsutil import StagedWrites, atomic_write_text
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
 from engram_ci.transcripts.model import check_project_name
 
@@ -47,6 +49,18 @@ def read_local(layout: MemoryLayout, project: str) -> FileSet:
             continue
         files[name] = path.read_bytes().decode("utf-8", errors="replace")
     return files
+
+
+def require_project(layout: MemoryLayout, project: str) -> str:
+    """`project` if the memory holds it, else a FatalError saying how to list projects."""
+    check_project_name(project)
+    if project not in layout.projects():
+        raise FatalError(
+            f"unknown project {project!r} in {layout.root}: "
+            "run `engram projects` to list them (or pass --memory-dir)",
+            title="unknown project",
+        )
+    return project
 
 
 def split_known(names: Iterable[str], *, source: str) -> tuple[list[str], list[str]]:
@@ -77,6 +91,22 @@ def with_context(project: str, categories: Mapping[str, KnowledgeFile]) -> FileS
     return dict(sorted(files.items()))
 
 
+def current_context(
+    project: str,
+    files: Mapping[str, str],
+    categories: Mapping[str, KnowledgeFile],
+    *,
+    now: datetime | None = None,
+) -> str:
+    """context.md as stored, unless it is missing or a block has expired since it was written
+    (a `[ttl:]` runs out with no write to regenerate it): then synthesised afresh."""
+    stored = files.get(CONTEXT_FILE)
+    blocks = (b for kf in categories.values() for b in kf.live_blocks())
+    if stored and not any(ttl.is_expired(b, now) for b in blocks):
+        return stored
+    return context.synthesize(project, categories) if categories or not stored else stored
+
+
 def merge_filesets(project: str, *sets: Mapping[str, str]) -> FileSet:
     """Block-level merge of several copies of a project's files; nothing from any side lost."""
     merged: dict[str, KnowledgeFile] = {}
@@ -94,6 +124,20 @@ def merge_filesets(project: str, *sets: Mapping[str, str]) -> FileSet:
     return result
 
 
+def for_upload(files: Mapping[str, str], *, now: datetime | None = None) -> FileSet:
+    """What a remote receives of `files`: every category without its expired `[ttl:]` blocks.
+
+    Local memory keeps them (until `engram forget`); context.md is already synthesised
+    without them. Files with nothing expired keep their exact bytes.
+    """
+    upload = dict(files)
+    categories = parse_categories(files)
+    for category, kf in ttl.unexpired(categories, now).items():
+        if kf is not categories[category]:
+            upload[f"{category}.md"] = knowledge.render(kf)
+    return upload
+
+
 @dataclass(frozen=True)
 class LocalWrite:
     written: tuple[str, ...]
@@ -101,10 +145,16 @@ class LocalWrite:
 
 
 def write_local(
-    layout: MemoryLayout, project: str, files: Mapping[str, str], *, count_blocks: bool = True
+    layout: MemoryLayout,
+    project: str,
+    files: Mapping[str, str],
+    *,
+    count_blocks: bool = True,
+    staged: StagedWrites | None = None,
 ) -> LocalWrite:
     """Atomically write the files that differ; report which and (unless count_blocks is
-    False: a zero diff, for callers that count blocks themselves) how the blocks changed."""
+    False: a zero diff, for callers that count blocks themselves) how the blocks changed.
+    With `staged`, the files are only staged: they appear when the caller commits it."""
     directory = layout.knowledge_dir(check_project_name(project))
     before = read_local(layout, project)
     written = []
@@ -112,7 +162,10 @@ def write_local(
         if name not in KNOWN_KNOWLEDGE_FILES:
             raise ValueError(f"refusing to write unknown knowledge file {name!r}")
         if before.get(name) != text:
-            atomic_write_text(directory / name, text)
+            if staged is None:
+                atomic_write_text(directory / name, text)
+            else:
+                staged.add(directory / name, text)
             written.append(name)
     diff = diff_filesets(before, files) if count_blocks else merge.BlockDiff(0, 0, 0)
     return LocalWrite(tuple(written), diff)
@@ -125,6 +178,16 @@ def diff_filesets(before: Mapping[str, str], after: Mapping[str, str]) -> merge.
         d = merge.diff(old.get(category, KnowledgeFile("")), new.get(category, KnowledgeFile("")))
         added, removed, changed = added + d.added, removed + d.removed, changed + d.changed
     return merge.BlockDiff(added, removed, changed)
+
+
+def project_of(files: Mapping[str, str]) -> str | None:
+    """The project a store's metadata.json names, or None (no metadata, or unreadable)."""
+    try:
+        data = json.loads(files.get(METADATA_FILE) or "null")
+    except ValueError:
+        return None
+    project = data.get("project") if isinstance(data, dict) else None
+    return project if isinstance(project, str) else None
 
 
 def metadata_json(project: str, *, now: datetime | None = None, **extra: object) -> str:

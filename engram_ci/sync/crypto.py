@@ -37,7 +37,7 @@ from pyrage import ssh as age_ssh
 from pyrage import x25519 as age_x25519
 
 from engram_ci import log
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 
 MANIFEST_FILE = "engram-encrypted.json"
 PAYLOAD_FILE = "knowledge.age"
@@ -87,9 +87,14 @@ def seal_files(files: Mapping[str, str], cipher: Cipher) -> dict[str, str]:
         manifest["key"] = "passphrase"
     else:
         raise FatalError(
-            "nothing to encrypt to: pass --recipient KEY (age or SSH public key, or a file of "
-            "them; or set ENGRAM_AGE_RECIPIENTS) or set ENGRAM_PASSPHRASE",
+            "nothing to encrypt to",
             title="no encryption key",
+            fix=Fix(
+                "name age or SSH public keys with {option}, or set a passphrase",
+                flag="--recipient KEY",
+                input="recipients",
+                env="ENGRAM_AGE_RECIPIENTS",
+            ),
         )
     manifest["note"] = "Encrypted with age (https://age-encryption.org) by engram-ci."
     return {
@@ -190,19 +195,28 @@ def _decrypt(payload: bytes, key_kind: str, cipher: Cipher, source: str) -> byte
             ) from None
     if not cipher.identities:
         raise FatalError(
-            f"{source} is encrypted to age/SSH keys: pass --identity FILE (or set "
-            "ENGRAM_AGE_IDENTITY) with one of those private keys",
+            f"{source} is encrypted to age/SSH keys",
             title="identity needed",
+            fix=Fix(
+                "give one of those private keys with {option}",
+                flag="--identity FILE",
+                input="identity",
+                env="ENGRAM_AGE_IDENTITY",
+            ),
         )
     try:
         return bytes(pyrage.decrypt(payload, _identities(cipher.identities)))
     except pyrage.DecryptError as error:
         if "no matching keys" in str(error).lower():
             raise FatalError(
-                f"cannot decrypt {source}: none of your identities is one of its recipients; "
-                "pass --identity FILE with a matching key, or ask a recipient to add your "
-                "public key and push again",
+                f"cannot decrypt {source}: none of your identities is one of its recipients",
                 title="wrong key",
+                fix=Fix(
+                    "give a matching key with {option}, or ask a recipient to add your public "
+                    "key and push again",
+                    flag="--identity FILE",
+                    input="identity",
+                ),
             ) from None
         raise FatalError(
             f"cannot decrypt {source}: the ciphertext is damaged ({error}); restore an "
@@ -412,3 +426,85 @@ def cipher_from_args(args: argparse.Namespace) -> Cipher | None:
     if not (getattr(args, "encrypt", False) or recipients or identities):
         return None
     return cipher_from_options(recipients=recipients, identities=identities)
+
+
+@dataclass(frozen=True)
+class Encryption:
+    """cipher: the keys at hand (to open a sealed store); encrypt: seal what is uploaded.
+    A store that is already sealed stays sealed whenever the cipher can seal."""
+
+    cipher: Cipher | None = None
+    encrypt: bool = False
+
+    @classmethod
+    def of(cls, cipher: Cipher | None, encrypt: bool | None = None) -> Encryption:
+        return cls(cipher, cipher is not None if encrypt is None else encrypt)
+
+
+_KEY_ENV = ("ENGRAM_PASSPHRASE", "ENGRAM_AGE_IDENTITY", "ENGRAM_AGE_RECIPIENTS")
+
+
+def encryption_for(
+    *,
+    pulling: bool,
+    encrypt: bool = False,
+    recipients: Sequence[str] = (),
+    identities: Sequence[str] = (),
+    passphrase: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Encryption:
+    """THE encryption policy, shared by the CLI and the Action.
+
+    - Keys come from the options, else ENGRAM_AGE_RECIPIENTS / _IDENTITY / ENGRAM_PASSPHRASE.
+    - A pull decrypts whenever a key is at hand: ENGRAM_PASSPHRASE (or an identity) is enough,
+      no --encrypt needed.
+    - A push encrypts when asked (--encrypt, `encrypt: true`) or when recipients or identities
+      are given explicitly; keys from the environment alone do not turn encryption on, but a
+      store that is already encrypted stays encrypted (never overwritten with plaintext).
+    - Asking to encrypt without a usable key is a one-line error naming what is missing.
+    """
+    env = os.environ if env is None else env
+    explicit = bool(recipients or identities)
+    in_env = any((env.get(name) or "").strip() for name in _KEY_ENV)
+    if not (encrypt or explicit or passphrase or in_env):
+        return Encryption()
+    cipher = cipher_from_options(
+        recipients=recipients, identities=identities, passphrase=passphrase, env=env
+    )
+    if pulling:
+        if encrypt and not (cipher.identities or cipher.passphrase):
+            raise FatalError(
+                "decrypting needs a key",
+                title="missing identity",
+                fix=Fix(
+                    "give an age or SSH private key with {option}, or set a passphrase",
+                    flag="--identity FILE",
+                    input="identity",
+                    env="ENGRAM_AGE_IDENTITY",
+                ),
+            )
+        return Encryption(cipher, False)
+    sealing = encrypt or explicit
+    if sealing and not (cipher.recipients or cipher.passphrase):
+        raise FatalError(
+            "encrypting needs a key",
+            title="missing recipients",
+            fix=Fix(
+                "name age or SSH public keys with {option}, give an age identity, or set a "
+                "passphrase (ENGRAM_PASSPHRASE)",
+                flag="--recipient KEY",
+                input="recipients",
+                env="ENGRAM_AGE_RECIPIENTS",
+            ),
+        )
+    return Encryption(cipher, sealing)
+
+
+def encryption_from_args(args: argparse.Namespace, *, pulling: bool) -> Encryption:
+    """encryption_for with a sync command's --encrypt / --recipient / --identity."""
+    return encryption_for(
+        pulling=pulling,
+        encrypt=bool(getattr(args, "encrypt", False)),
+        recipients=list(getattr(args, "recipient", None) or []),
+        identities=list(getattr(args, "identity", None) or []),
+    )

@@ -268,6 +268,14 @@ class GitRepo:
         status, out, _ = self._try("merge-base", a, b)
         return out.strip() if status == 0 and out.strip() else None
 
+    def log(self, rev: str, path: str, *, limit: int = 500) -> list[tuple[str, str, str]]:
+        """(commit, ISO date, author) of `rev`'s commits that touched `path`, newest first."""
+        status, out, _ = self._try(
+            "log", f"--max-count={limit}", "--format=%H%x09%cI%x09%an", rev, "--", path
+        )
+        rows = [line.split("\t", 2) for line in out.splitlines()] if status == 0 else []
+        return [(r[0], r[1], r[2]) for r in rows if len(r) == 3]
+
     def tree_of(self, commit: str | None) -> str:
         return self._run("rev-parse", f"{commit}^{{tree}}") if commit else EMPTY_TREE
 

@@ -8,6 +8,12 @@ Decisions worth knowing (each pinned by tests/test_claude.py):
   tool calls. `isMeta` lines, command output (<local-command-stdout>, <bash-stdout>),
   "[Request interrupted…]" and blocks injected by the IDE (<ide_opened_file>, <ide_selection>,
   <system-reminder>) are kept as meta turns, never as the human's prompt.
+- Who spoke: a user line's `origin.kind` / `promptSource` other than "human" (a peer agent,
+  a task notification) makes it a meta turn, whatever its text says.
+- Prompts typed while Claude was busy are queued: a `queue-operation` enqueue line and/or an
+  `attachment` of type queued_command. The first sighting becomes a user turn where it was
+  typed; a later sighting of the same text (the other form, or the user line written when
+  the queue delivers it) only completes that turn, so each prompt counts once.
 - Slash commands ARE typed by the human: they stay prompts, cleaned from Claude Code's
   "<command-name>/model</command-name><command-args>opus</command-args>" markup to
   "/model opus", with Turn.command = "/model". Shell escapes (<bash-input>) become "! cmd".
@@ -17,11 +23,11 @@ Decisions worth knowing (each pinned by tests/test_claude.py):
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any, Final
 
+from engram_ci.transcripts.claude_text import classify_user_text
 from engram_ci.transcripts.lines import (
     INPUT_VALUE_LIMIT,
     REPLY_FLOOR,
@@ -34,10 +40,31 @@ from engram_ci.transcripts.lines import (
     text_of,
     timestamp_of,
 )
-from engram_ci.transcripts.model import ParseStats, Session, ToolCall, Turn, Usage
+from engram_ci.transcripts.model import ParseStats, Session, ToolCall, ToolKind, Turn, Usage
 from engram_ci.transcripts.turnlog import HOT_CHARS, TurnLog
 
 SOURCE: Final = "claude-code"
+#: Claude Code's tools by common kind; the rest (TodoWrite, AskUserQuestion, BashOutput,
+#: MCP tools…) are "other"
+TOOL_KINDS: Final[dict[str, ToolKind]] = {
+    "Bash": "shell",
+    "PowerShell": "shell",
+    "Edit": "edit",
+    "MultiEdit": "edit",
+    "NotebookEdit": "edit",
+    "Write": "write",
+    "Read": "read",
+    "NotebookRead": "read",
+    "Glob": "search",
+    "Grep": "search",
+    "LS": "search",
+    "WebFetch": "web",
+    "WebSearch": "web",
+    "web_search": "web",
+    "web_fetch": "web",
+    "Task": "task",
+    "Agent": "task",
+}
 
 
 # ---------------------------------------------------------------- turn assembly
@@ -63,6 +90,8 @@ class Transcript:
         #: replies' lines each replace the previous one)
         self._usage: dict[str, dict[str, Any]] = {}
         self._calls: dict[str, ToolCall] = {}  # tool_use id -> call awaiting its result
+        #: queued prompt text -> its turn, until the prompt's other form arrives
+        self._queued: dict[str, Turn] = {}
         self._budget = Budget()
         # what the turns that moved to disk leave behind (see _spill)
         self._spill_mark = self._budget.left
@@ -123,6 +152,35 @@ class Transcript:
             return True  # tool results only: attached to their calls, not a prompt
         turn.text, turn.is_meta, turn.command = classify_user_text(texts, obj)
         turn.is_compact_summary = obj.get("isCompactSummary") is True
+        queued = self._queued.pop(turn.text, None) if self._queued else None
+        if queued is not None:  # the queue delivering a prompt we already hold
+            queued.uuid, queued.command = turn.uuid, turn.command or queued.command
+            queued.images += turn.images
+            return True
+        self.turns.append(turn)
+        self._spill_if_large()
+        return True
+
+    def add_queued(self, content: Any, obj: dict[str, Any], origin: Any = None) -> bool:
+        """A prompt typed while Claude was busy: a queue-operation enqueue's `content` or a
+        queued_command attachment's `prompt` (a string or text blocks)."""
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        if not isinstance(content, list):
+            return False
+        texts = [
+            self._budget.clip(b["text"], TEXT_LIMIT, floor=TEXT_LIMIT)
+            for b in content
+            if isinstance(b, dict) and isinstance(b.get("text"), str) and b["text"].strip()
+        ]
+        text, is_meta, command = classify_user_text(texts, {**obj, "origin": origin})
+        if not text or text in self._queued:
+            return True  # empty, or the same prompt in its other form
+        stamp = timestamp_of(obj)
+        self._note_time(stamp)
+        turn = Turn("user", text, stamp, is_meta=is_meta, command=command)
+        turn.images = sum(1 for b in content if isinstance(b, dict) and b.get("type") == "image")
+        self._queued[text] = turn
         self.turns.append(turn)
         self._spill_if_large()
         return True
@@ -235,13 +293,15 @@ class Transcript:
     def _new_call(self, block: dict[str, Any], stamp: str | None) -> ToolCall:
         raw = block.get("input")
         limit = self._budget.limit(INPUT_VALUE_LIMIT)
+        name = str(block.get("name") or "?")
         call = ToolCall(
             id=str(block.get("id") or ""),
-            name=str(block.get("name") or "?"),
+            name=name,
             input=clip_input(raw, limit)
             if isinstance(raw, dict)
             else {"input": clip_input(raw, limit)},
             timestamp=stamp,
+            kind=TOOL_KINDS.get(name, "other"),
         )
         if call.id:
             self._calls[call.id] = call
@@ -280,48 +340,6 @@ class Transcript:
             agent_id=agent_id,
             stats=stats,
         )
-
-
-# ---------------------------------------------------------------- user text rules
-
-_INJECTED_BLOCK = re.compile(
-    r"\s*<(ide_opened_file|ide_selection|ide_diagnostics|system-reminder)>"
-)
-_OUTPUT_TAGS = re.compile(
-    r"</?(local-command-stdout|local-command-stderr|bash-stdout|bash-stderr)>"
-)
-_NOT_HUMAN = (
-    "[Request interrupted by user",
-    "Caveat: The messages below were generated by the user while running local commands",
-    "<local-command-caveat>",
-    "<task-notification>",
-)
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_COMMAND_NAME = re.compile(r"<command-name>\s*(.*?)\s*</command-name>", re.S)
-_COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.S)
-_BASH_INPUT = re.compile(r"<bash-input>(.*?)</bash-input>", re.S)
-
-
-def classify_user_text(texts: list[str], obj: dict[str, Any]) -> tuple[str, bool, str | None]:
-    """(text, is_meta, command) for a user line's text blocks; see the module docstring."""
-    human = [t for t in texts if not _INJECTED_BLOCK.match(t)]
-    text = "\n\n".join(human or texts).strip()
-    is_meta = obj.get("isMeta") is True or (bool(texts) and not human)
-    command = None
-    name = _COMMAND_NAME.search(text)
-    if name and name.group(1):
-        command = name.group(1) if name.group(1).startswith("/") else f"/{name.group(1)}"
-        args = _COMMAND_ARGS.search(text)
-        text = f"{command} {args.group(1).strip() if args else ''}".strip()
-    elif text.startswith("<bash-input>"):
-        bash = _BASH_INPUT.match(text)
-        text = f"! {bash.group(1).strip()}" if bash else text
-    elif _OUTPUT_TAGS.match(text):
-        is_meta = True
-        text = _ANSI.sub("", _OUTPUT_TAGS.sub("", text)).strip()
-    elif text.startswith(_NOT_HUMAN):
-        is_meta = True
-    return text, is_meta, command
 
 
 # ---------------------------------------------------------------- small helpers

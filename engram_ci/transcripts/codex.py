@@ -1,93 +1,114 @@
-"""OpenAI Codex CLI sessions (~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl) -> `Session`s.
+"""OpenAI Codex CLI sessions -> `Session`s: discovery and threads (codex_rollout.py reads lines).
 
-Same interface as claude.py (discover, read_session). A rollout is one file per session,
-lines `{timestamp, type, payload}`:
-- session_meta: id, cwd, cli_version, git {branch, ...} -> the session's identity;
-- turn_context: the model (and cwd) of each turn;
-- response_item: the conversation itself — `message` (role user/assistant/developer, content
-  [{type: input_text|output_text, text}]), `reasoning` (summary texts), `function_call`
-  {name, arguments: JSON string, call_id} and `function_call_output` {call_id, output}, plus
-  custom_tool_call / local_shell_call variants;
-- event_msg: UI events that mostly repeat response_items; only token_count is used (its
-  total_token_usage is cumulative, so the last one is the session's usage);
-- compacted: the summary Codex wrote when it compacted the context -> Session.summaries.
-Codex injects its context as user messages (<environment_context>, <user_instructions>,
-AGENTS.md instructions) and as developer messages: those become meta turns, not prompts.
-Older rollouts (before the payload wrapper) put the item at the top level; they are read too.
+Where rollouts live: `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<uuid>.jsonl`, week-old
+ones compressed to `.jsonl.zst` (read through a streaming zstd decoder), archived threads in
+`$CODEX_HOME/archived_sessions/`. Decisions worth knowing (pinned by tests/test_codex.py):
+- A thread's id is the uuid in its file name. A child thread — a spawned subagent
+  (session_meta.source.subagent.thread_spawn.parent_thread_id) or a fork (forked_from_id) —
+  joins its parent's group, so the parent's archive holds it as a subagent (role "fork" or
+  the subagent's agent_role). Found without its parent, it is a session of its own.
+- A child's rollout opens by replaying its parent's records (re-stamped): lines whose payload
+  the thread's ancestors already hold are skipped until the child's own records begin, so
+  prompts, tool calls and tokens count once.
+- Copies of one rollout (the same uuid twice: .jsonl beside .jsonl.zst, or copied from two
+  machines) are read as one; lines the copies share count once.
+- Line types, prompts and usage: see codex_rollout.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import orjson
-
+from engram_ci.transcripts.codex_rollout import ITEM_TYPES, QUIET_TYPES, SAFE_ID, Rollout
 from engram_ci.transcripts.lines import (
-    INPUT_VALUE_LIMIT,
     MAX_LINE_BYTES,
-    REPLY_FLOOR,
-    RESULT_LIMIT,
-    TEXT_LIMIT,
-    THINKING_LIMIT,
-    Budget,
-    clip,
-    clip_input,
+    SeenHashes,
     has_conversation,
     iter_lines,
     parse_object,
     pick_project,
-    timestamp_of,
+    read_head,
+    sniff_type,
 )
-from engram_ci.transcripts.model import ParseStats, Session, ToolCall, TranscriptGroup, Turn, Usage
-from engram_ci.transcripts.turnlog import HOT_CHARS, TurnLog
+from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
+from engram_ci.transcripts.registry import ReaderSpec
+from engram_ci.transcripts.turnlog import HOT_CHARS
 
 SOURCE: Final = "codex"
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
-_INJECTED = (
-    "<environment_context>",
-    "<user_instructions>",
-    "<permissions instructions>",
-    "# AGENTS.md instructions",
-    "<turn_aborted>",
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_PATTERNS = ("rollout-*.jsonl", "rollout-*.jsonl.zst")
+#: where a child thread names its parent: both keys sit in session_meta's first few fields
+_PARENT_KEY = re.compile(rb'"(parent_thread_id|forked_from_id)":\s*"([^"\\]{1,200})"')
+_PEEK_BYTES = 8192
+_PAYLOAD = b'"payload":'
+_PARSED_TYPES = frozenset(
+    t.encode() for t in {"session_meta", "turn_context", "response_item", "compacted", *ITEM_TYPES}
 )
-_KNOWN_TYPES = frozenset({"session_meta", "turn_context", "response_item", "event_msg"})
-_ITEM_TYPES = frozenset(
-    {
-        "message",
-        "reasoning",
-        "function_call",
-        "function_call_output",
-        "custom_tool_call",
-        "custom_tool_call_output",
-        "local_shell_call",
-    }
-)
-_IGNORED_ITEMS = frozenset({"web_search_call", "ghost_snapshot", "other"})
-_EXIT_CODE = re.compile(r"^Exit code: (-?\d+)", re.M)
+_QUIET_TYPES = frozenset(t.encode() for t in QUIET_TYPES)
+
+
+def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
+    """$CODEX_HOME (else ~/.codex): its sessions/ and archived_sessions/."""
+    explicit = env.get("CODEX_HOME", "").strip()
+    codex_home = Path(explicit).expanduser() if explicit else home / ".codex"
+    return [codex_home / "sessions", codex_home / "archived_sessions"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
-    """Every rollout file under `roots` (e.g. ~/.codex/sessions), one group each, sorted."""
-    groups: dict[Path, TranscriptGroup] = {}
+    """One group per root thread under `roots`, its child threads and copies as parts."""
+    files: dict[Path, str] = {}
     for root in roots:
-        if not root.is_dir():
-            continue
-        for path in root.rglob("rollout-*.jsonl"):
-            if path.is_file():
-                groups[path] = TranscriptGroup(
-                    _session_id_from_name(path), SOURCE, path, (path,), path.parent
-                )
-    return [groups[p] for p in sorted(groups, key=str)]
+        if root.is_dir():
+            for pattern in _PATTERNS:
+                files.update((p, thread_id(p)) for p in root.rglob(pattern) if p.is_file())
+    by_thread: dict[str, list[Path]] = defaultdict(list)
+    for path in sorted(files, key=lambda p: (p.name, str(p))):  # names start with the time
+        by_thread[files[path]].append(path)
+    parent_of = {tid: _peek_parent(paths[0]) for tid, paths in by_thread.items()}
+    members: dict[str, list[Path]] = defaultdict(list)
+    for tid, paths in by_thread.items():
+        members[_root_of(tid, parent_of, by_thread)].extend(paths)
+    groups = [
+        TranscriptGroup(
+            tid, SOURCE, by_thread[tid][0], tuple(_ordered(tid, parts)), parts[0].parent
+        )
+        for tid, parts in members.items()
+    ]
+    return sorted(groups, key=lambda g: str(g.main))
 
 
-def _session_id_from_name(path: Path) -> str:
+def thread_id(path: Path) -> str:
     """rollout-2025-09-10T12-00-00-<uuid>.jsonl -> <uuid> (the id session_meta also holds)."""
-    match = _UUID.search(path.stem)
-    return match.group(0).lower() if match else path.stem
+    match = _UUID.search(path.name)
+    return (
+        match.group(0).lower() if match else path.name.removesuffix(".zst").removesuffix(".jsonl")
+    )
+
+
+def _ordered(root: str, parts: list[Path]) -> list[Path]:
+    """The root thread's files first, then the children's in time order."""
+    return sorted(parts, key=lambda p: (thread_id(p) != root, p.name, str(p)))
+
+
+def _peek_parent(path: Path) -> str | None:
+    """The thread a child rollout names as its parent, read from its first bytes only."""
+    head = read_head(path, _PEEK_BYTES)
+    found = dict(_PARENT_KEY.findall(head.split(b"\n", 1)[0]))
+    parent = found.get(b"parent_thread_id") or found.get(b"forked_from_id")
+    return parent.decode("utf-8", "replace").lower() if parent else None
+
+
+def _root_of(tid: str, parent_of: Mapping[str, str | None], found: Mapping[str, object]) -> str:
+    """The oldest ancestor of `tid` that was found (cycles and missing parents stop it)."""
+    seen = {tid}
+    while (parent := parent_of.get(tid)) and parent in found and parent not in seen:
+        seen.add(parent)
+        tid = parent
+    return tid
 
 
 def read_session(
@@ -97,289 +118,128 @@ def read_session(
     max_line_bytes: int = MAX_LINE_BYTES,
     hot_chars: int = HOT_CHARS,
 ) -> Session | None:
-    """The rollout's session, or None when it holds no conversation turn. A long one comes
-    back with its turns in a TurnLog (see claude.read_session)."""
+    """The root thread's session with its child threads as subagents, or None when it holds
+    no conversation turn. A long one comes back with its turns in a TurnLog (see
+    claude.read_session)."""
+    threads: dict[str, list[Path]] = defaultdict(list)
+    for path in group.parts:
+        threads[thread_id(path)].append(path)
+    root_id = thread_id(group.main)
+    # payload hashes of every thread read so far, when children must skip their replay
+    ancestry = SeenHashes() if len(threads) > 1 else None
     stats = ParseStats()
-    rollout = _Rollout(hot_chars)
-    for line in iter_lines(group.main, stats, max_line_bytes):
-        obj = parse_object(line, stats)
-        if obj is not None:
-            rollout.add_line(obj, stats)
-    if not has_conversation(rollout.turns):
+    root = _read_thread(
+        threads.pop(root_id, [group.main]), stats, max_line_bytes, hot_chars, ancestry
+    )
+    children: list[Session] = []
+    for tid, paths in threads.items():
+        child_stats = ParseStats()
+        thread = _read_thread(paths, child_stats, max_line_bytes, hot_chars, ancestry, replay=True)
+        if has_conversation(thread.turns):
+            child = _to_session(thread, tid, paths, child_stats, project_hint)
+            child.agent_id, child.agent_type = tid, thread.role or "subagent"
+            children.append(child)
+        else:
+            stats.merge(child_stats)  # nothing but the replay: its lines still count as read
+    if not has_conversation(root.turns) and not children:
         return None
-    return rollout.to_session(group, project_hint, stats)
+    fallback = group.session_id if SAFE_ID.fullmatch(group.session_id) else "codex-session"
+    session = _to_session(
+        root, fallback, [p for p in group.parts if thread_id(p) == root_id], stats, project_hint
+    )
+    for child in children:
+        child.session_id, child.project = session.session_id, session.project
+    session.subagents = children
+    return session
 
 
-class _Rollout:
-    """Accumulates one rollout file line by line."""
+def _read_thread(
+    paths: list[Path],
+    stats: ParseStats,
+    max_line_bytes: int,
+    hot_chars: int,
+    ancestry: SeenHashes | None,
+    *,
+    replay: bool = False,
+) -> Rollout:
+    """One thread from its file (or copies of it). With `replay`, the opening lines whose
+    payload an ancestor holds are skipped: the child's copy of its parent's history."""
+    rollout = Rollout(hot_chars)
+    copies = SeenHashes() if len(paths) > 1 else None
+    for path in paths:
+        for line in iter_lines(path, stats, max_line_bytes):
+            if copies is not None and _seen(hash(line), copies, stats):
+                continue
+            if ancestry is not None:
+                key = hash(line[max(line.find(_PAYLOAD), 0) :])
+                if replay and _seen(key, ancestry, stats):
+                    continue
+                if replay and b'"session_meta"' not in line[:200]:
+                    replay = False  # the child's own records begin
+                ancestry.add(key)
+            if _worth_parsing(line, stats):
+                obj = parse_object(line, stats)
+                if obj is not None:
+                    rollout.add_line(obj, stats)
+    rollout.finish()
+    return rollout
 
-    def __init__(self, hot_chars: int = HOT_CHARS) -> None:
-        self.turns = TurnLog(hot_chars)
-        self.session_id: str | None = None
-        self.cwd: str | None = None
-        self.git_branch: str | None = None
-        self.version: str | None = None
-        self.first_ts: str | None = None
-        self.last_ts: str | None = None
-        self.usage = Usage()
-        self._model: str | None = None
-        self._models: dict[str, None] = {}
-        self._summaries: dict[str, None] = {}
-        self._calls: dict[str, ToolCall] = {}
-        self._budget = Budget()
-        self._reply: Turn | None = None  # the assistant turn being built since the last prompt
-        self._spill_mark = self._budget.left
 
-    def add_line(self, obj: dict[str, Any], stats: ParseStats) -> None:
-        if "record_type" in obj:
-            return  # a pre-wrapper rollout's state marker: nothing to read
-        kind, payload = _unwrap(obj)
-        if not isinstance(kind, str):
-            stats.malformed["missing_type"] += 1
-        elif kind == "compacted":
-            message = payload.get("message") if isinstance(payload, dict) else None
-            if isinstance(message, str) and message.strip():
-                self._summaries[clip(message.strip(), TEXT_LIMIT)] = None
-        elif kind not in _KNOWN_TYPES:
-            stats.unknown_types[kind] += 1
-        elif not isinstance(payload, dict):
-            stats.malformed["bad_shape"] += 1
-        elif kind == "session_meta":
-            self._meta(payload)
-        elif kind == "turn_context":
-            self._turn_context(payload)
-        elif kind == "event_msg":
-            self._event(payload)
-        elif not self._item(payload, timestamp_of(obj), stats):
-            stats.malformed["bad_shape"] += 1
-
-    # -- context lines
-
-    def _meta(self, payload: dict[str, Any]) -> None:
-        session_id, cwd = payload.get("id"), payload.get("cwd")
-        if isinstance(session_id, str) and _SAFE_ID.fullmatch(session_id):
-            self.session_id = self.session_id or session_id
-        if isinstance(cwd, str) and cwd:
-            self.cwd = self.cwd or cwd
-        self._note_time(timestamp_of(payload))
-        version = payload.get("cli_version")
-        if isinstance(version, str) and version:
-            self.version = version
-        git = payload.get("git")
-        branch = git.get("branch") if isinstance(git, dict) else None
-        if isinstance(branch, str) and branch:
-            self.git_branch = branch
-
-    def _turn_context(self, payload: dict[str, Any]) -> None:
-        model, cwd = payload.get("model"), payload.get("cwd")
-        if isinstance(model, str) and model:
-            self._model = model
-            self._models[model] = None
-        if isinstance(cwd, str) and cwd and self.cwd is None:
-            self.cwd = cwd
-
-    def _event(self, payload: dict[str, Any]) -> None:
-        if payload.get("type") != "token_count":
-            return  # user_message, agent_message, agent_reasoning…: repeats of response_items
-        info = payload.get("info")
-        total = info.get("total_token_usage") if isinstance(info, dict) else None
-        if isinstance(total, dict):
-            cached = _int(total.get("cached_input_tokens"))
-            self.usage = Usage(  # cumulative: the latest total replaces the previous one
-                input_tokens=max(_int(total.get("input_tokens")) - cached, 0),
-                output_tokens=_int(total.get("output_tokens")),
-                cache_read_tokens=cached,
-            )
-
-    # -- conversation items
-
-    def _item(self, item: dict[str, Any], stamp: str | None, stats: ParseStats) -> bool:
-        kind = item.get("type")
-        if kind == "message":
-            return self._message(item, stamp)
-        if kind == "reasoning":
-            reply = self._assistant(stamp)
-            text = "\n\n".join(_texts(item.get("summary")))
-            limit = self._budget.limit(THINKING_LIMIT)
-            if text and len(reply.thinking) < limit:
-                reply.thinking = self._budget.clip(_join(reply.thinking, text), limit)
-            return True
-        if kind in ("function_call", "custom_tool_call", "local_shell_call"):
-            return self._call(item, stamp)
-        if kind in ("function_call_output", "custom_tool_call_output"):
-            return self._output(item, stats)
-        if kind not in _IGNORED_ITEMS:
-            self._assistant(stamp).unknown_blocks[str(kind)] += 1
+def _seen(key: int, seen: SeenHashes, stats: ParseStats) -> bool:
+    """Whether `key` was seen (a duplicate, counted); remembers it either way."""
+    if key in seen:
+        stats.duplicates += 1
         return True
-
-    def _message(self, item: dict[str, Any], stamp: str | None) -> bool:
-        role, content = item.get("role"), item.get("content")
-        if not isinstance(content, list | str):
-            return False
-        floor = REPLY_FLOOR if role == "assistant" else TEXT_LIMIT  # prompts are always kept
-        texts = [self._budget.clip(t, TEXT_LIMIT, floor) for t in _texts(content) if t.strip()]
-        text = "\n\n".join(texts).strip()
-        if role == "assistant":
-            reply = self._assistant(stamp)
-            if text:
-                reply.text = _join(reply.text, text)
-            return True
-        if role not in ("user", "developer", "system"):
-            return False
-        self._note_time(stamp)
-        images = sum(1 for b in content if isinstance(b, dict) and b.get("type") == "input_image")
-        if text or images:
-            is_meta = role != "user" or text.startswith(_INJECTED)
-            if text.startswith("<environment_context>") and self.cwd is None:
-                self.cwd = _cwd_from_context(text)  # old rollouts: the only place it is
-            self.turns.append(Turn("user", text, stamp, is_meta=is_meta, images=images))
-            if not is_meta:
-                self._reply = None  # a new prompt: the next answer is a new turn
-            self._spill_if_large()
-        return True
-
-    def _assistant(self, stamp: str | None) -> Turn:
-        self._note_time(stamp)
-        if self._reply is None:
-            self._spill_if_large()  # before the new reply: it stays in memory while it grows
-            self._reply = Turn("assistant", "", stamp, model=self._model)
-            self.turns.append(self._reply)
-        return self._reply
-
-    def _spill_if_large(self) -> None:
-        """Older turns to disk once the kept text passes hot_chars (turnlog.py)."""
-        kept = self._spill_mark - self._budget.left
-        moved = self.turns.spill_if_large(kept, self._calls)
-        if moved:
-            self._spill_mark = self._budget.left
-            if any(turn is self._reply for turn in moved):
-                self._reply = None  # its later items start a reply of their own
-
-    def _call(self, item: dict[str, Any], stamp: str | None) -> bool:
-        call_id = item.get("call_id") or item.get("id")
-        if not isinstance(call_id, str):
-            return False
-        call = ToolCall(call_id, str(item.get("name") or item.get("type")), {}, timestamp=stamp)
-        call.input = _call_input(item, self._budget.limit(INPUT_VALUE_LIMIT))
-        self._assistant(stamp).tool_calls.append(call)
-        self._calls[call_id] = call
-        return True
-
-    def _output(self, item: dict[str, Any], stats: ParseStats) -> bool:
-        call_id = item.get("call_id")
-        if not isinstance(call_id, str):
-            return False
-        if not self.turns.awaits_result(call_id, self._calls):
-            stats.orphan_results += 1
-            return True
-        result, is_error = _output_text(item.get("output"), self._budget.limit(RESULT_LIMIT))
-        self._budget.left -= len(result)
-        self.turns.give_result(call_id, self._calls, result, is_error)
-        return True
-
-    def _note_time(self, stamp: str | None) -> None:
-        if stamp is None:
-            return
-        if self.first_ts is None or stamp < self.first_ts:
-            self.first_ts = stamp
-        if self.last_ts is None or stamp > self.last_ts:
-            self.last_ts = stamp
-
-    def to_session(
-        self, group: TranscriptGroup, project_hint: str | None, stats: ParseStats
-    ) -> Session:
-        session_id = group.session_id if _SAFE_ID.fullmatch(group.session_id) else None
-        return Session(
-            session_id=self.session_id or session_id or "codex-session",
-            source=SOURCE,
-            # Codex folders are dates: never a project name
-            project=pick_project(self.cwd, project_hint, None, default="codex"),
-            transcripts=[group.main],
-            cwd=self.cwd,
-            git_branch=self.git_branch,
-            version=self.version,
-            started_at=self.first_ts,
-            ended_at=self.last_ts,
-            models=list(self._models),
-            turns=self.turns.to_sequence(),
-            usage=self.usage,
-            summaries=list(self._summaries),
-            stats=stats,
-        )
+    seen.add(key)
+    return False
 
 
-def _unwrap(obj: dict[str, Any]) -> tuple[Any, Any]:
-    """(type, payload) of a line, also for pre-wrapper rollouts that had no payload."""
-    kind, payload = obj.get("type"), obj.get("payload")
-    if payload is None and kind in _ITEM_TYPES:
-        return "response_item", obj
-    if payload is None and kind is None and "id" in obj and "timestamp" in obj:
-        return "session_meta", obj  # the old first line: the session's own metadata
-    return kind, payload
+def _worth_parsing(line: bytes, stats: ParseStats) -> bool:
+    """Sorted by its bytes (lines.sniff_type): event_msg lines other than prompts and token
+    counts (two thirds of a rollout, repeating response_items) and line types with nothing
+    to read are dropped unparsed, unknown types counted."""
+    kind = sniff_type(line)
+    if kind == b"event_msg":
+        return line.find(b'"user_message"') >= 0 or line.find(b'"token_count"') >= 0
+    if kind is not None and kind not in _PARSED_TYPES:
+        if kind not in _QUIET_TYPES:
+            stats.unknown_types[kind.decode("utf-8", "replace")] += 1
+        return False
+    return True
 
 
-_CONTEXT_CWD = re.compile(r"<cwd>(.*?)</cwd>|Current working directory: (.+)")
+def _to_session(
+    rollout: Rollout,
+    fallback_id: str,
+    transcripts: list[Path],
+    stats: ParseStats,
+    project_hint: str | None,
+) -> Session:
+    return Session(
+        session_id=rollout.session_id or fallback_id,
+        source=SOURCE,
+        # Codex folders are dates: never a project name
+        project=pick_project(rollout.cwd, project_hint, None, default="codex"),
+        transcripts=transcripts,
+        cwd=rollout.cwd,
+        git_branch=rollout.git_branch,
+        version=rollout.version,
+        started_at=rollout.first_ts,
+        ended_at=rollout.last_ts,
+        models=list(rollout.models),
+        turns=rollout.turns.to_sequence(),
+        usage=rollout.usage,
+        summaries=list(rollout.summaries),
+        stats=stats,
+    )
 
 
-def _cwd_from_context(text: str) -> str | None:
-    match = _CONTEXT_CWD.search(text)
-    return (match.group(1) or match.group(2)).strip() if match else None
-
-
-def _texts(content: Any) -> list[str]:
-    """Text of input_text/output_text/summary_text blocks (or a plain string)."""
-    if isinstance(content, str):
-        return [content]
-    if not isinstance(content, list):
-        return []
-    return [b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)]
-
-
-def _call_input(item: dict[str, Any], limit: int) -> dict[str, Any]:
-    """function_call arguments are a JSON string; custom tools send raw input (a patch)."""
-    if item.get("type") == "local_shell_call":
-        action = item.get("action")
-        return clip_input(action, limit) if isinstance(action, dict) else {}
-    raw = item.get("arguments", item.get("input"))
-    if isinstance(raw, str):
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, dict):
-            return dict(clip_input(parsed, limit))
-        return {"input": clip(raw, limit)}
-    return dict(clip_input(raw, limit)) if isinstance(raw, dict) else {}
-
-
-def _output_text(output: Any, limit: int) -> tuple[str, bool]:
-    """(text, is_error) of a tool output in any of Codex's shapes over the versions.
-
-    Older: a JSON string {"output": ..., "metadata": {"exit_code": N}}; newer: plain text
-    starting "Exit code: N"; some: an object {content, success}.
-    """
-    if isinstance(output, str) and output.startswith("{"):
-        try:
-            parsed = orjson.loads(output)
-        except orjson.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, dict):
-            output = parsed
-    if isinstance(output, dict):
-        text = output.get("output", output.get("content", ""))
-        metadata = output.get("metadata")
-        code = metadata.get("exit_code") if isinstance(metadata, dict) else None
-        failed = output.get("success") is False or (isinstance(code, int) and code != 0)
-        return clip(text if isinstance(text, str) else str(text), limit), failed
-    if not isinstance(output, str):
-        return "", False
-    code_match = _EXIT_CODE.search(output[:200])
-    return clip(output, limit), bool(code_match and code_match.group(1) != "0")
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def _join(existing: str, more: str) -> str:
-    return f"{existing}\n\n{more}" if existing else more
+READER = ReaderSpec(
+    name=SOURCE,
+    option="codex-dir",
+    store="$CODEX_HOME/sessions and archived_sessions, else ~/.codex/…; DIR may be a "
+    "$CODEX_HOME or any folder of rollouts",
+    default_roots=default_roots,
+    discover=discover,
+    read_session=read_session,
+)

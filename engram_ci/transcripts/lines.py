@@ -3,7 +3,8 @@
 Both formats are JSON Lines written by an agent while it works, so both readers need the same
 three things: a line stream whose memory is bounded by one line (never by the file), a parser
 that sorts every bad line into a counted reason instead of raising, and truncation that keeps
-the parsed `Session` small however large the tool outputs were. Project naming from a `cwd`
+the parsed `Session` small however large the tool outputs were (and drops `<private>` text:
+see private.py). Project naming from a `cwd`
 lives here too, because project names become folder names in ~/memory.
 """
 
@@ -15,18 +16,23 @@ import re
 from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import orjson
 
 from engram_ci.errors import FatalError
-from engram_ci.transcripts.model import ParseStats, Turn, check_project_name
+from engram_ci.transcripts.model import ParseStats, Session, Turn, check_project_name
+from engram_ci.transcripts.private import strip_private
 
 #: lines longer than this are skipped (counted as too_long) without ever being held whole;
 #: real lines reach a few MB (pasted images), a hostile one may be 50 MB or more
 MAX_LINE_BYTES = 32 * 1024 * 1024
 #: how much of a transcript is read at a time
 _READ_CHUNK = 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+#: how far into a line sniff_type looks for its "type" key
+_SNIFF_WINDOW = 2048
+_TYPE_KEY = b'"type":'
 
 #: what a Session keeps of each piece of text; the rest is cut with a note of the full size
 TEXT_LIMIT = 32 * 1024
@@ -55,14 +61,19 @@ def iter_lines(
     Reads in binary (decoding is the JSON parser's job, so invalid UTF-8 is caught per line),
     a chunk at a time, cutting lines out of each chunk: half the cost of readline, which
     copies every line through the file's buffer. A line longer than `max_line_bytes` is
-    counted as too_long and skipped without ever being held whole.
+    counted as too_long and skipped without ever being held whole. A UTF-8 byte order mark
+    opening the file is dropped (editors add one; the JSON parser would refuse the line).
     """
     head: list[bytes] = []  # the start of a line that continues in the next chunk
     held = 0  # bytes in `head`
     skipping = False  # inside a too-long line: dropping bytes until its newline
-    with path.open("rb", buffering=0) as fh:
-        while chunk := fh.read(chunk_bytes):
-            start = 0
+    with _open_binary(path) as fh:
+        lead = _read(fh, len(_BOM), stats)
+        if lead == _BOM:
+            stats.bytes += len(_BOM)
+            lead = b""
+        while chunk := lead + _read(fh, chunk_bytes, stats):
+            lead, start = b"", 0
             end = chunk.find(b"\n")
             if end >= 0 and (skipping or head):  # the line carried over from earlier ends here
                 held += end + 1
@@ -93,6 +104,42 @@ def iter_lines(
         _count_too_long(stats, held)
     elif head:  # the last line has no newline
         yield from _line(b"".join(head), stats, max_line_bytes)
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    """The file's bytes; a `.zst` file (Codex compresses week-old rollouts) decompressed as
+    it is read, a chunk at a time, whatever its size."""
+    if path.name.endswith(".zst"):
+        import zstandard  # only when a compressed file turns up: keeps startup fast
+
+        raw = path.open("rb")
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return cast(BinaryIO, reader)
+    return path.open("rb", buffering=0)
+
+
+def read_head(path: Path, size: int) -> bytes:
+    """The first `size` bytes of a transcript (decompressed), b"" when unreadable: for
+    discovery that only needs a file's opening (who its parent is)."""
+    try:
+        with _open_binary(path) as fh:
+            return _read(fh, size, ParseStats())
+    except OSError:
+        return b""
+
+
+def _read(fh: BinaryIO, size: int, stats: ParseStats) -> bytes:
+    """fh.read(size); a corrupt compressed stream ends the file there, counted as bad_zstd."""
+    if fh.closed:
+        return b""
+    try:
+        return fh.read(size)
+    except Exception as error:  # zstandard.ZstdError, without importing zstandard here
+        if type(error).__name__ != "ZstdError":
+            raise
+        stats.malformed["bad_zstd"] += 1
+        fh.close()  # the rest of the stream is lost: later reads see the end
+        return b""
 
 
 def _line(line: bytes, stats: ParseStats, max_line_bytes: int) -> Iterator[bytes]:
@@ -132,8 +179,34 @@ def _decode_failure(line: bytes) -> str:
     return "bad_json"
 
 
+def sniff_type(line: bytes) -> bytes | None:
+    """The line's top-level "type" value read from its bytes, or None when unsure.
+
+    Sound because `"type":` can only appear unescaped as a key (inside a string its quotes
+    are escaped), and when no '{' or '[' opens before it, that key belongs to the top-level
+    object. (Claude Code's assistant lines put "type" after "message": always parsed.)
+    """
+    if not line.startswith(b"{"):
+        return None
+    at = line.find(_TYPE_KEY, 1, _SNIFF_WINDOW)
+    if at < 0 or line.find(b"{", 1, at) >= 0 or line.find(b"[", 1, at) >= 0:
+        return None
+    value = line[at + 7 : at + 80].lstrip()
+    end = value.find(b'"', 1)
+    if not value.startswith(b'"') or end < 0 or b"\\" in value[:end]:
+        return None
+    return value[1:end]
+
+
 def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, noting how long it was so nothing looks complete."""
+    """`text` without its `<private>` parts, cut to `limit` characters, noting how long it
+    was so nothing looks complete.
+
+    Every piece of text a reader keeps passes through here (Budget.clip, clip_input, text_of
+    and the readers' own calls), which makes it the one place private text is dropped: before
+    the cut, so a clipped closing tag cannot expose what it closed.
+    """
+    text = strip_private(text)
     if len(text) <= limit:
         return text
     return f"{text[:limit]}\n[… truncated: {len(text):,} chars in all]"
@@ -233,13 +306,57 @@ def timestamp_of(obj: dict[str, Any]) -> str | None:
 
 
 def project_from_cwd(cwd: str | None) -> str | None:
-    """The last path component of a cwd (POSIX or Windows), made safe as a folder name."""
+    """The last path component of a cwd (POSIX or Windows), made safe as a folder name; for a
+    git worktree of a repository (see worktree_of), the repository's name."""
     if not cwd:
         return None
-    parts = [p for p in re.split(r"[\\/]+", cwd.strip()) if p]
+    parts = _components(cwd)
     if not parts or re.fullmatch(r"[A-Za-z]:", parts[-1]):
         return None
-    return safe_project_name(parts[-1])
+    worktree = _worktree_parts(parts)
+    return safe_project_name(worktree[0] if worktree else parts[-1])
+
+
+def worktree_of(cwd: str | None) -> tuple[str, str] | None:
+    """(repository, worktree) names when `cwd` is a worktree folder beside or inside its
+    repository: <repo>/worktrees/<name>, <repo>/.claude/worktrees/<name> (Claude Code's own),
+    <repo>-worktrees/<name> or <repo>.worktrees/<name>. A plain ~/worktrees/<name> names no
+    repository and is not one. One repository's sessions then share its project."""
+    found = _worktree_parts(_components(cwd)) if cwd else None
+    if found is None:
+        return None
+    repo, name = (safe_project_name(part) for part in found)
+    return (repo, name) if repo and name else None
+
+
+def keep_worktree_apart(session: Session) -> None:
+    """`ingest --keep-worktrees`: a session in a worktree goes to a project named after the
+    worktree instead of its repository's (its subagents follow it)."""
+    found = worktree_of(session.cwd)
+    if found is not None and session.project == found[0]:
+        for each in (session, *session.subagents):
+            each.project = found[1]
+
+
+_WORKTREE_SUFFIXES = ("-worktrees", ".worktrees", "_worktrees")
+
+
+def _components(cwd: str) -> list[str]:
+    return [p for p in re.split(r"[\\/]+", cwd.strip()) if p]
+
+
+def _worktree_parts(parts: list[str]) -> tuple[str, str] | None:
+    if len(parts) < 3:
+        return None
+    holder, name = parts[-2], parts[-1]
+    if holder.endswith(_WORKTREE_SUFFIXES) and len(holder) > len("-worktrees"):
+        return holder[: -len("-worktrees")], name
+    if holder != "worktrees":
+        return None
+    repo_at = -4 if parts[-3] == ".claude" else -3
+    if len(parts) < -repo_at or (len(parts) > -repo_at and parts[repo_at - 1] in ("home", "Users")):
+        return None  # /home/<user>/worktrees/<name>: a folder of worktrees, not a repository
+    return parts[repo_at], name
 
 
 def safe_project_name(raw: str) -> str | None:

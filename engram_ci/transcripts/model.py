@@ -1,7 +1,9 @@
 """What a transcript reader produces and everything downstream consumes.
 
-Readers (claude.py, codex.py) turn agent transcripts into `Session`s; the archive, the
-extractors and the LLM prompt only ever see these types, never raw JSON lines.
+Readers (one module per agent, listed in registry.py) turn agent transcripts into `Session`s;
+the archive, the extractors and the LLM prompt only ever see these types, never raw JSON
+lines. A tool call carries its vendor's `name` and a common `kind` (ToolKind), so extraction
+can ask "was this an edit?" without knowing any agent's tool names.
 """
 
 from __future__ import annotations
@@ -16,6 +18,22 @@ from typing import Any, Literal
 from engram_ci.errors import FatalError
 
 Role = Literal["user", "assistant"]
+#: what a tool call does, whatever the agent calls it (each reader maps its tool names):
+#: shell = runs a command; edit = changes part of a file (incl. patches); write = writes a
+#: whole file; read = reads a file or image; search = finds files or text (glob, grep, ls);
+#: web = fetches or searches the web; task = delegates to a subagent; other = the rest
+#: (plans, todos, questions, MCP tools)
+ToolKind = Literal["shell", "edit", "write", "read", "search", "web", "task", "other"]
+TOOL_KINDS: tuple[ToolKind, ...] = (
+    "shell",
+    "edit",
+    "write",
+    "read",
+    "search",
+    "web",
+    "task",
+    "other",
+)
 
 
 @dataclass
@@ -27,6 +45,8 @@ class ToolCall:
     result: str | None = None
     is_error: bool = False
     timestamp: str | None = None
+    #: the common kind of `name` (see ToolKind), set by the reader
+    kind: ToolKind = "other"
 
 
 @dataclass
@@ -108,7 +128,8 @@ class ParseStats:
 @dataclass
 class Session:
     session_id: str
-    source: Literal["claude-code", "codex"]
+    #: the agent that wrote it: its reader's name in registry.py ("claude-code", "codex", …)
+    source: str
     project: str
     transcripts: list[Path]
     cwd: str | None = None
@@ -145,12 +166,16 @@ class Session:
 @dataclass(frozen=True)
 class TranscriptGroup:
     """The files of one session as discovered on disk: the main transcript plus every file
-    that belongs to it (subagent transcripts, their .meta.json). The manifest keys on these."""
+    that belongs to it (subagent transcripts, their .meta.json). The manifest keys on these
+    (paths are absolute: ingest resolves the roots before discovery)."""
 
     session_id: str
-    source: Literal["claude-code", "codex"]
+    #: the reader's name (registry.py)
+    source: str
     main: Path
-    #: every file of the session, main first; a change to any of them re-ingests the session
+    #: every file of the session, main first; a change to any of them re-ingests the session.
+    #: Groups that share a session id are merged (registry.merge_groups): a part may then be
+    #: a second copy of the main transcript, and the reader dedupes what repeats
     parts: tuple[Path, ...]
     #: the folder the transcript was found in (Claude Code: the encoded-cwd folder)
     folder: Path

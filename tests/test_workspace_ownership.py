@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci.action.ownership import give_back, inside
+from engram_ci.action.workspace import give_back, inside
 
 OWNER = 4321
 

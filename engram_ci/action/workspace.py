@@ -1,12 +1,13 @@
-"""Giving what the action wrote back to the workspace's owner — and nothing outside it.
+"""Leaving the workspace as later steps need it: ours-only files handed back, memory ignored.
 
-The Docker action runs as root; later steps run as the runner's user and could not modify
-root-owned files, so what we wrote inside the workspace is chowned back. Paths come from
-inputs (`memory-path`, `context-file`) and from the workspace's own content, which a hostile
-pull request controls: a `..` or a symlink (`.engram-memory -> /etc`, `a/link/b` with
-`link -> /`) must never lead the chown out. So every path is resolved — every symlink on the
-way followed — before it is compared with the workspace; its last component is never followed
-(lchown), walks never descend into symlinked folders, and only files we own are touched.
+The Docker action runs as root; later steps run as the runner user and could not modify
+root-owned files, so what we wrote inside the workspace is chowned to the workspace's owner —
+and nothing outside it. Paths come from inputs (`memory-path`, `context-file`) and from the
+workspace's own content, which a hostile pull request controls: a `..` or a symlink
+(`.engram-memory -> /etc`, `a/link/b` with `link -> /`) must never lead the chown out. So every
+path is resolved — every symlink on the way followed — before it is compared with the
+workspace; its last component is never followed (lchown), walks never descend into symlinked
+folders, and only files we own are touched.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["give_back"]
+__all__ = ["give_back", "inside", "keep_out_of_git"]
+
+
+def keep_out_of_git(memory_dir: Path, workspace: Path) -> None:
+    """A memory dir we created inside the checkout must not show up in `git status`."""
+    from engram_ci.memory.fsutil import atomic_write_text
+
+    inside = memory_dir.resolve().is_relative_to(workspace.resolve())
+    if inside and memory_dir.is_dir() and not (memory_dir / ".gitignore").exists():
+        atomic_write_text(memory_dir / ".gitignore", "# engram-ci memory: not for this repo\n*\n")
 
 
 def give_back(paths: Sequence[Path], workspace: Path) -> None:

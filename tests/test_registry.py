@@ -1,0 +1,82 @@
+"""The reader registry: names, default stores, merging one session's groups, dispatch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engram_ci.errors import FatalError
+from engram_ci.ingest import IngestOptions, default_readers
+from engram_ci.transcripts import claude, codex
+from engram_ci.transcripts.model import TranscriptGroup
+from engram_ci.transcripts.registry import (
+    all_readers,
+    get_reader,
+    merge_groups,
+    reader_names,
+)
+
+
+def test_every_registered_module_declares_a_reader_with_a_unique_name_and_flag() -> None:
+    readers = all_readers()
+    assert reader_names()[:2] == ["claude-code", "codex"]
+    assert len({r.name for r in readers}) == len(readers)
+    assert len({r.option for r in readers}) == len(readers)
+    assert get_reader("codex") is codex.READER
+    with pytest.raises(FatalError, match=r"unknown agent 'vim'.*claude-code"):
+        get_reader("vim")
+
+
+def test_claude_default_roots_follow_claude_config_dir_and_engram_sessions_dir() -> None:
+    home = Path("/home/me")
+    assert claude.default_roots({}, home) == [home / ".claude" / "projects"]
+    env = {"CLAUDE_CONFIG_DIR": "/a, /b"}
+    assert claude.default_roots(env, home) == [Path("/a/projects"), Path("/b/projects")]
+    env["ENGRAM_SESSIONS_DIR"] = "/sessions"
+    assert claude.default_roots(env, home) == [Path("/sessions")]
+
+
+def test_codex_default_roots_are_sessions_and_archived_sessions() -> None:
+    home = Path("/home/me")
+    assert codex.default_roots({}, home) == [
+        home / ".codex" / "sessions",
+        home / ".codex" / "archived_sessions",
+    ]
+    assert codex.default_roots({"CODEX_HOME": "/c"}, home)[1] == Path("/c/archived_sessions")
+
+
+def _group(sid: str, folder: str, *names: str) -> TranscriptGroup:
+    paths = tuple(Path(folder) / n for n in names)
+    return TranscriptGroup(sid, "claude-code", paths[0], paths, Path(folder))
+
+
+def test_groups_sharing_a_session_id_merge_into_one_keeping_the_first_main() -> None:
+    first = _group("s1", "/p/a", "s1.jsonl", "s1/subagents/agent-x.jsonl")
+    staged = _group("s1", "/p/b", "s1/subagents/agent-y.jsonl")
+    other = _group("s2", "/p/a", "s2.jsonl")
+    codex_same_id = TranscriptGroup(
+        "s1", "codex", Path("/c/r.jsonl"), (Path("/c/r.jsonl"),), Path("/c")
+    )
+    merged = merge_groups([first, other, staged, codex_same_id])
+    assert [(g.source, g.session_id) for g in merged] == [
+        ("claude-code", "s1"),
+        ("claude-code", "s2"),
+        ("codex", "s1"),
+    ]
+    assert merged[0].main == Path("/p/a/s1.jsonl")
+    assert merged[0].parts == (*first.parts, *staged.parts)
+
+
+def test_dispatch_goes_through_the_registry_with_absolute_roots_and_agent_selection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    options = IngestOptions(
+        memory_dir=tmp_path / "m",
+        roots={"claude-code": (Path("rel"),), "codex": (Path("c"),)},
+        agents=("codex",),
+    )
+    assert default_readers(options) == [(codex.READER, (tmp_path / "c",))]
+    with pytest.raises(FatalError, match="unknown agent"):
+        default_readers(IngestOptions(memory_dir=tmp_path, agents=("nope",)))
