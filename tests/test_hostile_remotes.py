@@ -241,6 +241,13 @@ def test_env_budgets_are_clamped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENGRAM_HTTP_RETRY_SECONDS", "nan")
     with pytest.raises(FatalError, match="ENGRAM_HTTP_RETRY_SECONDS"):
         RetryPolicy.from_env()
+    from engram_ci.knowledge import llm
+    from engram_ci.sync.pipeline import Retry
+
+    monkeypatch.setenv("ENGRAM_SYNC_DEADLINE_SECONDS", "31536000")
+    monkeypatch.setenv("ENGRAM_LLM_DEADLINE_SECONDS", "0")
+    assert Retry.from_env().deadline_seconds == 3600
+    assert llm.deadline_seconds() == 1
 
 
 # --- local state --------------------------------------------------------------------------------
