@@ -220,3 +220,32 @@ def test_a_redirect_to_another_host_gets_no_token_and_one_clear_line(
     assert len(lines) == 1 and "redirect" in lines[0], done.stderr
     assert TOKEN not in done.stderr + done.stdout
     assert git(remote, "rev-list", "--count", "main") == "1"
+
+
+@pytest.mark.slow
+def test_a_trickling_git_remote_ends_within_the_deadline(tmp_path: Path) -> None:
+    """Issue 15: git is killed at its overall deadline, with one line naming the setting."""
+    import time
+
+    from .trickle_server import TrickleServer
+
+    with TrickleServer(interval=0.5) as slow:
+        work = _clone_dir(tmp_path, f"{slow.url}/knowledge.git")
+        reader = _memory(tmp_path, "r", "s1")
+        started = time.monotonic()
+        done = run_engram(
+            "sync",
+            "pull-repo",
+            P,
+            str(work),
+            "--fetch-remote",
+            "--memory-dir",
+            str(reader.root),
+            env=engram_env(ENGRAM_GIT_TOKEN=TOKEN, ENGRAM_GIT_DEADLINE_SECONDS="5"),
+        )
+        took = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "within 5s" in line and "ENGRAM_GIT_DEADLINE_SECONDS" in line
+    assert took < 40, took  # the deadline plus start-up on a loaded machine
+    assert TOKEN not in done.stderr
