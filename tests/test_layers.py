@@ -32,6 +32,7 @@ STAGE_OF_TOP_LEVEL = {
     "errors": "base",
     "log": "base",
     "progress": "base",
+    "workers": "base",
     "ingest": "ingest",
     "export": "ingest",
     "__main__": "faces",
