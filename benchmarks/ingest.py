@@ -169,23 +169,32 @@ def in_process(shape: Shape, memory: Path, jobs: int | None = None) -> tuple[flo
     return time.perf_counter() - start, report
 
 
-def bench_shape(shape: Shape, work: Path, command: Command, runs: int, max_jobs: int) -> None:
+def bench_shape(
+    shape: Shape,
+    work: Path,
+    command: Command,
+    runs: int,
+    max_jobs: int,
+    other: Command | None = None,
+) -> None:
     files = shape.files()
     size = sum(p.stat().st_size for p in files) / MB
     lines = sum(1 for p in files for _ in p.open("rb"))
     print(f"\n== {shape.name}: {size:.1f} MB, {len(files)} files, {lines:,} lines")
     json_loop(files)  # warms the page cache
     # round after round, every measurement once, so the machine's load hits them alike
-    names = ["json", "orjson", "command", *(f"jobs{j}" for j in range(1, max_jobs + 1))]
+    names = ["json", "orjson", "command", "other", *(f"jobs{j}" for j in range(1, max_jobs + 1))]
     times: dict[str, list[float]] = {name: [] for name in names}
     for n in range(runs):
         times["json"].append(json_loop(files))
         times["orjson"].append(orjson_loop(files))
         times["command"].append(command.ingest(shape, work / f"cmd-{shape.name}-{n}"))
+        if other is not None:
+            times["other"].append(other.ingest(shape, work / f"other-{shape.name}-{n}"))
         for j in range(1, max_jobs + 1):
             memory = work / f"j{j}-{shape.name}-{n}"
             times[f"jobs{j}"].append(command.ingest(shape, memory, "--jobs", str(j)))
-    best_of = {name: min(values) for name, values in times.items()}
+    best_of = {name: min(values) for name, values in times.items() if values}
     bare, fast = best_of["json"], best_of["orjson"]
 
     def row(name: str, seconds: float) -> None:
@@ -195,6 +204,8 @@ def bench_shape(shape: Shape, work: Path, command: Command, runs: int, max_jobs:
     row("bare json.loads loop", bare)
     row("orjson loop", fast)
     row("engram ingest (command)", best_of["command"])
+    if other is not None:
+        row("engram ingest, --compare checkout", best_of["other"])
     sweep = ", ".join(f"{j}: {size / best_of[f'jobs{j}']:.1f}" for j in range(1, max_jobs + 1))
     print(f"  {'command MB/s by --jobs':<32}: {sweep}")
     again = best(runs, lambda _: command.ingest(shape, work / f"cmd-{shape.name}-0"))
@@ -282,6 +293,11 @@ def main() -> None:
         default=ROOT,
         help="run the command from this checkout (e.g. an older one, for before/after)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="also time the command from this checkout, round by round beside --code's",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -295,10 +311,13 @@ def main() -> None:
         work = Path(tmp)
         command = Command(work, args.code.resolve())
         print(f"command: engram ingest from {command.env['PYTHONPATH']}")
+        other = Command(work, args.compare.resolve()) if args.compare else None
+        if other is not None:
+            print(f"compared with: engram ingest from {other.env['PYTHONPATH']}")
         for shape in build_shapes(work / "shapes", args.quick, args.real):
             if args.only and shape.name not in args.only.split(","):
                 continue
-            bench_shape(shape, work, command, args.runs, max_jobs)
+            bench_shape(shape, work, command, args.runs, max_jobs, other)
         if not args.only or "memory" in args.only.split(","):
             bench_memory(work, (10, 40) if args.quick else (60, 240))
 
