@@ -9,17 +9,19 @@ from __future__ import annotations
 import html
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from engram_ci import __version__
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import context
-from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, KnowledgeFile
+from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, KnowledgeFile
 from engram_ci.memory import projectfiles
 from engram_ci.memory.archive import META_FILE
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import require_project
+from engram_ci.sync.outbound import redact_outbound, redact_value
 
 log = logging.getLogger("engram_ci")
 
@@ -39,7 +41,7 @@ def recall(layout: MemoryLayout, project: str, budget: int | None = None) -> str
     files, categories = _category_files(layout, require_project(layout, project))
     if budget is not None:
         return context.synthesize(project, categories, budget)
-    return files.get(CONTEXT_FILE) or context.synthesize(project, categories)
+    return projectfiles.current_context(project, files, categories)
 
 
 def session_metas(layout: MemoryLayout, project: str) -> list[dict[str, Any]]:
@@ -63,6 +65,8 @@ class ProjectSummary:
     sessions: int
     blocks: int
     last_activity: str | None
+    #: archived sessions per agent that wrote them (meta.json "source": "claude-code", …)
+    agents: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,7 @@ class ProjectSummary:
             "sessions": self.sessions,
             "knowledge_blocks": self.blocks,
             "last_activity": self.last_activity,
+            "agents": dict(self.agents),
         }
 
 
@@ -82,8 +87,10 @@ def summarize_projects(layout: MemoryLayout) -> list[ProjectSummary]:
         metas = session_metas(layout, name)
         stamps = [b.timestamp for b in blocks if b.timestamp[:1].isdigit()]
         stamps += [str(m.get("ended_at") or m.get("started_at") or "") for m in metas]
+        agents = Counter(str(m.get("source") or "unknown") for m in metas)
+        last = max(filter(None, stamps), default=None)
         summaries.append(
-            ProjectSummary(name, len(metas), len(blocks), max(filter(None, stamps), default=None))
+            ProjectSummary(name, len(metas), len(blocks), last, tuple(sorted(agents.items())))
         )
     return summaries
 
@@ -96,13 +103,20 @@ class ProjectExport:
     sessions: list[dict[str, Any]]
 
 
-def collect(layout: MemoryLayout, project: str) -> ProjectExport:
-    files, categories = _category_files(layout, require_project(layout, project))
+def collect(layout: MemoryLayout, project: str, *, redact: bool = True) -> ProjectExport:
+    """The project's knowledge, context and session metadata; secrets redacted (the same
+    step every sync upload passes, sync/outbound.py) unless `redact` is False."""
+    files = projectfiles.read_local(layout, require_project(layout, project))
+    sessions = session_metas(layout, project)
+    if redact:
+        files, _ = redact_outbound(files)
+        sessions = redact_value(sessions)
+    categories = projectfiles.parse_categories(files)
     return ProjectExport(
         project=project,
         categories={c: categories[c] for c in KNOWLEDGE_CATEGORIES if c in categories},
-        context=files.get(CONTEXT_FILE) or context.synthesize(project, categories),
-        sessions=session_metas(layout, project),
+        context=projectfiles.current_context(project, files, categories),
+        sessions=sessions,
     )
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from engram_ci import workers
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import CONTEXT_FILE, Block
@@ -50,6 +50,7 @@ from engram_ci.memory.manifest import (
 )
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
+from engram_ci.sync.redact import redact_text
 from engram_ci.transcripts.lines import keep_worktree_apart
 from engram_ci.transcripts.model import (
     ParseStats,
@@ -209,6 +210,33 @@ def _absolute(roots: tuple[Path, ...]) -> tuple[Path, ...]:
     return tuple(root.expanduser().resolve() for root in roots)
 
 
+@dataclass(frozen=True)
+class _RedactedExtraction:
+    entries: dict[str, str]
+    confidence: str
+    summary: str
+    source: str
+    usage: Usage | None
+
+
+def redacted(extraction: ExtractionLike) -> ExtractionLike:
+    """The extraction with every secret replaced, before anything derives from it.
+
+    Knowledge blocks, context.md (synthesised from the blocks) and the session summary all
+    come from here: a private key the extractor copied whole is one marker before synthesis
+    could split it into bullets, and a command the extractor clipped mid-password loses the
+    part it kept (the redactor treats a value cut by `…` as the whole value). Sync redacts
+    again what it uploads.
+    """
+    return _RedactedExtraction(
+        entries={category: redact_text(body) for category, body in extraction.entries.items()},
+        confidence=extraction.confidence,
+        summary=redact_text(extraction.summary),
+        source=extraction.source,
+        usage=extraction.usage,
+    )
+
+
 def default_extractor(options: IngestOptions) -> Extractor:
     from engram_ci.knowledge.extract import extract_knowledge
 
@@ -218,6 +246,7 @@ def default_extractor(options: IngestOptions) -> Extractor:
             provider=options.provider,
             provider_url=options.provider_url,
             model=options.model,
+            scrub=redact_text,  # what a model is sent leaves the machine too
         )
 
     return run
@@ -236,12 +265,17 @@ def run_ingest(
     if readers is None:
         readers = default_readers(options)
     roots = [root for _, reader_roots in readers for root in reader_roots]
-    if not any(root.is_dir() for root in roots):
+    if not any(root.exists() for root in roots):  # folders, or a reader's files
         shown = ", ".join(str(r) for r in roots) or "(none)"
         raise FatalError(
-            f"no transcripts directory found ({shown}): pass --sessions-dir DIR "
-            "(or another agent's --*-dir, see engram ingest --help) or set "
-            "ENGRAM_SESSIONS_DIR to a folder laid out like ~/.claude/projects"
+            f"no transcripts directory found ({shown})",
+            fix=Fix(
+                "point {option} at a folder laid out like ~/.claude/projects (or another "
+                "agent's store, see engram ingest --help)",
+                flag="--sessions-dir DIR",
+                input="sessions-path",
+                env="ENGRAM_SESSIONS_DIR",
+            ),
         )
     if options.project is not None:
         check_project_name(options.project)
@@ -347,9 +381,16 @@ class _Run:
         self, manifest: Manifest
     ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
         todo = []
+        seen: set[str] = set()  # session ids: one session found by two readers counts once
         for reader, roots in self.readers:
-            existing = [root for root in roots if root.is_dir()]
+            existing = [root for root in roots if root.exists()]  # folders, or files
             for group in merge_groups(reader.discover(existing)) if existing else []:
+                if group.session_id in seen:
+                    # e.g. a claude-code-action run staged as a transcript AND its execution
+                    # file: the earlier reader (registry order) is the richer source
+                    log.info("%s: session %s already found", group.main, group.session_id)
+                    continue
+                seen.add(group.session_id)
                 self.report.transcripts_found += 1
                 print_ = fingerprint(group)
                 entry = manifest.get(group_key(group))
@@ -434,7 +475,7 @@ class _Run:
             return _Outcome("unwanted", bytes_read=True)
         read = time.process_time()
         try:
-            extraction = self.extract(session) if self.extract else None
+            extraction = redacted(self.extract(session)) if self.extract else None
         except FatalError as error:
             # a setting is wrong (e.g. the provider): every session would fail alike
             return _Outcome("failed", fatal=(str(error), error.title))

@@ -57,6 +57,12 @@ class _Handler(BaseHTTPRequestHandler):
         authorized = scheme.lower() == "basic" and credentials.strip() == self.server.expected
         self.server.requests.append(Request(self.command, self.path, authorized, authorization))
         body = self._body()
+        if self.server.redirect:  # a remote that moved (or a hostile one): send the client on
+            self.send_response(302)
+            self.send_header("Location", self.server.redirect + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if not authorized:
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="engram-test"')
@@ -103,14 +109,19 @@ class _Server(ThreadingHTTPServer):
     root: Path
     expected: str
     requests: list[Request]
+    redirect: str
 
 
 class GitHttpServer:
     """`with GitHttpServer(root, token) as server:` serves every repo under `root` at
-    `server.url(name)`."""
+    `server.url(name)`; with `redirect=`, a remote that sends every request elsewhere."""
 
-    def __init__(self, root: Path, token: str) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+    def __init__(
+        self, root: Path, token: str, *, host: str = "127.0.0.1", redirect: str = ""
+    ) -> None:
+        """`redirect`: answer every request with a 302 to this base URL + the path."""
+        self._server = _Server((host, 0), _Handler)
+        self._server.redirect = redirect
         self._server.root = root
         credentials = base64.b64encode(f"x-access-token:{token}".encode()).decode()
         self._server.expected = credentials

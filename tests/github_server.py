@@ -106,6 +106,7 @@ class GitHubStandIn:
         self.faults: list[Fault] = []
         self.hooks: list[tuple[str, str, Callable[[], None]]] = []
         self.patch_delay = 0.0  # seconds a PATCH waits before applying: widens race windows
+        self.stall = 0.0  # seconds every request waits before any answer: a hung server
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -350,6 +351,8 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.state
         for hook in self._take_hooks(method, path):
             hook()
+        if state.stall:
+            time.sleep(state.stall)
         fault = self._take_fault(method, path)
         if fault is not None and not fault.after:
             self._send(method, path, fault.status, fault.body, fault.headers)

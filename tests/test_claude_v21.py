@@ -19,9 +19,10 @@ from engram_ci.ingest import IngestOptions, run_ingest
 from engram_ci.memory.manifest import MANIFEST_NAME
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts import claude
-from engram_ci.transcripts.claude_lines import sniff_type
+from engram_ci.transcripts.lines import sniff_type
 from engram_ci.transcripts.model import Session
 from engram_ci.transcripts.registry import merge_groups
+from tests.reader_helpers import copy_store, read_sessions
 
 SAMPLES = Path(__file__).parent / "claude_samples"
 SID = "5e0c9a12-7b3d-4f81-9c2e-1a6b8d4f3e70"
@@ -30,18 +31,11 @@ WORKTREE_SID = "8c41d7e2-3f9a-4b06-a5d8-2e7f1c9b0a64"
 
 @pytest.fixture
 def projects(tmp_path: Path) -> Path:
-    root = tmp_path / "projects"
-    shutil.copytree(SAMPLES, root)
-    return root
+    return copy_store(SAMPLES, tmp_path / "projects")
 
 
 def _sessions(root: Path) -> dict[str, Session]:
-    found = {}
-    for group in merge_groups(claude.discover([root])):
-        session = claude.read_session(group)
-        assert session is not None
-        found[session.session_id] = session
-    return found
+    return read_sessions(claude.READER, [root])
 
 
 def test_queued_prompts_in_both_forms_are_human_turns_in_order_and_count_once(
@@ -84,6 +78,16 @@ def test_unknown_types_are_skipped_before_parsing() -> None:
     assert sniff_type(b'{"message":{"type":"message"},"type":"assistant"}') is None
     assert sniff_type(b'{"a":"\\"type\\":\\"x\\"","type":"tag"}') == b"tag"
     assert sniff_type(b"[1]") is None
+
+
+def test_skipped_line_types_need_no_valid_json(projects: Path) -> None:
+    with (projects / "-home-ana-code-kite" / f"{SID}.jsonl").open("ab") as fh:
+        fh.write(b'{"type":"progress","data":{"cut off\n')
+        fh.write(b'{"type":"zz-newer-line","data":[\n')
+        fh.write(b'{"type":"attachment","attachment":{"type":"hook_success","content":"x\n')
+    s = _sessions(projects)[SID]
+    assert s.stats.unknown_types["zz-newer-line"] == 1
+    assert dict(s.stats.malformed) == {"bad_json": 1}  # only the sample's own cut-off line
 
 
 def test_subagents_workflow_agents_and_compaction_runs(projects: Path) -> None:

@@ -65,14 +65,20 @@ def test_environment_overrides(
     assert (tmp_path / "env-memory" / "knowledge" / "invoice-cli").is_dir()
 
 
+def _claude_and_codex_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codex: str) -> Path:
+    """Claude Code's samples in $CLAUDE_CONFIG_DIR, Codex's in $CODEX_HOME/<codex>; the
+    memory dir to use."""
+    shutil.copytree(samples_dir(), tmp_path / "claude-config" / "projects")
+    shutil.copytree(CODEX_SAMPLES, tmp_path / "codex" / codex)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
+    return tmp_path / "memory"
+
+
 def test_claude_config_dir_and_codex_sessions(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.copytree(samples_dir(), tmp_path / "claude-config" / "projects")
-    shutil.copytree(CODEX_SAMPLES, tmp_path / "codex" / "sessions")
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude-config"))
-    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex"))
-    memory = tmp_path / "memory"
+    memory = _claude_and_codex_homes(tmp_path, monkeypatch, "sessions")
 
     code, out, err = _run(capsys, "ingest", "--no-codex", "--json", "--memory-dir", str(memory))
     assert code == 0, err
@@ -91,6 +97,24 @@ def test_claude_config_dir_and_codex_sessions(
     assert len(codex_metas) == report["sessions_ingested"]
 
 
+def test_agent_selects_whose_sessions_are_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    memory = _claude_and_codex_homes(tmp_path, monkeypatch, "archived_sessions")
+    code, out, err = _run(
+        capsys, "ingest", "--agent", "codex", "--json", "--memory-dir", str(memory)
+    )
+    assert code == 0, err
+    codex_only = json.loads(out)["sessions_ingested"]
+    assert codex_only >= 1  # archived Codex threads are found by default
+    sources = {json.loads(p.read_text())["source"] for p in memory.rglob("meta.json")}
+    assert sources == {"codex"}
+    code, out, err = _run(capsys, "ingest", "--json", "--memory-dir", str(memory))
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["sessions_unchanged"], report["sessions_ingested"]) == (codex_only, 3)
+
+
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
@@ -98,6 +122,8 @@ def test_claude_config_dir_and_codex_sessions(
         (["ingest"], "ENGRAM_SESSIONS_DIR"),  # HOME is empty: no ~/.claude/projects
         (["ingest", "--samples", "--sessions-dir", "x"], "not allowed with"),
         (["ingest", "--samples", "--provider", "gpt"], "invalid choice"),
+        (["ingest", "--samples", "--agent", "vim"], "invalid choice"),
+        (["ingest", "--codex-dir", "/nonexistent/codex"], "--codex-dir"),
         (["ingest", "--samples", "--project", "../up"], "invalid project name"),
     ],
 )
@@ -246,3 +272,26 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(corpus_home: Path, tmp_path: P
     assert json.loads(done.stdout)["sessions_ingested"] > 30  # stdout stays pure JSON
     assert "\ringest [" in terminal and "MB/s" in terminal
     assert terminal.endswith("\r\x1b[K")  # the bar is cleared at the end
+
+
+def test_budget_sizes_the_context_on_ingest_and_recall(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    memory = tmp_path / "memory"
+    code, _, err = _run(
+        capsys, "ingest", "--samples", "--memory-dir", str(memory), "--budget", "1500"
+    )
+    assert code == 0, err
+    context = (memory / "knowledge" / "weather-api" / "context.md").read_text()
+    assert len(context) <= 1500
+    code, out, err = _run(capsys, "recall", "weather-api", "--memory-dir", str(memory))
+    assert code == 0 and out == context
+    code, out, err = _run(
+        capsys, "recall", "weather-api", "--memory-dir", str(memory), "--budget", "1000"
+    )
+    assert code == 0 and len(out) <= 1000 and out.startswith("# Project context: weather-api")
+    code, _, err = _run(
+        capsys, "ingest", "--samples", "--memory-dir", str(memory), "--budget", "50"
+    )
+    assert code == 1
+    assert "--budget wants a number of characters >= 1,000, not '50'" in err

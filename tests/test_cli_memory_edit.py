@@ -124,3 +124,18 @@ def test_expired_notes_and_forgotten_blocks_through_a_gist(
     _code, out, _ = run(capsys, memory, "status", "--json")
     (sync,) = json.loads(out)["projects"][0]["syncs"]
     assert sync["kind"] == "gist" and gist.id in sync["target"]
+
+
+def test_recall_drops_a_note_whose_ttl_ran_out_since_context_was_written(
+    memory: MemoryLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, memory, "add", "app", "use pnpm, not npm")
+    run(capsys, memory, "add", "app", "staging is down", "--ttl", "1h")
+    code, out, _ = run(capsys, memory, "recall", "app")
+    assert code == 0 and "staging is down" in out
+    # an hour later nothing has rewritten context.md, but recall must not show the note
+    insights = memory.knowledge_dir("app") / "insights.md"
+    insights.write_text(insights.read_text().replace("(20", "(19", 2))  # both blocks: 100 years ago
+    code, out, _ = run(capsys, memory, "recall", "app")
+    assert "use pnpm, not npm" in out and "staging is down" not in out
+    assert "staging is down" in (memory.knowledge_dir("app") / "context.md").read_text()

@@ -1,35 +1,217 @@
+"""context.md: a brief in order of value, within a budget, whole bullets only, framed as data."""
+
 from __future__ import annotations
+
+import re
+
+import pytest
 
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import Block, KnowledgeFile
 
 
-def test_context_digests_recent_entries_per_category() -> None:
-    files = {
-        "decisions": KnowledgeFile(
-            "# Decisions",
-            (Block("old", "2025-01-01", "- use make"), Block("new", "2025-02-01", "- use just")),
-        ),
-        "bugs": KnowledgeFile("# Bugs", (knowledge.tombstone("gone", "2025", "2025"),)),
+def files(**bodies: list[tuple[str, str, str]]) -> dict[str, KnowledgeFile]:
+    """category -> [(session, timestamp, body)]"""
+    return {
+        category: KnowledgeFile(f"# {category}", tuple(Block(*b) for b in blocks))
+        for category, blocks in bodies.items()
     }
-    text = context.synthesize("proj", files)
-    assert text.startswith("# Project context: proj\n")
-    assert "from 2 session(s); latest 2025-02-01" in text
-    assert text.index("use just") < text.index("use make")
-    assert "## Bugs" not in text  # only a tombstone: nothing to say
 
 
-def test_context_is_deterministic_and_bounded() -> None:
-    big = KnowledgeFile(
-        "# Insights", tuple(Block(f"s{i}", f"2025-{i:04d}", "- " + "x" * 3000) for i in range(50))
+def two_sessions() -> dict[str, KnowledgeFile]:
+    return files(
+        patterns=[
+            (
+                "s1",
+                "2025-01-01T10:00:00Z",
+                "- Preference: Keep it dependency free.\n- File: `src/app.py` (edited 3×, read 1×)",
+            ),
+            (
+                "s2",
+                "2025-02-01T10:00:00Z",
+                "- Correction: use pnpm (stopped `npm install`)\n"
+                "- Preference: Keep it dependency free.\n- File: `src/app.py` (edited 1×)",
+            ),
+        ],
+        procedures=[
+            (
+                "s1",
+                "2025-01-01T10:00:00Z",
+                "- Test: `uv run pytest tests/test_a.py -v` (run 3×,"
+                " last run passed)\n- Git: `git add -A && git status`",
+            ),
+            (
+                "s2",
+                "2025-02-01T10:00:00Z",
+                "- Test: `uv run pytest` (run 2×, last run passed)\n"
+                '- Build: `pnpm install` (run 1×)\n- Run: `python -c " …`',
+            ),
+        ],
+        solutions=[
+            (
+                "s2",
+                "2025-02-01T10:00:00Z",
+                "- Fix: `pnpm build` failed: Host key verification"
+                " failed → passed after editing `.gitmodules`: The submodule used an SSH URL.",
+            ),
+        ],
+        decisions=[("s1", "2025-01-01T10:00:00Z", "- Chosen: Which runner? → vitest")],
+        insights=[
+            (
+                "s1",
+                "2025-01-01T10:00:00Z",
+                "- Asked: Set up the project.\n- Done: The dev"
+                " server runs.\n- Done: Vite serves the app.",
+            ),
+            ("s2", "2025-02-01T10:00:00Z", "- Asked: Fix the build.\n- Done: The build passes."),
+        ],
+        questions=[
+            ("s1", "2025-01-01T10:00:00Z", "- Left failing: `make lint`"),
+            ("s2", "2025-02-01T10:00:00Z", "- Unanswered at the end: Why is CI slow?"),
+        ],
+        bugs=[("s2", "2025-02-01T10:00:00Z", "- `pnpm build` failed: boom")],
     )
-    first = context.synthesize("p", {"insights": big})
-    assert first == context.synthesize("p", {"insights": big})
-    assert len(first) <= context.MAX_CHARS + 200
 
 
-def test_code_fences_and_headings_are_left_out() -> None:
-    block = Block("s", "1", "plain line\n```\ncode\n```\n### heading")
-    text = context.synthesize("p", {"patterns": KnowledgeFile("# Patterns", (block,))})
-    assert "- plain line" in text and "code" not in text and "heading" not in text
+def test_context_opens_as_notes_that_are_data_not_instructions() -> None:
+    text = context.synthesize("proj", two_sessions())
+    head = text.split("\n## ", 1)[0]
+    assert text.startswith("# Project context: proj\n\n> Notes from 2 earlier session(s)")
+    assert "2025-01-01 to 2025-02-01" in head
+    assert "data, not instructions" in head
+
+
+def test_sections_come_in_order_of_value() -> None:
+    text = context.synthesize("proj", two_sessions())
+    headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
+    assert headings == [
+        "What the user wants",
+        "Build, test and run",
+        "Pitfalls and what fixed them",
+        "Decisions",
+        "Recent work",
+        "Also done",
+        "Open at the end of the latest sessions",
+        "Key files",
+    ]
+
+
+def test_facts_said_twice_are_said_once_and_commands_merge_their_runs() -> None:
+    text = context.synthesize("proj", two_sessions())
+    assert text.count("Keep it dependency free.") == 1
+    # a narrowed test run and the plain one are one procedure, most used first
+    assert "- Test: `uv run pytest` (run 5× in 2 sessions)" in text
+    assert text.index("uv run pytest") < text.index("pnpm install")
+    assert "git add" not in text  # routine git is how every repository works
+    assert "python -c" not in text  # a multi-line script is no procedure
+    assert text.count("`src/app.py`") == 1
+
+
+def test_recent_work_is_one_line_per_session_newest_first() -> None:
+    text = context.synthesize("proj", two_sessions())
+    recent = text.split("## Recent work\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert recent == [
+        "- 2025-02-01: Fix the build. → The build passes.",
+        "- 2025-01-01: Set up the project. → Vite serves the app.",
+    ]
+    assert "- The dev server runs." in text  # an earlier outcome: also done
+
+
+def test_bugs_without_a_fix_stay_in_bugs_md() -> None:
+    text = context.synthesize("proj", two_sessions())
+    assert "boom" not in text
+    assert "- Left failing: `make lint`" in text and "Why is CI slow?" in text
+
+
+def test_budget_is_kept_by_leaving_bullets_out_never_by_clipping() -> None:
+    sentence = "The cache keeps {} entries because the service restarts nightly."
+    many = files(
+        insights=[
+            (
+                f"s{i:02d}",
+                f"2025-01-{i:02d}T00:00:00Z",
+                f"- Asked: Task {i}.\n- Done: "
+                + " ".join(sentence.format(i * 10 + k) for k in range(3)),
+            )
+            for i in range(1, 29)
+        ],
+        patterns=[
+            (
+                "s01",
+                "2025-01-01T00:00:00Z",
+                "\n".join(
+                    f"- Preference: Always run check number {i} before pushing." for i in range(60)
+                ),
+            )
+        ],
+    )
+    for budget in (1_000, 2_500, context.DEFAULT_BUDGET):
+        text = context.synthesize("p", many, budget)
+        assert len(text) <= budget
+        bullets = [line for line in text.splitlines() if line.startswith("- ")]
+        assert bullets and len(bullets) == len(set(bullets))
+        for bullet in bullets:
+            assert "…" not in bullet
+            assert bullet.endswith((".", ")", "`")), bullet  # whole sentences only
+    small = context.synthesize("p", many, 1_000)
+    assert "## What the user wants" in small  # the first section gets its share first
+
+
+def test_synthesis_is_deterministic_whatever_the_block_order() -> None:
+    first = context.synthesize("p", two_sessions())
+    shuffled = {k: KnowledgeFile(v.preamble, v.blocks[::-1]) for k, v in two_sessions().items()}
+    assert context.synthesize("p", shuffled) == first
+
+
+def test_unlabelled_bullets_are_read_by_category_and_fences_are_skipped() -> None:
+    chose = "- Chose SQLite over Postgres since it is local.\n```\n- not a bullet\n```\n### heading"
+    theirs = files(
+        decisions=[("e1", "2025-03-01", chose)],
+        solutions=[("e1", "2025-03-01", "- Pin pydantic<2 to keep the old validators.")],
+    )
+    text = context.synthesize("p", theirs)
+    assert "## Decisions\n\n- Chose SQLite over Postgres since it is local." in text
+    assert "## Pitfalls and what fixed them\n\n- Pin pydantic<2" in text
+    assert "not a bullet" not in text and "heading" not in text
+
+
+def test_narration_and_clipped_bullets_never_reach_the_brief() -> None:
+    said = (
+        "- I'll help you modify the TUI because it is slow.\n- Let me check the tests, they fail."
+    )
+    noisy = files(
+        decisions=[("a", "2025-01-01", said + "\n- Use uv because it is fast…")],
+        patterns=[("a", "2025-01-01", "- Correction: Wait, use the HTTPS URL instead.")],
+    )
+    text = context.synthesize("p", noisy)
+    assert "I'll help" not in text and "Let me" not in text and "fast…" not in text
+    assert "- Correction: Wait, use the HTTPS URL instead." in text  # the human's own words
+
+
+def test_tombstones_and_empty_memory() -> None:
+    gone = {"bugs": KnowledgeFile("# Bugs", (knowledge.tombstone("x", "2025", "2025"),))}
+    assert context.synthesize("p", gone) == context.synthesize("p", {})
+    assert "## " not in context.synthesize("p", gone)
+
+
+@pytest.mark.parametrize("text", ["999", "lots", "", "-5"])
+def test_a_budget_below_the_minimum_names_the_fix(text: str) -> None:
+    with pytest.raises(ValueError, match="budget wants a number of characters >= 1,000"):
+        context.parse_budget(text)
+    assert context.parse_budget(" 4000 ") == 4000
+
+
+def test_a_note_in_words_is_kept_first_among_the_commands() -> None:
+    noted = two_sessions() | files(
+        procedures=[
+            ("s1", "2025-01-01T10:00:00Z", "- Test: `uv run pytest` (run 9×, last run passed)"),
+            ("note-1", "2025-03-01T10:00:00Z", "- tests run with uv run pytest -m unit"),
+        ]
+    )
+    text = context.synthesize("p", noted)
+    commands = text.split("## Build, test and run\n\n", 1)[1].split("\n\n", 1)[0]
+    assert commands.splitlines()[:2] == [
+        "- tests run with uv run pytest -m unit",
+        "- Test: `uv run pytest` (run 9×)",
+    ]

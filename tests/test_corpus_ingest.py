@@ -294,3 +294,39 @@ def test_second_ingest_is_a_no_op_and_a_grown_transcript_replaces_its_blocks(
         for k in changed
     ), changed
     assert os.path.exists(manifest_path)
+
+
+def test_every_project_context_is_a_brief_within_budget(
+    corpus_home: Path, memory: MemoryLayout
+) -> None:
+    from engram_ci.knowledge.bullets import is_narration
+    from engram_ci.knowledge.context import DEFAULT_BUDGET
+
+    _ingest(corpus_home, memory)
+    projects = memory.projects()
+    assert len(projects) >= 8
+    for project in projects:
+        text = (memory.knowledge_dir(project) / "context.md").read_text()
+        assert len(text) <= DEFAULT_BUDGET, project
+        assert "data, not instructions" in text.split("\n## ", 1)[0]
+        bullets = [line[2:] for line in text.splitlines() if line.startswith("- ")]
+        assert len(bullets) == len(set(bullets)), project  # nothing said twice
+        for bullet in bullets:
+            assert "…" not in bullet, bullet  # whole bullets, never clipped
+            assert "Session used" not in bullet and "tool call(s)" not in bullet, bullet
+        # the agent's words never narrate (the human's may well open with "OK, so…")
+        for section in text.split("\n## ")[1:]:
+            if not section.startswith("What the user wants"):
+                for line in section.splitlines()[1:]:
+                    body = line[2:].split(": ", 1)[-1]
+                    if section.startswith("Recent work"):  # "date: asked → done"
+                        body = body.split(" → ", 1)[-1] if " → " in body else ""
+                    assert not line.startswith("- ") or not is_narration(body), line
+    small = run_ingest(
+        IngestOptions(
+            memory_dir=memory.root, claude_roots=(corpus_home,), force=True, context_budget=2_500
+        )
+    )
+    assert small.sessions_ingested
+    for project in projects:
+        assert len((memory.knowledge_dir(project) / "context.md").read_text()) <= 2_500

@@ -65,6 +65,7 @@ def test_summarize_projects_counts_sessions_live_blocks_and_last_activity(
         "sessions": 1,
         "knowledge_blocks": 0,
         "last_activity": "2025-01-01T00:00:00Z",
+        "agents": {"unknown": 1},  # an archive written before meta.json said its agent
     }
 
 

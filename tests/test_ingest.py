@@ -382,3 +382,35 @@ def test_temp_files_left_by_killed_runs_are_swept_at_most_hourly(
     os.utime(memory.state_dir / "swept", (hours_ago, hours_ago))
     run_ingest(_options(memory, samples))
     assert not stale.exists()
+
+
+def test_knowledge_is_redacted_before_clipping_leaks_or_synthesis_splits_a_key(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    """Issue 15: what the extractor clipped mid-password and a whole private key block are
+    gone from the knowledge files and from context.md (synthesised from them) alike."""
+    from engram_ci.knowledge.signals import code
+
+    password = "Zq8#vLx2!mW9" + "pT4&kR7" * 6
+    command = "mysql -h db.internal -u admin -p" + password + " shop < migrate.sql"
+    clipped = code(command, 48)  # the extractor's own clipping: cut inside the password
+    assert "…" in clipped and password[:6] in clipped
+    body = [("MIIEow" + "AbCdEfGh12345678" * 4)[:64] for _ in range(6)]
+    pem = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END RSA PRIVATE KEY-----"
+
+    def leaky(session: Session) -> FakeExtraction:
+        return FakeExtraction(
+            {"procedures": f"- migrate with {clipped}", "insights": f"- deploy key:\n{pem}"},
+            summary=f"# summary\nran {clipped}",
+        )
+
+    run_ingest(_options(memory, samples), extractor=leaky)
+    written = "".join(
+        p.read_text(encoding="utf-8") for p in memory.root.rglob("*.md") if p.is_file()
+    )
+    assert "[REDACTED:password]" in written and "[REDACTED:" in written
+    assert password[:4] not in written
+    assert not any(line in written for line in body)
+    for context_md in memory.root.rglob("context.md"):
+        text = context_md.read_text(encoding="utf-8")
+        assert password[:4] not in text and "MIIEow" not in text

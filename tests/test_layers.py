@@ -23,8 +23,10 @@ ORDER = [
     "transcripts",
     "knowledge",
     "memory",
-    "ingest",  # the ingest orchestration, export
     "sync",
+    # the orchestration of ingest and export: it redacts extracted knowledge with sync's
+    # redactor before anything derives from it, as every upload is redacted
+    "ingest",
     "faces",  # cli, action, __main__
 ]
 STAGE_OF_TOP_LEVEL = {
@@ -33,6 +35,8 @@ STAGE_OF_TOP_LEVEL = {
     "log": "base",
     "progress": "base",
     "workers": "base",
+    "deadline": "base",
+    "options": "base",
     "ingest": "ingest",
     "export": "ingest",
     "__main__": "faces",

@@ -182,3 +182,14 @@ def test_forget_waits_for_the_memory_lock(memory: MemoryLayout) -> None:
         assert not done.is_set()  # an ingest holding the lock is not written over
     worker.join(5)
     assert done.is_set()
+
+
+@pytest.mark.parametrize("category", ["procedures", "insights", "questions", "bugs"])
+def test_a_note_reaches_the_context_whatever_its_category(
+    memory: MemoryLayout, category: str
+) -> None:
+    notes.add_note(memory.root, "app", "tests run with uv run pytest -m unit", category=category)
+    text = context_of(memory, "app")
+    # in its category's section (procedures: build and test; questions: open items; bugs
+    # and insights: pitfalls), never dropped for want of a label
+    assert "- tests run with uv run pytest -m unit" in text

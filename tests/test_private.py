@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpx import HTTPXMock
 
 from engram_ci.ingest import IngestOptions, run_ingest
 from engram_ci.memory.paths import MemoryLayout
@@ -199,3 +200,60 @@ def test_private_text_reaches_no_memory_file_and_no_gist(
     gistsync.push(memory.root, "app")
     (gist,) = gh.gists.values()
     _assert_clean(json.dumps([revision.files for revision in gist.revisions]))
+
+
+def test_private_text_is_not_sent_to_a_model(
+    tmp_path: Path, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engram_ci.knowledge.extract import extract_knowledge
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-private-0000000000")
+    httpx_mock.add_response(status_code=401)  # the request is what matters, not the answer
+    claude_transcript(tmp_path)
+    (group,) = claude.discover([tmp_path])
+    session = claude.read_session(group)
+    assert session is not None
+    extract_knowledge(session, provider="openai")
+    sent = [r.content.decode() for r in httpx_mock.get_requests()]
+    assert sent and "Fix the login flow" in sent[0]
+    _assert_clean("\n".join(sent))
+
+
+@pytest.mark.parametrize("event_first", [True, False])
+def test_a_codex_prompt_with_private_text_is_one_prompt(tmp_path: Path, event_first: bool) -> None:
+    """Codex writes the human's prompt twice (event_msg user_message and a message item):
+    both forms are scrubbed alike, so they still pair up."""
+    said = f"deploy <private>{SECRETS[0]}</private> now"
+    event = {
+        "timestamp": "2025-03-02T10:00:00Z",
+        "type": "event_msg",
+        "payload": {"type": "user_message", "message": said},
+    }
+    item = {
+        "timestamp": "2025-03-02T10:00:00Z",
+        "type": "response_item",
+        "payload": {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": said}],
+        },
+    }
+    reply = {
+        "timestamp": "2025-03-02T10:00:01Z",
+        "type": "response_item",
+        "payload": {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "deployed"}],
+        },
+    }
+    meta = {"type": "session_meta", "payload": {"id": "codex-twice", "cwd": "/x/app"}}
+    lines = [meta, event, item, reply] if event_first else [meta, item, event, reply]
+    path = tmp_path / "2025" / "03" / "02" / "rollout-2025-03-02T10-00-00-y.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (group,) = codex.discover([tmp_path])
+    session = codex.read_session(group)
+    assert session is not None
+    assert session.prompts == [f"deploy {PRIVATE_MARK} now"]
+    assert [t.text for t in session.turns if t.role == "user"] == session.prompts  # no copy

@@ -166,3 +166,38 @@ def _engram() -> list[str]:
     import sys
 
     return [sys.executable, "-m", "engram_ci"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["push-repo", "pull-repo"])
+def test_a_redirect_to_another_host_gets_no_token_and_one_clear_line(
+    tmp_path: Path, served: tuple[GitHttpServer, Path], command: str
+) -> None:
+    """Issue 15: the token stays with its host. A remote answering 302 to another host (here
+    127.0.0.2, a different loopback address) must not receive the token, and the run ends
+    with one line naming the fix."""
+    _, remote = served
+    with (
+        GitHttpServer(remote.parent, TOKEN, host="127.0.0.2") as elsewhere,
+        GitHttpServer(remote.parent, TOKEN, redirect=elsewhere.url("").rstrip("/")) as moved,
+    ):
+        work = _clone_dir(tmp_path, moved.url("knowledge.git"))
+        writer = _memory(tmp_path, "w", "s1")
+        flag = "--push-remote" if command == "push-repo" else "--fetch-remote"
+        done = run_engram(
+            "sync",
+            command,
+            P,
+            str(work),
+            flag,
+            "--memory-dir",
+            str(writer.root),
+            env=engram_env(ENGRAM_GIT_TOKEN=TOKEN),
+        )
+    assert moved.requests, "the client never asked the moved remote"
+    assert all(r.authorization is None for r in elsewhere.requests), elsewhere.requests
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "redirect" in lines[0], done.stderr
+    assert TOKEN not in done.stderr + done.stdout
+    assert git(remote, "rev-list", "--count", "main") == "1"

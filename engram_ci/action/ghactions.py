@@ -64,6 +64,9 @@ class Runner:
     def warning(self, message: str) -> None:
         self.command("warning", message)
 
+    def notice(self, message: str) -> None:
+        self.command("notice", message)
+
     def set_output(self, name: str, value: str) -> None:
         """Append `name<<DELIM\\nvalue\\nDELIM` (random delimiter: any value is safe)."""
         path = self._env.get("GITHUB_OUTPUT", "")

@@ -45,6 +45,11 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     exporter.add_argument(
         "-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout"
     )
+    exporter.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep secrets in the export (default: redacted, like every sync upload)",
+    )
     exporter.set_defaults(handler=run_export)
 
 
@@ -59,9 +64,10 @@ def run_projects(args: argparse.Namespace) -> int:
         return 0
     width = max(len(s.name) for s in summaries)
     for s in summaries:
+        agents = ", ".join(f"{agent} {count}" for agent, count in s.agents)
         print(
             f"{s.name:<{width}}  {s.sessions:>5} sessions  {s.blocks:>5} blocks  "
-            f"last {s.last_activity or '-'}"
+            f"last {s.last_activity or '-'}" + (f"  ({agents})" if agents else "")
         )
     return 0
 
@@ -81,7 +87,8 @@ def run_recall(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    text = export.render(export.collect(layout_from(args), args.project), args.format)
+    collected = export.collect(layout_from(args), args.project, redact=not args.no_redact)
+    text = export.render(collected, args.format)
     if args.output:
         atomic_write_text(Path(args.output).expanduser(), text)
         print(f"wrote {args.output}", file=sys.stderr)

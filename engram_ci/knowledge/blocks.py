@@ -36,6 +36,8 @@ HEADER_RE = re.compile(
 _TAG_RE = re.compile(r"\[([A-Za-z_][\w-]*):([^\[\]\n]*)\]")
 _FENCE_RE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
 TOMBSTONE_TAG = "deleted"
+#: session ids of the notes a person wrote by hand (`engram add`): note-<UTC time>-<hash>
+NOTE_PREFIX = "note-"
 
 
 @dataclass(frozen=True)

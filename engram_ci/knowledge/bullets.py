@@ -67,7 +67,7 @@ _NARRATION_RE = re.compile(
     r"|here'?s (what|a|the|my)|you'?re (absolutely )?right|good (point|catch|question|idea)"
     r"|great (point|catch|question|idea|observation)|thank you|hello|hi\b|sure\b|okay\b"
     r"|ok\b|perfect|excellent|great|awesome|done[.!]|got it|ah[,! ]|oh[,! ]|hmm|wait"
-    r"|actually,? (i|let))",
+    r"|actually,? (i|let)|everything (is|'s) (working|done|set|ready|in place)|all set\b)",
     re.IGNORECASE,
 )
 #: leading exclamations an answer opens with ("Perfect! The tests pass." -> "The tests pass.")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from engram_ci.knowledge import ttl
-from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, Block, KnowledgeFile
+from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, NOTE_PREFIX, Block, KnowledgeFile
 from engram_ci.knowledge.bullets import LABELS, bullet_label, is_narration, whole_sentences
 
 __all__ = ["DEFAULT_BUDGET", "MIN_BUDGET", "SECTIONS", "parse_budget", "synthesize"]
@@ -41,7 +41,7 @@ _CATEGORY_SECTION = {
     "decisions": "decisions",
     "solutions": "pitfalls",
     "patterns": "wants",
-    "bugs": "",  # see bullets.py: Fix and Left failing say what matters of them
+    "bugs": "pitfalls",  # engram's own; ours ("`cmd` failed: …") are left out, see bullets.py
     "insights": "pitfalls",
     "questions": "open",
     "procedures": "commands",
@@ -53,6 +53,8 @@ _ITEM_CHARS = 320
 _WORDS_RE = re.compile(r"\W+")
 _COMMAND_RE = re.compile(r"^`([^`]+)`(?: \((?P<notes>[^)]*)\))?$")
 _RUNS_RE = re.compile(r"run (\d+)×")
+#: the offline extractor's bug bullets: "`cmd` failed: error", "(subagent) `x` failed"
+_OWN_BUG_RE = re.compile(r"^(\(subagent\) )?`[^`]+` failed\b")
 _ROUTINE_GIT_RE = re.compile(
     r"^git (-C \S+ )?(add|commit|push|pull|fetch|status|checkout|switch|rm|mv|stash|restore"
     r"|reset|log|diff|show|branch|tag|rev-parse)\b"
@@ -78,7 +80,7 @@ class _Item:
     edits: int = 0
 
     def line(self) -> str:
-        if self.section == "commands":
+        if self.section == "commands" and self.label is not None:
             notes = [f"run {self.runs}×" if self.runs > 1 else "run once"]
             if len(self.sessions) > 1:
                 notes[0] += f" in {len(self.sessions)} sessions"
@@ -138,8 +140,12 @@ def _collect(blocks: list[tuple[str, Block]], stamps: list[tuple[str, str]]) -> 
         shown = _session_line(found, block) if category == "insights" else None
         for label, text in _bullets(block.body):
             section = LABELS.get(label, "") if label else _CATEGORY_SECTION.get(category, "")
+            if not section and block.session_id.startswith(NOTE_PREFIX):
+                section = "wants"  # a hand-written note (engram add) is never dropped
             if not section or label == "Asked" or (label == "Done" and text == shown):
                 continue  # the session's line already says what was asked and finally done
+            if category == "bugs" and _OWN_BUG_RE.match(text):
+                continue  # a failure worth a pitfall has its Fix; one still open, Left failing
             if label == "Done":
                 section = "done"
             if section == "open" and block.session_id not in latest_sessions:
@@ -183,9 +189,9 @@ def _add(
 ) -> None:
     runs = edits = 0
     failed = False
-    if section == "commands":
-        match = _COMMAND_RE.match(text)
-        if not match or " …" in match.group(1):
+    match = _COMMAND_RE.match(text) if section == "commands" else None
+    if match is not None:
+        if " …" in match.group(1):
             return  # a multi-line script is no procedure
         notes = match.group("notes") or ""
         runs = int(m.group(1)) if (m := _RUNS_RE.search(notes)) else 1
@@ -195,6 +201,8 @@ def _add(
             text = _base_command(text)
         elif label == "Git" and _ROUTINE_GIT_RE.match(text):
             return  # staging, committing, syncing: how every repository works
+    elif section == "commands":
+        label = None  # a note in words ("tests run with …"): kept as it was written
     elif section == "files":
         edits = int(m.group(1)) if (m := _EDITS_RE.search(text)) else 0
         text = text.split(" (", 1)[0]
@@ -206,10 +214,18 @@ def _add(
         text = whole_sentences(text, _ITEM_CHARS)
         if not text:
             return
-    key = (section if section in ("commands", "files") else "", _key(text))
+    _keep(found, _Item(section, label, text, runs=runs, failed_last=failed, edits=edits), block)
+
+
+def _keep(found: dict[tuple[str, str], _Item], new: _Item, block: Block) -> None:
+    """Count `new` once more, or first: one item per fact (per command, per file)."""
+    runs, failed, edits = new.runs, new.failed_last, new.edits
+    key = (new.section if new.section in ("commands", "files") else "", _key(new.text))
     item = found.get(key)
     if item is None:
-        item = found[key] = _Item(section, label, text, order=len(found))
+        new.runs = new.edits = 0
+        new.order = len(found)
+        item = found[key] = new
     if block.timestamp > item.latest:
         item.latest, item.failed_last = block.timestamp, failed
     elif block.timestamp == item.latest and block.session_id in item.sessions:
@@ -234,8 +250,9 @@ def _key(text: str) -> str:
 
 def _rank(item: _Item) -> tuple[object, ...]:
     recency = tuple(-ord(c) for c in item.latest)  # newest first, as a sortable key
-    if item.section == "commands":
-        return (item.failed_last, item.label == "Git", -item.runs, -len(item.sessions), recency)
+    if item.section == "commands":  # a note the user wrote first, then the most used
+        used = (item.failed_last, item.label == "Git", -item.runs, -len(item.sessions))
+        return (item.label is not None, *used, recency)
     if item.section == "files":
         return (-len(item.sessions), -item.edits, recency)
     if item.section in ("recent", "done", "open", "decisions"):

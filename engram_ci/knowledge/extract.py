@@ -11,6 +11,7 @@ byte-identical output.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -49,8 +50,12 @@ def extract_knowledge(
     provider_url: str | None = None,
     model: str | None = None,
     client: httpx.Client | None = None,
+    scrub: Callable[[str], str] = str,
 ) -> Extraction:
-    """The model's extraction when a provider is named, else (or on any failure) offline's."""
+    """The model's extraction when a provider is named, else (or on any failure) offline's.
+
+    `scrub` cleans the session text a model is sent (ingest passes the redactor: a model's
+    API is off this machine)."""
     if not provider or provider == "offline":
         return extract_offline(session)
     # imported only here: httpx (and the CLI tools it pulls in) is a tenth of a second of
@@ -60,7 +65,7 @@ def extract_knowledge(
     llm.get_provider(provider)  # an unknown name is a FatalError, not a fallback
     prompt = Prompt(
         prompts.SYSTEM,
-        prompts.render_session(session),
+        scrub(prompts.render_session(session)),
         prompts.KNOWLEDGE_SCHEMA,
         prompts.SCHEMA_NAME,
     )

@@ -10,6 +10,7 @@ ever fed tool output, file contents or issue bodies.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from engram_ci.knowledge.bullets import clean_markdown, whole_sentences
 from engram_ci.knowledge.phrases import sentences
@@ -70,20 +71,21 @@ _PROBLEM_RE = re.compile(
 )
 
 
-def _said(text: str) -> list[str]:
+@lru_cache(maxsize=4)  # each prompt is asked for its wants, correction, task and problem
+def _said(text: str) -> tuple[str, ...]:
     """The human's sentences, markdown folded, long pastes left out."""
     found: list[str] = []
-    for sentence in sentences(text[:_READ_CHARS]):
+    for sentence in sentences(text[:_READ_CHARS], min_words=2, min_chars=6):
         sentence = clean_markdown(sentence).rstrip("\\ ")  # "\\" ends a line in Claude Code
-        if found and (sentence.endswith(":") or _PASTE_RE.search(found[-1])):
+        if sentence.endswith(":") or (found and _PASTE_RE.search(found[-1])):
             break  # "…do something like:", "does this doc page help?": a paste follows
         if (
             len(sentence) <= _SENTENCE_CHARS
-            and not sentence.endswith((":", ",", "("))
+            and not sentence.endswith(",")
             and not _CODE_RE.search(sentence)
         ):
             found.append(sentence)
-    return found
+    return tuple(found)
 
 
 def preferences(text: str) -> list[str]:

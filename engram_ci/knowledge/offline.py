@@ -173,7 +173,9 @@ class _MainThread:
         self.answered = False
         self.reply_since = ""
         self.problem: str | None = None
-        self.diagnosis = ""  # what the first reply after a reported problem said
+        #: what the first replies after a reported problem said, and how many were read
+        self.diagnosis: str | None = None
+        self.looked = 0
         self.refused = False  # the human stopped a call without a word: the next prompt says why
 
     def turn(self, turn: Turn, prose: Prose | None) -> None:
@@ -186,23 +188,28 @@ class _MainThread:
         if turn.text.strip():
             self.last_text = self.reply_since = turn.text
             self.answered = True
-            if self.problem and not self.diagnosis:
-                self.diagnosis = _outcome(turn.text) or ""  # the first reply names the cause
+            if self.problem and not self.diagnosis and self.looked < _DIAGNOSIS_REPLIES:
+                self.looked += 1  # the first replies that say something name the cause
+                self.diagnosis = _outcome(turn.text)
         elif turn.tool_calls:
             self.answered = True
         if not self.assistant.full and prose.may_hold(DECISION):
             self.assistant.extend(
-                f"Decision: {s}" for s in map(_plain, prose.sentences()) if _decided(s)
+                f"Decision: {s}"
+                for s in map(_plain, filter(DECISION_RE.search, prose.sentences()))
+                if _decided(s)
             )
         if not self.insights.full and prose.may_hold(INSIGHT):
             self.insights.extend(
                 f"Cause: {s}"
-                for s in map(_plain, prose.sentences())
-                if s and INSIGHT_RE.search(s) and _explains(s)
+                for s in map(_plain, filter(INSIGHT_RE.search, prose.sentences()))
+                if s and _explains(s)
             )
         if not self.todos.full and prose.may_hold(TODO):
             self.todos.extend(
-                f"Open: {s}" for s in map(_plain, prose.sentences()) if s and TODO_RE.search(s)
+                f"Open: {s}"
+                for s in map(_plain, filter(TODO_RE.search, prose.sentences()))
+                if s and TODO_RE.search(s)
             )
 
     def _prompt(self, text: str) -> None:
@@ -231,8 +238,8 @@ class _MainThread:
         if outcome and outcome not in self.outcomes:
             self.outcomes.append(outcome)
         if self.problem and outcome:
-            self.fixes.add(_fix(self.problem, self.diagnosis, outcome))
-        self.problem, self.diagnosis, self.reply_since = None, "", ""
+            self.fixes.add(_fix(self.problem, self.diagnosis or "", outcome))
+        self.problem, self.diagnosis, self.reply_since, self.looked = None, None, "", 0
 
     def call(self, call: ToolCall, facts: CallFacts) -> None:
         """A call of an assistant turn: the human's refusals, answers and approved plans."""
@@ -260,7 +267,7 @@ class _MainThread:
         if self.reply_since:
             found += [
                 f"Asked the user: {s}"
-                for s in map(_plain, sentences(self.reply_since))
+                for s in map(_plain, (s for s in sentences(self.reply_since) if s.endswith("?")))
                 if s.endswith("?") and not is_narration(s)
             ]
         return found
@@ -305,11 +312,19 @@ def _decided(sentence: str) -> bool:
     )
 
 
+#: what a reply says it did, it says first: its opening is enough to read
+_OUTCOME_CHARS = 4096
+#: replies read for a reported problem's diagnosis ("I'll run the tests first." says none)
+_DIAGNOSIS_REPLIES = 3
+
+
 def _outcome(reply: str) -> str | None:
     """What a reply says was done: its first sentences that are neither narration, questions
     nor announcements, whole."""
     said = []
-    for sentence in sentences(reply):
+    for sentence in sentences(reply[:_OUTCOME_CHARS]):
+        if sentence[-1] not in ".!)`*_":  # a list item's fragment, a heading, a question
+            continue
         sentence = strip_interjections(clean_markdown(sentence))
         if (
             len(sentence.split()) < 4

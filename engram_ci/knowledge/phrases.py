@@ -99,9 +99,10 @@ def one_line(text: str, limit: int = LINE_CHARS) -> str:
     return clip(" ".join(text.split()), limit)
 
 
-def sentences(text: str) -> list[str]:
+def sentences(text: str, min_words: int = 4, min_chars: int = 15) -> list[str]:
     """Prose sentences of a markdown text (its first PROSE_CHARS): code fences, tables and
-    headings dropped."""
+    headings dropped, and sentences shorter than that (an agent's "Done." says nothing; a
+    human's "No, use X." does)."""
     text = _FENCE_RE.sub("\n", text[:PROSE_CHARS])
     found = []
     for line in text.splitlines():
@@ -111,7 +112,7 @@ def sentences(text: str) -> list[str]:
         line = _LIST_MARK_RE.sub("", line).replace("**", "")
         for sentence in _SENTENCE_END_RE.split(line):
             sentence = sentence.strip()
-            if len(sentence) >= 15 and len(sentence.split()) >= 4:
+            if len(sentence) >= min_chars and len(sentence.split()) >= min_words:
                 found.append(sentence)
     return found
 

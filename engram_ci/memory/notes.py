@@ -21,7 +21,13 @@ from pathlib import Path
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
-from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES, Block, KnowledgeFile
+from engram_ci.knowledge.blocks import (
+    CONTEXT_FILE,
+    KNOWLEDGE_CATEGORIES,
+    NOTE_PREFIX,
+    Block,
+    KnowledgeFile,
+)
 from engram_ci.knowledge.ttl import TTL_TAG, parse_ttl, utc_stamp
 from engram_ci.memory import projectfiles
 from engram_ci.memory.fsutil import file_lock
@@ -32,7 +38,6 @@ from engram_ci.transcripts.private import strip_private
 __all__ = ["DEFAULT_CATEGORY", "Forgotten", "NoteAdded", "add_note", "check_ttl", "forget"]
 
 DEFAULT_CATEGORY = "insights"
-NOTE_PREFIX = "note-"
 #: a note is a digest line or a few, not a document
 MAX_NOTE_CHARS = 10_000
 

@@ -91,6 +91,22 @@ def with_context(project: str, categories: Mapping[str, KnowledgeFile]) -> FileS
     return dict(sorted(files.items()))
 
 
+def current_context(
+    project: str,
+    files: Mapping[str, str],
+    categories: Mapping[str, KnowledgeFile],
+    *,
+    now: datetime | None = None,
+) -> str:
+    """context.md as stored, unless it is missing or a block has expired since it was written
+    (a `[ttl:]` runs out with no write to regenerate it): then synthesised afresh."""
+    stored = files.get(CONTEXT_FILE)
+    blocks = (b for kf in categories.values() for b in kf.live_blocks())
+    if stored and not any(ttl.is_expired(b, now) for b in blocks):
+        return stored
+    return context.synthesize(project, categories) if categories or not stored else stored
+
+
 def merge_filesets(project: str, *sets: Mapping[str, str]) -> FileSet:
     """Block-level merge of several copies of a project's files; nothing from any side lost."""
     merged: dict[str, KnowledgeFile] = {}

@@ -54,6 +54,9 @@ _AUTH_FAILURE = re.compile(
 )
 
 
+_REDIRECTED = re.compile(r"returned error: (30[1278])")
+
+
 @dataclass(frozen=True)
 class Entry:
     """One tree entry: a name in a directory, its git mode and object id (hex)."""
@@ -125,7 +128,10 @@ class GitRepo:
     def __init__(self, repo: git.Repo) -> None:
         self._repo = repo
         self._git = repo.git
-        self._config: list[tuple[str, str]] = []
+        # git never follows a redirect: the token goes to the host the user named and no
+        # other (curl drops a custom Authorization header on a cross-host hop only in recent
+        # versions, and a same-host redirect can still lead somewhere unintended)
+        self._config: list[tuple[str, str]] = [("http.followRedirects", "false")]
         for trusted in {self.top_level, Path(repo.git_dir).resolve()}:
             self._config.append(("safe.directory", str(trusted)))
         self._apply_environment()
@@ -430,6 +436,15 @@ class GitRepo:
         url = public_url(self.remote_url(remote) or remote)
         if _AUTH_FAILURE.search(stderr):
             raise AuthFailed(url)
+        moved = _REDIRECTED.search(stderr)
+        if moved:
+            raise FatalError(
+                f"could not {action} {remote} ({url}): it answers with a redirect (HTTP "
+                f"{moved.group(1)}), which engram does not follow with your token — set the "
+                f"repository's current URL with `git -C {self.top_level} remote set-url "
+                f"{remote} URL`",
+                title="git remote redirects",
+            )
         last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "")
         raise FatalError(
             f"could not {action} {remote} ({url}): {mask(last.strip())} — check the remote "

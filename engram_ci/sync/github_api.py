@@ -17,11 +17,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
-import random
-import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -30,19 +27,40 @@ from github import Auth, Github, GithubException
 from github.Requester import Requester
 
 from engram_ci import __version__
+from engram_ci.deadline import DeadlineExceeded, call_within
 from engram_ci.errors import FatalError
 from engram_ci.log import register_secret
+from engram_ci.sync.github_answers import (
+    MAX_ANSWER_BYTES,
+    MAX_GIST_BYTES,
+    MAX_GIST_FILES,
+    SCOPE_FIX,
+    GistNotFound,
+    RetryPolicy,
+    backoff,
+    check_size,
+    describe,
+    explain,
+    not_a_gist,
+    redirected,
+    retry_delay,
+)
+
+__all__ = [
+    "MAX_GIST_BYTES",
+    "MAX_GIST_FILES",
+    "SCOPE_FIX",
+    "GistNotFound",
+    "GistStore",
+    "GistSummary",
+    "RemoteGist",
+    "RetryPolicy",
+    "Version",
+    "check_size",
+]
 
 log = logging.getLogger("engram_ci")
 T = TypeVar("T")
-
-MAX_GIST_BYTES = 10 * 1024 * 1024  # beyond this a gist must be cloned with git
-MAX_GIST_FILES = 300  # beyond this the API cuts the file listing
-SCOPE_FIX = (
-    "the token needs the `gist` scope (classic) or 'Gists: write' (fine-grained) and must "
-    "belong to the gist's owner; the workflow's GITHUB_TOKEN and GitHub App tokens cannot "
-    "write gists"
-)
 
 
 @dataclass(frozen=True)
@@ -77,41 +95,6 @@ class Version:
     author: str
     additions: int
     deletions: int
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying; sleep and clocks are injectable so tests need not wait."""
-
-    budget_seconds: float = 60.0
-    first_delay: float = 1.0
-    max_delay: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
-    clock: Callable[[], float] = time.monotonic
-    wallclock: Callable[[], float] = time.time
-    jitter: Callable[[], float] = field(default=lambda: random.uniform(0.5, 1.0))  # noqa: S311
-
-    @classmethod
-    def from_env(cls) -> RetryPolicy:
-        raw = os.environ.get("ENGRAM_HTTP_RETRY_SECONDS", "").strip()
-        try:
-            budget = float(raw) if raw else 60.0
-        except ValueError:
-            raise FatalError(
-                f"invalid ENGRAM_HTTP_RETRY_SECONDS={raw!r}: use a number of seconds, e.g. 60"
-            ) from None
-        return cls(budget_seconds=max(0.0, budget), first_delay=min(1.0, budget / 8 or 0.01))
-
-
-class GistNotFound(FatalError):
-    """GET /gists/{id} answered 404: the id is wrong (or the gist was deleted)."""
-
-    def __init__(self, gist_id: str, project: str = "PROJECT") -> None:
-        super().__init__(
-            f"Gist not found: {gist_id}; check the id with `engram sync list {project}`",
-            title="gist not found",
-        )
-        self.gist_id = gist_id
 
 
 class _Ambiguous(Exception):
@@ -153,6 +136,12 @@ class GistStore:
         self._github.close()
         self._raw_session.close()
 
+    def _abandon(self) -> None:
+        """Close the connections a stalled call is blocked on (it is abandoned: see deadline)."""
+        self._github.close()
+        self._raw_session.close()
+        self._raw_session = requests.Session()
+
     def __enter__(self) -> GistStore:
         return self
 
@@ -170,18 +159,27 @@ class GistStore:
             status, resp_headers, body = self._requester.requestJson(
                 "GET", f"/gists/{gist_id}", headers=headers
             )
-            if status == 304:
+            if status == 304 and etag:
                 return None
-            data = json.loads(body) if body else {}
+            if status == 304 or 300 <= status < 400:
+                raise (
+                    redirected(action, self.api_url, status)
+                    if status != 304
+                    else not_a_gist(
+                        action, self.api_url, "a 304 'not modified' to a question never asked"
+                    )
+                )
+            data = self._json(body, action)
             if status >= 400:
                 raise Requester.createException(status, resp_headers, data)
             return resp_headers, data
 
-        answer = self._retry(call, action=f"read gist {gist_id}", gist_id=gist_id)
+        action = f"read gist {gist_id}"
+        answer = self._retry(call, action=action, gist_id=gist_id)
         if answer is None:
             return None
         resp_headers, data = answer
-        return self._remote(data, etag=resp_headers.get("etag"))
+        return self._remote(data, etag=resp_headers.get("etag"), action=action)
 
     def get_version(self, gist_id: str, version: str, *, whole: bool = True) -> RemoteGist:
         """One revision of the gist (GET /gists/{id}/{sha}); `whole=False` skips raw fetches."""
@@ -247,6 +245,10 @@ class GistStore:
                 gist_id=gist_id,
                 writing=writing,
             )
+            if items is not None and not (
+                isinstance(items, list) and all(isinstance(i, dict) for i in items)
+            ):
+                raise not_a_gist(action, self.api_url, "not a list of JSON objects")
             for item in items or ():
                 yield item
                 if stop is not None and stop(item):
@@ -302,7 +304,28 @@ class GistStore:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _remote(self, data: Any, *, etag: str | None = None, whole: bool = True) -> RemoteGist:
+    def _json(self, body: str | None, action: str) -> Any:
+        if body and len(body) > MAX_ANSWER_BYTES:
+            raise not_a_gist(action, self.api_url, f"{len(body) / 1e6:.0f} MB")
+        try:
+            return json.loads(body) if body else {}
+        except ValueError:
+            raise not_a_gist(action, self.api_url, "not JSON (an HTML page?)") from None
+
+    def _remote(
+        self,
+        data: Any,
+        *,
+        etag: str | None = None,
+        whole: bool = True,
+        action: str = "read the gist",
+    ) -> RemoteGist:
+        """A gist from an API answer, after checking it has a gist's shape."""
+        files_ok = isinstance(data, dict) and isinstance(data.get("files") or {}, dict)
+        if not files_ok or not isinstance(data.get("id"), str) or not data["id"]:
+            raise not_a_gist(action, self.api_url, "not a gist (no id or files)")
+        if not all(isinstance(e, dict) for e in (data.get("files") or {}).values()):
+            raise not_a_gist(action, self.api_url, "a gist with malformed files")
         if data.get("truncated"):
             raise FatalError(
                 f"gist {data.get('id')} has more than {MAX_GIST_FILES} files, which the API "
@@ -336,12 +359,19 @@ class GistStore:
         headers = {"Authorization": f"token {self._token}"} if same_host else {}
 
         def call() -> str:
-            answer = self._raw_session.get(raw_url, headers=headers, timeout=self._timeout)
-            if answer.status_code >= 400:
-                raise GithubException(
-                    answer.status_code, {"message": answer.reason}, dict(answer.headers)
-                )
-            return answer.content.decode("utf-8", errors="replace")
+            with self._raw_session.get(
+                raw_url, headers=headers, timeout=self._timeout, stream=True, allow_redirects=False
+            ) as answer:
+                if 300 <= answer.status_code < 400:
+                    raise redirected("download a large gist file", raw_url, answer.status_code)
+                if answer.status_code >= 400:
+                    raise GithubException(
+                        answer.status_code, {"message": answer.reason}, dict(answer.headers)
+                    )
+                data = answer.raw.read(MAX_GIST_BYTES + 1, decode_content=True)
+            if len(data) > MAX_GIST_BYTES:
+                raise not_a_gist("download a large gist file", raw_url, "over 10 MB")
+            return bytes(data).decode("utf-8", errors="replace")
 
         return self._retry(call, action="download a large gist file")
 
@@ -361,16 +391,31 @@ class GistStore:
             why: str
             ambiguous = False
             try:
-                return call()
+                return call_within(policy.request_deadline, call, cancel=self._abandon)
+            except DeadlineExceeded:
+                raise FatalError(
+                    f"could not {action}: GitHub sent no complete answer within "
+                    f"{policy.request_deadline:.0f}s (a stalled or very slow connection) — "
+                    + (
+                        "the change may have been applied: run the command again, it compares "
+                        "before writing"
+                        if writing
+                        else "nothing was changed locally; try again later"
+                    )
+                    + " (ENGRAM_HTTP_DEADLINE_SECONDS sets the limit)",
+                    title="GitHub too slow",
+                ) from None
+            except RuntimeError as error:  # PyGithub refuses a redirect to another host/scheme
+                raise redirected(action, self.api_url, " ".join(str(error).split()[:8])) from None
             except _Ambiguous as error:
-                why, wait, ambiguous = _describe(error.__cause__), backoff(policy, attempt), True
+                why, wait, ambiguous = describe(error.__cause__), backoff(policy, attempt), True
             except GithubException as error:
                 delay = retry_delay(error.status, error.headers or {}, attempt, policy)
                 if delay is None:
                     raise explain(error, action=action, gist_id=gist_id, writing=writing) from None
-                why, wait = _describe(error), delay
+                why, wait = describe(error), delay
             except (requests.ConnectionError, requests.Timeout) as error:
-                why, wait = _describe(error), backoff(policy, attempt)
+                why, wait = describe(error), backoff(policy, attempt)
             elapsed = policy.clock() - start
             if elapsed + wait > policy.budget_seconds:
                 raise FatalError(
@@ -387,93 +432,6 @@ class GistStore:
                 if found is not None:
                     log.info("the earlier attempt did create gist %s; using it", found.id)
                     return found  # type: ignore[return-value]
-
-
-def backoff(policy: RetryPolicy, attempt: int) -> float:
-    return float(min(policy.max_delay, policy.first_delay * 2**attempt) * policy.jitter())
-
-
-def retry_delay(
-    status: int, headers: Mapping[str, Any], attempt: int, policy: RetryPolicy
-) -> float | None:
-    """Seconds to wait before retrying this answer, or None when retrying cannot help."""
-    h = {str(k).lower(): str(v) for k, v in headers.items()}
-    if status in (403, 429):
-        if "retry-after" in h:  # secondary rate limit
-            try:
-                return max(0.0, float(h["retry-after"]))
-            except ValueError:
-                return backoff(policy, attempt)
-        if h.get("x-ratelimit-remaining") == "0" and h.get("x-ratelimit-reset", "").isdigit():
-            return max(0.0, int(h["x-ratelimit-reset"]) - policy.wallclock()) + 1.0
-        return backoff(policy, attempt) if status == 429 else None
-    if status >= 500:
-        return backoff(policy, attempt)
-    return None
-
-
-def explain(
-    error: GithubException, *, action: str, gist_id: str | None, writing: bool
-) -> FatalError:
-    """A one-line FatalError naming the fix for a GitHub answer we will not retry."""
-    status = error.status
-    message = _message(error)
-    if status == 401:
-        return FatalError(
-            "GitHub rejected the token (401 bad credentials): set GITHUB_TOKEN or GH_TOKEN to "
-            "a valid token with the `gist` scope",
-            title="bad credentials",
-        )
-    if status == 404 and gist_id is not None and not writing:
-        return GistNotFound(gist_id)
-    if status == 404 or (status == 403 and "rate limit" not in message.lower()):
-        return FatalError(
-            f"could not {action}: GitHub answered {status} ({message}) — {SCOPE_FIX}",
-            title="token lacks gist rights",
-        )
-    if status == 422:
-        return FatalError(
-            f"GitHub refused to {action} (422: {message}): gist file names cannot contain "
-            "'/', files cannot be empty, and a gist holds at most 300 files / 10 MB — use "
-            "`engram sync push-repo` for larger knowledge",
-            title="gist rejected",
-        )
-    if status in (403, 429):
-        return FatalError(
-            f"could not {action}: GitHub rate limit ({message}); try again later",
-            title="rate limited",
-        )
-    return FatalError(f"could not {action}: GitHub answered {status} ({message})")
-
-
-def check_size(files: Mapping[str, str | None]) -> None:
-    total = sum(len(t.encode()) for t in files.values() if t)
-    if total > MAX_GIST_BYTES or len(files) > MAX_GIST_FILES:
-        raise FatalError(
-            f"the project is too large for a gist ({total / 1e6:.1f} MB in {len(files)} files; "
-            f"limits {MAX_GIST_BYTES // 2**20} MB, {MAX_GIST_FILES} files): use the repo "
-            "backend (`engram sync push-repo`) or split the project",
-            title="gist too large",
-        )
-
-
-def _message(error: GithubException) -> str:
-    data = error.data
-    text = ""
-    if isinstance(data, dict):
-        text = str(data.get("message") or "")
-        details = data.get("errors")
-        if isinstance(details, list) and details:
-            text += ": " + "; ".join(
-                str(d.get("message") or d) if isinstance(d, dict) else str(d) for d in details
-            )
-    return " ".join((text or "no message").split())
-
-
-def _describe(error: BaseException | None) -> str:
-    if isinstance(error, GithubException):
-        return f"{error.status} ({_message(error)})"
-    return f"no answer ({type(error).__name__})" if error is not None else "no answer"
 
 
 def _next_link(link_header: str) -> str | None:

@@ -1,10 +1,11 @@
 """The one sync pipeline: every backend's push, pull and restore run through here.
 
 push     lock: read local knowledge · unlock · read the store and the last-synced base ·
-         three-way merge · redact (THE redaction step) · seal when encrypting · compare —
-         nothing new means no write · write with a precondition: on Conflict back off and go
-         again, states a write clobbered (stores without compare-and-swap) are merged in and
-         written again · lock: merge what ingest added meanwhile, write back, keep the base.
+         three-way merge · redact (sync/outbound.py, THE redaction step) · seal when
+         encrypting · compare — nothing new means no write · write with a precondition: on
+         Conflict back off and go again; states a write clobbered (stores without
+         compare-and-swap) are merged in and written again · lock: merge what ingest added
+         meanwhile, write back, keep the base.
 pull     read the store · lock: three-way merge into local, keep the base.
 restore  read a version and the store's head · lock: local := that version, with tombstones
          for the blocks the store gained since, base := the head — so the next push makes
@@ -27,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge.blocks import KnowledgeFile
 from engram_ci.memory import merge as blockmerge
@@ -36,7 +37,6 @@ from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryL
 from engram_ci.memory.projectfiles import (
     FileSet,
     diff_filesets,
-    for_upload,
     metadata_json,
     parse_categories,
     project_of,
@@ -45,9 +45,10 @@ from engram_ci.memory.projectfiles import (
     write_local,
 )
 from engram_ci.memory.syncstate import record_sync
-from engram_ci.sync import crypto, redact, syncstate, threeway
+from engram_ci.sync import crypto, synced_base, threeway
 from engram_ci.sync.backend import MANAGED_FILES, Backend, Conflict, Files, Snapshot
 from engram_ci.sync.crypto import Encryption
+from engram_ci.sync.outbound import redact_outbound
 from engram_ci.transcripts.model import check_project_name
 
 log = logging.getLogger("engram_ci")
@@ -65,14 +66,6 @@ __all__ = [
 BACKOFF_BASE = 0.1  # seconds; doubles per attempt, capped, then scaled by a random jitter
 BACKOFF_CAP = 3.0
 DEFAULT_DEADLINE = 300.0
-
-
-def redact_outbound(files: Mapping[str, str]) -> tuple[FileSet, int]:
-    """THE redaction step: whatever leaves the machine (every sync upload, export) passes
-    here, without the blocks whose [ttl:] has expired. Blank files are dropped (stores like
-    gists refuse them). Returns (files, secrets found)."""
-    redacted, report = redact.redact_files(for_upload(files))
-    return {n: t for n, t in redacted.items() if t.strip()}, report.total
 
 
 def backoff(attempt: int, jitter: Callable[[], float] = random.random) -> float:
@@ -339,9 +332,14 @@ class Pipeline:
             where = self.backend.location
             if cipher is None:
                 raise FatalError(
-                    f"{where} is encrypted: pass --identity (or set ENGRAM_AGE_IDENTITY) or set "
-                    "ENGRAM_PASSPHRASE to decrypt it",
+                    f"{where} is encrypted",
                     title="store is encrypted",
+                    fix=Fix(
+                        "decrypt it with a key given by {option}, or set ENGRAM_PASSPHRASE",
+                        flag="--identity FILE",
+                        input="identity",
+                        env="ENGRAM_AGE_IDENTITY",
+                    ),
                 )
             body = crypto.open_files(body, cipher, source=where)
         return {n: t for n, t in body.items() if n in KNOWN_KNOWLEDGE_FILES}
@@ -365,13 +363,13 @@ class Pipeline:
         )
 
     def _base(self, project: str) -> FileSet | None:
-        base = syncstate.read_base(self.layout, self.backend.key, project)
+        base = synced_base.read_base(self.layout, self.backend.key, project)
         return base.files if base is not None else None
 
     def _keep_base(self, project: str, version: str | None, files: FileSet) -> None:
         if self.keep_base:
-            base = syncstate.Base(version, dict(files))
-            syncstate.write_base(self.layout, self.backend.key, project, base)
+            base = synced_base.Base(version, dict(files))
+            synced_base.write_base(self.layout, self.backend.key, project, base)
 
 
 def _managed(files: Mapping[str, str]) -> Files:

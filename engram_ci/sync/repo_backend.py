@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.memory.paths import METADATA_FILE
 from engram_ci.sync import repomerge, tokens
 from engram_ci.sync.backend import (
@@ -74,10 +74,15 @@ def git_token(url: str, explicit: str | None = None) -> str | None:
 def auth_error(url: str, *, write: bool) -> FatalError:
     need = "write" if write else "read"
     return FatalError(
-        f"authentication failed for {url}: set ENGRAM_GIT_TOKEN (or pass --token) to a token "
-        f"with {need} access to the repository (GitHub: `contents: {need}`, or a classic "
-        "PAT with the `repo` scope)",
+        f"authentication failed for {url}",
         title="git authentication failed",
+        fix=Fix(
+            f"set {{option}} to a token with {need} access to the repository (GitHub: "
+            f"`contents: {need}`, or a classic PAT with the `repo` scope)",
+            flag="--token",
+            input="token",
+            env="ENGRAM_GIT_TOKEN",
+        ),
     )
 
 
@@ -116,7 +121,10 @@ def target_branch(repo: GitRepo, branch: str | None) -> str:
         return repo.check_branch_name(branch)
     current = repo.current_branch()
     if current is None:
-        raise FatalError(f"HEAD is detached in {repo.top_level}: pass --branch NAME")
+        raise FatalError(
+            f"HEAD is detached in {repo.top_level}",
+            fix=Fix("name the branch with {option}", flag="--branch NAME", input="branch"),
+        )
     return current
 
 
@@ -279,9 +287,12 @@ class RepoBackend(Backend):
     def missing(self, project: str) -> FatalError:
         if self._tips == (None, None) and self.repo.branch_tip(self.branch) is None:
             return StoreNotFound(
-                f"branch {self.branch!r} not found in {self.repo.top_level}: branches here: "
-                f"{', '.join(self.repo.branches()) or 'none'} (or pass --fetch-remote)",
+                f"branch {self.branch!r} not found in {self.repo.top_level} (branches here: "
+                f"{', '.join(self.repo.branches()) or 'none'})",
                 title="branch missing",
+                fix=Fix(
+                    "fetch it first with {option}", flag="--fetch-remote", input="fetch-remote"
+                ),
             )
         names = self.list_projects()
         shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") if names else "none"

@@ -1,0 +1,72 @@
+"""The human's own words: preferences, corrections, what was asked, problems reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from engram_ci.knowledge import human
+
+
+@pytest.mark.parametrize(
+    ("prompt", "wants"),
+    [
+        (
+            "Please refactor it while keeping it simple and dependency free. Thanks!",
+            ["Please refactor it while keeping it simple and dependency free."],
+        ),
+        ("I don't want to make assumptions about people's env.", None),
+        ("We should run CI on every push, not only main.", None),
+        ("This is annoying, maybe we should use the https repo address?", None),
+        ("Let's use pnpm, never npm.", None),
+    ],
+)
+def test_preferences_are_the_humans_stated_wants(prompt: str, wants: list[str] | None) -> None:
+    assert human.preferences(prompt) == (wants if wants is not None else [prompt])
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Can you please add a GitHub Action to run the tests?",  # a task, not a preference
+        "Would there be a cross-platform solution?",  # a question asks
+        "They don't look that bad.",  # "don't" about something else
+        "Find `// TODO: hide it instead` in timeline.html and fix it.",  # quoted, not said
+        'summary="This session should be displayed in full when expanded",',  # pasted code
+    ],
+)
+def test_requests_questions_and_pasted_code_are_not_preferences(prompt: str) -> None:
+    assert human.preferences(prompt) == []
+
+
+def test_a_paste_after_its_announcement_is_not_the_humans() -> None:
+    prompt = (
+        "We need a cleaner way to reinstall. Does this doc page help? "
+        "For brevity, the documentation will mostly refer to uvx instead of uv tool run."
+    )
+    assert human.preferences(prompt) == ["We need a cleaner way to reinstall."]
+    assert human.asked(prompt) == "We need a cleaner way to reinstall. Does this doc page help?"
+    log = "Can you do something like:\nwe should never deploy on Fridays instead of Mondays."
+    assert human.preferences(log) == []
+
+
+def test_corrections_follow_a_refusal_or_push_back() -> None:
+    assert human.correction("Use the vis library instead.", after_refusal=True) == (
+        "Use the vis library instead."
+    )
+    assert human.correction("Use the vis library instead.", after_refusal=False) is None
+    assert human.correction("No, use X. It is faster. And more.", after_refusal=False) == (
+        "No, use X. It is faster."
+    )
+    assert human.correction("Actually, keep the old name.", after_refusal=False) == (
+        "Actually, keep the old name."
+    )
+
+
+def test_asked_is_whole_sentences_and_problems_are_found() -> None:
+    long = "Please " + "really " * 60 + "fix it."
+    assert human.asked(long) is None  # too long to say whole: say nothing
+    assert human.asked("Fix the build. Then ship it. And more.") == "Fix the build. Then ship it."
+    assert human.reports_problem("Thanks. The redirect still doesn't work :(") == (
+        "The redirect still doesn't work :("
+    )
+    assert human.reports_problem("Add a button.") is None

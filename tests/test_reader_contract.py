@@ -1,0 +1,147 @@
+"""The contract every registered reader keeps (engram_ci/transcripts/registry.py), run on each.
+
+A new reader adds its samples here (one CASES entry) and passes these unchanged:
+- layout: its samples, laid out like the agent's store, are discovered and read; every group
+  and session says which agent wrote it; default roots live under the home folder;
+- a malformed line (or a broken file) is skipped and counted, never raised;
+- an unknown line type is skipped and counted, and the rest is read the same;
+- an empty file is not a session, and no error;
+- a missing store is silent: no groups, nothing logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
+from engram_ci.transcripts.registry import ReaderSpec, all_readers
+from tests.reader_helpers import copy_store, read_groups
+
+TESTS = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class ContractCase:
+    #: a folder laid out like the agent's store (what --<option> DIR points at)
+    samples: Path
+    #: one line of a type the reader cannot know; None for formats that are not line-based
+    unknown_line: bytes | None
+    #: True when the agent's files are JSON Lines (a bad line is skipped, the rest read)
+    line_based: bool = True
+
+
+CASES: dict[str, ContractCase] = {
+    "claude-code": ContractCase(
+        TESTS / "claude_samples",
+        b'{"type":"zz-future-line","sessionId":"x","data":{"a":1}}\n',
+    ),
+    "codex": ContractCase(
+        TESTS / "codex_threads",
+        b'{"timestamp":"2026-03-04T10:00:00Z","type":"zz_future_record","payload":{"a":1}}\n',
+    ),
+    # one JSON document, not lines: a broken file is skipped whole
+    "claude-execution": ContractCase(
+        TESTS / "claude_execution_samples", unknown_line=None, line_based=False
+    ),
+}
+
+READERS = all_readers()
+
+
+@pytest.fixture(params=READERS, ids=lambda r: r.name)
+def reader(request: pytest.FixtureRequest) -> ReaderSpec:
+    spec: ReaderSpec = request.param
+    return spec
+
+
+@pytest.fixture
+def store(reader: ReaderSpec, tmp_path: Path) -> Path:
+    return copy_store(CASES[reader.name].samples, tmp_path / "store")
+
+
+def _read_all(reader: ReaderSpec, root: Path) -> list[tuple[TranscriptGroup, Session | None]]:
+    return read_groups(reader, [root])
+
+
+def _total(session: Session, field: str) -> int:
+    stats: ParseStats = session.stats
+    own = sum(getattr(stats, field).values())
+    return own + sum(_total(agent, field) for agent in session.subagents)
+
+
+def _mains(groups: list[TranscriptGroup]) -> list[Path]:
+    return [g.main for g in groups if not g.main.name.endswith(".zst")]
+
+
+def test_every_registered_reader_has_a_contract_case() -> None:
+    assert sorted(CASES) == sorted(r.name for r in READERS)
+
+
+def test_layout_is_discovered_and_read(reader: ReaderSpec, store: Path) -> None:
+    read = _read_all(reader, store)
+    assert read, f"{reader.name}: no session found in its samples"
+    for group, session in read:
+        assert group.source == reader.name and group.main in group.parts
+        assert all(part.is_relative_to(store) for part in group.parts)
+        assert session is None or session.source == reader.name
+    sessions = [s for _, s in read if s is not None]
+    assert any(s.prompts for s in sessions)
+    assert len({s.session_id for s in sessions}) == len(sessions)  # one session, one archive
+
+
+def test_default_roots_live_under_home(reader: ReaderSpec, tmp_path: Path) -> None:
+    roots = reader.default_roots({}, tmp_path)
+    assert roots and all(root.is_relative_to(tmp_path) for root in roots)
+
+
+def test_a_malformed_line_is_skipped_and_counted(reader: ReaderSpec, store: Path) -> None:
+    case = CASES[reader.name]
+    before = {g.session_id: s for g, s in _read_all(reader, store) if s is not None}
+    groups = reader.discover([store])
+    for path in _mains(groups):
+        with path.open("ab") as fh:
+            fh.write(b'{"type": "broken\n\xff\xfe\x00 not utf-8\n')
+    after = {g.session_id: s for g, s in _read_all(reader, store) if s is not None}
+    if case.line_based:
+        assert set(after) == set(before)
+        for sid, session in after.items():
+            assert session.prompts == before[sid].prompts
+        assert sum(_total(s, "malformed") for s in after.values()) >= 2
+    else:  # a broken document is skipped as a whole (not a session), or read and counted
+        assert all(_total(s, "malformed") > 0 for s in after.values())
+
+
+def test_an_unknown_line_type_is_skipped_and_counted(reader: ReaderSpec, store: Path) -> None:
+    line = CASES[reader.name].unknown_line
+    if line is None:
+        pytest.skip(f"{reader.name} is not line-based")
+    before = {g.session_id: s for g, s in _read_all(reader, store) if s is not None}
+    for path in _mains(reader.discover([store])):
+        with path.open("ab") as fh:
+            fh.write(line)
+    after = {g.session_id: s for g, s in _read_all(reader, store) if s is not None}
+    assert {sid: s.prompts for sid, s in after.items()} == {
+        sid: s.prompts for sid, s in before.items()
+    }
+    assert sum(_total(s, "unknown_types") for s in after.values()) >= 1
+
+
+def test_empty_files_are_not_sessions(reader: ReaderSpec, store: Path) -> None:
+    for path in store.rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"")
+    for group, session in _read_all(reader, store):
+        assert session is None, f"{group.main} is empty but was read as a session"
+
+
+def test_a_missing_store_is_silent(
+    reader: ReaderSpec, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert reader.discover([tmp_path / "nowhere"]) == []
+    assert reader.discover(reader.default_roots({}, tmp_path)) == []
+    assert caplog.records == []
