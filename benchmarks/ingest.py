@@ -108,6 +108,11 @@ def orjson_loop(files: list[Path]) -> float:
     return time.perf_counter() - start
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Command:
     """`engram ingest` as a user runs it: a fresh interpreter, cached bytecode."""
 
@@ -118,6 +123,8 @@ class Command:
             "PYTHONPYCACHEPREFIX": str(work / "pycache"),
             "CODEX_HOME": str(work / "no-codex"),
         }
+        #: CPU seconds (user + system, workers included) of each run, in order
+        self.cpu: list[float] = []
         self.run(["--help"])  # compiles the bytecode once, as installing the package does
 
     def run(self, args: list[str], codex_home: Path | None = None) -> float:
@@ -125,6 +132,7 @@ class Command:
         # ingest ends with one syncfs: flush what the generator (or the last run's clean-up)
         # left dirty first, so a run pays for its own writes only
         os.sync()
+        used = _children_cpu()
         start = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "engram_ci", "ingest", *args],
@@ -135,7 +143,9 @@ class Command:
         )
         if done.returncode != 0:
             raise SystemExit(f"engram ingest {' '.join(args)} failed:\n{done.stderr.decode()}")
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+        self.cpu.append(_children_cpu() - used)
+        return wall
 
     def ingest(self, shape: Shape, memory: Path, *extra: str) -> float:
         args = ["--sessions-dir", str(shape.claude_root), "--memory-dir", str(memory), *extra]
@@ -185,12 +195,15 @@ def bench_shape(
     # round after round, every measurement once, so the machine's load hits them alike
     names = ["json", "orjson", "command", "other", *(f"jobs{j}" for j in range(1, max_jobs + 1))]
     times: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {"command": [], "other": []}
     for n in range(runs):
         times["json"].append(json_loop(files))
         times["orjson"].append(orjson_loop(files))
         times["command"].append(command.ingest(shape, work / f"cmd-{shape.name}-{n}"))
+        cpu["command"].append(command.cpu[-1])
         if other is not None:
             times["other"].append(other.ingest(shape, work / f"other-{shape.name}-{n}"))
+            cpu["other"].append(other.cpu[-1])
         for j in range(1, max_jobs + 1):
             memory = work / f"j{j}-{shape.name}-{n}"
             times[f"jobs{j}"].append(command.ingest(shape, memory, "--jobs", str(j)))
@@ -206,6 +219,11 @@ def bench_shape(
     row("engram ingest (command)", best_of["command"])
     if other is not None:
         row("engram ingest, --compare checkout", best_of["other"])
+    # CPU time barely depends on the machine's load: the steadier before/after figure
+    spent = f"{min(cpu['command']):.3f}" + (
+        f" (--compare checkout: {min(cpu['other']):.3f})" if other is not None else ""
+    )
+    print(f"  {'command CPU s (workers included)':<32}: {spent}")
     sweep = ", ".join(f"{j}: {size / best_of[f'jobs{j}']:.1f}" for j in range(1, max_jobs + 1))
     print(f"  {'command MB/s by --jobs':<32}: {sweep}")
     again = best(runs, lambda _: command.ingest(shape, work / f"cmd-{shape.name}-0"))
