@@ -262,7 +262,11 @@ def child_main(mode: str, root: str, memory: str) -> None:
             claude.read_session(group)
     elif mode == "ingest":
         run_ingest(IngestOptions(memory_dir=Path(memory), claude_roots=(Path(root),)))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KB on Linux
+    # VmHWM, not ru_maxrss: the latter survives exec, so a child would report the peak of
+    # the forked copy of this (bigger) benchmark process instead of its own
+    with open("/proc/self/status", encoding="ascii") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    print(peak)  # KB
 
 
 def bench_memory(work: Path, sizes: tuple[int, int]) -> None:
