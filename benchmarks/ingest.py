@@ -67,18 +67,23 @@ class Shape:
         return sorted(p for root in roots for p in root.rglob("*.jsonl"))
 
 
-def build_shapes(work: Path, quick: bool, real: Path | None) -> list[Shape]:
+def build_shapes(
+    work: Path, quick: bool, real: Path | None, wanted: Callable[[str], bool]
+) -> list[Shape]:
     shapes = []
-    history = work / "history"
-    make_history(history, 110 if quick else 450)
-    shapes.append(Shape("history", history))
-    huge = work / "huge"
-    make_huge(huge, 3, (5 if quick else 20) * MB)
-    shapes.append(Shape("huge", huge))
-    mixed_claude, mixed_codex = work / "mixed" / "claude", work / "mixed" / "codex" / "sessions"
-    make_mixed(mixed_claude, mixed_codex, 40 if quick else 150)
-    shapes.append(Shape("mixed", mixed_claude, mixed_codex))
-    if real is not None and real.is_dir():
+    if wanted("history"):
+        history = work / "history"
+        make_history(history, 110 if quick else 450)
+        shapes.append(Shape("history", history))
+    if wanted("huge"):
+        huge = work / "huge"
+        make_huge(huge, 3, (5 if quick else 20) * MB)
+        shapes.append(Shape("huge", huge))
+    if wanted("mixed"):
+        mixed = work / "mixed"
+        make_mixed(mixed / "claude", mixed / "codex" / "sessions", 40 if quick else 150)
+        shapes.append(Shape("mixed", mixed / "claude", mixed / "codex" / "sessions"))
+    if wanted("real") and real is not None and real.is_dir():
         shutil.copytree(real, work / "real")
         shapes.append(Shape("real", work / "real"))
     return shapes
@@ -336,11 +341,14 @@ def main() -> None:
         other = Command(work, args.compare.resolve()) if args.compare else None
         if other is not None:
             print(f"compared with: engram ingest from {other.env['PYTHONPATH']}")
-        for shape in build_shapes(work / "shapes", args.quick, args.real):
-            if args.only and shape.name not in args.only.split(","):
-                continue
+        only = args.only.split(",") if args.only else None
+
+        def wanted(name: str) -> bool:
+            return only is None or name in only
+
+        for shape in build_shapes(work / "shapes", args.quick, args.real, wanted):
             bench_shape(shape, work, command, args.runs, max_jobs, other)
-        if not args.only or "memory" in args.only.split(","):
+        if wanted("memory"):
             bench_memory(work, (10, 40) if args.quick else (60, 240))
 
 
