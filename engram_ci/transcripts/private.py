@@ -74,10 +74,14 @@ def scrub_session(session: Session) -> None:
 
 
 def _scrub_value(value: Any) -> Any:
+    """`value` with private text dropped from its strings; the same object when it has none."""
     if isinstance(value, str):
         return strip_private(value)
     if isinstance(value, dict):
-        return {key: _scrub_value(item) for key, item in value.items()}
+        scrubbed = {key: _scrub_value(item) for key, item in value.items()}
+        same = all(scrubbed[key] is item for key, item in value.items())
+        return value if same else scrubbed
     if isinstance(value, list):
-        return [_scrub_value(item) for item in value]
+        items = [_scrub_value(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
