@@ -59,6 +59,7 @@ from engram_ci.transcripts.model import (
     Usage,
     check_project_name,
 )
+from engram_ci.transcripts.private import scrub_session
 from engram_ci.transcripts.registry import Reader, all_readers, get_reader, merge_groups
 
 log = logging.getLogger("engram_ci")
@@ -459,6 +460,7 @@ class _Run:
         try:
             session = reader.read_session(group)
             if session is not None:
+                scrub_session(session)  # whatever a reader kept unclipped: see private.py
                 if self.options.keep_worktrees:
                     keep_worktree_apart(session)
                 check_project_name(session.project)
