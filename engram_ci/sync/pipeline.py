@@ -205,7 +205,7 @@ class Pipeline:
         diff = diff_filesets(first_plain, upload.plain)
         return PushOutcome(
             version=version,
-            url=getattr(self.backend, "url", ""),
+            url=self.backend.url,
             created=created,
             changed=bool(sent),
             files=tuple(sorted(sent | ({METADATA_FILE} if sent else set()))),
@@ -345,7 +345,7 @@ class Pipeline:
         """Under the lock, once a sync has succeeded: the backend's own memo, then the record
         `engram status` shows (last sync per remote)."""
         self.backend.synced(project)
-        target = getattr(self.backend, "url", "") or self.backend.location
+        target = self.backend.url or self.backend.location
         record_sync(self.layout, project, self.backend.name, target)
 
     def _check_owner(self, snapshot: Snapshot, project: str) -> None:
