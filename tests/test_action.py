@@ -723,3 +723,29 @@ def test_budget_input_sizes_the_context(tmp_path: Path) -> None:
     assert action_config.parse_config(sized, env).budget == 4000
     with pytest.raises(FatalError, match="input 'budget': budget wants a number of characters"):
         action_config.parse_config(action_config.read_inputs({**env, "INPUT_BUDGET": "tiny"}), env)
+
+
+def test_a_hostile_project_name_cannot_issue_runner_commands(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: the project name is data; whatever the step prints about it stays text."""
+    stage(step.sessions)
+    code = step.run(capsys, mode="ingest", project="::stop-commands::pwned")
+    assert code in (EXIT_OK, EXIT_USER_ERROR), step.stdout + step.stderr
+    for line in (step.stdout + step.stderr).splitlines():
+        assert not line.lstrip().startswith(("::stop-commands", "::pwned")), line
+
+
+def test_the_host_variants_user_memory_gets_the_section_without_a_warning(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """host/action.yml's default claude-md: ~/.claude/CLAUDE.md, which Claude Code loads as
+    user memory and claude-code-action neither restores nor commits."""
+    stage(step.sessions)
+    assert step.run(capsys, **_gist_inputs(gist_server, memory_path="pusher")) == EXIT_OK
+    user_memory = tmp_path / "home" / ".claude" / "CLAUDE.md"
+    code = step.run(capsys, **_gist_inputs(gist_server, mode="pull"), claude_md=str(user_memory))
+    assert code == EXIT_OK, step.stdout
+    assert "::warning" not in step.stdout
+    assert begin_marker(PROJECT) in user_memory.read_text()
+    assert step.outputs["changed"] == "true"

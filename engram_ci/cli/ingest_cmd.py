@@ -15,14 +15,13 @@ from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
 from engram_ci.knowledge.context import DEFAULT_BUDGET
 from engram_ci.memory.paths import resolve_memory_dir
+from engram_ci.options import PROVIDERS, provider_or_none
 from engram_ci.progress import Progress
 from engram_ci.transcripts.project_names import PROJECT_NAME_RULES
 from engram_ci.transcripts.registry import ReaderSpec, all_readers, reader_names
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
-
-PROVIDERS = ("offline", "anthropic", "openai", "ollama")
 
 
 def samples_dir() -> Path:
@@ -186,7 +185,7 @@ def options_from(
         force=args.force,
         dry_run=args.dry_run,
         skip_knowledge=args.skip_knowledge,
-        provider=None if args.provider == "offline" else args.provider,
+        provider=provider_or_none(args.provider),
         provider_url=args.provider_url,
         model=args.model,
         jobs=args.jobs,
