@@ -372,6 +372,11 @@ class GitRepo:
     def config_unset_local(self, key: str) -> None:
         self._try("config", "--local", "--unset-all", key)
 
+    def try_config_set_local(self, key: str, value: str) -> bool:
+        """Like config_set_local, but False (not an exception) when .git/config is read-only."""
+        status, _, _ = self._try("config", "--local", key, value)
+        return status == 0
+
     # -- work tree -------------------------------------------------------------------------
 
     def move_work_tree(self, old_tree: str, new_tree: str) -> None:

@@ -121,7 +121,12 @@ def ensure_merge_setup(repo: GitRepo, *, which: Callable[[str], str | None] = sh
                 changed = True
     for key, value in wanted.items():
         if repo.config_get(key) != value:
-            repo.config_set_local(key, value)
+            if not repo.try_config_set_local(key, value):
+                # a read-only clone can still be read: merging there is someone else's job
+                log.warning(
+                    "could not write %s to %s/.git/config (read-only?)", key, repo.top_level
+                )
+                return changed
             changed = True
     return changed
 
