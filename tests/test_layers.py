@@ -35,6 +35,7 @@ STAGE_OF_TOP_LEVEL = {
     "log": "base",
     "progress": "base",
     "deadline": "base",
+    "options": "base",  # option values both faces accept (provider choices)
     "ingest": "ingest",
     "export": "ingest",
     "__main__": "faces",
