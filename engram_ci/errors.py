@@ -11,6 +11,7 @@ the user to pass a flag it has no command line for.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from typing import Literal
 
@@ -60,3 +61,30 @@ class FatalError(Exception):
         if self.fix is None:
             return self.problem
         return " ".join(f"{self.problem}: {self.fix.worded(face)}".split())
+
+
+#: what the machine, not the program, got wrong: each with its fix
+_MEMORY_DIR = Fix("", flag="--memory-dir", input="memory-path")
+_ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "the disk is full: free some space and run it again",
+    errno.EDQUOT: "the disk quota is used up: free some space and run it again",
+    errno.EROFS: "the file system is read-only: point {option} at a writable folder",
+    errno.EACCES: "permission denied: fix the folder's permissions or use another {option}",
+    errno.EPERM: "operation not permitted: fix the folder's permissions or ownership",
+}
+
+
+def environment_error(error: OSError) -> FatalError | None:
+    """A full disk, a read-only or forbidden folder as a one-line FatalError; else None.
+
+    Writes are atomic (temp file + rename), so such a failure leaves the old files whole.
+    """
+    fix = _ENVIRONMENT_ERRORS.get(error.errno or 0)
+    if fix is None:
+        return None
+    where = f" {error.filename}" if error.filename else ""
+    return FatalError(
+        f"cannot write{where} ({error.strerror}); nothing was changed",
+        title="cannot write",
+        fix=Fix(fix, flag=_MEMORY_DIR.flag, input=_MEMORY_DIR.input),
+    )

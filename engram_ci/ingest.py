@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from engram_ci import workers
 from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
@@ -58,6 +59,7 @@ from engram_ci.transcripts.model import (
     Usage,
     check_project_name,
 )
+from engram_ci.transcripts.private import scrub_session
 from engram_ci.transcripts.registry import Reader, all_readers, get_reader, merge_groups
 
 log = logging.getLogger("engram_ci")
@@ -339,52 +341,6 @@ class _Outcome:
     seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
-#: set in the parent just before forking workers, so they inherit the run instead of pickling it
-_FORKED_RUN: tuple[_Run, list[tuple[Reader, TranscriptGroup, Fingerprint]]] | None = None
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """A worker inherits the memory lock's descriptor: if the parent is killed, an orphaned
-    worker would hold the lock (and block every later run) forever. On Linux, die with it."""
-    if sys.platform == "linux":
-        import ctypes
-        import signal
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-def _process_in_worker(indexes: list[int]) -> list[_Outcome]:
-    assert _FORKED_RUN is not None, "workers must be forked by _Run._outcomes"
-    run, todo = _FORKED_RUN
-    return [run._process(todo[i][0], todo[i][1]) for i in indexes]
-
-
-#: a batch sent to a worker holds sessions until it reaches this many bytes or BATCH_ITEMS:
-#: a future per small session cost the parent more than the session cost the worker
-BATCH_BYTES = 4 * 1024 * 1024
-BATCH_ITEMS = 32
-
-
-def _batches(order: list[int], sizes: Sequence[int]) -> list[list[int]]:
-    """`order`'s indexes cut into consecutive batches: a big session alone, small ones
-    together (so the end of a run, the small sessions, still spreads over the workers)."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    held = 0
-    for index in order:
-        current.append(index)
-        held += sizes[index]
-        if held >= BATCH_BYTES or len(current) >= BATCH_ITEMS:
-            batches.append(current)
-            current, held = [], 0
-    if current:
-        batches.append(current)
-    return batches
-
-
 @dataclass
 class _Run:
     options: IngestOptions
@@ -481,42 +437,16 @@ class _Run:
             for reader, group, _ in todo:
                 yield self._process(reader, group)
             return
-        # imported here: an unchanged re-ingest, a dry run or one session never need them
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        global _FORKED_RUN
         # forked workers inherit the run (readers are modules, the extractor a closure):
-        # only a group's index crosses the pipe, only a small _Outcome comes back
-        _FORKED_RUN = (self, todo)
-        try:
-            context_ = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(
-                jobs, mp_context=context_, initializer=_die_with_parent, initargs=(os.getpid(),)
-            ) as pool:
-                # biggest first, so no worker is left alone with a large session at the end
-                sizes = [total_size(print_) for _, _, print_ in todo]
-                by_size = sorted(range(len(todo)), key=lambda i: -sizes[i])
-                where = {}
-                for batch in _batches(by_size, sizes):
-                    future = pool.submit(_process_in_worker, batch)
-                    where.update({index: (future, k) for k, index in enumerate(batch)})
-                try:
-                    # results apply in todo order: exactly as in one process
-                    for index in range(len(todo)):
-                        future, k = where[index]
-                        yield future.result()[k]
-                finally:
-                    pool.shutdown(wait=True, cancel_futures=True)
-        finally:
-            _FORKED_RUN = None
+        # only indexes cross the pipe, only small _Outcomes come back, applied in todo order
+        sizes = [total_size(print_) for _, _, print_ in todo]
+        yield from workers.in_order(lambda i: self._process(todo[i][0], todo[i][1]), sizes, jobs)
 
     def _worker_count(self, groups: int) -> int:
         if not self.parallel or groups < 2:
             return 1
-        # Linux only: fork is fast (spawn re-imports everything per worker) and workers can be
-        # tied to the parent's life (see _die_with_parent)
-        if sys.platform != "linux":
+        # fork only: spawn would re-import everything per worker
+        if not workers.can_fork():
             return 1
         # an LLM provider has rate limits and HTTP clients: one process talks to it
         if self.extract is not None and self.options.provider not in (None, "offline"):
@@ -530,6 +460,7 @@ class _Run:
         try:
             session = reader.read_session(group)
             if session is not None:
+                scrub_session(session)  # whatever a reader kept unclipped: see private.py
                 if self.options.keep_worktrees:
                     keep_worktree_apart(session)
                 check_project_name(session.project)

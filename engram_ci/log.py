@@ -9,6 +9,7 @@ cannot reach a log line even through an exception message.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import TextIO
 
@@ -28,6 +29,19 @@ def mask(text: str) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
+
+
+#: a line a CI runner would read as a command: GitHub's `::name::` (and its legacy `##[name]`)
+_RUNNER_COMMAND = re.compile(r"^([ \t]*)(::|##\[)", re.MULTILINE)
+#: U+2060 WORD JOINER: invisible, and not whitespace the runner would trim before `::`
+_INERT = "\u2060"
+
+
+def neutralise_commands(text: str) -> str:
+    """Text safe to print where a runner reads workflow commands: a line of data starting
+    with `::` (a project named `::add-mask::x`, knowledge saying `::stop-commands::t`, a file
+    name, an error quoting them) gets an invisible character first, so it stays text."""
+    return _RUNNER_COMMAND.sub(lambda m: m.group(1) + _INERT + m.group(2), text)
 
 
 def registered_secrets() -> frozenset[str]:
@@ -55,12 +69,14 @@ class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 class _PlainFormatter(logging.Formatter):
+    # the CLI runs inside workflow steps too: no log line may turn into a runner command
     def format(self, record: logging.LogRecord) -> str:
+        message = neutralise_commands(record.getMessage())
         if record.levelno >= logging.ERROR:
-            return f"error: {record.getMessage()}"
+            return f"error: {message}"
         if record.levelno >= logging.WARNING:
-            return f"warning: {record.getMessage()}"
-        return record.getMessage()
+            return f"warning: {message}"
+        return message
 
 
 def configure(

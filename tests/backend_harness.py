@@ -10,6 +10,7 @@ stand-in, the repo harness against real clones of a bare remote. Add yours besid
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Protocol
 
+import boto3
+import botocore.config
 import pytest
 
 from engram_ci.memory.paths import METADATA_FILE, MemoryLayout
@@ -25,6 +28,8 @@ from engram_ci.sync.gist_backend import GistBackend
 from engram_ci.sync.github_api import GistStore, RetryPolicy
 from engram_ci.sync.repo_backend import RepoBackend
 from engram_ci.sync.repoinit import init_repo
+from engram_ci.sync.s3_api import Location, S3Client
+from engram_ci.sync.s3_backend import BUNDLE_FILE, FORMAT, S3Backend
 from tests.github_server import GitHubStandIn
 
 from .repo_helpers import bare_remote, git
@@ -221,5 +226,79 @@ class RepoHarness:
 @pytest.fixture
 def repo_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RepoHarness]:
     harness = RepoHarness(tmp_path, monkeypatch)
+    yield harness
+    harness.close()
+
+
+# -- S3 (moto's server mode on 127.0.0.1) --------------------------------------------------------
+
+
+class S3Harness:
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+        self.url = f"s3://{bucket}/team"
+        self.endpoint = os.environ["AWS_ENDPOINT_URL"]
+        self.admin = boto3.client("s3", endpoint_url=self.endpoint)
+        self.broken: ThreadingHTTPServer | None = None
+
+    def backend(self, layout: MemoryLayout, project: str) -> Backend:
+        # short timeouts and one try: a broken server fails the test in seconds
+        config = botocore.config.Config(
+            connect_timeout=1,
+            read_timeout=1,
+            retries={"max_attempts": 1, "mode": "standard"},
+            s3={"addressing_style": "path"},
+        )
+        client = boto3.session.Session().client("s3", endpoint_url=self.endpoint, config=config)
+        where = Location.parse(self.url)
+        return S3Backend(self.url, client=S3Client(where, client=client, deadline_seconds=10))
+
+    def _key(self, project: str) -> str:
+        return f"team/{project}/{BUNDLE_FILE}"
+
+    def _files(self, project: str) -> dict[str, str]:
+        try:
+            body = self.admin.get_object(Bucket=self.bucket, Key=self._key(project))["Body"]
+        except self.admin.exceptions.NoSuchKey:
+            return {}
+        files: dict[str, str] = json.loads(body.read())["files"]
+        return files
+
+    def external_write(self, project: str, files: dict[str, Content]) -> None:
+        current = self._files(project)
+        for name, content in files.items():
+            if content is None:
+                current.pop(name, None)
+            else:
+                text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+                current[name] = text
+        document = {"format": FORMAT, "project": project, "files": current}
+        body = json.dumps(document, sort_keys=True).encode()
+        self.admin.put_object(Bucket=self.bucket, Key=self._key(project), Body=body)
+
+    def stored(self, project: str) -> dict[str, bytes]:
+        return {n: t.encode() for n, t in self._files(project).items()}
+
+    def writes(self) -> int:
+        found = self.admin.list_object_versions(Bucket=self.bucket).get("Versions", [])
+        return len(found)
+
+    def break_store(self, kind: str) -> None:
+        _BrokenRemote.mode = kind
+        self.broken = ThreadingHTTPServer(("127.0.0.1", 0), _BrokenRemote)
+        self.broken.daemon_threads = True
+        threading.Thread(target=self.broken.serve_forever, daemon=True).start()
+        host, port = self.broken.server_address[:2]
+        self.endpoint = f"http://{host}:{port}"
+
+    def close(self) -> None:
+        if self.broken is not None:
+            self.broken.shutdown()
+            self.broken.server_close()
+
+
+@pytest.fixture
+def s3_harness(s3_bucket: str) -> Iterator[S3Harness]:
+    harness = S3Harness(s3_bucket)
     yield harness
     harness.close()

@@ -725,6 +725,17 @@ def test_budget_input_sizes_the_context(tmp_path: Path) -> None:
         action_config.parse_config(action_config.read_inputs({**env, "INPUT_BUDGET": "tiny"}), env)
 
 
+def test_a_hostile_project_name_cannot_issue_runner_commands(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: the project name is data; whatever the step prints about it stays text."""
+    stage(step.sessions)
+    code = step.run(capsys, mode="ingest", project="::stop-commands::pwned")
+    assert code in (EXIT_OK, EXIT_USER_ERROR), step.stdout + step.stderr
+    for line in (step.stdout + step.stderr).splitlines():
+        assert not line.lstrip().startswith(("::stop-commands", "::pwned")), line
+
+
 def test_the_host_variants_user_memory_gets_the_section_without_a_warning(
     step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.memory.paths import MemoryLayout
-from engram_ci.sync import gistsync, syncstate
+from engram_ci.sync import gistsync, synced_base
 from tests.github_server import TRUNCATE_BYTES, GitHubStandIn
 
 TOKEN = "ghp_GistSyncTestToken000000000000000001"
@@ -266,7 +266,10 @@ def test_clone_into_a_new_project_only(gh: GitHubStandIn, memory: MemoryLayout) 
     assert local_sessions(memory, "empty") == {"s1"}
     # a clone is independent: the origin is lineage only, its first push makes its own gist
     assert gistsync.remembered_gist(memory.root, "empty") is None
-    assert syncstate.read_lineage(memory, "empty") == {"origin": f"gist {gist_id}", "version": ANY}
+    assert synced_base.read_lineage(memory, "empty") == {
+        "origin": f"gist {gist_id}",
+        "version": ANY,
+    }
     own = gistsync.push(memory.root, "empty")
     assert own.created and own.gist_id != gist_id
     assert gh.revisions(gist_id) == 1

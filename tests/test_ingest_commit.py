@@ -141,15 +141,3 @@ def test_an_offline_ingest_never_imports_the_http_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-
-
-def test_workers_get_big_sessions_alone_and_small_ones_in_batches() -> None:
-    from engram_ci.ingest import BATCH_BYTES, BATCH_ITEMS, _batches
-
-    sizes = [BATCH_BYTES * 2, BATCH_BYTES, *([1000] * (BATCH_ITEMS + 5))]
-    order = list(range(len(sizes)))
-    batches = _batches(order, sizes)
-    assert batches[:2] == [[0], [1]]
-    assert [len(b) for b in batches[2:]] == [BATCH_ITEMS, 5]
-    assert [i for b in batches for i in b] == order  # every session once, order kept
-    assert _batches([], []) == []

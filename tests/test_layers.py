@@ -34,6 +34,7 @@ STAGE_OF_TOP_LEVEL = {
     "errors": "base",
     "log": "base",
     "progress": "base",
+    "workers": "base",
     "deadline": "base",
     "options": "base",  # option values both faces accept (provider choices)
     "ingest": "ingest",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engram_ci.knowledge.signals import command_of, facts_of, is_edit, paths_of, rejection_reason
 from engram_ci.transcripts.claude_turns import TOOL_KINDS as CLAUDE_KINDS
-from engram_ci.transcripts.codex_rollout import TOOL_KINDS as CODEX_KINDS
+from engram_ci.transcripts.codex_items import TOOL_KINDS as CODEX_KINDS
 from engram_ci.transcripts.model import TOOL_KINDS, ToolCall
 
 

@@ -26,7 +26,7 @@ from engram_ci.action.config import ActionConfig, parse_config, read_inputs, sec
 from engram_ci.action.ghactions import AnnotationFormatter, Runner
 from engram_ci.action.outputs import Outcome, outputs
 from engram_ci.action.workspace import give_back, keep_out_of_git
-from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, FatalError
+from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, FatalError, environment_error
 from engram_ci.memory.paths import MemoryLayout
 
 if TYPE_CHECKING:
@@ -212,6 +212,8 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> 
     for secret in secret_values(raw, env):  # masked before anything else reaches the log
         runner.add_mask(secret)
         log.register_secret(secret)
+    for secret in runner.mask_environment(env):  # any variable whose name says secret
+        log.register_secret(secret)
     log.configure(stream=runner.stdout, formatter=AnnotationFormatter(), verbose=_debug(env))
     try:
         config = parse_config(raw, env, host_temp=_host_temp(argv or ()))
@@ -224,15 +226,20 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> 
             runner.set_output(name, value)
         runner.append_summary(job_summary.summary(config, outcome))
         return EXIT_OK
-    except FatalError as error:
-        message = log.mask(error.worded("action"))
-        runner.error(message, title=error.title)
-        runner.append_summary(job_summary.failure(error.title, message))
-        return EXIT_USER_ERROR
-    except Exception:
-        # a bug: the traceback goes to the log (masked) so it can be reported
+    except Exception as caught:
+        # a full disk or a read-only folder is the machine's fault: one line, like FatalError
+        error = caught if isinstance(caught, FatalError) else None
+        if isinstance(caught, OSError):
+            error = environment_error(caught)
+        if error is not None:
+            message = log.mask(error.worded("action"))
+            runner.error(message, title=error.title)
+            runner.append_summary(job_summary.failure(error.title, message))
+            return EXIT_USER_ERROR
+        # a bug: the traceback goes to the log (masked, and inert for the runner)
         sys.stdout.flush()
-        print(log.mask(traceback.format_exc()), file=sys.stderr, end="", flush=True)
+        trace = log.neutralise_commands(log.mask(traceback.format_exc()))
+        print(trace, file=sys.stderr, end="", flush=True)
         message = "internal error (a bug, exit 3): please report it with the traceback above"
         runner.error(message, title="engram-ci bug")
         runner.append_summary(job_summary.failure("engram-ci bug", message))

@@ -77,9 +77,11 @@ SECRET_INPUTS = ("token", "passphrase", "identity")
 SECRET_ENV = (
     "GITHUB_TOKEN",
     "GH_TOKEN",
+    "ENGRAM_GIT_TOKEN",
     "ANTHROPIC_API_KEY",
     "OPENAI_API_KEY",
     "ENGRAM_PASSPHRASE",
+    "ENGRAM_AGE_IDENTITY",  # a key's text (a path is harmless to mask)
 )
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})

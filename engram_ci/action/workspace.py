@@ -1,16 +1,23 @@
 """Leaving the workspace as later steps need it: ours-only files handed back, memory ignored.
 
 The Docker action runs as root; later steps run as the runner user and could not modify
-root-owned files, so what we wrote inside the workspace is chowned to the workspace's owner.
+root-owned files, so what we wrote inside the workspace is chowned to the workspace's owner —
+and nothing outside it. Paths come from inputs (`memory-path`, `context-file`) and from the
+workspace's own content, which a hostile pull request controls: a `..` or a symlink
+(`.engram-memory -> /etc`, `a/link/b` with `link -> /`) must never lead the chown out. So every
+path is resolved — every symlink on the way followed — before it is compared with the
+workspace; its last component is never followed (lchown), walks never descend into symlinked
+folders, and only files we own are touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["give_back", "keep_out_of_git"]
+__all__ = ["give_back", "inside", "keep_out_of_git"]
 
 
 def keep_out_of_git(memory_dir: Path, workspace: Path) -> None:
@@ -23,48 +30,57 @@ def keep_out_of_git(memory_dir: Path, workspace: Path) -> None:
 
 
 def give_back(paths: Sequence[Path], workspace: Path) -> None:
-    """chown what we wrote inside the workspace to the workspace's owner.
-
-    Only files owned by us are touched, symlinks are not followed.
-    """
+    """chown `paths` (trees) and the folders created on the way to them, inside `workspace`
+    only, to the workspace's owner. A no-op unless we are root and the owner is someone else."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return
     try:
-        owner = workspace.stat()
+        root = workspace.resolve(strict=True)
+        owner = root.stat()
     except OSError:
         return
     me = os.geteuid()
     if owner.st_uid == me:
         return
-    root = workspace.resolve()
     for path in paths:
-        try:
-            if not path.resolve().is_relative_to(root):
-                continue
-        except OSError:
-            continue
-        _chown_tree(path, owner.st_uid, owner.st_gid, me)
-        # directories created on the way to the path (e.g. a nested memory-path)
+        real = inside(path, root)
+        if real is not None:
+            _chown_tree(real, owner.st_uid, owner.st_gid, me)
+        # folders created on the way (a nested memory-path), up to the workspace
         parent = path.parent
-        while parent != workspace and parent.is_relative_to(workspace):
-            _chown_one(parent, owner.st_uid, owner.st_gid, me)
+        while parent != parent.parent:
+            real_parent = inside(parent, root)
+            if real_parent is None or real_parent == root:
+                break
+            _chown_one(real_parent, owner.st_uid, owner.st_gid, me)
             parent = parent.parent
 
 
-def _chown_one(path: Path, uid: int, gid: int, me: int) -> None:
+def inside(path: Path, root: Path) -> Path | None:
+    """`path` with every symlink before its last component resolved, if that is `root` (itself
+    resolved) or lies inside it; else None. The last component is kept as it is, so a
+    symlink there is changed itself (lchown), never its target."""
     try:
+        real = Path(os.path.realpath(path.parent)) / path.name
+    except (OSError, ValueError):
+        return None
+    if path.name in ("", ".", "..") or not real.is_relative_to(root):
+        return None
+    return real
+
+
+def _chown_one(path: Path, uid: int, gid: int, me: int) -> None:
+    with contextlib.suppress(OSError):
         if path.lstat().st_uid == me:
             os.lchown(path, uid, gid)
-    except OSError:
-        pass
 
 
 def _chown_tree(path: Path, uid: int, gid: int, me: int) -> None:
-    if not path.exists():
+    if not os.path.lexists(path):
         return
     _chown_one(path, uid, gid, me)
     if path.is_symlink() or not path.is_dir():
         return
-    for folder, dirs, files in os.walk(path):
+    for folder, dirs, files in os.walk(path):  # followlinks=False: symlinked folders stay shut
         for name in dirs + files:
             _chown_one(Path(folder, name), uid, gid, me)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 from engram_ci import __version__, log
 from engram_ci.cli import demo, memory, memory_edit, sync_gist, sync_repo, sync_s3
 from engram_ci.cli import ingest_cmd as ingest
-from engram_ci.errors import EXIT_BUG, EXIT_USER_ERROR, FatalError
+from engram_ci.errors import EXIT_BUG, EXIT_USER_ERROR, FatalError, environment_error
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
@@ -84,14 +84,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:
+        fatal = environment_error(error)
+        if fatal is None:
+            return _bug()
+        print(log.mask(f"engram: error: {fatal}"), file=sys.stderr)
+        return EXIT_USER_ERROR
     except Exception:
-        # A bug: show the traceback so it can be reported, masked like everything else.
-        print(log.mask(traceback.format_exc()), file=sys.stderr, end="")
-        print(
-            "engram: internal error (a bug, exit 3): please report it with the traceback above",
-            file=sys.stderr,
-        )
-        return EXIT_BUG
+        return _bug()
+
+
+def _bug() -> int:
+    """A bug: show the traceback so it can be reported, masked like everything else."""
+    print(log.mask(traceback.format_exc()), file=sys.stderr, end="")
+    print(
+        "engram: internal error (a bug, exit 3): please report it with the traceback above",
+        file=sys.stderr,
+    )
+    return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -58,8 +58,8 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
             f"--{reader.option}",
             metavar="DIR",
             dest=_dest(reader.option),
-            help=f"{reader.name} sessions root (default: {reader.store}); any such flag "
-            "reads only the folders named",
+            help=f"read {reader.name}'s sessions from DIR (default: {reader.store}); "
+            "any such flag reads only the folders named",
         )
     parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled sample transcripts"
@@ -75,7 +75,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-codex",
         action="store_true",
-        help="ignore Codex CLI sessions (same as --agent for the others)",
+        help="ignore Codex CLI sessions (--agent picks which agents to read)",
     )
     parser.add_argument(
         "--keep-worktrees",

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci.cli.common import print_json
+from engram_ci.cli.common import print_json, read_token_option
 from engram_ci.memory.paths import resolve_memory_dir
 from engram_ci.sync import crypto
 
@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
 
 CREDENTIALS_HELP = (
-    "token for an http(s) remote (default: $ENGRAM_GIT_TOKEN; else $GITHUB_TOKEN, $GH_TOKEN "
-    "or `gh auth token`, sent to GitHub hosts only). Passed to git in its environment, never "
-    "in a URL or .git/config"
+    "a FILE holding the token for an http(s) remote, or `-` to read it from stdin (default: "
+    "$ENGRAM_GIT_TOKEN; else $GITHUB_TOKEN, $GH_TOKEN or `gh auth token`, sent to GitHub "
+    "hosts only). Passed to git in its environment, never in argv, a URL or .git/config"
 )
 
 
@@ -89,7 +89,7 @@ def _project_and_path(parser: argparse.ArgumentParser) -> None:
 
 def _remote_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remote", help="remote name (default: the branch's, else origin)")
-    parser.add_argument("--token", help=CREDENTIALS_HELP)
+    parser.add_argument("--token", metavar="FILE|-", help=CREDENTIALS_HELP)
 
 
 def _memory(args: argparse.Namespace) -> Path:
@@ -116,7 +116,7 @@ def _push(args: argparse.Namespace) -> int:
         branch=args.branch,
         message=args.message,
         push_remote=args.push_remote,
-        token=args.token,
+        token=read_token_option(args.token),
         remote=args.remote,
         attempts=args.attempts or reposync.PUSH_ATTEMPTS,
         cipher=keys.cipher,
@@ -144,7 +144,7 @@ def _pull(args: argparse.Namespace) -> int:
         args.path,
         branch=args.branch,
         fetch_remote=args.fetch_remote,
-        token=args.token,
+        token=read_token_option(args.token),
         remote=args.remote,
         cipher=crypto.encryption_from_args(args, pulling=True).cipher,
     )

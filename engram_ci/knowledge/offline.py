@@ -173,8 +173,9 @@ class _MainThread:
         self.answered = False
         self.reply_since = ""
         self.problem: str | None = None
-        #: what the first reply after a reported problem said (None: no reply yet)
+        #: what the first replies after a reported problem said, and how many were read
         self.diagnosis: str | None = None
+        self.looked = 0
         self.refused = False  # the human stopped a call without a word: the next prompt says why
 
     def turn(self, turn: Turn, prose: Prose | None) -> None:
@@ -187,8 +188,9 @@ class _MainThread:
         if turn.text.strip():
             self.last_text = self.reply_since = turn.text
             self.answered = True
-            if self.problem and self.diagnosis is None:  # the first reply names the cause
-                self.diagnosis = _outcome(turn.text) or ""
+            if self.problem and not self.diagnosis and self.looked < _DIAGNOSIS_REPLIES:
+                self.looked += 1  # the first replies that say something name the cause
+                self.diagnosis = _outcome(turn.text)
         elif turn.tool_calls:
             self.answered = True
         if not self.assistant.full and prose.may_hold(DECISION):
@@ -237,7 +239,7 @@ class _MainThread:
             self.outcomes.append(outcome)
         if self.problem and outcome:
             self.fixes.add(_fix(self.problem, self.diagnosis or "", outcome))
-        self.problem, self.diagnosis, self.reply_since = None, None, ""
+        self.problem, self.diagnosis, self.reply_since, self.looked = None, None, "", 0
 
     def call(self, call: ToolCall, facts: CallFacts) -> None:
         """A call of an assistant turn: the human's refusals, answers and approved plans."""
@@ -312,6 +314,8 @@ def _decided(sentence: str) -> bool:
 
 #: what a reply says it did, it says first: its opening is enough to read
 _OUTCOME_CHARS = 4096
+#: replies read for a reported problem's diagnosis ("I'll run the tests first." says none)
+_DIAGNOSIS_REPLIES = 3
 
 
 def _outcome(reply: str) -> str | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from engram_ci.errors import FatalError, Fix
 from engram_ci.memory.paths import MemoryLayout
-from engram_ci.sync import crypto, syncstate
+from engram_ci.sync import crypto, synced_base
 from engram_ci.sync.backend import StoreNotFound, VersionNotFound, match_version
 from engram_ci.sync.gist_backend import (
     GistBackend,
@@ -269,7 +269,7 @@ def clone(
         backend = GistBackend(layout, gists, gist_id=gist_id, remember=False)
         pipeline = _pipeline(layout, backend, cipher, None, True, keep_base=False)
         outcome = pipeline.pull(new_project, version=version)
-    syncstate.write_lineage(layout, new_project, f"gist {gist_id}", outcome.version)
+    synced_base.write_lineage(layout, new_project, f"gist {gist_id}", outcome.version)
     return _result(backend, outcome)
 
 

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import git
 from git.objects.fun import tree_entries_from_data
 
+from engram_ci.deadline import seconds_from_env
 from engram_ci.errors import FatalError
 from engram_ci.log import mask, register_secret
 from engram_ci.memory.fsutil import file_lock
@@ -46,7 +47,8 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 #: who commits when the machine has no git identity (CI containers)
 FALLBACK_NAME = "engram-ci"
 FALLBACK_EMAIL = "engram-ci@users.noreply.github.com"
-NETWORK_TIMEOUT = 600.0
+#: a fetch or push's overall deadline: default and the bounds ENGRAM_GIT_DEADLINE_SECONDS may set
+NETWORK_DEADLINE = (600.0, 5.0, 3600.0)
 _AUTH_FAILURE = re.compile(
     r"Authentication failed|returned error: (401|403)|could not read (Username|Password)"
     r"|terminal prompts disabled|Permission denied|403 Forbidden",
@@ -424,12 +426,23 @@ class GitRepo:
         raise PushRejected(mask(reason))
 
     def _network(self, *args: str) -> tuple[int, str, str]:
+        """A fetch or push, killed at its overall deadline (a remote that trickles bytes
+        would otherwise hold the run, and its locks, for ever)."""
+        default, low, high = NETWORK_DEADLINE
+        deadline = seconds_from_env("ENGRAM_GIT_DEADLINE_SECONDS", default, low=low, high=high)
         status, out, err = self._git.execute(
             ["git", *args],
             with_extended_output=True,
             with_exceptions=False,
-            kill_after_timeout=NETWORK_TIMEOUT,
+            kill_after_timeout=deadline,
         )
+        if "did not complete in" in str(err):  # GitPython's words for a killed command
+            raise FatalError(
+                f"git {args[0]} did not finish within {deadline:.0f}s (a stalled or very slow "
+                "remote); nothing was changed locally — try again later "
+                "(ENGRAM_GIT_DEADLINE_SECONDS sets the limit)",
+                title="git remote too slow",
+            )
         return int(status), str(out), str(err)
 
     def _network_failure(self, remote: str, action: str, stderr: str) -> NoReturn:

@@ -14,7 +14,6 @@ FatalErrors naming the fix, a failed precondition becomes `PreconditionFailed`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,6 +23,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from engram_ci.deadline import DeadlineExceeded, call_within, seconds_from_env
 from engram_ci.errors import FatalError
 
 __all__ = ["Location", "ObjectVersion", "PreconditionFailed", "S3Client", "StoredObject"]
@@ -96,18 +96,22 @@ class S3Client:
         location: Location,
         *,
         client: Any | None = None,
-        deadline_seconds: float = DEADLINE_SECONDS,
+        deadline_seconds: float | None = None,
+        read_timeout: float = READ_TIMEOUT,
+        attempts: int = 3,
     ) -> None:
         self.location = location
-        self.deadline_seconds = deadline_seconds
+        self.deadline_seconds = deadline_seconds or seconds_from_env(
+            "ENGRAM_S3_DEADLINE_SECONDS", DEADLINE_SECONDS, low=1, high=3600
+        )
         # a session of our own: it reads the environment now (boto3's default session caches
         # credentials from its first use) and is not shared across threads
         self._client = client or boto3.session.Session().client(
             "s3",
             config=botocore.config.Config(
-                connect_timeout=CONNECT_TIMEOUT,
-                read_timeout=READ_TIMEOUT,
-                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=min(CONNECT_TIMEOUT, read_timeout),
+                read_timeout=read_timeout,
+                retries={"max_attempts": attempts, "mode": "standard"},
                 # bucket in the path: works on S3-compatible servers without wildcard DNS
                 s3={"addressing_style": "path"},
             ),
@@ -234,11 +238,18 @@ class S3Client:
     # -- errors and the deadline -------------------------------------------------------------
 
     def _run(self, what: str, call: Callable[[], T]) -> T:
-        started = time.monotonic()
+        """`call()` within the overall deadline (a server trickling bytes cannot hold us: the
+        client is closed and the call abandoned), its failures as one-line errors."""
         try:
-            result = call()
+            return call_within(self.deadline_seconds, call, cancel=self._client.close)
         except PreconditionFailed:
             raise
+        except DeadlineExceeded:
+            raise FatalError(
+                f"S3 took over {self.deadline_seconds:.0f} s to {what}: try again later, or "
+                "raise ENGRAM_S3_DEADLINE_SECONDS",
+                title="S3 deadline",
+            ) from None
         except botocore.exceptions.NoCredentialsError:
             raise FatalError(
                 "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or "
@@ -263,12 +274,6 @@ class S3Client:
             raise self._client_error(what, error) from None
         except botocore.exceptions.BotoCoreError as error:
             raise FatalError(f"S3 failed to {what}: {error}", title="S3 error") from None
-        if time.monotonic() - started > self.deadline_seconds:
-            raise FatalError(
-                f"S3 took over {self.deadline_seconds:.0f} s to {what}: try again later",
-                title="S3 deadline",
-            )
-        return result
 
     def _client_error(self, what: str, error: botocore.exceptions.ClientError) -> FatalError:
         code = _code(error)
