@@ -178,10 +178,8 @@ VENDOR_RULES: tuple[Rule, ...] = (
     Rule("stripe-restricted-key", r"rk_(?:live|test)_[A-Za-z0-9]{8,}" + _END),
     Rule("stripe-webhook-secret", r"whsec_[A-Za-z0-9+/=]{8,}" + _END),
     Rule("aws-access-key-id", r"A(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
-    Rule(
-        "aws-bedrock-api-key",
-        r"(?:ABSK[A-Za-z0-9+/]{20,}|bedrock-api-key-[A-Za-z0-9+/]{20,})={0,2}(?![\w+/=])",
-    ),
+    Rule("aws-bedrock-api-key", r"ABSK[A-Za-z0-9+/]{20,}={0,2}(?![\w+/=])"),
+    Rule("aws-bedrock-api-key", r"bedrock-api-key-[A-Za-z0-9+/]{20,}={0,2}(?![\w+/=])"),
     Rule("google-api-key", r"AIza" + _B64U + r"{20,}" + _END),
     Rule("google-oauth-client-secret", r"GOCSPX-" + _B64U + r"{8,}" + _END),
     Rule("google-oauth-token", r"ya29\." + _B64U + r"{16,}" + _END),
@@ -219,7 +217,14 @@ VENDOR_RULES: tuple[Rule, ...] = (
     Rule("shopify-token", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{16,}(?![0-9A-Za-z])"),
     Rule("azure-storage-key", r"AccountKey=([A-Za-z0-9+/]{40,}={0,2})", group=1),
     Rule("azure-shared-access-key", r"SharedAccessKey=([A-Za-z0-9+/]{40,}=*)", group=1),
-    Rule("azure-sas-token", r"[?&]sig=([A-Za-z0-9%+/]{30,}(?:=|%3D)*)", group=1, word_start=False),
+    Rule(
+        "azure-sas-token",
+        r"sig=([A-Za-z0-9%+/]{30,}(?:=|%3D)*)",
+        group=1,
+        word_start=False,
+        lead=r"[?&]",
+        lead_max=1,
+    ),
     Rule(
         "azure-client-secret",
         r"Q~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
@@ -366,7 +371,22 @@ def judge_cookie(candidate: str, value: str, quoted: bool) -> str | None:
     )
 
 
-_SECRET_NAME = r"(?:key|secret|token|password|passwd|pwd|pat|credential|auth|passphrase|pass|pw)"  # noqa: S105
+_GLUED_SUFFIX = (
+    r"(?:(?<!token)s|data|base|value|b64|base64|hex|str|string|raw|enc|pem|bytes)(?![a-z0-9])"
+)
+_SECRET_WORDS = (
+    *("key", "secret", "token", "password", "passwd", "pwd", "pat"),
+    *("credential", "auth", "passphrase", "pass", "pw"),
+)
+_SECRET_NAME = "(?:" + "|".join(_SECRET_WORDS) + ")"
+#: after the secret word: nothing, a separated suffix (`_KEY_BASE`, `-key-data`) or a glued one
+#: that keeps it a secret (`keyData`, `credentials`), then the separator: `path`, `tokens`,
+#: `keyboard`, `author` fail here, before any Python runs
+_ASSIGNMENT_AFTER_WORD = (
+    r"(?:[_.-][\w.-]{0,40}?|" + _GLUED_SUFFIX + r")?(?:\\?[\"'])?\]?"
+    r"(?:[ \t]{0,40}(?::=|=>|=|:(?![:/])|,(?=[ \t]*\\?[\"'`]))[ \t]{0,40}"
+    r"|[ \t]+(?:is|was|to|is now)[ \t]+|[ \t]+(?=[\"'`]))"
+)
 
 CONTEXT_RULES: tuple[Rule, ...] = (
     Rule(
@@ -385,18 +405,26 @@ CONTEXT_RULES: tuple[Rule, ...] = (
         judge=judge_assignment,
         kinds=_ASSIGNED_KINDS,
     ),
-    Rule(  # a password glued to -p: mysql -pX, mysqldump -p'X', 7z a -pX
-        "password",
-        r"(?:mysql\w*|mariadb[\w-]*|7z|7za)(?:[ \t][^\n|;&]{0,200}?)?[ \t]-p" + _GLUED_VALUE,
-        value_groups=_VALUES,
-        judge=judge_flag,
+    # a password glued to -p: mysql -pX, mysqldump -p'X', 7z a -pX (one rule per command: a
+    # literal first is what keeps the scan fast)
+    *(
+        Rule(
+            "password",
+            command + r"(?:[ \t][^\n|;&]{0,200}?)?[ \t]-p" + _GLUED_VALUE,
+            value_groups=_VALUES,
+            judge=judge_flag,
+        )
+        for command in (r"mysql\w*", r"mariadb[\w-]*", "7z")
     ),
-    Rule(  # sshpass -p X, docker login -p X, redis-cli -a X, zip -P X
-        "password",
-        r"(?:sshpass|login|redis-cli|zip|unzip)(?:[ \t][^\n|;&]{0,200}?)?[ \t]-[paP][ \t]+"
-        + _VALUE,
-        value_groups=_VALUES,
-        judge=judge_flag,
+    # sshpass -p X, docker login -p X, redis-cli -a X, zip -P X
+    *(
+        Rule(
+            "password",
+            command + r"(?:[ \t][^\n|;&]{0,200}?)?[ \t]-[paP][ \t]+" + _VALUE,
+            value_groups=_VALUES,
+            judge=judge_flag,
+        )
+        for command in ("sshpass", "login", "redis-cli", "zip", "unzip")
     ),
     Rule(  # curl -u user:X, --user "ci:X", --proxy-user u:X
         "password",
@@ -454,18 +482,21 @@ CONTEXT_RULES: tuple[Rule, ...] = (
         judge=judge_xml,
         kinds=_ASSIGNED_KINDS,
     ),
-    Rule(  # KEY=..., key: ..., "key": "...", key = '...', key => ..., ENV['KEY'] = ...,
-        # Setenv("KEY", "..."), "the password is ...", "set DB_PASSWORD to ..."
-        "secret",
-        _SECRET_NAME + r"[\w.-]{0,40}?(?:\\?[\"'])?\]?"
-        r"(?:[ \t]{0,40}(?::=|=>|=|:(?![:/])|,(?=[ \t]*\\?[\"'`]))[ \t]{0,40}"
-        r"|[ \t]+(?:is|was|to|is now)[ \t]+|[ \t]+(?=[\"'`]))" + _VALUE,
-        value_groups=_VALUES,
-        word_start=False,
-        lead=r"[\w.$-]{0,64}",
-        lead_max=64,
-        lowered=True,
-        judge=judge_assignment,
-        kinds=_ASSIGNED_KINDS,
+    # KEY=..., key: ..., "key": "...", key = '...', key => ..., ENV['KEY'] = ...,
+    # Setenv("KEY", "..."), "the password is ...", "set DB_PASSWORD to ...": one rule per
+    # secret word, so each pattern starts with a literal the regex engine can skip ahead to
+    *(
+        Rule(
+            "secret",
+            word + _ASSIGNMENT_AFTER_WORD + _VALUE,
+            value_groups=_VALUES,
+            word_start=False,
+            lead=r"[\w.$-]{0,64}",
+            lead_max=64,
+            lowered=True,
+            judge=judge_assignment,
+            kinds=_ASSIGNED_KINDS,
+        )
+        for word in _SECRET_WORDS
     ),
 )
