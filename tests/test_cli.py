@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -64,3 +66,20 @@ def test_python_dash_m_runs_the_same_command() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.startswith("engram-ci ")
+
+
+def _actions(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
+    for action in parser._actions:
+        yield path, action
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _actions(sub, f"{path} {name}")
+
+
+def test_every_command_and_positional_has_help() -> None:
+    missing = [
+        f"{path}: {action.dest}"
+        for path, action in _actions(cli.build_parser(), "engram")
+        if not action.help and (not action.option_strings or action.dest != "help")
+    ]
+    assert not missing

@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"engram-ci {__version__}")
-    commands: Subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands: Subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", help="what to do (engram COMMAND --help for more)"
+    )
     commands.required = True
     ingest.register(commands, common)
     memory.register(commands, common)
@@ -61,9 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     import_cmd.register(commands, common)
     demo.register(commands, common)
     sync = commands.add_parser(
-        "sync", parents=[common], help="share memory through GitHub Gists or git repositories"
+        "sync",
+        parents=[common],
+        help="share memory through GitHub Gists, git repositories or S3 buckets",
     )
-    sync_commands: Subparsers = sync.add_subparsers(dest="sync_command", metavar="SYNC_COMMAND")
+    sync_commands: Subparsers = sync.add_subparsers(
+        dest="sync_command",
+        metavar="SYNC_COMMAND",
+        help="where and how (engram sync SYNC_COMMAND --help for more)",
+    )
     sync_commands.required = True
     sync_gist.register(sync_commands, common)
     sync_repo.register(sync_commands, common)

@@ -83,14 +83,18 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 
     # git's merge driver hook (configured by init-repo); no help= keeps it out of --help
     driver = subparsers.add_parser("merge-driver", parents=[common])
-    for name in ("base", "ours", "theirs"):
-        driver.add_argument(name, type=Path)
-    driver.add_argument("pathname")
+    for name, what in (
+        ("base", "the common ancestor's version (git's %%O)"),
+        ("ours", "our version, which receives the result (%%A)"),
+        ("theirs", "their version (%%B)"),
+    ):
+        driver.add_argument(name, type=Path, help=what)
+    driver.add_argument("pathname", help="the file's path in the repository (%%P)")
     driver.set_defaults(handler=_driver)
 
 
 def _project_and_path(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("project", metavar="PROJECT")
+    parser.add_argument("project", metavar="PROJECT", help="the project to sync")
     parser.add_argument("path", type=Path, metavar="PATH", help="the knowledge repo")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
