@@ -8,6 +8,7 @@ owns the frame: global options, error handling and the exit code.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -80,6 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The CLI; inside a GitHub Actions step, nothing it prints can forge a workflow command
+    (a project named `::stop-commands::x` listed at a line start stays text)."""
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        with log.inert_streams():
+            return _main(argv)
+    return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     log.configure()
     try:
         args = build_parser().parse_args(argv)
