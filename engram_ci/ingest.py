@@ -500,7 +500,10 @@ class _Run:
                 if self.options.keep_worktrees:
                     keep_worktree_apart(session)
                 if self.options.project_name == "engram" and session.source == "claude-code":
-                    session.project = engram_folder_name(group.main.parent.name)
+                    # the group's folder: a merged group's main file may be a subagent's
+                    session.project = engram_folder_name(group.folder.name)
+                    for subagent in session.subagents:
+                        subagent.project = session.project
                 check_project_name(session.project)
                 _check_session_id(session.session_id)
         except FatalError as error:
