@@ -58,6 +58,7 @@ class RepoPullResult:
     files_synced: tuple[str, ...]
     blocks_added: int
     blocks_removed: int
+    restored: str | None = None  # the commit restored (pull-repo --version)
 
 
 @dataclass(frozen=True)
@@ -122,16 +123,22 @@ def pull_repo(
     cipher: crypto.Cipher | None = None,
     force: bool = False,
     adopt: bool = False,
+    version: str | None = None,
 ) -> RepoPullResult:
     """Merge `project/` from the branch (and its remote, when fetching) into local memory,
-    reading straight from the object database: no checkout, nothing written to the repo."""
+    reading straight from the object database: no checkout, nothing written to the repo.
+    With `version` (a commit, 7+ hex characters), restore the project as it was there: the
+    next push-repo makes the branch equal to it."""
     layout = MemoryLayout(memory_dir)
     project = check_project_name(project)
     with RepoBackend(
         path, branch=branch, remote_sync=fetch_remote, token=token, remote=remote, writing=False
     ) as backend:
         pipeline = Pipeline(layout, backend, encryption=Encryption.of(cipher, False), adopt=adopt)
-        outcome = pipeline.pull(project, force=force)
+        if version:
+            outcome = pipeline.restore(project, version)
+        else:
+            outcome = pipeline.pull(project, force=force)
         return RepoPullResult(
             commit_sha=outcome.version,
             branch=backend.branch,
@@ -139,6 +146,7 @@ def pull_repo(
             files_synced=outcome.files,
             blocks_added=outcome.blocks_added,
             blocks_removed=outcome.blocks_removed,
+            restored=outcome.restored,
         )
 
 
