@@ -15,6 +15,7 @@ adapter drive the same pipeline as the CLI.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import os
 import re
@@ -59,6 +60,7 @@ from engram_ci.transcripts.model import (
     check_project_name,
 )
 from engram_ci.transcripts.private import scrub_session
+from engram_ci.transcripts.project_names import engram_folder_name
 from engram_ci.transcripts.registry import Reader, all_readers, get_reader, merge_groups
 
 log = logging.getLogger("engram_ci")
@@ -109,6 +111,10 @@ class IngestOptions:
     show_progress: bool = False
     #: worker processes for reading/extracting/archiving: None = one per CPU, 1 = in-process
     jobs: int | None = None
+    #: only transcripts modified within this many seconds (`--since 5m`, what hooks run)
+    since_seconds: float | None = None
+    #: how sessions are named: "cwd" (ours) or "engram" (upstream's folder decoding)
+    project_name: str = "cwd"
     #: context.md's size in characters (context.DEFAULT_BUDGET ≈ 1,500 tokens)
     context_budget: int = context.DEFAULT_BUDGET
     #: sessions in a git worktree go to a project named after the worktree, not the repository
@@ -315,6 +321,11 @@ class _Pending:
     blocks: dict[str, list[Block]] = field(default_factory=lambda: defaultdict(list))
     #: category -> session ids whose earlier block (written by us) no longer applies
     stale: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: category -> sessions the manifest says we wrote there before: an untagged block of
+    #: theirs is an older engram-ci's, ours to replace (blocks.upsert_own)
+    legacy: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: sessions this run read without a model: their model-written blocks stay
+    offline: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -333,8 +344,9 @@ class _Outcome:
     #: category -> body, already sanitized (in the worker); None when not extracted
     entries: dict[str, str] | None = None
     confidence: str = ""
-    #: "offline" or "<provider>:<model>", and what a model charged (extraction.source/usage)
-    source: str = ""
+    #: "offline" or "<provider>:<model>" (tagged on every block as [source:...]), and what a
+    #: model charged (extraction.source/usage)
+    source: str = knowledge.OFFLINE_SOURCE
     usage: Usage | None = None
     subagents: int = 0
     tool_calls: int = 0
@@ -360,6 +372,8 @@ class _Run:
     report: IngestReport = field(default_factory=IngestReport)
     pending: dict[str, _Pending] = field(default_factory=lambda: defaultdict(_Pending))
     stats: ParseStats = field(default_factory=ParseStats)
+    #: every project a transcript of this run belongs to (wanted or not): --project's check
+    projects_seen: set[str] = field(default_factory=set)
 
     def execute(self) -> IngestReport:
         self.report.memory_dir = str(self.layout.root)
@@ -385,6 +399,13 @@ class _Run:
         self.report.projects = sorted(projects)
         self.report.malformed_lines = dict(self.stats.malformed)
         self.report.unknown_types = dict(self.stats.unknown_types)
+        wanted = self.options.project
+        if (
+            wanted is not None
+            and wanted not in self.projects_seen
+            and self.options.since_seconds is None  # --since: nothing new of it, fine
+        ):
+            raise _no_such_project(wanted, self.projects_seen | set(self.layout.projects()))
         return self.report
 
     def _changed_groups(
@@ -392,6 +413,8 @@ class _Run:
     ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
         todo = []
         seen: set[str] = set()  # session ids: one session found by two readers counts once
+        since = self.options.since_seconds
+        cutoff = None if since is None else time.time_ns() - int(since * 1e9)
         for reader, roots in self.readers:
             existing = [root for root in roots if root.exists()]  # folders, or files
             for group in merge_groups(reader.discover(existing)) if existing else []:
@@ -403,7 +426,11 @@ class _Run:
                 seen.add(group.session_id)
                 self.report.transcripts_found += 1
                 print_ = fingerprint(group)
+                if cutoff is not None and max((m for _, _, m in print_), default=0) < cutoff:
+                    continue  # --since: not touched lately
                 entry = manifest.get(group_key(group))
+                if entry and entry.project:
+                    self.projects_seen.add(entry.project)
                 if entry and entry.project and not self._wanted(entry.project):
                     continue  # --project: a session never moves to another project
                 if self._needs_reading(entry, print_):
@@ -472,6 +499,11 @@ class _Run:
                 scrub_session(session)  # whatever a reader kept unclipped: see private.py
                 if self.options.keep_worktrees:
                     keep_worktree_apart(session)
+                if self.options.project_name == "engram" and session.source == "claude-code":
+                    # the group's folder: a merged group's main file may be a subagent's
+                    session.project = engram_folder_name(group.folder.name)
+                    for subagent in session.subagents:
+                        subagent.project = session.project
                 check_project_name(session.project)
                 _check_session_id(session.session_id)
         except FatalError as error:
@@ -483,7 +515,7 @@ class _Run:
         if session is None:
             return _Outcome("not_session")
         if not self._wanted(session.project):
-            return _Outcome("unwanted", bytes_read=True)
+            return _Outcome("unwanted", bytes_read=True, project=session.project)
         read = time.process_time()
         try:
             extraction = redacted(self.extract(session)) if self.extract else None
@@ -512,7 +544,7 @@ class _Run:
             stamp=_header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME,
             entries=_sanitized(extraction.entries) if extraction else None,
             confidence=extraction.confidence if extraction else "",
-            source=extraction.source if extraction else "",
+            source=extraction.source if extraction else knowledge.OFFLINE_SOURCE,
             usage=extraction.usage if extraction else None,
             subagents=_count_subagents(session),
             tool_calls=meta["tool_calls_with_subagents"],
@@ -539,6 +571,8 @@ class _Run:
         if outcome.kind == "failed":
             self.report.sessions_failed += 1
             return None
+        if outcome.project:
+            self.projects_seen.add(outcome.project)
         if outcome.kind == "unwanted":
             return None
         key = group_key(group)
@@ -574,7 +608,12 @@ class _Run:
             # knowledge skipped: whatever this session contributed before stays as it was
             return previous.categories if previous else ()
         pending = self.pending[outcome.project]
-        tags = (("confidence", outcome.confidence),)
+        tags = (
+            (knowledge.CONFIDENCE_TAG, outcome.confidence),
+            (knowledge.SOURCE_TAG, outcome.source),
+        )
+        if outcome.source == knowledge.OFFLINE_SOURCE:
+            pending.offline.add(outcome.session_id)
         written = []
         for category, clean in sorted(outcome.entries.items()):
             if clean.strip():
@@ -583,6 +622,8 @@ class _Run:
                 )
                 written.append(category)
         if previous and previous.session_id == outcome.session_id:
+            for category in () if previous.tagged else previous.categories:
+                pending.legacy[category].add(outcome.session_id)
             for category in set(previous.categories) - set(written):
                 pending.stale[category].add(outcome.session_id)
         return tuple(written)
@@ -624,20 +665,26 @@ class _Run:
         changed: set[str] = set()
         for category, blocks in pending.blocks.items():
             current = categories.get(category) or knowledge.empty_file(category)
-            # a tombstone means someone forgot that session on purpose: don't resurrect it
-            live = [b for b in blocks if not _is_tombstoned(current, b.session_id)]
-            categories[category] = knowledge.replace_blocks(current, live)
-            changed.add(category)
-            blocks_written += len(live)
+            # only our own blocks are replaced; tombstoned sessions stay forgotten
+            legacy = frozenset(pending.legacy.get(category, ()))
+            updated, written = knowledge.upsert_own(current, blocks, legacy=legacy)
+            if updated != current:
+                categories[category] = updated
+                changed.add(category)
+            blocks_written += written
         for category, session_ids in pending.stale.items():
             held = categories.get(category)
             if held is None:
                 continue
-            kept = tuple(
-                b for b in held.blocks if b.session_id not in session_ids or b.is_tombstone
+            legacy = frozenset(pending.legacy.get(category, ()))
+            kept = knowledge.drop_own(
+                held, session_ids & pending.offline, legacy=legacy, offline=True
             )
-            if len(kept) != len(held.blocks):
-                categories[category] = knowledge.KnowledgeFile(held.preamble, kept)
+            kept = knowledge.drop_own(
+                kept, session_ids - pending.offline, legacy=legacy, offline=False
+            )
+            if kept != held:
+                categories[category] = kept
                 changed.add(category)
         if not changed:
             return blocks_written, 0
@@ -648,6 +695,18 @@ class _Run:
             self.layout, project, out, count_blocks=False, staged=staged
         )
         return blocks_written, len(result.written)
+
+
+def _no_such_project(wanted: str, known: set[str]) -> FatalError:
+    """--project matched no transcript: say so (with the names that exist), never exit 0."""
+    close = difflib.get_close_matches(wanted, sorted(known), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    shown = ", ".join(sorted(known)[:20]) or "none"
+    return FatalError(
+        f"no transcript belongs to project {wanted!r}: {hint}projects seen: {shown} (names are "
+        "the session cwd's last component; `--project-name engram` uses engram's folder names)",
+        title="unknown project",
+    )
 
 
 def _sweep_hourly(layout: MemoryLayout) -> None:
@@ -678,11 +737,6 @@ def _header_safe(stamp: str) -> str:
 
 def _sanitized(entries: Mapping[str, str]) -> dict[str, str]:
     return {category: knowledge.sanitize_body(body) for category, body in entries.items()}
-
-
-def _is_tombstoned(kf: knowledge.KnowledgeFile, session_id: str) -> bool:
-    block = kf.get(session_id)
-    return block is not None and block.is_tombstone
 
 
 def _all_stats(session: Session) -> ParseStats:

@@ -36,9 +36,10 @@ STAGE_OF_TOP_LEVEL = {
     "progress": "base",
     "workers": "base",
     "deadline": "base",
-    "options": "base",
+    "options": "base",  # option values both faces accept (provider choices)
     "ingest": "ingest",
     "export": "ingest",
+    "importer": "ingest",
     "__main__": "faces",
     "cli": "faces",
     "action": "faces",

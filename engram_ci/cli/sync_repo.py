@@ -32,8 +32,10 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="create a knowledge repo, or add what a clone is missing (merge driver, files)",
     )
-    init.add_argument("path", type=Path, metavar="PATH")
-    init.add_argument("--branch", default="main", help="branch of a new repo (default: main)")
+    init.add_argument("path", type=Path, metavar="PATH", help="the repo (created when missing)")
+    init.add_argument(
+        "--branch", help="branch of a new repo (default: git's init.defaultBranch, else main)"
+    )
     init.set_defaults(handler=_init)
 
     push = subparsers.add_parser(
@@ -41,7 +43,9 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     _project_and_path(push)
     push.add_argument("--message", "-m", help="commit message")
-    push.add_argument("--branch", help="branch to write (default: the current branch)")
+    push.add_argument(
+        "--branch", help="branch to write (default: the current branch, else the remote's default)"
+    )
     push.add_argument(
         "--push-remote", action="store_true", help="push; merge and retry if the remote moved"
     )
@@ -56,7 +60,11 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "pull-repo", parents=[common], help="merge a project from a git repo into local memory"
     )
     _project_and_path(pull)
-    pull.add_argument("--branch", help="branch to read (default: the current branch)")
+    pull.add_argument(
+        "--branch",
+        help="branch to read (default: the current branch, else the remote's default); "
+        "one that does not exist yet is a notice, not an error",
+    )
     pull.add_argument("--fetch-remote", action="store_true", help="fetch the branch first")
     _remote_options(pull)
     crypto.add_cli_options(pull)
@@ -67,7 +75,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="merge branches into the current one at block level, in one commit",
     )
-    merge.add_argument("branches", nargs="+", metavar="BRANCH")
+    merge.add_argument("branches", nargs="+", metavar="BRANCH", help="branches to merge in")
     merge.add_argument("--path", type=Path, default=Path("."), help="the repo (default: .)")
     merge.add_argument("--message", "-m", help="commit message")
     merge.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -75,14 +83,18 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 
     # git's merge driver hook (configured by init-repo); no help= keeps it out of --help
     driver = subparsers.add_parser("merge-driver", parents=[common])
-    for name in ("base", "ours", "theirs"):
-        driver.add_argument(name, type=Path)
-    driver.add_argument("pathname")
+    for name, what in (
+        ("base", "the common ancestor's version (git's %%O)"),
+        ("ours", "our version, which receives the result (%%A)"),
+        ("theirs", "their version (%%B)"),
+    ):
+        driver.add_argument(name, type=Path, help=what)
+    driver.add_argument("pathname", help="the file's path in the repository (%%P)")
     driver.set_defaults(handler=_driver)
 
 
 def _project_and_path(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("project", metavar="PROJECT")
+    parser.add_argument("project", metavar="PROJECT", help="the project to sync")
     parser.add_argument("path", type=Path, metavar="PATH", help="the knowledge repo")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -122,6 +134,12 @@ def _push(args: argparse.Namespace) -> int:
         cipher=keys.cipher,
         encrypt=keys.encrypt,
     )
+    if args.message and not result.changed:
+        print(
+            f"engram: nothing new to commit for {args.project}: --message was not used "
+            f"({result.branch} stays at {result.commit_sha[:12]})",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(dataclasses.asdict(result))
     else:
@@ -150,6 +168,8 @@ def _pull(args: argparse.Namespace) -> int:
     )
     if args.json:
         print_json(dataclasses.asdict(result))
+    elif result.notice:
+        print(f"engram: {result.notice}", file=sys.stderr)
     else:
         what = ", ".join(result.files_synced) or "nothing new"
         print(f"{args.project}: {what} (+{result.blocks_added} blocks) from {result.commit_sha}")

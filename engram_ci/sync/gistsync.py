@@ -144,13 +144,14 @@ def push(
     with _connect(token, api_url, store) as gists:
         backend = GistBackend(layout, gists, gist_id=gist_id, description=description)
         outcome = _pipeline(layout, backend, cipher, encrypt, adopt).push(project)
+        described = not outcome.created and backend.apply_description()
     assert backend.gist_id is not None
     return GistPushResult(
         gist_id=backend.gist_id,
         url=outcome.url,
         revision=outcome.version,
         created=outcome.created,
-        changed=outcome.changed,
+        changed=outcome.changed or described,
         files_synced=outcome.files,
         secrets_redacted=outcome.secrets_redacted,
         blocks_added=outcome.blocks_added,

@@ -109,6 +109,16 @@ def auth_origin(url: str) -> str | None:
     return f"{parts.scheme}://{host}/"
 
 
+def configured_default_branch() -> str | None:
+    """git's init.defaultBranch from the user's config, or None when unset."""
+    status, out, _ = git.Git().execute(
+        ["git", "config", "--get", "init.defaultBranch"],
+        with_extended_output=True,
+        with_exceptions=False,
+    )
+    return str(out).strip() or None if int(status) == 0 else None
+
+
 def _enclosing_repo(path: Path) -> Path | None:
     try:
         with git.Repo(path, search_parent_directories=True) as outer:
@@ -299,6 +309,10 @@ class GitRepo:
             return None
         return next((e for e in self.read_tree(self.tree_of(commit)) if e.name == name), None)
 
+    def blob_size(self, sha: str) -> int:
+        """The object's size in bytes, read from its header (its content is not loaded)."""
+        return int(self._repo.odb.info(bytes.fromhex(sha)).size)
+
     def read_blob(self, sha: str) -> bytes:
         return bytes(self._repo.odb.stream(bytes.fromhex(sha)).read())
 
@@ -355,18 +369,22 @@ class GitRepo:
     def config_set_local(self, key: str, value: str) -> None:
         self._run("config", "--local", key, value)
 
+    def config_unset_local(self, key: str) -> None:
+        self._try("config", "--local", "--unset-all", key)
+
+    def try_config_set_local(self, key: str, value: str) -> bool:
+        """Like config_set_local, but False (not an exception) when .git/config is read-only."""
+        status, _, _ = self._try("config", "--local", key, value)
+        return status == 0
+
     # -- work tree -------------------------------------------------------------------------
 
-    def advance_branch(
-        self, branch: str, old: str | None, new: str, reason: str, *, sync_work_tree: bool
-    ) -> None:
-        """Move `branch` old -> new; when it is checked out, carry the index and work tree
-        along like a fast-forward would: only changed paths, uncommitted edits refused."""
-        if not sync_work_tree or self.bare:
-            self.update_branch(branch, new, old, reason)
-            return
+    def move_work_tree(self, old_tree: str, new_tree: str) -> None:
+        """Carry the index and work tree from `old_tree` to `new_tree` like a fast-forward:
+        git's two-tree `read-tree -m -u` touches only changed paths and refuses to overwrite
+        uncommitted edits (a FatalError naming them)."""
         self._try("update-index", "-q", "--refresh")
-        status, _, err = self._try("read-tree", "-m", "-u", self.tree_of(old), new)
+        status, _, err = self._try("read-tree", "-m", "-u", old_tree, new_tree)
         if status != 0:
             paths = re.findall(r"^\s+(\S.*)$", err, re.MULTILINE) or re.findall(r"'([^']+)'", err)
             where = ", ".join(paths[:5]) or "the work tree"
@@ -375,6 +393,16 @@ class GitRepo:
                 "commit or stash them, then run the command again",
                 title="uncommitted changes",
             )
+
+    def advance_branch(
+        self, branch: str, old: str | None, new: str, reason: str, *, sync_work_tree: bool
+    ) -> None:
+        """Move `branch` old -> new; when it is checked out, carry the index and work tree
+        along (move_work_tree)."""
+        if not sync_work_tree or self.bare:
+            self.update_branch(branch, new, old, reason)
+            return
+        self.move_work_tree(self.tree_of(old), new)
         try:
             self.update_branch(branch, new, old, reason)
         except RefMoved:
@@ -390,6 +418,15 @@ class GitRepo:
         """(remote name configured for `branch` or None, the remote's branch name)."""
         merge = self.config_get(f"branch.{branch}.merge") or f"refs/heads/{branch}"
         return self.config_get(f"branch.{branch}.remote"), merge.removeprefix("refs/heads/")
+
+    def remote_default_branch(self, remote: str) -> str | None:
+        """The branch the remote's HEAD names (its default: main, master, ...) as recorded
+        in refs/remotes/<remote>/HEAD (by clone, or `git remote set-head <remote> -a`), or
+        None. Offline: asking the remote would need credentials before we know the branch."""
+        status, out, _ = self._try("symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD")
+        if status == 0 and out.strip():
+            return out.strip().removeprefix(f"refs/remotes/{remote}/")
+        return None
 
     def fetch_branch(self, remote: str, branch: str) -> str | None:
         """Fetch `branch` from `remote` into refs/remotes/<remote>/<branch>; its tip or None."""

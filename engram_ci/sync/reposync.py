@@ -17,10 +17,11 @@ from pathlib import Path
 from engram_ci.errors import FatalError
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.sync import crypto, repomerge
+from engram_ci.sync.backend import StoreNotFound
 from engram_ci.sync.git_repo import GitRepo
 from engram_ci.sync.pipeline import BACKOFF_CAP, Encryption, Pipeline, Retry, backoff
 from engram_ci.sync.repo_backend import RepoBackend, git_token, target_branch
-from engram_ci.sync.repoinit import init_repo
+from engram_ci.sync.repoinit import ensure_merge_setup, init_repo, no_branch_yet
 from engram_ci.transcripts.model import check_project_name
 
 __all__ = [
@@ -58,6 +59,8 @@ class RepoPullResult:
     files_synced: tuple[str, ...]
     blocks_added: int
     blocks_removed: int
+    #: why nothing was pulled, when that is expected (a branch no agent pushed to yet)
+    notice: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,15 @@ def pull_repo(
         path, branch=branch, remote_sync=fetch_remote, token=token, remote=remote, writing=False
     ) as backend:
         pipeline = Pipeline(layout, backend, encryption=Encryption.of(cipher, False), adopt=adopt)
-        outcome = pipeline.pull(project, force=force)
+        try:
+            outcome = pipeline.pull(project, force=force)
+        except StoreNotFound:
+            if not backend.branch_missing():
+                raise
+            # the sync guide's first step for a new agent: nothing to pull yet, not an error
+            where = "" if fetch_remote else " (pass --fetch-remote to look on the remote)"
+            notice = no_branch_yet(backend.repo, backend.branch) + where
+            return RepoPullResult("", backend.branch, False, (), 0, 0, notice=notice)
         return RepoPullResult(
             commit_sha=outcome.version,
             branch=backend.branch,
@@ -151,6 +162,7 @@ def merge_branches(
     """Merge several branches into the current one at block level, in ONE commit whose
     parents are all of them (what `git merge a b c` would do, had octopus merge drivers)."""
     with GitRepo.open(path) as repo, repo.lock():
+        ensure_merge_setup(repo)
         target = target_branch(repo, None)
         head = repo.branch_tip(target)
         if head is None:
@@ -172,10 +184,7 @@ def merge_branches(
         if only is not None and repo.is_ancestor(head, only):
             new, fast_forward = only, True
         else:
-            tree = repo.tree_of(head)
-            for commit in todo.values():
-                base = repo.tree_of(repo.merge_base(head, commit))
-                tree = repomerge.merge_trees(repo, base, tree, repo.tree_of(commit))
+            tree = repomerge.merge_commits(repo, head, list(todo.values()))
             text = message or f"engram: merge {', '.join(todo)} into {target} (block level)"
             new, fast_forward = repo.commit_tree(tree, [head, *todo.values()], text), False
         repo.advance_branch(
