@@ -25,12 +25,14 @@ import orjson
 
 from engram_ci.transcripts.chat_store import (
     SessionBuilder,
+    as_text,
     count,
     iso_from_millis,
     load_document,
     mapping,
     text_or_none,
 )
+from engram_ci.transcripts.lines import THINKING_LIMIT
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
 from engram_ci.transcripts.registry import ReaderSpec
 
@@ -256,9 +258,11 @@ def _assistant(
         if kind == "text" and text:
             if turn.tool_calls:  # text after tool calls: the reply goes on in a new turn
                 turn = builder.assistant("", stamp, model=model)
-            turn.text = f"{turn.text}\n{text}" if turn.text else text
+            turn.text = as_text(f"{turn.text}\n{text}" if turn.text else text)
         elif kind == "reasoning" and text:
-            turn.thinking = f"{turn.thinking}\n{text}" if turn.thinking else text
+            turn.thinking = as_text(
+                f"{turn.thinking}\n{text}" if turn.thinking else text, THINKING_LIMIT
+            )
         elif kind == "tool":
             state = mapping(part.get("state"))
             call = builder.call(
