@@ -6,7 +6,8 @@ FROM python:3.12-slim
 RUN if ! command -v git >/dev/null 2>&1; then \
       apt-get update \
       && apt-get install -y --no-install-recommends git ca-certificates \
-      && rm -rf /var/lib/apt/lists/*; \
+      && apt-get clean \
+      && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/cache/apt/*.bin; \
     fi
 
 ENV PYTHONUNBUFFERED=1 \

@@ -5,6 +5,7 @@
 Targets (issue 5): image <= 200 MB, a cold `docker run` of a no-op sync <= 1.5 s, the
 adapter's import <= 250 ms. Baselines measured in the same run: the base image's own size,
 `docker run` of the base image doing nothing (`python -c pass`), and a bare `python -c pass`.
+Each layer the action adds over the base is listed with its size (no apt caches among them).
 
 Needs a Docker engine (bash ../shared/docker/start-dockerd.sh) and the base image
 (bash ../shared/docker/offline-base-image.sh). The base here is a local stand-in for
@@ -56,6 +57,30 @@ def image_size(tag: str) -> int:
     return int(out.strip())
 
 
+def layers_over_base(tag: str, base: str) -> list[tuple[int, str]]:
+    """(bytes, instruction) of each layer `tag` adds on top of `base`, oldest first."""
+
+    def history(image: str) -> list[tuple[int, str]]:
+        out = subprocess.run(
+            [
+                "docker",
+                "history",
+                "--no-trunc",
+                "--human=false",
+                "--format",
+                "{{.Size}}\t{{.CreatedBy}}",
+                image,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        rows = [line.split("\t", 1) for line in out.splitlines() if line]
+        return [(int(size), created) for size, created in reversed(rows)]
+
+    return history(tag)[len(history(base)) :]
+
+
 def docker_noop_runs(runs: int) -> tuple[float, float]:
     """Median seconds of (mode ingest on an empty sessions dir, push with nothing new)."""
     ingest, push = [], []
@@ -64,8 +89,8 @@ def docker_noop_runs(runs: int) -> tuple[float, float]:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             dirs = RunnerDirs.make(Path(tmp))
-            (dirs.workspace / ".engram-sessions").mkdir()
-            knowledge = dirs.workspace / ".engram-memory" / "knowledge" / "app"
+            (dirs.temp / "engram-sessions").mkdir()
+            knowledge = dirs.temp / "engram-memory" / "knowledge" / "app"
             knowledge.mkdir(parents=True)
             (knowledge / "decisions.md").write_text(
                 "# Decisions\n\n## Session: s1 (2026-01-01T00:00:00Z)\n- keep it simple\n"
@@ -102,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"image size             {size / MB:7.1f} MB   (target <= 200 MB)")
     print(f"  base image ({BASE}) {base / MB:7.1f} MB   (local stand-in)")
     print(f"  added by the action  {(size - base) / MB:7.1f} MB   (git layer + deps + package)")
+    for layer_size, created in layers_over_base(IMAGE, BASE):
+        if layer_size:
+            step = " ".join(created.replace("/bin/sh -c ", "").split())
+            print(f"    {layer_size / MB:7.2f} MB  {step[:90]}")
 
     bare_run = timed(
         ["docker", "run", "--rm", "--network", "none", BASE, "python3", "-c", "pass"], args.runs

@@ -67,18 +67,23 @@ class Shape:
         return sorted(p for root in roots for p in root.rglob("*.jsonl"))
 
 
-def build_shapes(work: Path, quick: bool, real: Path | None) -> list[Shape]:
+def build_shapes(
+    work: Path, quick: bool, real: Path | None, wanted: Callable[[str], bool]
+) -> list[Shape]:
     shapes = []
-    history = work / "history"
-    make_history(history, 110 if quick else 450)
-    shapes.append(Shape("history", history))
-    huge = work / "huge"
-    make_huge(huge, 3, (5 if quick else 20) * MB)
-    shapes.append(Shape("huge", huge))
-    mixed_claude, mixed_codex = work / "mixed" / "claude", work / "mixed" / "codex" / "sessions"
-    make_mixed(mixed_claude, mixed_codex, 40 if quick else 150)
-    shapes.append(Shape("mixed", mixed_claude, mixed_codex))
-    if real is not None and real.is_dir():
+    if wanted("history"):
+        history = work / "history"
+        make_history(history, 110 if quick else 450)
+        shapes.append(Shape("history", history))
+    if wanted("huge"):
+        huge = work / "huge"
+        make_huge(huge, 3, (5 if quick else 20) * MB)
+        shapes.append(Shape("huge", huge))
+    if wanted("mixed"):
+        mixed = work / "mixed"
+        make_mixed(mixed / "claude", mixed / "codex" / "sessions", 40 if quick else 150)
+        shapes.append(Shape("mixed", mixed / "claude", mixed / "codex" / "sessions"))
+    if wanted("real") and real is not None and real.is_dir():
         shutil.copytree(real, work / "real")
         shapes.append(Shape("real", work / "real"))
     return shapes
@@ -108,6 +113,11 @@ def orjson_loop(files: list[Path]) -> float:
     return time.perf_counter() - start
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Command:
     """`engram ingest` as a user runs it: a fresh interpreter, cached bytecode."""
 
@@ -118,29 +128,38 @@ class Command:
             "PYTHONPYCACHEPREFIX": str(work / "pycache"),
             "CODEX_HOME": str(work / "no-codex"),
         }
+        #: CPU seconds (user + system, workers included) of each run, in order
+        self.cpu: list[float] = []
+        #: sessions each run ingested (--json), to check it read what the loops read
+        self.ingested: list[int] = []
         self.run(["--help"])  # compiles the bytecode once, as installing the package does
 
-    def run(self, args: list[str], codex_home: Path | None = None) -> float:
-        env = self.env | ({"CODEX_HOME": str(codex_home)} if codex_home else {})
+    def run(self, args: list[str]) -> float:
+        env = self.env
         # ingest ends with one syncfs: flush what the generator (or the last run's clean-up)
         # left dirty first, so a run pays for its own writes only
         os.sync()
+        used = _children_cpu()
         start = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "engram_ci", "ingest", *args],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,  # the progress lines; shown only if the run fails
+            capture_output=True,  # stderr: the progress lines, shown only if the run fails
             check=False,
         )
         if done.returncode != 0:
             raise SystemExit(f"engram ingest {' '.join(args)} failed:\n{done.stderr.decode()}")
-        return time.perf_counter() - start
+        wall = time.perf_counter() - start
+        self.cpu.append(_children_cpu() - used)
+        if "--json" in args:
+            self.ingested.append(json.loads(done.stdout)["sessions_ingested"])
+        return wall
 
     def ingest(self, shape: Shape, memory: Path, *extra: str) -> float:
-        args = ["--sessions-dir", str(shape.claude_root), "--memory-dir", str(memory), *extra]
-        codex_home = shape.codex_root.parent if shape.codex_root else None
-        return self.run(args, codex_home)
+        args = ["--sessions-dir", str(shape.claude_root), "--memory-dir", str(memory), "--json"]
+        if shape.codex_root:
+            args += ["--codex-dir", str(shape.codex_root)]
+        return self.run([*args, *extra])
 
 
 def best(runs: int, measure: Callable[[int], float]) -> float:
@@ -169,23 +188,39 @@ def in_process(shape: Shape, memory: Path, jobs: int | None = None) -> tuple[flo
     return time.perf_counter() - start, report
 
 
-def bench_shape(shape: Shape, work: Path, command: Command, runs: int, max_jobs: int) -> None:
+def bench_shape(
+    shape: Shape,
+    work: Path,
+    command: Command,
+    runs: int,
+    max_jobs: int,
+    other: Command | None = None,
+) -> None:
     files = shape.files()
     size = sum(p.stat().st_size for p in files) / MB
     lines = sum(1 for p in files for _ in p.open("rb"))
     print(f"\n== {shape.name}: {size:.1f} MB, {len(files)} files, {lines:,} lines")
     json_loop(files)  # warms the page cache
     # round after round, every measurement once, so the machine's load hits them alike
-    names = ["json", "orjson", "command", *(f"jobs{j}" for j in range(1, max_jobs + 1))]
+    names = ["json", "orjson", "command", "other", *(f"jobs{j}" for j in range(1, max_jobs + 1))]
     times: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {"command": [], "other": []}
     for n in range(runs):
         times["json"].append(json_loop(files))
         times["orjson"].append(orjson_loop(files))
         times["command"].append(command.ingest(shape, work / f"cmd-{shape.name}-{n}"))
+        cpu["command"].append(command.cpu[-1])
+        if other is not None:
+            times["other"].append(other.ingest(shape, work / f"other-{shape.name}-{n}"))
+            cpu["other"].append(other.cpu[-1])
         for j in range(1, max_jobs + 1):
             memory = work / f"j{j}-{shape.name}-{n}"
             times[f"jobs{j}"].append(command.ingest(shape, memory, "--jobs", str(j)))
-    best_of = {name: min(values) for name, values in times.items()}
+    # sessions each full run ingested: all of them, or the comparison is off
+    full = {"command": command.ingested[-runs * (1 + max_jobs) :], "other": []}
+    if other is not None:
+        full["other"] = other.ingested[-runs:]
+    best_of = {name: min(values) for name, values in times.items() if values}
     bare, fast = best_of["json"], best_of["orjson"]
 
     def row(name: str, seconds: float) -> None:
@@ -195,6 +230,13 @@ def bench_shape(shape: Shape, work: Path, command: Command, runs: int, max_jobs:
     row("bare json.loads loop", bare)
     row("orjson loop", fast)
     row("engram ingest (command)", best_of["command"])
+    if other is not None:
+        row("engram ingest, --compare checkout", best_of["other"])
+    # CPU time barely depends on the machine's load: the steadier before/after figure
+    spent = f"{min(cpu['command']):.3f}" + (
+        f" (--compare checkout: {min(cpu['other']):.3f})" if other is not None else ""
+    )
+    print(f"  {'command CPU s (workers included)':<32}: {spent}")
     sweep = ", ".join(f"{j}: {size / best_of[f'jobs{j}']:.1f}" for j in range(1, max_jobs + 1))
     print(f"  {'command MB/s by --jobs':<32}: {sweep}")
     again = best(runs, lambda _: command.ingest(shape, work / f"cmd-{shape.name}-0"))
@@ -212,6 +254,9 @@ def bench_shape(shape: Shape, work: Path, command: Command, runs: int, max_jobs:
     same = tree_hash(work / f"j1-{shape.name}-0") == tree_hash(work / f"j{max_jobs}-{shape.name}-0")
     print(f"  {'--jobs 1 == --jobs N output':<32}: {'identical' if same else 'DIFFERENT'}")
     counts = report.to_json()  # type: ignore[attr-defined]
+    for who, full_runs in (("command", full["command"]), ("--compare checkout", full["other"])):
+        if set(full_runs) - {counts["sessions_ingested"]}:
+            print(f"  WARNING: the {who} ingested {sorted(set(full_runs))} sessions, not all")
     print(
         f"  [{counts['sessions_ingested']} sessions, {counts['subagents']} subagents, "
         f"{counts['tool_calls']} tool calls]"
@@ -233,7 +278,11 @@ def child_main(mode: str, root: str, memory: str) -> None:
             claude.read_session(group)
     elif mode == "ingest":
         run_ingest(IngestOptions(memory_dir=Path(memory), claude_roots=(Path(root),)))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KB on Linux
+    # VmHWM, not ru_maxrss: the latter survives exec, so a child would report the peak of
+    # the forked copy of this (bigger) benchmark process instead of its own
+    with open("/proc/self/status", encoding="ascii") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    print(peak)  # KB
 
 
 def bench_memory(work: Path, sizes: tuple[int, int]) -> None:
@@ -282,6 +331,11 @@ def main() -> None:
         default=ROOT,
         help="run the command from this checkout (e.g. an older one, for before/after)",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="also time the command from this checkout, round by round beside --code's",
+    )
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -295,11 +349,17 @@ def main() -> None:
         work = Path(tmp)
         command = Command(work, args.code.resolve())
         print(f"command: engram ingest from {command.env['PYTHONPATH']}")
-        for shape in build_shapes(work / "shapes", args.quick, args.real):
-            if args.only and shape.name not in args.only.split(","):
-                continue
-            bench_shape(shape, work, command, args.runs, max_jobs)
-        if not args.only or "memory" in args.only.split(","):
+        other = Command(work, args.compare.resolve()) if args.compare else None
+        if other is not None:
+            print(f"compared with: engram ingest from {other.env['PYTHONPATH']}")
+        only = args.only.split(",") if args.only else None
+
+        def wanted(name: str) -> bool:
+            return only is None or name in only
+
+        for shape in build_shapes(work / "shapes", args.quick, args.real, wanted):
+            bench_shape(shape, work, command, args.runs, max_jobs, other)
+        if wanted("memory"):
             bench_memory(work, (10, 40) if args.quick else (60, 240))
 
 

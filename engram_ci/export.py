@@ -1,7 +1,8 @@
 """The read side of memory: list projects, recall a project's context, export it whole.
 
-Everything here only reads the memory dir. Exports are pure data on stdout (the seed pipes
-`engram export P json | gpg ...`), so nothing in this module logs at info level or prints.
+Everything here only reads the memory dir. Exports are pure data on stdout (the sync guide
+pipes `engram export P json | gpg ...`, and `engram import P -` reads it back), so nothing in
+this module logs at info level or prints.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 from engram_ci import __version__
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import context
-from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, KnowledgeFile
+from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, KnowledgeFile, render_tags
 from engram_ci.memory import projectfiles
-from engram_ci.memory.archive import META_FILE
+from engram_ci.memory.archive import META_FILE, read_meta
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import require_project
 from engram_ci.sync.outbound import redact_outbound, redact_value
@@ -55,7 +56,7 @@ def session_metas(layout: MemoryLayout, project: str) -> list[dict[str, Any]]:
             log.warning("skipping %s: %s", meta_path, error)
             continue
         if isinstance(data, dict):
-            metas.append(data)
+            metas.append(read_meta(data))  # upstream engram's keys too
     return sorted(metas, key=lambda m: (str(m.get("started_at") or ""), str(m.get("session_id"))))
 
 
@@ -142,16 +143,16 @@ def to_json(export: ProjectExport) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _tags(tags: tuple[tuple[str, str], ...]) -> str:
-    return "".join(f" [{name}:{value}]" for name, value in tags)
-
-
 def to_markdown(export: ProjectExport) -> str:
     lines = [f"# Memory export: {export.project}", "", f"_{len(export.sessions)} session(s)._"]
     for category, kf in export.categories.items():
         lines += ["", f"## {category.capitalize()}"]
         for block in kf.live_blocks():
-            lines += ["", f"### {block.session_id} ({block.timestamp}){_tags(block.tags)}", ""]
+            lines += [
+                "",
+                f"### {block.session_id} ({block.timestamp}){render_tags(block.tags)}",
+                "",
+            ]
             lines.append(block.body)
     if export.sessions:
         lines += ["", "## Sessions", ""]
@@ -188,7 +189,7 @@ def to_html(export: ProjectExport) -> str:
         for block in kf.live_blocks():
             out.append(
                 f"<h3>{e(block.session_id)} <small>({e(block.timestamp)})</small> "
-                f'<span class="tags">{e(_tags(block.tags))}</span></h3>'
+                f'<span class="tags">{e(render_tags(block.tags))}</span></h3>'
             )
             out.append(f"<pre>{e(block.body)}</pre>")
     if export.sessions:

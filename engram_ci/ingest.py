@@ -15,6 +15,7 @@ adapter drive the same pipeline as the CLI.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import logging
 import os
 import re
@@ -27,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from engram_ci.errors import FatalError
+from engram_ci import workers
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import CONTEXT_FILE, Block
@@ -49,7 +51,6 @@ from engram_ci.memory.manifest import (
 )
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
-from engram_ci.sync.redact import redact_text
 from engram_ci.transcripts.lines import keep_worktree_apart
 from engram_ci.transcripts.model import (
     ParseStats,
@@ -58,6 +59,8 @@ from engram_ci.transcripts.model import (
     Usage,
     check_project_name,
 )
+from engram_ci.transcripts.private import scrub_session
+from engram_ci.transcripts.project_names import engram_folder_name
 from engram_ci.transcripts.registry import Reader, all_readers, get_reader, merge_groups
 
 log = logging.getLogger("engram_ci")
@@ -108,6 +111,10 @@ class IngestOptions:
     show_progress: bool = False
     #: worker processes for reading/extracting/archiving: None = one per CPU, 1 = in-process
     jobs: int | None = None
+    #: only transcripts modified within this many seconds (`--since 5m`, what hooks run)
+    since_seconds: float | None = None
+    #: how sessions are named: "cwd" (ours) or "engram" (upstream's folder decoding)
+    project_name: str = "cwd"
     #: context.md's size in characters (context.DEFAULT_BUDGET ≈ 1,500 tokens)
     context_budget: int = context.DEFAULT_BUDGET
     #: sessions in a git worktree go to a project named after the worktree, not the repository
@@ -227,6 +234,8 @@ def redacted(extraction: ExtractionLike) -> ExtractionLike:
     part it kept (the redactor treats a value cut by `…` as the whole value). Sync redacts
     again what it uploads.
     """
+    from engram_ci.sync.redact import redact_text  # loaded with the extractor (see _Run)
+
     return _RedactedExtraction(
         entries={category: redact_text(body) for category, body in extraction.entries.items()},
         confidence=extraction.confidence,
@@ -238,6 +247,7 @@ def redacted(extraction: ExtractionLike) -> ExtractionLike:
 
 def default_extractor(options: IngestOptions) -> Extractor:
     from engram_ci.knowledge.extract import extract_knowledge
+    from engram_ci.sync.redact import redact_text
 
     def run(session: Session) -> ExtractionLike:
         return extract_knowledge(
@@ -264,30 +274,35 @@ def run_ingest(
     if readers is None:
         readers = default_readers(options)
     roots = [root for _, reader_roots in readers for root in reader_roots]
-    if not any(root.is_dir() for root in roots):
+    if not any(root.exists() for root in roots):  # folders, or a reader's files
         shown = ", ".join(str(r) for r in roots) or "(none)"
         raise FatalError(
-            f"no transcripts directory found ({shown}): pass --sessions-dir DIR "
-            "(or another agent's --*-dir, see engram ingest --help) or set "
-            "ENGRAM_SESSIONS_DIR to a folder laid out like ~/.claude/projects"
+            f"no transcripts directory found ({shown})",
+            fix=Fix(
+                "point {option} at a folder laid out like ~/.claude/projects (or another "
+                "agent's store, see engram ingest --help)",
+                flag="--sessions-dir DIR",
+                input="sessions-path",
+                env="ENGRAM_SESSIONS_DIR",
+            ),
         )
     if options.project is not None:
         check_project_name(options.project)
     if progress is None:
         progress = Progress(sys.stderr) if options.show_progress else NullProgress()
-    extractor_default = extractor is None
-    if options.skip_knowledge or options.dry_run:
-        extractor = None  # a dry run must not spend LLM tokens either
-    elif extractor is None:
-        extractor = default_extractor(options)
+    # a dry run must not spend LLM tokens either
+    wants_knowledge = not (options.skip_knowledge or options.dry_run)
+    injected = extractor is not None and wants_knowledge
     run = _Run(
         # injected readers/extractors (tests' fakes) stay in this process
-        parallel=all(reader in all_readers() for reader, _ in readers)
-        and (extractor is None or extractor_default),
+        parallel=all(reader in all_readers() for reader, _ in readers) and not injected,
         options=options,
         layout=MemoryLayout(options.memory_dir),
         readers=readers,
-        extract=extractor,
+        extract=extractor if injected else None,
+        make_extract=(
+            (lambda: default_extractor(options)) if wants_knowledge and not injected else None
+        ),
         progress=progress,
         barrier=barrier or sync_filesystems,
     )
@@ -306,6 +321,11 @@ class _Pending:
     blocks: dict[str, list[Block]] = field(default_factory=lambda: defaultdict(list))
     #: category -> session ids whose earlier block (written by us) no longer applies
     stale: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: category -> sessions the manifest says we wrote there before: an untagged block of
+    #: theirs is an older engram-ci's, ours to replace (blocks.upsert_own)
+    legacy: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: sessions this run read without a model: their model-written blocks stay
+    offline: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -324,60 +344,15 @@ class _Outcome:
     #: category -> body, already sanitized (in the worker); None when not extracted
     entries: dict[str, str] | None = None
     confidence: str = ""
-    #: "offline" or "<provider>:<model>", and what a model charged (extraction.source/usage)
-    source: str = ""
+    #: "offline" or "<provider>:<model>" (tagged on every block as [source:...]), and what a
+    #: model charged (extraction.source/usage)
+    source: str = knowledge.OFFLINE_SOURCE
     usage: Usage | None = None
     subagents: int = 0
     tool_calls: int = 0
     tool_errors: int = 0
     #: CPU seconds spent reading, extracting, archiving this group
     seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-
-#: set in the parent just before forking workers, so they inherit the run instead of pickling it
-_FORKED_RUN: tuple[_Run, list[tuple[Reader, TranscriptGroup, Fingerprint]]] | None = None
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """A worker inherits the memory lock's descriptor: if the parent is killed, an orphaned
-    worker would hold the lock (and block every later run) forever. On Linux, die with it."""
-    if sys.platform == "linux":
-        import ctypes
-        import signal
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-def _process_in_worker(indexes: list[int]) -> list[_Outcome]:
-    assert _FORKED_RUN is not None, "workers must be forked by _Run._outcomes"
-    run, todo = _FORKED_RUN
-    return [run._process(todo[i][0], todo[i][1]) for i in indexes]
-
-
-#: a batch sent to a worker holds sessions until it reaches this many bytes or BATCH_ITEMS:
-#: a future per small session cost the parent more than the session cost the worker
-BATCH_BYTES = 4 * 1024 * 1024
-BATCH_ITEMS = 32
-
-
-def _batches(order: list[int], sizes: Sequence[int]) -> list[list[int]]:
-    """`order`'s indexes cut into consecutive batches: a big session alone, small ones
-    together (so the end of a run, the small sessions, still spreads over the workers)."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    held = 0
-    for index in order:
-        current.append(index)
-        held += sizes[index]
-        if held >= BATCH_BYTES or len(current) >= BATCH_ITEMS:
-            batches.append(current)
-            current, held = [], 0
-    if current:
-        batches.append(current)
-    return batches
 
 
 @dataclass
@@ -388,20 +363,29 @@ class _Run:
     extract: Extractor | None
     progress: ProgressSink
     parallel: bool = False
+    #: builds the default extractor once there is something to extract (before any worker
+    #: forks, so they inherit it): an unchanged re-ingest never imports the extractor or the
+    #: redactor, a good part of its start-up
+    make_extract: Callable[[], Extractor] | None = None
     #: the durability barrier (fsutil.sync_filesystems); tests pass one that looks at the disk
     barrier: Callable[[Iterable[Path]], None] = sync_filesystems
     report: IngestReport = field(default_factory=IngestReport)
     pending: dict[str, _Pending] = field(default_factory=lambda: defaultdict(_Pending))
     stats: ParseStats = field(default_factory=ParseStats)
+    #: every project a transcript of this run belongs to (wanted or not): --project's check
+    projects_seen: set[str] = field(default_factory=set)
 
     def execute(self) -> IngestReport:
         self.report.memory_dir = str(self.layout.root)
         self.report.dry_run = self.options.dry_run
-        if self.extract is not None and self.options.provider not in (None, "", "offline"):
+        extracting = self.extract is not None or self.make_extract is not None
+        if extracting and self.options.provider not in (None, "", "offline"):
             self.report.provider = str(self.options.provider)
         began = time.process_time()
         manifest = Manifest.load(self.layout.state_dir)
         todo = self._changed_groups(manifest)
+        if todo and self.make_extract is not None:
+            self.extract = self.make_extract()
         self.report.timings["discover"] += time.process_time() - began
         self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
         try:
@@ -415,18 +399,38 @@ class _Run:
         self.report.projects = sorted(projects)
         self.report.malformed_lines = dict(self.stats.malformed)
         self.report.unknown_types = dict(self.stats.unknown_types)
+        wanted = self.options.project
+        if (
+            wanted is not None
+            and wanted not in self.projects_seen
+            and self.options.since_seconds is None  # --since: nothing new of it, fine
+        ):
+            raise _no_such_project(wanted, self.projects_seen | set(self.layout.projects()))
         return self.report
 
     def _changed_groups(
         self, manifest: Manifest
     ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
         todo = []
+        seen: set[str] = set()  # session ids: one session found by two readers counts once
+        since = self.options.since_seconds
+        cutoff = None if since is None else time.time_ns() - int(since * 1e9)
         for reader, roots in self.readers:
-            existing = [root for root in roots if root.is_dir()]
+            existing = [root for root in roots if root.exists()]  # folders, or files
             for group in merge_groups(reader.discover(existing)) if existing else []:
+                if group.session_id in seen:
+                    # e.g. a claude-code-action run staged as a transcript AND its execution
+                    # file: the earlier reader (registry order) is the richer source
+                    log.info("%s: session %s already found", group.main, group.session_id)
+                    continue
+                seen.add(group.session_id)
                 self.report.transcripts_found += 1
                 print_ = fingerprint(group)
+                if cutoff is not None and max((m for _, _, m in print_), default=0) < cutoff:
+                    continue  # --since: not touched lately
                 entry = manifest.get(group_key(group))
+                if entry and entry.project:
+                    self.projects_seen.add(entry.project)
                 if entry and entry.project and not self._wanted(entry.project):
                     continue  # --project: a session never moves to another project
                 if self._needs_reading(entry, print_):
@@ -469,42 +473,16 @@ class _Run:
             for reader, group, _ in todo:
                 yield self._process(reader, group)
             return
-        # imported here: an unchanged re-ingest, a dry run or one session never need them
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        global _FORKED_RUN
         # forked workers inherit the run (readers are modules, the extractor a closure):
-        # only a group's index crosses the pipe, only a small _Outcome comes back
-        _FORKED_RUN = (self, todo)
-        try:
-            context_ = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(
-                jobs, mp_context=context_, initializer=_die_with_parent, initargs=(os.getpid(),)
-            ) as pool:
-                # biggest first, so no worker is left alone with a large session at the end
-                sizes = [total_size(print_) for _, _, print_ in todo]
-                by_size = sorted(range(len(todo)), key=lambda i: -sizes[i])
-                where = {}
-                for batch in _batches(by_size, sizes):
-                    future = pool.submit(_process_in_worker, batch)
-                    where.update({index: (future, k) for k, index in enumerate(batch)})
-                try:
-                    # results apply in todo order: exactly as in one process
-                    for index in range(len(todo)):
-                        future, k = where[index]
-                        yield future.result()[k]
-                finally:
-                    pool.shutdown(wait=True, cancel_futures=True)
-        finally:
-            _FORKED_RUN = None
+        # only indexes cross the pipe, only small _Outcomes come back, applied in todo order
+        sizes = [total_size(print_) for _, _, print_ in todo]
+        yield from workers.in_order(lambda i: self._process(todo[i][0], todo[i][1]), sizes, jobs)
 
     def _worker_count(self, groups: int) -> int:
         if not self.parallel or groups < 2:
             return 1
-        # Linux only: fork is fast (spawn re-imports everything per worker) and workers can be
-        # tied to the parent's life (see _die_with_parent)
-        if sys.platform != "linux":
+        # fork only: spawn would re-import everything per worker
+        if not workers.can_fork():
             return 1
         # an LLM provider has rate limits and HTTP clients: one process talks to it
         if self.extract is not None and self.options.provider not in (None, "offline"):
@@ -518,8 +496,14 @@ class _Run:
         try:
             session = reader.read_session(group)
             if session is not None:
+                scrub_session(session)  # whatever a reader kept unclipped: see private.py
                 if self.options.keep_worktrees:
                     keep_worktree_apart(session)
+                if self.options.project_name == "engram" and session.source == "claude-code":
+                    # the group's folder: a merged group's main file may be a subagent's
+                    session.project = engram_folder_name(group.folder.name)
+                    for subagent in session.subagents:
+                        subagent.project = session.project
                 check_project_name(session.project)
                 _check_session_id(session.session_id)
         except FatalError as error:
@@ -531,7 +515,7 @@ class _Run:
         if session is None:
             return _Outcome("not_session")
         if not self._wanted(session.project):
-            return _Outcome("unwanted", bytes_read=True)
+            return _Outcome("unwanted", bytes_read=True, project=session.project)
         read = time.process_time()
         try:
             extraction = redacted(self.extract(session)) if self.extract else None
@@ -560,7 +544,7 @@ class _Run:
             stamp=_header_safe(session.started_at or session.ended_at or "") or UNKNOWN_TIME,
             entries=_sanitized(extraction.entries) if extraction else None,
             confidence=extraction.confidence if extraction else "",
-            source=extraction.source if extraction else "",
+            source=extraction.source if extraction else knowledge.OFFLINE_SOURCE,
             usage=extraction.usage if extraction else None,
             subagents=_count_subagents(session),
             tool_calls=meta["tool_calls_with_subagents"],
@@ -587,6 +571,8 @@ class _Run:
         if outcome.kind == "failed":
             self.report.sessions_failed += 1
             return None
+        if outcome.project:
+            self.projects_seen.add(outcome.project)
         if outcome.kind == "unwanted":
             return None
         key = group_key(group)
@@ -622,7 +608,12 @@ class _Run:
             # knowledge skipped: whatever this session contributed before stays as it was
             return previous.categories if previous else ()
         pending = self.pending[outcome.project]
-        tags = (("confidence", outcome.confidence),)
+        tags = (
+            (knowledge.CONFIDENCE_TAG, outcome.confidence),
+            (knowledge.SOURCE_TAG, outcome.source),
+        )
+        if outcome.source == knowledge.OFFLINE_SOURCE:
+            pending.offline.add(outcome.session_id)
         written = []
         for category, clean in sorted(outcome.entries.items()):
             if clean.strip():
@@ -631,6 +622,8 @@ class _Run:
                 )
                 written.append(category)
         if previous and previous.session_id == outcome.session_id:
+            for category in () if previous.tagged else previous.categories:
+                pending.legacy[category].add(outcome.session_id)
             for category in set(previous.categories) - set(written):
                 pending.stale[category].add(outcome.session_id)
         return tuple(written)
@@ -672,20 +665,26 @@ class _Run:
         changed: set[str] = set()
         for category, blocks in pending.blocks.items():
             current = categories.get(category) or knowledge.empty_file(category)
-            # a tombstone means someone forgot that session on purpose: don't resurrect it
-            live = [b for b in blocks if not _is_tombstoned(current, b.session_id)]
-            categories[category] = knowledge.replace_blocks(current, live)
-            changed.add(category)
-            blocks_written += len(live)
+            # only our own blocks are replaced; tombstoned sessions stay forgotten
+            legacy = frozenset(pending.legacy.get(category, ()))
+            updated, written = knowledge.upsert_own(current, blocks, legacy=legacy)
+            if updated != current:
+                categories[category] = updated
+                changed.add(category)
+            blocks_written += written
         for category, session_ids in pending.stale.items():
             held = categories.get(category)
             if held is None:
                 continue
-            kept = tuple(
-                b for b in held.blocks if b.session_id not in session_ids or b.is_tombstone
+            legacy = frozenset(pending.legacy.get(category, ()))
+            kept = knowledge.drop_own(
+                held, session_ids & pending.offline, legacy=legacy, offline=True
             )
-            if len(kept) != len(held.blocks):
-                categories[category] = knowledge.KnowledgeFile(held.preamble, kept)
+            kept = knowledge.drop_own(
+                kept, session_ids - pending.offline, legacy=legacy, offline=False
+            )
+            if kept != held:
+                categories[category] = kept
                 changed.add(category)
         if not changed:
             return blocks_written, 0
@@ -696,6 +695,18 @@ class _Run:
             self.layout, project, out, count_blocks=False, staged=staged
         )
         return blocks_written, len(result.written)
+
+
+def _no_such_project(wanted: str, known: set[str]) -> FatalError:
+    """--project matched no transcript: say so (with the names that exist), never exit 0."""
+    close = difflib.get_close_matches(wanted, sorted(known), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    shown = ", ".join(sorted(known)[:20]) or "none"
+    return FatalError(
+        f"no transcript belongs to project {wanted!r}: {hint}projects seen: {shown} (names are "
+        "the session cwd's last component; `--project-name engram` uses engram's folder names)",
+        title="unknown project",
+    )
 
 
 def _sweep_hourly(layout: MemoryLayout) -> None:
@@ -726,11 +737,6 @@ def _header_safe(stamp: str) -> str:
 
 def _sanitized(entries: Mapping[str, str]) -> dict[str, str]:
     return {category: knowledge.sanitize_body(body) for category, body in entries.items()}
-
-
-def _is_tombstoned(kf: knowledge.KnowledgeFile, session_id: str) -> bool:
-    block = kf.get(session_id)
-    return block is not None and block.is_tombstone
 
 
 def _all_stats(session: Session) -> ParseStats:

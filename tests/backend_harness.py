@@ -4,13 +4,13 @@ Every registered backend (engram_ci.sync.backend.registered()) must have a pytes
 named `<name>_harness` returning a `Harness`: a fresh, real store that several "machines"
 (memory dirs) reach, plus the controls the contract needs — another writer, a raw look at
 what is stored, a write counter and faults. The gist harness runs against the GitHub
-stand-in, the repo harness against real clones of a bare remote, the S3 harness against a
-local S3-compatible server (moto). Add yours beside these.
+stand-in, the repo harness against real clones of a bare remote. Add yours beside these.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Protocol
 
+import boto3
+import botocore.config
 import pytest
 
 from engram_ci.memory.paths import METADATA_FILE, MemoryLayout
@@ -27,8 +29,7 @@ from engram_ci.sync.github_api import GistStore, RetryPolicy
 from engram_ci.sync.repo_backend import RepoBackend
 from engram_ci.sync.repoinit import init_repo
 from engram_ci.sync.s3_api import Location, S3Client
-from engram_ci.sync.s3_backend import BUNDLE_FILE, S3Backend
-from engram_ci.sync.s3_backend import FORMAT as S3_FORMAT
+from engram_ci.sync.s3_backend import BUNDLE_FILE, FORMAT, S3Backend
 from tests.github_server import GitHubStandIn
 
 from .repo_helpers import bare_remote, git
@@ -229,55 +230,38 @@ def repo_harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Re
     harness.close()
 
 
-# -- S3 -----------------------------------------------------------------------------------------
-
-
-class _BrokenS3(BaseHTTPRequestHandler):
-    """An S3 endpoint that answers 500 to everything, or ("timeout") never answers."""
-
-    mode = "500"
-
-    def _answer(self) -> None:
-        if self.mode == "timeout":
-            threading.Event().wait(30)
-            return
-        body = b"<Error><Code>InternalError</Code><Message>broken</Message></Error>"
-        self.send_response(500)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _answer
-
-    def log_message(self, format: str, *args: object) -> None:
-        return None
+# -- S3 (moto's server mode on 127.0.0.1) --------------------------------------------------------
 
 
 class S3Harness:
-    """A fresh versioned bucket on the local S3-compatible server (tests/s3_server.py)."""
-
-    def __init__(self, bucket: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        import boto3
-
+    def __init__(self, bucket: str) -> None:
         self.bucket = bucket
         self.url = f"s3://{bucket}/team"
-        self.monkeypatch = monkeypatch
-        self.raw = boto3.session.Session().client("s3")
+        self.endpoint = os.environ["AWS_ENDPOINT_URL"]
+        self.admin = boto3.client("s3", endpoint_url=self.endpoint)
         self.broken: ThreadingHTTPServer | None = None
+
+    def backend(self, layout: MemoryLayout, project: str) -> Backend:
+        # short timeouts and one try: a broken server fails the test in seconds
+        config = botocore.config.Config(
+            connect_timeout=1,
+            read_timeout=1,
+            retries={"max_attempts": 1, "mode": "standard"},
+            s3={"addressing_style": "path"},
+        )
+        client = boto3.session.Session().client("s3", endpoint_url=self.endpoint, config=config)
+        where = Location.parse(self.url)
+        return S3Backend(self.url, client=S3Client(where, client=client, deadline_seconds=10))
 
     def _key(self, project: str) -> str:
         return f"team/{project}/{BUNDLE_FILE}"
 
-    def backend(self, layout: MemoryLayout, project: str) -> Backend:
-        client = S3Client(Location.parse(self.url), read_timeout=1, attempts=2, deadline_seconds=8)
-        return S3Backend(self.url, client=client)
-
     def _files(self, project: str) -> dict[str, str]:
         try:
-            body = self.raw.get_object(Bucket=self.bucket, Key=self._key(project))["Body"].read()
-        except self.raw.exceptions.NoSuchKey:
+            body = self.admin.get_object(Bucket=self.bucket, Key=self._key(project))["Body"]
+        except self.admin.exceptions.NoSuchKey:
             return {}
-        files: dict[str, str] = json.loads(body)["files"]
+        files: dict[str, str] = json.loads(body.read())["files"]
         return files
 
     def external_write(self, project: str, files: dict[str, Content]) -> None:
@@ -286,30 +270,26 @@ class S3Harness:
             if content is None:
                 current.pop(name, None)
             else:
-                current[name] = (
-                    content.decode("utf-8", errors="replace")
-                    if isinstance(content, bytes)
-                    else content
-                )
-        document = {"format": S3_FORMAT, "project": project, "files": current}
-        self.raw.put_object(
-            Bucket=self.bucket, Key=self._key(project), Body=json.dumps(document).encode()
-        )
+                text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+                current[name] = text
+        document = {"format": FORMAT, "project": project, "files": current}
+        body = json.dumps(document, sort_keys=True).encode()
+        self.admin.put_object(Bucket=self.bucket, Key=self._key(project), Body=body)
 
     def stored(self, project: str) -> dict[str, bytes]:
         return {n: t.encode() for n, t in self._files(project).items()}
 
     def writes(self) -> int:
-        versions = self.raw.list_object_versions(Bucket=self.bucket, Prefix="team/")
-        return len(versions.get("Versions", []))
+        found = self.admin.list_object_versions(Bucket=self.bucket).get("Versions", [])
+        return len(found)
 
     def break_store(self, kind: str) -> None:
-        _BrokenS3.mode = kind
-        self.broken = ThreadingHTTPServer(("127.0.0.1", 0), _BrokenS3)
+        _BrokenRemote.mode = kind
+        self.broken = ThreadingHTTPServer(("127.0.0.1", 0), _BrokenRemote)
         self.broken.daemon_threads = True
         threading.Thread(target=self.broken.serve_forever, daemon=True).start()
         host, port = self.broken.server_address[:2]
-        self.monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+        self.endpoint = f"http://{host}:{port}"
 
     def close(self) -> None:
         if self.broken is not None:
@@ -318,7 +298,7 @@ class S3Harness:
 
 
 @pytest.fixture
-def s3_harness(s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Harness]:
-    harness = S3Harness(s3_bucket, monkeypatch)
+def s3_harness(s3_bucket: str) -> Iterator[S3Harness]:
+    harness = S3Harness(s3_bucket)
     yield harness
     harness.close()

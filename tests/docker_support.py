@@ -7,8 +7,10 @@
 - `action_image` (session fixture) builds the action's Dockerfile once per session with
   `docker build --network host`, so act's own plain build later hits the layer cache.
 - `docker_run_like_runner(...)` runs the image the way the Actions runner does: same mounts
-  (/github/workspace, /github/home, /github/file_commands), -w /github/workspace, INPUT_*
-  with hyphens kept, GITHUB_OUTPUT/GITHUB_STEP_SUMMARY in the file-commands folder.
+  (/github/workspace, /github/runner_temp, /github/home, /github/file_commands), env paths as
+  the container sees them (RUNNER_TEMP=/github/runner_temp), -w /github/workspace, INPUT_*
+  with hyphens kept, GITHUB_OUTPUT/GITHUB_STEP_SUMMARY in the file-commands folder, and
+  action.yml's args (the host's temp folder).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import pytest
 
 from tests.conftest import CORPUS, ROOT, SHARED
 
-IMAGE = "engram-ci-action:test"
+#: one tag per checkout when several run the tests at once (ENGRAM_CI_TEST_IMAGE)
+IMAGE = os.environ.get("ENGRAM_CI_TEST_IMAGE", "engram-ci-action:test")
 BASE_IMAGE = "python:3.12-slim"
 PROJECT = "app"
 REPOSITORY = "octo/app"
@@ -95,16 +98,19 @@ def action_image(docker_engine: None) -> str:
 
 @dataclass(frozen=True)
 class RunnerDirs:
-    """The host folders the runner mounts into a Docker action."""
+    """The host folders the runner mounts into a Docker action (its temp folder holds HOME
+    and the file commands, as on a real runner)."""
 
     workspace: Path
+    temp: Path
     home: Path
     file_commands: Path
 
     @classmethod
     def make(cls, base: Path) -> RunnerDirs:
-        dirs = cls(base / "workspace", base / "_github_home", base / "_runner_file_commands")
-        for path in (dirs.workspace, dirs.home, dirs.file_commands):
+        temp = base / "_temp"
+        dirs = cls(base / "workspace", temp, temp / "_github_home", temp / "_runner_file_commands")
+        for path in (dirs.workspace, dirs.temp, dirs.home, dirs.file_commands):
             path.mkdir(parents=True, exist_ok=True)
         return dirs
 
@@ -134,6 +140,7 @@ def docker_run_like_runner(
     summary.touch()
     environment = {
         "HOME": "/github/home",
+        "RUNNER_TEMP": "/github/runner_temp",
         "GITHUB_WORKSPACE": "/github/workspace",
         "GITHUB_OUTPUT": f"/github/file_commands/{output.name}",
         "GITHUB_STEP_SUMMARY": f"/github/file_commands/{summary.name}",
@@ -149,12 +156,17 @@ def docker_run_like_runner(
         args += ["-e", name]  # values travel in the environment, not argv (like the runner)
     args += [
         "-v",
+        f"{dirs.temp}:/github/runner_temp",
+        "-v",
         f"{dirs.home}:/github/home",
         "-v",
         f"{dirs.file_commands}:/github/file_commands",
         "-v",
         f"{dirs.workspace}:/github/workspace",
         image,
+        # action.yml's args: the host's temp folder, untranslated
+        "--runner-temp-on-host",
+        str(dirs.temp),
     ]
     done = subprocess.run(
         args,

@@ -84,7 +84,7 @@ class Fault:
     path: str | None  # a regex matched against the path
     count: int
     headers: dict[str, str]
-    body: dict[str, Any]
+    body: Any  # GitHub's JSON, or raw bytes
     after: bool  # process the request first, then answer the fault (a lost response)
 
 
@@ -135,11 +135,13 @@ class GitHubStandIn:
         headers: dict[str, str] | None = None,
         message: str = "Service Unavailable",
         after: bool = False,
+        raw: bytes | None = None,
     ) -> None:
+        """Answer the next `count` matching requests with `status` (and `raw` bytes as the
+        body instead of GitHub's JSON message: an HTML page, a huge blob)."""
+        body: Any = raw if raw is not None else {"message": message}
         with self.lock:
-            self.faults.append(
-                Fault(status, method, path, count, headers or {}, {"message": message}, after)
-            )
+            self.faults.append(Fault(status, method, path, count, headers or {}, body, after))
 
     def rate_limit(
         self, kind: str = "secondary", *, wait: int = 0, count: int = 1, method: str | None = None

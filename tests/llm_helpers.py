@@ -135,6 +135,7 @@ def assert_fell_back(result: Any, session: Session, caplog: pytest.LogCaptureFix
 @pytest.fixture(name="fresh_process_warnings", autouse=True)
 def fresh_process_warnings_fixture() -> None:
     extract._said_once.clear()
+    extract._stalled.clear()
 
 
 @pytest.fixture(name="warnings")

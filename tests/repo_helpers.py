@@ -13,9 +13,9 @@ from engram_ci.memory.paths import MemoryLayout
 from .conftest import ROOT
 
 
-def git(cwd: Path, *args: str, check: bool = True) -> str:
+def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60, env=env
     )
     if check and done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {done.stderr}")
@@ -53,6 +53,25 @@ def engram_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
+
+
+def engram_bin(tmp: Path) -> Path:
+    """A PATH directory with `engram` and `git-merge-engram` running THIS checkout — what
+    `pip install` puts on PATH, which git needs to find the merge driver and strategy."""
+    where = tmp / "bin"
+    where.mkdir(exist_ok=True)
+    scripts = {"engram": "engram_ci", "git-merge-engram": "engram_ci.cli.git_strategy"}
+    for name, module in scripts.items():
+        script = where / name
+        script.write_text(f'#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m {module} "$@"\n')
+        script.chmod(0o755)
+    return where
+
+
+def installed_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """engram_env with engram_bin first on PATH: git finds our driver and strategy."""
+    path = f"{engram_bin(tmp)}{os.pathsep}{os.environ.get('PATH', '')}"
+    return engram_env(PATH=path, **extra)
 
 
 def run_engram(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -7,9 +7,11 @@ real git repositories in tmp dirs.
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +19,11 @@ from pathlib import Path
 import pytest
 
 from engram_ci.action import adapter as action
+from engram_ci.action import config as action_config
 from engram_ci.action.claudemd import begin_marker
 from engram_ci.action.ghactions import Runner, parse_file_command
+from engram_ci.action.handoff import NO_MEMORY
+from engram_ci.action.outputs import Outcome, outputs
 from engram_ci.errors import EXIT_BUG, EXIT_OK, EXIT_USER_ERROR, FatalError
 from engram_ci.memory.paths import MemoryLayout
 from tests.docker_support import PROJECT, REPOSITORY, make_workspace_repo, run_git
@@ -33,6 +38,7 @@ class Step:
     """One action step: the runner's environment and files, and what the step printed."""
 
     workspace: Path
+    temp: Path
     output_file: Path
     summary_file: Path
     monkeypatch: pytest.MonkeyPatch
@@ -67,13 +73,21 @@ class Step:
 
     @property
     def memory(self) -> MemoryLayout:
-        return MemoryLayout(self.workspace / ".engram-memory")
+        return MemoryLayout(self.temp / "engram-memory")
+
+    @property
+    def sessions(self) -> Path:
+        """Where the examples stage transcripts: the runner's temp folder, not the checkout."""
+        return self.temp / "engram-sessions"
 
 
 @pytest.fixture
 def step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Step]:
     workspace = tmp_path / "workspace"
     workspace.mkdir()
+    temp = tmp_path / "runner_temp"
+    temp.mkdir()
+    monkeypatch.setenv("RUNNER_TEMP", str(temp))
     commands = tmp_path / "file_commands"
     commands.mkdir()
     out, summary = commands / "set_output_1", commands / "step_summary_1"
@@ -83,7 +97,7 @@ def step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Step]:
     monkeypatch.setenv("GITHUB_OUTPUT", str(out))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     monkeypatch.chdir(workspace)
-    yield Step(workspace, out, summary, monkeypatch)
+    yield Step(workspace, temp, out, summary, monkeypatch)
 
 
 @pytest.fixture
@@ -102,11 +116,11 @@ def _gist_inputs(server: GitHubStandIn, **more: str) -> dict[str, str]:
 def test_push_ingests_then_pushes_and_reports(
     step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     assert step.run(capsys, **_gist_inputs(gist_server)) == EXIT_OK, step.stdout + step.stderr
 
     out = step.outputs
-    assert set(out) == set(action.outputs(action.Outcome()))
+    assert set(out) == set(outputs(Outcome()))
     gist_id = out["gist-id"]
     assert gist_id in gist_server.gists
     assert out["gist-url"]
@@ -121,14 +135,14 @@ def test_push_ingests_then_pushes_and_reports(
     assert f"::group::engram: push {PROJECT}" in step.stdout
     assert "**Ingested** 1 new session(s)" in step.summary
     assert f"[`{gist_id}`]({out['gist-url']})" in step.summary
-    # the memory folder made inside the checkout stays out of git
-    assert (step.memory.root / ".gitignore").read_text().endswith("*\n")
+    # nothing is written into the checkout: memory and staging live in the runner's temp
+    assert list(step.workspace.iterdir()) == []
 
 
 def test_a_second_push_with_nothing_new_changes_nothing(
     step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     assert step.run(capsys, **_gist_inputs(gist_server)) == EXIT_OK
     gist_id = step.outputs["gist-id"]
     revisions = gist_server.revisions(gist_id)
@@ -143,14 +157,14 @@ def test_a_second_push_with_nothing_new_changes_nothing(
 def test_pull_writes_memory_and_the_claude_md_section(
     step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     assert step.run(capsys, **_gist_inputs(gist_server, memory_path="pusher-memory")) == EXIT_OK
     gist_id = step.outputs["gist-id"]
     (step.workspace / "CLAUDE.md").write_text("# House rules\n\nBe kind.\n")
 
     code = step.run(
         capsys,
-        **_gist_inputs(gist_server, mode="pull", gist_id=gist_id, context_file="CLAUDE.md"),
+        **_gist_inputs(gist_server, mode="pull", gist_id=gist_id, claude_md="CLAUDE.md"),
         skip_ingest="true",
     )
     assert code == EXIT_OK, step.stdout
@@ -161,33 +175,39 @@ def test_pull_writes_memory_and_the_claude_md_section(
     assert claude_md.startswith("# House rules\n\nBe kind.\n")
     assert begin_marker(PROJECT) in claude_md
     assert "Ingest skipped" in step.summary
-    assert "Context section in `CLAUDE.md` updated" in step.summary
+    assert "CLAUDE.md` updated" in step.summary
 
 
 def test_pull_without_gist_id_finds_the_projects_gist(
     step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     assert step.run(capsys, **_gist_inputs(gist_server, memory_path="elsewhere")) == EXIT_OK
     gist_id = step.outputs["gist-id"]
     assert step.run(capsys, **_gist_inputs(gist_server, mode="pull")) == EXIT_OK, step.stdout
     assert step.outputs["gist-id"] == gist_id
 
 
-def test_pull_of_a_project_without_a_gist_names_the_fix(
+def test_pull_of_a_project_nobody_pushed_yet_is_a_green_no_op(
     step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = step.run(capsys, **_gist_inputs(gist_server, mode="pull", skip_ingest="true"))
-    assert code == EXIT_USER_ERROR
-    assert "::error title=gist not found::" in step.stdout
-    assert "gist-id" in step.stdout
+    """The first run of the @claude workflow: nothing to pull is not a failure, and the
+    context file the agent step is told to read exists all the same."""
+    code = step.run(capsys, **_gist_inputs(gist_server, mode="pull"))
+    assert code == EXIT_OK, step.stdout
+    assert f"::notice::engram-ci: nothing to do: no gist holds '{PROJECT}' yet" in step.stdout
+    assert step.outputs["changed"] == "false"
+    assert step.outputs["gist-id"] == ""
+    context = Path(step.outputs["context-file"])
+    assert context == step.temp / "engram-context.md"
+    assert context.read_text().endswith(NO_MEMORY)
 
 
 def test_a_token_without_gist_scope_is_a_user_error_with_the_fix(
     step: Step, github_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
     github_server.add_token(TOKEN, scopes=("repo",))
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     code = step.run(capsys, **_gist_inputs(github_server))
     assert code == EXIT_USER_ERROR
     error = next(line for line in step.stdout.splitlines() if line.startswith("::error"))
@@ -207,7 +227,7 @@ def test_push_repo_into_the_workspace_repo(
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
     run_git(step.workspace, "remote", "add", "origin", str(remote))
     run_git(step.workspace, "push", "-q", "origin", "main")
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
 
     code = step.run(capsys, mode="push-repo", push_remote="true", message="engram: from CI")
     assert code == EXIT_OK, step.stdout + step.stderr
@@ -228,13 +248,13 @@ def test_pull_repo_merges_a_branch_into_memory(
     step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_workspace_repo(step.workspace)
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     assert step.run(capsys, mode="push-repo", branch="memory", memory_path="m1") == EXIT_OK
     pushed = step.outputs["commit-sha"]
     assert run_git(step.workspace, "branch", "--show-current") == "main"  # not checked out
 
     code = step.run(
-        capsys, mode="pull-repo", branch="memory", skip_ingest="true", context_file="CLAUDE.md"
+        capsys, mode="pull-repo", branch="memory", skip_ingest="true", claude_md="CLAUDE.md"
     )
     assert code == EXIT_OK, step.stdout + step.stderr
     assert step.outputs["commit-sha"] == pushed
@@ -246,7 +266,7 @@ def test_pull_repo_merges_a_branch_into_memory(
 def test_repo_modes_outside_a_repository_fail_cleanly(
     step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     assert step.run(capsys, mode="push-repo") == EXIT_USER_ERROR
     assert "::error title=" in step.stdout
     assert step.outputs == {}
@@ -257,12 +277,12 @@ def test_what_the_action_writes_is_given_back_to_the_workspace_owner(
     step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_workspace_repo(step.workspace)
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     (step.workspace / "CLAUDE.md").write_text("rules\n")
     for folder, dirs, files in os.walk(step.workspace):
         for name in [".", *dirs, *files]:
             os.lchown(os.path.join(folder, name), 4321, 4321)
-    assert step.run(capsys, mode="push-repo", context_file="CLAUDE.md") == EXIT_OK, step.stdout
+    assert step.run(capsys, mode="push-repo", claude_md="CLAUDE.md") == EXIT_OK, step.stdout
     owners = {
         os.lstat(os.path.join(folder, name)).st_uid
         for folder, dirs, files in os.walk(step.workspace)
@@ -284,12 +304,25 @@ def test_ingest_mode_only_ingests(step: Step, capsys: pytest.CaptureFixture[str]
     assert f"::group::engram: ingest {PROJECT}" not in step.stdout
 
 
-def test_ingest_mode_without_transcripts_is_an_error(
-    step: Step, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("mode", ["ingest", "push", "push-repo", "pull", "pull-repo"])
+def test_no_transcripts_is_a_green_no_op_in_every_mode(
+    mode: str, step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert step.run(capsys, mode="ingest") == EXIT_USER_ERROR
-    assert "::warning::no transcripts at" in step.stdout
-    assert "::error" in step.stdout
+    """The agent step failed before Claude started: no second red error under always()."""
+    make_workspace_repo(step.workspace)
+    step.monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # must not be called
+    code = step.run(capsys, mode=mode, token=TOKEN)
+    if mode in ("pull", "pull-repo"):
+        # a pull's remote is not transcripts: an unreachable one is still a real failure
+        assert "nothing to do: no transcripts" not in step.stdout
+        return
+    assert code == EXIT_OK, step.stdout
+    assert "::notice::engram-ci: nothing to do: no transcripts at" in step.stdout
+    assert "::error" not in step.stdout and "::warning" not in step.stdout
+    assert step.outputs["changed"] == "false"
+    assert step.outputs["sessions-ingested"] == "0"
+    assert step.outputs["gist-id"] == step.outputs["commit-sha"] == step.outputs["files"] == ""
+    assert "Nothing to do: no transcripts" in step.summary
 
 
 def test_push_without_transcripts_warns_and_pushes_what_memory_holds(
@@ -298,16 +331,15 @@ def test_push_without_transcripts_warns_and_pushes_what_memory_holds(
     stage(step.workspace / "old")
     assert step.run(capsys, mode="ingest", sessions_path="old") == EXIT_OK
     assert step.run(capsys, **_gist_inputs(gist_server)) == EXIT_OK, step.stdout
-    assert "::warning::no transcripts at" in step.stdout
     assert step.outputs["gist-id"] in gist_server.gists
     assert step.outputs["sessions-ingested"] == "0"
-    assert "No transcripts at `sessions-path`" in step.summary
+    assert "Nothing to do" not in step.summary
 
 
 def test_sessions_of_another_project_get_a_warning(
     step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     assert step.run(capsys, mode="ingest", project="other") == EXIT_OK
     assert "::warning::the transcripts belong to project(s) app, not 'other'" in step.stdout
 
@@ -319,7 +351,7 @@ def test_sessions_of_another_project_get_a_warning(
 def test_yaml_core_booleans_are_accepted(
     value: str, step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     assert step.run(capsys, mode="ingest", force=value) == EXIT_OK
 
 
@@ -337,7 +369,7 @@ def test_other_booleans_are_refused_naming_the_input(
 
 
 def test_surrounding_whitespace_is_trimmed_like_the_toolkit() -> None:
-    assert action._bool({"force": " true\n"}, "force") is True
+    assert action_config._bool({"force": " true\n"}, "force") is True
 
 
 def test_an_unknown_mode_is_refused(step: Step, capsys: pytest.CaptureFixture[str]) -> None:
@@ -347,30 +379,34 @@ def test_an_unknown_mode_is_refused(step: Step, capsys: pytest.CaptureFixture[st
 
 def test_inputs_are_read_with_hyphens_kept_or_underscores() -> None:
     env = {"INPUT_GIST-ID": "abc", "INPUT_REPO_PATH": "repo", "INPUT_MODE": "pull"}
-    raw = action.read_inputs(env)
+    raw = action_config.read_inputs(env)
     assert raw["gist-id"] == "abc"
     assert raw["repo-path"] == "repo"
     assert raw["mode"] == "pull"
     # the runner's own spelling wins when both are present
-    both = action.read_inputs({"INPUT_GIST-ID": "runner", "INPUT_GIST_ID": "other"})
+    both = action_config.read_inputs({"INPUT_GIST-ID": "runner", "INPUT_GIST_ID": "other"})
     assert both["gist-id"] == "runner"
 
 
 def test_config_defaults_and_paths(tmp_path: Path) -> None:
     env = {"GITHUB_WORKSPACE": str(tmp_path), "GITHUB_REPOSITORY": "octo/My-Repo"}
-    config = action.parse_config(action.read_inputs(env), env)
+    config = action_config.parse_config(action_config.read_inputs(env), env)
     assert config.mode == "push"
     assert config.project == "My-Repo"
-    assert config.memory_dir == tmp_path / ".engram-memory"
-    assert config.sessions_paths == (tmp_path / ".engram-sessions",)
+    temp = Path(tempfile.gettempdir())  # RUNNER_TEMP unset: a local try-out
+    assert config.memory_dir == temp / "engram-memory"
+    assert config.sessions_paths == (temp / "engram-sessions",)
+    assert config.context_file == temp / "engram-context.md"
+    assert config.claude_md is None
     assert config.repo_path == tmp_path
     assert config.api_url == "https://api.github.com"
     assert config.commit_url_base == "https://github.com/octo/My-Repo/commit/"
     with pytest.raises(AttributeError):
         config.mode = "pull"  # type: ignore[misc]
-    absolute = action.parse_config(
-        action.read_inputs({**env, "INPUT_SESSIONS-PATH": "/abs/one\nrel/two", "INPUT_API-URL": ""})
-        | {},
+    absolute = action_config.parse_config(
+        action_config.read_inputs(
+            {**env, "INPUT_SESSIONS-PATH": "/abs/one\nrel/two", "INPUT_API-URL": ""}
+        ),
         {**env, "GITHUB_API_URL": "https://ghes.example/api/v3"},
     )
     assert absolute.sessions_paths == (Path("/abs/one"), tmp_path / "rel" / "two")
@@ -379,16 +415,18 @@ def test_config_defaults_and_paths(tmp_path: Path) -> None:
 
 def test_identity_input_holds_age_keys_and_ssh_key_blocks() -> None:
     ssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\nBBBB\n-----END OPENSSH PRIVATE KEY-----"
-    keys = action._identities(f"# comment\nAGE-SECRET-KEY-1ABC\n{ssh}\n")
+    keys = action_config._identities(f"# comment\nAGE-SECRET-KEY-1ABC\n{ssh}\n")
     assert keys == ("AGE-SECRET-KEY-1ABC", ssh + "\n")
 
 
 def test_encrypt_without_keys_names_the_missing_input(
     step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     assert step.run(capsys, **_gist_inputs(gist_server, encrypt="true")) == EXIT_USER_ERROR
-    assert "::error title=missing input recipients::" in step.stdout
+    assert "::error title=missing recipients::" in step.stdout
+    assert "the `recipients` input" in step.stdout  # the Action's words, not --recipient
+    assert "--recipient" not in step.stdout
     assert gist_server.gists == {}  # nothing left the runner in plain text
 
 
@@ -399,7 +437,7 @@ def test_encrypted_push_then_pull_with_the_identity(
 
     key = x25519.Identity.generate()
     identity = f"# created: by the test\n# public key: {key.to_public()}\n{key}\n"
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     # the usual CI setup: one secret age key; push encrypts to its public half and reads the
     # gist's sealed form back with it to merge
     code = step.run(capsys, **_gist_inputs(gist_server, encrypt="true"), identity=identity)
@@ -431,11 +469,16 @@ def test_encrypted_push_then_pull_with_the_identity(
 def test_secrets_are_masked_before_anything_else_is_printed(
     step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     identity = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
     step.monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-secretvalue")
+    # ingest: a named identity would switch encryption on (the shared policy), and this one
+    # is no real key; masking must not depend on the mode anyway
     code = step.run(
-        capsys, **_gist_inputs(gist_server), passphrase="correct horse battery", identity=identity
+        capsys,
+        **_gist_inputs(gist_server, mode="ingest"),
+        passphrase="correct horse battery",
+        identity=identity,
     )
     assert code == EXIT_OK
     lines = step.stdout.splitlines()
@@ -456,7 +499,7 @@ def test_a_bug_exits_3_with_a_masked_traceback(
         def set_output(self, name: str, value: str) -> None:
             raise RuntimeError(f"output file vanished (token {TOKEN})")
 
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     for name, value in _gist_inputs(gist_server).items():
         step.monkeypatch.setenv(f"INPUT_{name.replace('_', '-').upper()}", value)
     code = action.main([], runner=BrokenRunner())
@@ -473,7 +516,7 @@ def test_a_bug_exits_3_with_a_masked_traceback(
 def test_outside_a_runner_outputs_are_printed(
     step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stage(step.workspace / ".engram-sessions")
+    stage(step.sessions)
     step.monkeypatch.delenv("GITHUB_OUTPUT")
     step.monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     step.monkeypatch.setenv("INPUT_MODE", "ingest")
@@ -495,10 +538,219 @@ def test_importing_the_adapter_has_no_side_effects_and_stays_light() -> None:
     assert done.stderr == ""
 
 
+# -- the next agent, claude-code-action's execution file ---------------------------------------
+
+EXECUTION_SESSION = "5f0e2c1a-7b3d-4e8f-9a6b-1c2d3e4f5a6b"
+
+
+def write_execution_file(path: Path, *, cwd: str | None = "/home/runner/work/app/app") -> Path:
+    """What claude-code-action leaves in $RUNNER_TEMP: one JSON array of Agent SDK messages."""
+    init: dict[str, object] = {
+        "type": "system",
+        "subtype": "init",
+        "session_id": EXECUTION_SESSION,
+        "model": "claude-sonnet-4-5",
+        "tools": ["Bash", "Read", "Edit"],
+    }
+    if cwd is not None:
+        init["cwd"] = cwd
+    messages = [
+        init,
+        {
+            "type": "assistant",
+            "session_id": EXECUTION_SESSION,
+            "parent_tool_use_id": None,
+            "message": {
+                "id": "msg_01",
+                "model": "claude-sonnet-4-5",
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "The tests fail because pytest is missing."},
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_01",
+                        "name": "Bash",
+                        "input": {"command": "python -m pytest -q"},
+                    },
+                ],
+                "usage": {"input_tokens": 10, "output_tokens": 5},
+            },
+        },
+        {
+            "type": "user",
+            "session_id": EXECUTION_SESSION,
+            "parent_tool_use_id": None,
+            "message": {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_01",
+                        "content": "/usr/bin/python: No module named pytest",
+                        "is_error": True,
+                    }
+                ],
+            },
+        },
+        {
+            "type": "assistant",
+            "session_id": EXECUTION_SESSION,
+            "parent_tool_use_id": None,
+            "message": {
+                "id": "msg_02",
+                "model": "claude-sonnet-4-5",
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "Decided to install pytest with pip install -e '.[test]' "
+                        "because the test extra pins it; that fixed the run.",
+                    }
+                ],
+                "usage": {"input_tokens": 12, "output_tokens": 20},
+            },
+        },
+        {
+            "type": "result",
+            "subtype": "success",
+            "is_error": False,
+            "num_turns": 2,
+            "result": "Installed pytest; tests pass.",
+            "session_id": EXECUTION_SESSION,
+        },
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(messages, indent=2))
+    return path
+
+
+def test_the_execution_file_is_a_transcript_source(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    execution = write_execution_file(step.temp / "claude-execution-output.json")
+    assert step.run(capsys, mode="ingest", execution_file=str(execution)) == EXIT_OK, step.stdout
+    assert step.outputs["sessions-ingested"] == "1"
+    meta = json.loads(
+        (step.memory.root / "conversations" / PROJECT / EXECUTION_SESSION / "meta.json").read_text()
+    )
+    assert meta["session_id"] == EXECUTION_SESSION
+    assert "`app`" in step.summary
+
+
+def test_an_execution_file_without_cwd_takes_the_repositorys_name(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    execution = write_execution_file(step.temp / "exec.json", cwd=None)
+    step.monkeypatch.setenv("GITHUB_REPOSITORY", "octo/widget")
+    assert step.run(capsys, mode="ingest", execution_file=str(execution)) == EXIT_OK, step.stdout
+    assert (step.memory.root / "conversations" / "widget" / EXECUTION_SESSION).is_dir()
+
+
+def test_a_session_both_staged_and_in_the_execution_file_is_ingested_once(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.sessions, session_id=EXECUTION_SESSION)
+    execution = write_execution_file(step.temp / "claude-execution-output.json")
+    assert step.run(capsys, mode="ingest", execution_file=str(execution)) == EXIT_OK, step.stdout
+    assert step.outputs["sessions-ingested"] == "1"
+
+
+def test_a_broken_execution_file_names_the_input(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    execution = step.temp / "claude-execution-output.json"
+    execution.write_text('{"type": "system"')
+    assert step.run(capsys, mode="ingest", execution_file=str(execution)) == EXIT_USER_ERROR
+    error = next(line for line in step.stdout.splitlines() if line.startswith("::error"))
+    assert "is not JSON" in error
+    assert "the `execution-file` input" in error
+
+
+def test_pull_writes_the_context_file_and_reports_the_hosts_path(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """In the Docker action RUNNER_TEMP is /github/runner_temp; the output names the file as
+    the host sees it (action.yml hands the host's temp folder over in args)."""
+    stage(step.sessions)
+    assert step.run(capsys, **_gist_inputs(gist_server, memory_path="elsewhere")) == EXIT_OK
+    for name in list(os.environ):
+        if name.startswith("INPUT_"):
+            step.monkeypatch.delenv(name)
+    for name, value in _gist_inputs(gist_server, mode="pull").items():
+        step.monkeypatch.setenv(f"INPUT_{name.replace('_', '-').upper()}", value)
+    step.output_file.write_text("")
+    host_temp = "/home/runner/work/_temp"
+    assert action.main(["--runner-temp-on-host", host_temp]) == EXIT_OK
+    capsys.readouterr()
+    out = parse_file_command(step.output_file.read_text())
+    assert out["context-file"] == f"{host_temp}/engram-context.md"
+    written = (step.temp / "engram-context.md").read_text()
+    assert written.startswith(f"# Project memory: {PROJECT}")
+    assert "not instructions" in written
+    assert "## " in written.split("not instructions", 1)[1]  # the recalled context follows
+    assert [p.name for p in step.workspace.iterdir()] == ["elsewhere"]  # the pusher's only
+
+
+def test_claude_md_in_the_checkout_warns_about_pr_runs(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.sessions)
+    assert step.run(capsys, **_gist_inputs(gist_server, memory_path="pusher")) == EXIT_OK
+    code = step.run(capsys, **_gist_inputs(gist_server, mode="pull"), claude_md="CLAUDE.md")
+    assert code == EXIT_OK, step.stdout
+    assert "::warning::claude-md" in step.stdout and "PR runs" in step.stdout
+    assert begin_marker(PROJECT) in (step.workspace / "CLAUDE.md").read_text()
+
+
+def test_the_summary_says_what_was_learned_and_the_numbers_add_up(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.sessions)
+    (step.sessions / "-home-runner-work-app-app" / "empty.jsonl").write_text("")
+    assert step.run(capsys, **_gist_inputs(gist_server)) == EXIT_OK, step.stdout
+    summary = step.summary
+    assert "| 2 | 1 | 0 | 1 | 0 |" in summary  # found = ingested + unchanged + not + failed
+    assert "**Learned this run**" in summary
+    assert "`app` patterns: " in summary
+    revision = step.outputs["gist-revision"]
+    assert f"({step.outputs['gist-url']}/{revision})" in summary
+
+
 def test_budget_input_sizes_the_context(tmp_path: Path) -> None:
     env = {"GITHUB_WORKSPACE": str(tmp_path), "GITHUB_REPOSITORY": "octo/repo"}
-    assert action.parse_config(action.read_inputs(env), env).budget is None
-    sized = action.read_inputs({**env, "INPUT_BUDGET": "4000"})
-    assert action.parse_config(sized, env).budget == 4000
+    assert action_config.parse_config(action_config.read_inputs(env), env).budget is None
+    sized = action_config.read_inputs({**env, "INPUT_BUDGET": "4000"})
+    assert action_config.parse_config(sized, env).budget == 4000
     with pytest.raises(FatalError, match="input 'budget': budget wants a number of characters"):
-        action.parse_config(action.read_inputs({**env, "INPUT_BUDGET": "tiny"}), env)
+        action_config.parse_config(action_config.read_inputs({**env, "INPUT_BUDGET": "tiny"}), env)
+
+
+def test_a_hostile_project_name_cannot_issue_runner_commands(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: the project name is data; whatever the step prints about it stays text."""
+    stage(step.sessions)
+    code = step.run(capsys, mode="ingest", project="::stop-commands::pwned")
+    assert code in (EXIT_OK, EXIT_USER_ERROR), step.stdout + step.stderr
+    for line in (step.stdout + step.stderr).splitlines():
+        assert not line.lstrip().startswith(("::stop-commands", "::pwned")), line
+
+
+def test_the_host_variants_user_memory_gets_the_section_without_a_warning(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """host/action.yml's default claude-md: ~/.claude/CLAUDE.md, which Claude Code loads as
+    user memory and claude-code-action neither restores nor commits."""
+    stage(step.sessions)
+    assert step.run(capsys, **_gist_inputs(gist_server, memory_path="pusher")) == EXIT_OK
+    user_memory = tmp_path / "home" / ".claude" / "CLAUDE.md"
+    code = step.run(capsys, **_gist_inputs(gist_server, mode="pull"), claude_md=str(user_memory))
+    assert code == EXIT_OK, step.stdout
+    assert "::warning" not in step.stdout
+    assert begin_marker(PROJECT) in user_memory.read_text()
+    assert step.outputs["changed"] == "true"
+
+
+def test_the_adapter_stays_thin() -> None:
+    """Issue 13: inputs -> config, summary, outputs, hand-off live in modules of their own."""
+    assert len(Path(action.__file__).read_text().splitlines()) <= 250

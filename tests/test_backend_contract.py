@@ -24,6 +24,7 @@ from engram_ci.sync.backend import (
     Snapshot,
     VersionNotFound,
     Written,
+    match_version,
     registered,
 )
 from engram_ci.sync.pipeline import Pipeline, PullOutcome, PushOutcome, Retry
@@ -322,3 +323,16 @@ def test_a_planted_secret_never_leaves_and_stays_local(
     assert "[REDACTED:" in read_local(b, P)["decisions.md"]
     pull(harness, a, encryption=keys)  # the redacted copy never replaces the local original
     assert read_local(a, P)["decisions.md"].count(SECRET) == 2
+
+
+def test_versions_are_named_whole_or_by_a_unique_prefix_of_seven() -> None:
+    versions = ["abcdef01aa", "abcdef02bb", "1234567890"]
+    assert match_version("1234567", versions, where="w") == "1234567890"
+    assert match_version("ABCDEF01AA", versions, where="w") == "abcdef01aa"
+    for ref, why in (
+        ("abcdef0", "ambiguous|not found"),
+        ("abcdef", "at least 7"),
+        ("zzzzzzz", "hex"),
+    ):
+        with pytest.raises(VersionNotFound, match=why):
+            match_version(ref, versions, where="w")

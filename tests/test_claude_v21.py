@@ -19,7 +19,7 @@ from engram_ci.ingest import IngestOptions, run_ingest
 from engram_ci.memory.manifest import MANIFEST_NAME
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts import claude
-from engram_ci.transcripts.claude_lines import sniff_type
+from engram_ci.transcripts.lines import sniff_type
 from engram_ci.transcripts.model import Session
 from engram_ci.transcripts.registry import merge_groups
 from tests.reader_helpers import copy_store, read_sessions
@@ -78,6 +78,16 @@ def test_unknown_types_are_skipped_before_parsing() -> None:
     assert sniff_type(b'{"message":{"type":"message"},"type":"assistant"}') is None
     assert sniff_type(b'{"a":"\\"type\\":\\"x\\"","type":"tag"}') == b"tag"
     assert sniff_type(b"[1]") is None
+
+
+def test_skipped_line_types_need_no_valid_json(projects: Path) -> None:
+    with (projects / "-home-ana-code-kite" / f"{SID}.jsonl").open("ab") as fh:
+        fh.write(b'{"type":"progress","data":{"cut off\n')
+        fh.write(b'{"type":"zz-newer-line","data":[\n')
+        fh.write(b'{"type":"attachment","attachment":{"type":"hook_success","content":"x\n')
+    s = _sessions(projects)[SID]
+    assert s.stats.unknown_types["zz-newer-line"] == 1
+    assert dict(s.stats.malformed) == {"bad_json": 1}  # only the sample's own cut-off line
 
 
 def test_subagents_workflow_agents_and_compaction_runs(projects: Path) -> None:

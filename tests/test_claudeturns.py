@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from engram_ci.transcripts.claude_turns import Transcript, classify_user_text
+from engram_ci.transcripts.claude_text import classify_user_text
+from engram_ci.transcripts.claude_turns import Transcript
 from engram_ci.transcripts.model import ParseStats
 
 

@@ -125,6 +125,9 @@ def test_agent_selects_whose_sessions_are_read(
         (["ingest", "--samples", "--agent", "vim"], "invalid choice"),
         (["ingest", "--codex-dir", "/nonexistent/codex"], "--codex-dir"),
         (["ingest", "--samples", "--project", "../up"], "invalid project name"),
+        (["ingest", "--samples", "--project", "weather"], "did you mean weather-api"),
+        (["ingest", "--samples", "--since", "soon"], "like 30s, 5m, 2h or 1d"),
+        (["ingest", "--samples", "--project-name", "dir"], "invalid choice"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(

@@ -156,3 +156,55 @@ def test_processes_pushing_to_one_gist_at_once_lose_no_block(
         assert proc.returncode == 0, err
     final = gh.files(gist_id)["decisions.md"]
     assert set(re.findall(r"^## Session: (\S+)", final, re.M)) == expected
+
+
+def live_sessions(text: str) -> set[str]:
+    from engram_ci.knowledge import blocks as knowledge
+
+    return {b.session_id for b in knowledge.parse(text).live_blocks()}
+
+
+def test_a_gist_of_another_project_is_refused_unless_adopted(
+    gh: GitHubStandIn, memory: MemoryLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mem = ["--memory-dir", str(memory.root)]
+    seed(memory, "alpha", "a1")
+    seed(memory, "beta", "b1")
+    assert run(capsys, "sync", "push", "alpha", *mem)[0] == 0
+    (alpha,) = gh.gists
+    for argv in (("push", "beta", "--gist-id", alpha), ("pull", "beta", alpha)):
+        code, _, err = run(capsys, "sync", *argv, *mem)
+        assert code == 1 and len(err.strip().splitlines()) == 1, err
+        assert "project 'alpha', not 'beta'" in err and "--adopt" in err
+    assert gh.revisions(alpha) == 1
+    assert live_sessions((memory.knowledge_dir("beta") / "decisions.md").read_text()) == {"b1"}
+    code, _, err = run(capsys, "sync", "push", "beta", "--gist-id", alpha, "--adopt", *mem)
+    assert code == 0, err
+    assert json.loads(gh.files(alpha)["metadata.json"])["project"] == "beta"
+
+
+def test_restore_sticks_and_versions_take_seven_characters(
+    gh: GitHubStandIn, memory: MemoryLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mem = ["--memory-dir", str(memory.root)]
+    seed(memory, "proj", "v1")
+    code, out, _ = run(capsys, "sync", "push", "proj", *mem)
+    (gist_id,) = gh.gists
+    first = gh.gists[gist_id].head.version
+    assert f"revision {first}" in out  # the whole sha: history and pull accept it
+    seed(memory, "proj", "v1", "v2")
+    assert run(capsys, "sync", "push", "proj", *mem)[0] == 0
+    code, out, _ = run(capsys, "sync", "restore", "proj", first[:7], *mem)
+    assert code == 0 and f"restored version {first} of gist {gist_id}" in out
+    assert run(capsys, "sync", "push", "proj", *mem)[0] == 0
+    assert live_sessions(gh.files(gist_id)["decisions.md"]) == {"v1"}  # v2 not merged back
+    # pull P <version prefix> is the same restore; history takes the prefix too
+    code, out, _ = run(capsys, "sync", "pull", "proj", first[:8], *mem)
+    assert code == 0 and f"restored version {first}" in out
+    code, out, _ = run(capsys, "sync", "history", gist_id, "--version", first[:7], "--json", *mem)
+    assert code == 0 and json.loads(out)["version"] == first
+    # an unknown version and an unknown gist are different errors
+    code, _, err = run(capsys, "sync", "restore", "proj", "deadbeef", *mem)
+    assert code == 1 and "version deadbeef not found in gist" in err
+    code, _, err = run(capsys, "sync", "restore", "proj", first[:7], "--gist-id", "0badc0de", *mem)
+    assert code == 1 and "Gist not found: 0badc0de" in err

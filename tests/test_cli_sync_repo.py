@@ -4,14 +4,25 @@ through the engram merge driver (real git CLI, real subprocesses)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from engram_ci.cli.app import main
+from engram_ci.knowledge import context
+from engram_ci.memory import projectfiles
 from engram_ci.memory.paths import MemoryLayout
 
-from .repo_helpers import add_block, git, run_engram, sessions_in
+from .repo_helpers import (
+    add_block,
+    bare_remote,
+    engram_env,
+    git,
+    installed_env,
+    run_engram,
+    sessions_in,
+)
 
 P = "proj"
 
@@ -21,6 +32,12 @@ def _memory(tmp_path: Path, name: str, *sessions: str) -> MemoryLayout:
     for session in sessions:
         add_block(layout, P, session, f"- from {session}", timestamp=f"2025-01-0{len(name)}T00")
     return layout
+
+
+def _synthesized(project_dir: Path) -> str:
+    """The context.md the merged category files make (what a merge must leave behind)."""
+    files = {p.name: p.read_text() for p in project_dir.glob("*.md")}
+    return context.synthesize(P, projectfiles.parse_categories(files))
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -39,8 +56,10 @@ def test_init_push_pull_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(argv) == 0
     assert capsys.readouterr().out.strip() == git(kr, "rev-parse", "HEAD")
     assert main([*argv, "--json", "-m", "again"]) == 0
-    result = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
     assert result["changed"] is False and result["branch"] == "main"
+    assert "nothing new to commit for proj: --message was not used" in captured.err
     reader = MemoryLayout(tmp_path / "r")
     pull = ["sync", "pull-repo", P, str(kr), "--memory-dir", str(reader.root), "--json"]
     assert main(pull) == 0
@@ -60,8 +79,9 @@ def test_errors_are_one_line_with_the_fix(
     capsys.readouterr()
     err = _one_line_error(capsys, "sync", "pull-repo", "ghost", str(kr), *common)
     assert "not in branch main" in err
-    err = _one_line_error(capsys, "sync", "pull-repo", P, str(kr), "--branch", "x", *common)
-    assert "branch 'x' not found" in err and "main" in err
+    assert main(["sync", "pull-repo", P, str(kr), "--branch", "x", *common]) == 0
+    notice = capsys.readouterr().err
+    assert "branch 'x' does not exist yet" in notice and "--branch x" in notice
     err = _one_line_error(capsys, "sync", "push-repo", P, str(kr), "--push-remote", *common)
     assert "git -C" in err and "remote add origin URL" in err
     err = _one_line_error(capsys, "sync", "merge", "nope", "--path", str(kr))
@@ -125,3 +145,143 @@ def test_engram_sync_merge_does_the_octopus_git_cannot(tmp_path: Path) -> None:
     expected = {"shared", *(f"{a}-1" for a in agents)}
     assert sessions_in((kr / P / "decisions.md").read_text()) == expected
     assert git(kr, "status", "--porcelain") == ""
+
+
+@pytest.mark.slow
+def test_the_sync_guides_multi_agent_flow_literally(tmp_path: Path) -> None:
+    """engram's SYNC_GUIDE: clone the shared repo; each agent `pull-repo --branch agent-X`
+    (the branch does not exist yet), works, `push-repo --branch agent-X`; then in the clone
+    `git checkout main && git merge agent-a agent-b agent-c` — one block-level octopus."""
+    env = installed_env(tmp_path)
+    remote = bare_remote(tmp_path)
+    seed = tmp_path / "seed"
+    assert run_engram("sync", "init-repo", str(seed), env=env).returncode == 0
+    base = _memory(tmp_path, "base", "shared")
+    push = run_engram("sync", "push-repo", P, str(seed), "--memory-dir", str(base.root), env=env)
+    assert push.returncode == 0, push.stderr
+    git(seed, "push", "-q", str(remote), "main")
+    clone = tmp_path / "ai-memory"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    assert git(clone, "config", "merge.engram.driver", check=False) == ""  # not cloned
+    agents = ("agent-a", "agent-b", "agent-c")
+    for agent in agents:
+        mem = _memory(tmp_path, agent, f"{agent}-1")
+        add_block(mem, P, f"{agent}-bug", f"- bug seen by {agent}", category="bugs")
+        where = ("--memory-dir", str(mem.root))
+        pull = run_engram("sync", "pull-repo", P, str(clone), "--branch", agent, *where, env=env)
+        assert pull.returncode == 0, pull.stderr
+        assert f"branch {agent!r} does not exist yet" in pull.stderr
+        push = run_engram("sync", "push-repo", P, str(clone), "--branch", agent, *where, env=env)
+        assert push.returncode == 0, push.stderr
+    # the merge setup names the `engram` script on PATH, never this interpreter's path
+    driver = git(clone, "config", "merge.engram.driver")
+    assert driver == "engram sync merge-driver %O %A %B %P"
+    assert git(clone, "config", "pull.octopus") == "engram octopus"
+    config = (clone / ".git" / "config").read_text()
+    assert sys.executable not in config and "PYTHONPATH" not in config
+    git(clone, "checkout", "-q", "main", env=env)
+    out = git(clone, "merge", "--no-edit", *agents, env=env)
+    assert "engram" in out
+    # one merge commit of the three (main is their ancestor, so git leaves it out)
+    parents = git(clone, "log", "-1", "--format=%P").split()
+    assert parents == [git(clone, "rev-parse", a) for a in agents]
+    assert git(clone, "status", "--porcelain") == ""
+    decisions = (clone / P / "decisions.md").read_text()
+    assert sessions_in(decisions) == {"shared", *(f"{a}-1" for a in agents)}
+    assert sessions_in((clone / P / "bugs.md").read_text()) == {f"{a}-bug" for a in agents}
+    # context.md was regenerated from the merged entries, not kept from one side
+    assert (clone / P / "context.md").read_text() == _synthesized(clone / P)
+
+
+@pytest.mark.slow
+def test_two_branch_git_merge_regenerates_context_too(tmp_path: Path) -> None:
+    env = installed_env(tmp_path)
+    kr = tmp_path / "kr"
+    assert run_engram("sync", "init-repo", str(kr), env=env).returncode == 0
+    base = _memory(tmp_path, "base", "shared")
+    run_engram("sync", "push-repo", P, str(kr), "--memory-dir", str(base.root), env=env)
+    for name in ("main", "agent-a"):
+        mem = _memory(tmp_path, f"m-{name}", f"{name}-1")
+        add_block(mem, P, f"{name}-fix", f"- fix from {name}", category="solutions")
+        branch = () if name == "main" else ("--branch", name)
+        done = run_engram(
+            "sync", "push-repo", P, str(kr), *branch, "--memory-dir", str(mem.root), env=env
+        )
+        assert done.returncode == 0, done.stderr
+    git(kr, "merge", "--no-edit", "agent-a", env=env)
+    assert (kr / P / "context.md").read_text() == _synthesized(kr / P)
+    assert sessions_in((kr / P / "solutions.md").read_text()) == {"main-fix", "agent-a-fix"}
+    assert git(kr, "status", "--porcelain") == ""
+
+
+def test_without_branch_a_detached_clone_uses_the_remotes_default_branch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "master", str(remote))
+    seed = tmp_path / "seed"
+    assert main(["sync", "init-repo", str(seed), "--branch", "master"]) == 0
+    writer = _memory(tmp_path, "w", "s1")
+    assert main(["sync", "push-repo", P, str(seed), "--memory-dir", str(writer.root)]) == 0
+    git(seed, "push", "-q", str(remote), "master")
+    # a CI checkout: a clone with HEAD detached at the commit under test
+    local = tmp_path / "local"
+    git(tmp_path, "clone", "-q", str(remote), str(local))
+    git(local, "checkout", "-q", "--detach")
+    capsys.readouterr()
+    reader = MemoryLayout(tmp_path / "r")
+    argv = ["sync", "pull-repo", P, str(local), "--fetch-remote", "--memory-dir", str(reader.root)]
+    assert main([*argv, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["branch"] == "master" and result["blocks_added"] == 1
+    # a brand-new repo takes git's init.defaultBranch (else main)
+    fresh = tmp_path / "fresh"
+    config = tmp_path / "gitconfig"
+    config.write_text("[init]\n\tdefaultBranch = trunk\n")
+    done = run_engram(
+        "sync", "init-repo", str(fresh), env=engram_env(GIT_CONFIG_GLOBAL=str(config))
+    )
+    assert done.returncode == 0, done.stderr
+    assert git(fresh, "symbolic-ref", "--short", "HEAD") == "trunk"
+
+
+def test_pull_repo_version_restores_and_the_next_push_sticks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kr = tmp_path / "kr"
+    assert main(["sync", "init-repo", str(kr)]) == 0
+    mem = _memory(tmp_path, "m", "v1")
+    push = ["sync", "push-repo", P, str(kr), "--memory-dir", str(mem.root)]
+    assert main(push) == 0
+    first = capsys.readouterr().out.split()[-1]
+    add_block(mem, P, "v2", "- later")
+    assert main(push) == 0
+    capsys.readouterr()
+    pull = ["sync", "pull-repo", P, str(kr), "--memory-dir", str(mem.root)]
+    assert main([*pull, "--version", first[:7]]) == 0
+    assert f"restored as of commit {first}" in capsys.readouterr().out
+    assert main(push) == 0
+    capsys.readouterr()
+    assert sessions_in(git(kr, "show", f"HEAD:{P}/decisions.md")) == {"v1"}
+    err = _one_line_error(capsys, *pull, "--version", "deadbeef")
+    assert "version deadbeef not found" in err
+
+
+def test_a_project_folder_of_another_project_needs_adopt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kr = tmp_path / "kr"
+    assert main(["sync", "init-repo", str(kr)]) == 0
+    mem = _memory(tmp_path, "m", "s1")
+    push = ["sync", "push-repo", P, str(kr), "--memory-dir", str(mem.root)]
+    assert main(push) == 0
+    capsys.readouterr()
+    meta = kr / P / "metadata.json"
+    meta.write_text(json.dumps({"project": "other"}))
+    git(kr, "commit", "-qam", "renamed by hand")
+    add_block(mem, P, "s2", "- more")
+    capsys.readouterr()
+    err = _one_line_error(capsys, *push)
+    assert "belongs to project 'other', not 'proj'" in err and "--adopt" in err
+    assert main([*push, "--adopt"]) == 0
+    assert json.loads(git(kr, "show", f"HEAD:{P}/metadata.json"))["project"] == P

@@ -117,6 +117,7 @@ def test_children_are_subagents_counted_once(codex_home: Path) -> None:
     assert child.usage.output_tokens == 30
     assert (fork.agent_type, fork.prompts) == ("fork", ["What if we used tenacity instead?"])
     assert (fork.tool_calls, fork.usage.output_tokens) == ([], 40)
+    assert not fork.stats.unknown_types  # the replayed unknown line was counted in the parent
     assert child.session_id == fork.session_id == PARENT and child.stats.duplicates > 10
 
 
@@ -174,3 +175,17 @@ def test_a_child_is_found_from_its_first_bytes_however_long_its_meta_line(
     child.write_text(json.dumps(meta, separators=(",", ":")) + "\n" + rest)
     group = next(g for g in codex.discover([codex_home / "sessions"]) if g.session_id == PARENT)
     assert CHILD in {codex.thread_id(p) for p in group.parts}
+
+
+def test_line_types_with_nothing_to_read_are_never_parsed(codex_home: Path) -> None:
+    day = codex_home / "sessions" / "2026" / "03" / "04"
+    with next(day.glob(f"*{PARENT}.jsonl")).open("ab") as fh:
+        # valid JSON is never needed to skip these: their type is read from the bytes
+        fh.write(b'{"timestamp":"2026-03-04T08:09:00Z","type":"zz_new_record","payload":{\n')
+        fh.write(b'{"timestamp":"2026-03-04T08:09:01Z","type":"world_state","payload":[\n')
+        fh.write(
+            b'{"timestamp":"2026-03-04T08:09:02Z","type":"event_msg","payload":{"type":"exec\n'
+        )
+    s = _read(codex_home)[PARENT]
+    assert dict(s.stats.unknown_types) == {"mystery_record": 1, "zz_new_record": 1}
+    assert not s.stats.malformed

@@ -232,3 +232,31 @@ def test_cli_options() -> None:
         cipher = crypto.cipher_from_args(parser.parse_args(["--encrypt"]))
         assert cipher is not None
         crypto.seal_files(FILES, cipher)
+
+
+# -- the encryption policy the CLI and the Action share ----------------------------------------
+
+
+def test_policy_a_pull_decrypts_with_env_keys_alone() -> None:
+    chosen = crypto.encryption_for(pulling=True, env={"ENGRAM_PASSPHRASE": "pass phrase"})
+    assert chosen.cipher is not None and chosen.cipher.passphrase == "pass phrase"
+    assert not chosen.encrypt  # a pull never seals
+    assert crypto.encryption_for(pulling=True, env={}) == crypto.Encryption()
+
+
+def test_policy_a_push_encrypts_only_when_asked_or_given_keys_explicitly() -> None:
+    env = {"ENGRAM_PASSPHRASE": "pass phrase"}
+    only_env = crypto.encryption_for(pulling=False, env=env)
+    assert only_env.cipher is not None and not only_env.encrypt  # keeps sealed stores sealed
+    assert crypto.encryption_for(pulling=False, encrypt=True, env=env).encrypt
+    _, public = age_key()
+    assert crypto.encryption_for(pulling=False, recipients=[public], env={}).encrypt
+    assert crypto.encryption_for(pulling=False, env={}) == crypto.Encryption()
+
+
+def test_policy_asking_without_a_usable_key_names_what_is_missing() -> None:
+    with pytest.raises(FatalError, match="encrypting needs a key"):
+        crypto.encryption_for(pulling=False, encrypt=True, env={})
+    _, public = age_key()
+    with pytest.raises(FatalError, match="decrypting needs a key"):
+        crypto.encryption_for(pulling=True, encrypt=True, recipients=[public], env={})

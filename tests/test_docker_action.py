@@ -75,7 +75,11 @@ def test_image_shape(action_image: str) -> None:
     assert config["Entrypoint"] == ["dumb-init", "--", "/entrypoint"]
     assert config["WorkingDir"] == ""  # the runner sets -w itself
     assert "PYTHONUNBUFFERED=1" in config["Env"]
-    probe = "git --version && command -v dumb-init && python -c 'import engram_ci.action.adapter'"
+    probe = (
+        "git --version && command -v dumb-init && python -c 'import engram_ci.action.adapter'"
+        # no apt lists or downloaded packages left behind by our layers
+        " && test -z \"$(find /var/lib/apt/lists /var/cache/apt/archives -name '*_*' 2>/dev/null)\""
+    )
     tools = subprocess.run(
         ["docker", "run", "--rm", "--network=none", "--entrypoint=sh", action_image, "-c", probe],
         capture_output=True,
@@ -90,8 +94,9 @@ def test_push_to_the_gist_stand_in(
     action_image: str, dirs: RunnerDirs, github_server: GitHubStandIn
 ) -> None:
     github_server.add_token(TOKEN)
-    stage_transcripts(dirs.workspace / ".engram-sessions")
+    stage_transcripts(dirs.temp / "engram-sessions")  # where the examples stage them
     _give_to_runner_user(dirs.workspace)
+    _give_to_runner_user(dirs.temp)
 
     # api-url as an input (INPUT_API-URL, hyphen kept) must win over the run's API URL, which
     # points nowhere here: a shell entrypoint that dropped hyphenated names would fail
@@ -109,16 +114,16 @@ def test_push_to_the_gist_stand_in(
     assert outputs["changed"] == "true"
     assert "patterns.md" in outputs["files"].splitlines()
     assert outputs["gist-url"] in run.summary_file.read_text()
-    # later steps run as the runner user: nothing the action wrote may stay root's
-    assert (dirs.workspace / ".engram-memory" / "knowledge" / PROJECT).is_dir()
-    assert _owners(dirs.workspace) == {RUNNER_UID}
-    # HOME is /github/home, not the workspace
-    assert not (dirs.workspace / "memory").exists()
+    # memory lives in the runner's temp folder, nothing lands in the checkout, and later
+    # steps (the runner user) can still change what the action (root) wrote there
+    assert (dirs.temp / "engram-memory" / "knowledge" / PROJECT).is_dir()
+    assert list(dirs.workspace.iterdir()) == []
+    assert _owners(dirs.temp / "engram-memory") == {RUNNER_UID}
 
 
 def test_push_repo_into_the_workspace_repo(action_image: str, dirs: RunnerDirs) -> None:
     make_workspace_repo(dirs.workspace)
-    stage_transcripts(dirs.workspace / ".engram-sessions")
+    stage_transcripts(dirs.temp / "engram-sessions")
     _give_to_runner_user(dirs.workspace)  # owned by another uid: git's safe.directory matters
 
     run = docker_run_like_runner(
@@ -129,7 +134,7 @@ def test_push_repo_into_the_workspace_repo(action_image: str, dirs: RunnerDirs) 
     assert outputs["commit-sha"] == run_git(dirs.workspace, "rev-parse", "main")
     assert outputs["branch"] == "main"
     assert run_git(dirs.workspace, "log", "-1", "--format=%s") == "engram: from the container"
-    assert (dirs.workspace / PROJECT / "decisions.md").is_file()
+    assert (dirs.workspace / PROJECT / "patterns.md").is_file()
     assert _owners(dirs.workspace) == {RUNNER_UID}  # .git objects included
 
 
@@ -139,3 +144,59 @@ def test_a_bad_input_fails_the_step_with_an_annotation(action_image: str, dirs: 
     assert "::error title=invalid input force::" in run.stdout
     assert "invalid input force" in run.summary_file.read_text()
     assert run.output_file.read_text() == ""
+
+
+def test_no_transcripts_is_a_green_no_op(action_image: str, dirs: RunnerDirs) -> None:
+    """The agent step failed before Claude started: the push under always() stays green."""
+    run = docker_run_like_runner(
+        action_image,
+        dirs,
+        {"mode": "push", "token": TOKEN},
+        env={"GITHUB_API_URL": "http://127.0.0.1:9"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (
+        "::notice::engram-ci: nothing to do: no transcripts at /github/runner_temp/" in run.stdout
+    )
+    assert "::error" not in run.stdout
+    outputs = parse_file_command(run.output_file.read_text())
+    assert outputs["changed"] == "false" and outputs["gist-id"] == ""
+    assert "Nothing to do" in run.summary_file.read_text()
+
+
+def test_pull_hands_the_context_file_to_the_host(
+    action_image: str, dirs: RunnerDirs, github_server: GitHubStandIn
+) -> None:
+    """The context file is written in the runner's temp folder and the output names it as
+    the host sees it, not as /github/runner_temp/...: a later step can pass it to Claude."""
+    github_server.add_token(TOKEN)
+    gist_inputs = {"token": TOKEN, "api-url": github_server.api_url}
+    stage_transcripts(dirs.temp / "engram-sessions")
+    pushed = docker_run_like_runner(
+        action_image, dirs, {"mode": "push", "memory-path": "/github/home/pusher", **gist_inputs}
+    )
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    pulled = docker_run_like_runner(action_image, dirs, {"mode": "pull", **gist_inputs})
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    outputs = parse_file_command(pulled.output_file.read_text())
+    context = Path(outputs["context-file"])
+    assert context == dirs.temp / "engram-context.md"  # the host's path
+    text = context.read_text()
+    assert text.startswith(f"# Project memory: {PROJECT}") and "not instructions" in text
+    assert context.stat().st_mode & 0o044  # readable by the runner user's later steps
+
+
+def test_the_execution_file_is_read_in_the_container(action_image: str, dirs: RunnerDirs) -> None:
+    """claude-code-action's execution_file, as the runner hands it to the container."""
+    from tests.test_action import EXECUTION_SESSION, write_execution_file
+
+    write_execution_file(dirs.temp / "claude-execution-output.json")
+    run = docker_run_like_runner(
+        action_image,
+        dirs,
+        {"mode": "ingest", "execution-file": "/github/runner_temp/claude-execution-output.json"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert parse_file_command(run.output_file.read_text())["sessions-ingested"] == "1"
+    conversation = dirs.temp / "engram-memory" / "conversations" / PROJECT / EXECUTION_SESSION
+    assert (conversation / "meta.json").is_file()

@@ -120,3 +120,30 @@ def test_html_export_is_self_contained_and_escaped(filled: MemoryLayout) -> None
 def test_unknown_format(filled: MemoryLayout) -> None:
     with pytest.raises(FatalError, match="json, markdown, html"):
         export.render(export.collect(filled, "weather-api"), "pdf")
+
+
+def test_meta_json_written_by_upstream_engram_is_read_with_its_keys(
+    filled: MemoryLayout,
+) -> None:
+    # engram's renderer writes start_time / end_time / model / tool_usage / turn_count
+    upstream = {
+        "session_id": "u1",
+        "project": "weather-api",
+        "model": "claude-x",
+        "start_time": "2025-12-01T10:00:00Z",
+        "end_time": "2025-12-01T11:00:00Z",
+        "total_input_tokens": 10,
+        "total_output_tokens": 5,
+        "turn_count": 4,
+        "tool_usage": {"Bash": 2, "Read": 1},
+    }
+    atomic_write_text(
+        filled.conversation_dir("weather-api", "u1") / "meta.json", json.dumps(upstream)
+    )
+    metas = export.session_metas(filled, "weather-api")
+    assert [m["session_id"] for m in metas] == ["s1", "s2", "u1"]  # ordered by start
+    mapped = metas[-1]
+    assert mapped["started_at"] == "2025-12-01T10:00:00Z" and mapped["tool_calls"] == 3
+    assert mapped["models"] == ["claude-x"] and mapped["tokens"]["total"] == 15
+    rows = {s.name: s for s in export.summarize_projects(filled)}
+    assert rows["weather-api"].last_activity == "2025-12-01T11:00:00Z"

@@ -107,3 +107,50 @@ def test_log_records_become_annotations() -> None:
     assert formatter.format(record(logging.ERROR, "no")) == "::error::no"
     assert formatter.format(record(logging.INFO, "plain")) == "plain"
     assert formatter.format(record(logging.DEBUG, "detail")) == "::debug::detail"
+
+
+def test_every_variable_whose_name_says_secret_is_masked() -> None:
+    """Issue 15: tokens of every kind — GitHub, LLM keys, passphrases, S3 keys — are masked,
+    and harmless values (`true`, a number) are not (masking them would garble the log)."""
+    out = io.StringIO()
+    runner = Runner(stdout=out, env={})
+    env = {
+        "ENGRAM_GIT_TOKEN": "glpat-Zq8vLx2mW9pT4kR7aa",
+        "OPENROUTER_API_KEY": "sk-or-v1-0123abcd4567ef89",
+        "ENGRAM_PASSPHRASE": "correct-horse-battery",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIK7MDENGbPxRfiCYzz",
+        "S3_SECRET_KEY": "s3-secret-value-99",
+        "PATH": "/usr/local/bin:/usr/bin",
+        "PWD": "/github/workspace",
+        "USE_TOKEN_CACHE": "true",
+        "MAX_TOKENS": "4096",
+        "GITHUB_ACTION_PATH": "/home/runner/work/_actions/x",
+    }
+    masked = runner.mask_environment(env)
+    commands = out.getvalue().splitlines()
+    for name in ("ENGRAM_GIT_TOKEN", "OPENROUTER_API_KEY", "ENGRAM_PASSPHRASE"):
+        assert f"::add-mask::{env[name]}" in commands
+    assert f"::add-mask::{env['AWS_SECRET_ACCESS_KEY']}" in commands
+    assert f"::add-mask::{env['S3_SECRET_KEY']}" in commands
+    assert not any(v in masked for v in ("/usr/local/bin:/usr/bin", "/github/workspace", "true"))
+
+
+def test_data_at_a_line_start_never_becomes_a_runner_command() -> None:
+    """Issue 15: a project name, knowledge text or file name starting with `::` (or the legacy
+    `##[`) stays text in the job log, whatever the log level."""
+    from engram_ci.log import neutralise_commands
+
+    hostile = "pulled into ::stop-commands::pwn\n::add-mask::oops\n  ##[set-env name=X;]y"
+    safe = neutralise_commands(hostile)
+    assert not [ln for ln in safe.splitlines() if ln.lstrip().startswith(("::", "##["))]
+    assert safe.replace("\u2060", "") == hostile  # only an invisible character was added
+    formatter = AnnotationFormatter()
+    for level in (logging.INFO, logging.WARNING, logging.ERROR, logging.DEBUG):
+        record = logging.LogRecord("engram_ci", level, __file__, 1, hostile, None, None)
+        lines = formatter.format(record).splitlines()
+        own = [ln for ln in lines if ln.startswith(("::warning::", "::error::", "::debug::"))]
+        assert len(own) <= 1
+        assert not [ln for ln in lines if ln not in own and ln.lstrip().startswith("::")]
+    out = io.StringIO()
+    Runner(stdout=out, env={}).set_output("project", "::add-mask::x\n::stop-commands::y")
+    assert not [ln for ln in out.getvalue().splitlines() if ln.startswith("::")]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -192,3 +195,87 @@ def test_too_large_for_a_gist_suggests_the_repo_backend() -> None:
         check_size({"a.md": "x" * (10 * 1024 * 1024 + 1)})
     with pytest.raises(FatalError, match="split"):
         check_size({f"{i}.md": "x" for i in range(301)})
+
+
+def test_pulled_content_is_capped_per_file_and_per_project(
+    store: GistStore, github_server: GitHubStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGRAM_MAX_FILE_BYTES", "1000")
+    big = github_server.create_gist({"a.md": "A", "decisions.md": "x" * TRUNCATE_BYTES * 2})
+    with pytest.raises(FatalError, match=r"decisions.md in gist \w+ is 2,097,152 bytes, over"):
+        store.get(big)
+    assert github_server.count("GET", "/raw/") == 0  # refused before downloading it
+    monkeypatch.setenv("ENGRAM_MAX_PROJECT_BYTES", "2000")
+    many = github_server.create_gist({f"{c}.md": "y" * 900 for c in "abc"})
+    with pytest.raises(FatalError, match="2,700 bytes, over the 2,000-byte limit for one project"):
+        store.get(many)
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    """A broken API: listings whose next link is the same page (or always one more page),
+    raw files that never end."""
+
+    endless = False
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/raw"):
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(4096):  # 256 MiB unless the client hangs up
+                    self.wfile.write(b"z" * 65536)
+            except OSError:
+                pass
+            return
+        body = json.dumps([{"id": "1", "files": {}}]).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        number = int(self.path.rsplit("page=", 1)[-1]) if "page=" in self.path else 1
+        if self.path.startswith("/gists?per_page"):
+            number = 1
+        page = f"/gists?page={number + 1}" if self.endless or number == 1 else self.path
+        self.send_header(
+            "link", f'<http://127.0.0.1:{self.server.server_address[1]}{page}>; rel="next"'
+        )
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def hostile(clock: FakeTime) -> Iterator[GistStore]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with GistStore(
+        TOKEN, f"http://127.0.0.1:{server.server_address[1]}", policy=clock.policy()
+    ) as gists:
+        yield gists
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_pagination_loop_is_cut_with_an_error(hostile: GistStore) -> None:
+    with pytest.raises(FatalError, match="same page twice"):
+        hostile.list_gists()
+
+
+def test_a_listing_that_never_ends_is_cut_with_an_error(
+    hostile: GistStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Hostile, "endless", True)
+    with pytest.raises(FatalError, match="past 200 pages"):
+        hostile.list_gists()
+
+
+def test_an_endless_raw_download_stops_at_the_cap(
+    hostile: GistStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGRAM_MAX_FILE_BYTES", str(2 * 2**20))
+    started = time.monotonic()
+    with pytest.raises(FatalError, match="over the 2,097,152-byte limit"):
+        hostile._fetch_raw(hostile.api_url + "/raw/endless", name="decisions.md", where="gist 1")
+    assert time.monotonic() - started < 20

@@ -13,7 +13,7 @@ import pytest
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.memory.paths import MemoryLayout
-from engram_ci.sync import gistsync, syncstate
+from engram_ci.sync import gistsync, synced_base
 from tests.github_server import TRUNCATE_BYTES, GitHubStandIn
 
 TOKEN = "ghp_GistSyncTestToken000000000000000001"
@@ -143,6 +143,21 @@ def test_push_finds_the_projects_gist_despite_a_custom_description(
     assert sessions(gh.files(first.gist_id)["decisions.md"]) == {"s1", "s2"}
 
 
+def test_description_updates_an_existing_gist_and_only_when_it_differs(
+    gh: GitHubStandIn, memory: MemoryLayout
+) -> None:
+    write(memory, "proj", "decisions.md", block("s1"))
+    first = gistsync.push(memory.root, "proj")
+    gh.clear_log()
+    again = gistsync.push(memory.root, "proj", description="team notes")
+    assert gh.gists[first.gist_id].description == "team notes"
+    assert again.changed and gh.count("PATCH") == 1
+    assert gh.files(first.gist_id)["decisions.md"]  # files untouched
+    gh.clear_log()
+    same = gistsync.push(memory.root, "proj", description="team notes")
+    assert not same.changed and gh.count("PATCH") == 0
+
+
 def test_a_lost_create_answer_leaves_one_gist(gh: GitHubStandIn, memory: MemoryLayout) -> None:
     write(memory, "proj", "decisions.md", block("s1"))
     gh.fail(502, method="POST", after=True)
@@ -266,7 +281,10 @@ def test_clone_into_a_new_project_only(gh: GitHubStandIn, memory: MemoryLayout) 
     assert local_sessions(memory, "empty") == {"s1"}
     # a clone is independent: the origin is lineage only, its first push makes its own gist
     assert gistsync.remembered_gist(memory.root, "empty") is None
-    assert syncstate.read_lineage(memory, "empty") == {"origin": f"gist {gist_id}", "version": ANY}
+    assert synced_base.read_lineage(memory, "empty") == {
+        "origin": f"gist {gist_id}",
+        "version": ANY,
+    }
     own = gistsync.push(memory.root, "empty")
     assert own.created and own.gist_id != gist_id
     assert gh.revisions(gist_id) == 1
@@ -294,3 +312,15 @@ def test_list_and_history(gh: GitHubStandIn, memory: MemoryLayout) -> None:
     assert hist.versions[0].additions > 0 and hist.versions[0].author == "octocat"
     assert set(hist.files) == {"context.md", "decisions.md", "metadata.json"}
     assert all(size > 0 for size in hist.files.values())
+
+
+def test_pull_of_an_oversized_gist_writes_nothing(
+    gh: GitHubStandIn, memory: MemoryLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gist_id = gh.create_gist(
+        {"metadata.json": json.dumps({"project": "proj"}), "decisions.md": "# D\n" + "x" * 5000}
+    )
+    monkeypatch.setenv("ENGRAM_MAX_FILE_BYTES", "4096")
+    with pytest.raises(FatalError, match="over the 4,096-byte limit for one file"):
+        gistsync.pull(memory.root, "proj", gist_id)
+    assert not memory.knowledge_dir("proj").exists()

@@ -7,6 +7,7 @@ session says; everything written goes to a real temporary memory dir.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -123,8 +124,8 @@ def test_blocks_written_by_others_are_kept_and_tombstones_respected(
 class FakeExtraction:
     entries: Mapping[str, str]
     confidence: str = "low"
+    source: str = "offline"
     summary: str = "# summary"
-    source: str = "fake"
     usage: None = None
 
 
@@ -146,6 +147,61 @@ def test_reingest_drops_a_category_the_session_no_longer_has(
     assert _blocks(memory, "invoice-cli", "bugs") == []
     assert [b.body for b in _blocks(memory, "invoice-cli", "decisions")] == ["- changed"]
     assert "- changed" in (memory.knowledge_dir("invoice-cli") / "context.md").read_text()
+
+
+def test_reingest_beside_upstream_engram_keeps_its_blocks(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    # engram (the Rust tool) already wrote two blocks for the session: an LLM reading and a
+    # dated reflection. Our offline reading neither replaces nor joins them.
+    path = memory.knowledge_dir("invoice-cli") / "decisions.md"
+    path.parent.mkdir(parents=True)
+    upstream = (
+        "# Decisions\n\n\n"
+        f"## Session: {INVOICE_1} (2025-01-01T00:00:00Z) [confidence:high] [access:4]\n\n"
+        "- engram's LLM reading\n\n\n"
+        f"## Session: {INVOICE_1} (2025-02-01T00:00:00Z) [updated]\n\n- a later reflection\n"
+    )
+    path.write_text(upstream)
+    answer: dict[str, FakeExtraction] = {"now": FakeExtraction({"decisions": "- offline"})}
+    opts = _options(memory, samples, project="invoice-cli")
+    run_ingest(opts, extractor=lambda session: answer["now"])
+    assert [b.body for b in _blocks(memory, "invoice-cli", "decisions")] == [
+        "- engram's LLM reading",
+        "- a later reflection",
+    ]
+    # a model's reading of ours joins them, and a later offline re-read leaves it in place
+    answer["now"] = FakeExtraction({"decisions": "- model"}, "high", source="openai:gpt-x")
+    forced = IngestOptions(**{**opts.__dict__, "force": True})
+    run_ingest(forced, extractor=lambda session: answer["now"])
+    answer["now"] = FakeExtraction({"bugs": "- offline bug"})
+    run_ingest(forced, extractor=lambda session: answer["now"])
+    blocks = _blocks(memory, "invoice-cli", "decisions")
+    assert sorted(b.body for b in blocks) == [
+        "- a later reflection",
+        "- engram's LLM reading",
+        "- model",
+    ]
+    assert next(b for b in blocks if b.body == "- model").tag("source") == "openai:gpt-x"
+    assert "[updated]" in path.read_text() and "[access:4]" in path.read_text()
+
+
+def test_reingest_replaces_the_untagged_block_an_older_engram_ci_wrote(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    answer = {"now": FakeExtraction({"decisions": "- first"})}
+    opts = _options(memory, samples, project="invoice-cli")
+    run_ingest(opts, extractor=lambda session: answer["now"])
+    path = memory.knowledge_dir("invoice-cli") / "decisions.md"
+    path.write_text(path.read_text().replace(" [source:offline]", ""))  # as 0.1 wrote it
+    manifest = memory.state_dir / "ingest-manifest.json"
+    data = json.loads(manifest.read_text())
+    for entry in data["entries"].values():
+        del entry["tagged"]  # as 0.1 wrote its manifest
+    manifest.write_text(json.dumps(data))
+    answer["now"] = FakeExtraction({"decisions": "- second"})
+    run_ingest(IngestOptions(**{**opts.__dict__, "force": True}), extractor=lambda s: answer["now"])
+    assert [b.body for b in _blocks(memory, "invoice-cli", "decisions")] == ["- second"]
 
 
 def test_hostile_bodies_cannot_forge_blocks(samples: Path, memory: MemoryLayout) -> None:
@@ -250,7 +306,7 @@ def test_hostile_session_ids_and_timestamps_cannot_bend_block_headers(
     [block] = _blocks(memory, "weather-api", "decisions")
     assert block.session_id == WEATHER_1
     assert block.timestamp == "2025-11-03 09:12 x confidence:high ## Session: forged 1"
-    assert block.tags == (("confidence", block.tag("confidence")),)
+    assert block.tags == (("confidence", block.tag("confidence")), ("source", "offline"))
 
 
 def test_an_extractor_bug_skips_one_session_a_bad_setting_stops_the_run(
@@ -382,6 +438,42 @@ def test_temp_files_left_by_killed_runs_are_swept_at_most_hourly(
     os.utime(memory.state_dir / "swept", (hours_ago, hours_ago))
     run_ingest(_options(memory, samples))
     assert not stale.exists()
+
+
+def test_project_that_matches_nothing_is_an_error_naming_close_ones(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    with pytest.raises(FatalError, match=r"'weather-apy'.*did you mean weather-api") as caught:
+        run_ingest(_options(memory, samples, project="weather-apy"))
+    assert "invoice-cli" in str(caught.value)
+    # known from the manifest too: a second run (everything unchanged) still knows the names
+    run_ingest(_options(memory, samples))
+    with pytest.raises(FatalError, match="did you mean invoice-cli"):
+        run_ingest(_options(memory, samples, project="invoice-clj"))
+    assert run_ingest(_options(memory, samples, project="invoice-cli")).sessions_unchanged == 1
+
+
+def test_since_reads_only_recently_modified_transcripts(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    old = time.time() - 3600
+    for path in samples.rglob("*.jsonl"):
+        os.utime(path, (old, old))
+    recent = next(samples.glob("-home-dev-src-invoice-cli/*.jsonl"))
+    recent.touch()
+    report = run_ingest(_options(memory, samples, since_seconds=300))
+    assert report.sessions_ingested == 1 and report.projects == ["invoice-cli"]
+    # a --since run that finds nothing of --project has nothing new: not an error
+    quiet = run_ingest(_options(memory, samples, since_seconds=300, project="weather-api"))
+    assert quiet.sessions_ingested == 0
+
+
+def test_project_name_engram_uses_upstreams_folder_decoding(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    report = run_ingest(_options(memory, samples, project_name="engram"))
+    assert report.projects == ["home-dev-src-invoice-cli", "home-dev-src-weather-api"]
+    assert (memory.knowledge_dir("home-dev-src-weather-api") / "context.md").exists()
 
 
 def test_knowledge_is_redacted_before_clipping_leaks_or_synthesis_splits_a_key(

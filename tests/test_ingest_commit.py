@@ -143,13 +143,19 @@ def test_an_offline_ingest_never_imports_the_http_stack() -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_workers_get_big_sessions_alone_and_small_ones_in_batches() -> None:
-    from engram_ci.ingest import BATCH_BYTES, BATCH_ITEMS, _batches
-
-    sizes = [BATCH_BYTES * 2, BATCH_BYTES, *([1000] * (BATCH_ITEMS + 5))]
-    order = list(range(len(sizes)))
-    batches = _batches(order, sizes)
-    assert batches[:2] == [[0], [1]]
-    assert [len(b) for b in batches[2:]] == [BATCH_ITEMS, 5]
-    assert [i for b in batches for i in b] == order  # every session once, order kept
-    assert _batches([], []) == []
+def test_an_unchanged_reingest_never_loads_the_extractor(samples: Path, tmp_path: Path) -> None:
+    """The extractor and the redactor are a good part of a run's start-up: a run that finds
+    nothing to extract does not import them."""
+    memory = tmp_path / "memory"
+    run_ingest(IngestOptions(memory_dir=memory, claude_roots=(samples,)))
+    code = (
+        "import sys; from pathlib import Path; "
+        "from engram_ci.ingest import IngestOptions, run_ingest; "
+        f"r = run_ingest(IngestOptions(memory_dir=Path({str(memory)!r}), "
+        f"claude_roots=(Path({str(samples)!r}),))); "
+        "print(r.sessions_ingested, r.sessions_unchanged > 0, "
+        "sorted(m for m in ('engram_ci.knowledge.extract', 'engram_ci.sync.redact') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "True", "[]"]

@@ -56,13 +56,70 @@ def test_sanitize_body_escapes_headers_and_closes_fences() -> None:
     assert [b.session_id for b in knowledge.parse(knowledge.render(kf)).blocks] == ["a", "b"]
 
 
-def test_replace_blocks_upserts_by_session() -> None:
+OFFLINE = (("confidence", "low"), ("source", "offline"))
+MODEL = (("confidence", "high"), ("source", "anthropic:claude-x"))
+
+
+def test_replace_blocks_upserts_own_blocks_by_session() -> None:
     kf = knowledge.parse(ENGRAM_FILE)
-    updated = knowledge.replace_blocks(kf, [Block("3f1c2b", "2025-06-01T10:00:00Z", "- new")])
-    assert len(updated.blocks) == 2
-    assert updated.get("3f1c2b") == Block("3f1c2b", "2025-06-01T10:00:00Z", "- new")
-    again = knowledge.replace_blocks(updated, [Block("3f1c2b", "2025-06-01T10:00:00Z", "- new")])
-    assert again == updated
+    new = Block("3f1c2b", "2025-06-01T10:00:00Z", "- new", OFFLINE)
+    updated = knowledge.replace_blocks(kf, [new])
+    # engram's own block of that session is not ours to replace: both stay
+    assert {b.body for b in updated.blocks if b.session_id == "3f1c2b"} == {
+        "- Chose SQLite over Postgres for the local cache.",
+        "- new",
+    }
+    newer = Block("3f1c2b", "2025-06-01T10:00:00Z", "- newer", OFFLINE)
+    again = knowledge.replace_blocks(updated, [newer])
+    assert len(again.blocks) == 3 and again.by_key(newer.key) == newer
+
+
+def test_tags_without_a_colon_survive_parse_and_render() -> None:
+    text = "# D\n\n\n## Session: s1 (2025-01-01T00:00:00Z) [updated] [access:2]\n\n- x\n"
+    kf = knowledge.parse(text)
+    assert kf.blocks[0].tags == (("updated", ""), ("access", "2"))
+    assert knowledge.render(kf) == text
+
+
+def test_an_unclosed_fence_ends_at_the_next_header() -> None:
+    text = (
+        "# Solutions\n\n\n## Session: a (1)\n\n```bash\nmake test\n"
+        "\n\n## Session: b (2)\n\n- kept\n\n\n## Session: c (3)\n\n~~~\nlog\n~~~\n"
+    )
+    kf = knowledge.parse(text)
+    assert [b.session_id for b in kf.blocks] == ["a", "b", "c"]
+    assert kf.blocks[1].body == "- kept"
+
+
+def test_upsert_own_replaces_only_our_block_of_the_session() -> None:
+    theirs = Block("s1", "2025", "- engram's LLM reading", (("confidence", "high"),))
+    ours = Block("s1", "2025", "- our old reading", OFFLINE)
+    kf = KnowledgeFile("# D", (theirs, ours))
+    # a model's block of ours replaces our block; engram's stays beside it
+    model = Block("s1", "2025", "- our model's reading", MODEL)
+    result, written = knowledge.upsert_own(kf, [model])
+    assert written == 1 and set(result.blocks) == {theirs, model}
+    # an offline re-read never replaces a model's block (ours or another tool's)
+    again, written = knowledge.upsert_own(result, [Block("s1", "2025", "- offline", OFFLINE)])
+    assert written == 0 and again == result
+
+
+def test_upsert_own_replaces_a_legacy_untagged_block_the_manifest_says_is_ours() -> None:
+    legacy = Block("s1", "2025", "- written by an older engram-ci", (("confidence", "low"),))
+    new = Block("s1", "2025", "- re-read", OFFLINE)
+    kf = KnowledgeFile("# D", (legacy,))
+    assert knowledge.upsert_own(kf, [new], legacy=frozenset({"s1"}))[0].blocks == (new,)
+    # without that word from the manifest it is another tool's block: offline leaves it be
+    assert knowledge.upsert_own(kf, [new])[0].blocks == (legacy,)
+
+
+def test_drop_own_keeps_other_tools_blocks_and_model_blocks_on_offline_runs() -> None:
+    theirs = Block("s1", "2025", "- engram's", ())
+    model = Block("s1", "2025", "- model", MODEL)
+    offline = Block("s2", "2025", "- offline", OFFLINE)
+    kf = KnowledgeFile("# D", (theirs, model, offline))
+    assert knowledge.drop_own(kf, {"s1", "s2"}).blocks == (theirs, model)
+    assert knowledge.drop_own(kf, {"s1", "s2"}, offline=False).blocks == (theirs,)
 
 
 def test_text_without_headers_is_all_preamble() -> None:

@@ -34,9 +34,12 @@ STAGE_OF_TOP_LEVEL = {
     "errors": "base",
     "log": "base",
     "progress": "base",
+    "workers": "base",
     "deadline": "base",
+    "options": "base",  # option values both faces accept (provider choices)
     "ingest": "ingest",
     "export": "ingest",
+    "importer": "ingest",
     "__main__": "faces",
     "cli": "faces",
     "action": "faces",

@@ -402,3 +402,44 @@ def test_offline_ingest_reports_no_model_use(
         "fallbacks": 0,
         "tokens": {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0},
     }
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+@pytest.mark.usefixtures("keys")
+def test_a_redirect_is_not_followed_so_the_key_stays_with_its_host(
+    httpx_mock: HTTPXMock, status: int
+) -> None:
+    """Issue 15: Anthropic's key travels in `x-api-key`, a header httpx would carry to any
+    host a redirect names; the client follows none, falls back offline and says so."""
+    httpx_mock.add_response(
+        url="https://api.anthropic.com/v1/messages",
+        status_code=status,
+        headers={"Location": "https://collector.example.net/v1/messages"},
+    )
+    result = extract_knowledge(fix_a_failing_test(), provider="anthropic")
+    assert result.source == "offline"
+    assert [str(r.url.host) for r in httpx_mock.get_requests()] == ["api.anthropic.com"]
+
+
+@pytest.mark.usefixtures("keys")
+def test_what_a_model_is_sent_is_scrubbed_first(httpx_mock: HTTPXMock) -> None:
+    """The session text leaves the machine for the model's API: ingest passes the redactor."""
+    from engram_ci.sync.redact import redact_text
+
+    httpx_mock.add_response(
+        url="https://api.openai.com/v1/chat/completions", json=openai_reply(json.dumps(ANSWER))
+    )
+    session = fix_a_failing_test()
+    token = "ghp_" + "Zq8vLx2mW9pT4kR7" * 2 + "abcd"
+    session.turns[0].text += f"\nuse GITHUB_TOKEN={token}"
+    extract_knowledge(session, provider="openai", scrub=redact_text)
+    request = httpx_mock.get_request()
+    assert request is not None and token not in request.content.decode()
+
+
+@pytest.mark.usefixtures("keys")
+def test_an_unusable_provider_url_falls_back(warnings: pytest.LogCaptureFixture) -> None:
+    session = fix_a_failing_test()
+    result = extract_knowledge(session, provider="openai", provider_url="http://[::1")
+    assert_fell_back(result, session, warnings)
+    assert "InvalidURL" in warnings.text

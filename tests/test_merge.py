@@ -13,8 +13,11 @@ session_ids = st.sampled_from([f"s{i}" for i in range(6)])
 timestamps = st.sampled_from(["2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z", "unknown date"])
 bodies = st.sampled_from(["", "- a", "- b", "- a longer entry", "```\n## Session: x (y)\n```"])
 tags = st.lists(
-    st.tuples(st.sampled_from(["confidence", "ttl", "deleted"]), st.sampled_from(["high", "7d"])),
-    max_size=2,
+    st.tuples(
+        st.sampled_from(["confidence", "ttl", "deleted", "source", "access", "updated"]),
+        st.sampled_from(["high", "7d", "3", "12", ""]),
+    ),
+    max_size=3,
 ).map(tuple)
 
 
@@ -61,10 +64,14 @@ def test_merge_is_idempotent(a: KnowledgeFile) -> None:
 @given(files, files)
 def test_no_block_is_lost(a: KnowledgeFile, b: KnowledgeFile) -> None:
     result = merge.merge(a, b)
-    keys = {blk.key for blk in result.blocks}
-    assert keys == {blk.key for blk in a.blocks} | {blk.key for blk in b.blocks}
+    forgotten = {blk.session_id for blk in (*a.blocks, *b.blocks) if blk.is_tombstone}
     for blk in (*a.blocks, *b.blocks):
-        kept = result.get(blk.key)
+        if blk.session_id in forgotten and not blk.is_tombstone:
+            # a forgotten session's live blocks give way to its tombstone, whatever their key
+            assert result.is_tombstoned(blk.session_id)
+            assert not [b for b in result.live_blocks() if b.session_id == blk.session_id]
+            continue
+        kept = result.by_key(blk.key)
         assert kept is not None
         # what survives is the block itself or one that outranks it, never something weaker
         assert merge.winner(kept, blk) == kept
@@ -85,10 +92,44 @@ def test_tombstone_beats_live_block_and_stays() -> None:
     assert result.live_blocks() == ()
 
 
-def test_longer_body_wins_a_conflict() -> None:
-    short = KnowledgeFile("# Decisions", (Block("s1", "2025", "- use SQLite"),))
-    grown = KnowledgeFile("# Decisions", (Block("s1", "2025", "- use SQLite\n- WAL mode"),))
-    assert merge.merge(short, grown).blocks[0].body.endswith("WAL mode")
+OWN = (("source", "offline"),)
+
+
+def test_longer_body_wins_a_conflict_between_own_blocks() -> None:
+    short = KnowledgeFile("# Decisions", (Block("s1", "2025", "- use SQLite", OWN),))
+    grown = KnowledgeFile("# Decisions", (Block("s1", "2025", "- use SQLite\n- WAL mode", OWN),))
+    merged = merge.merge(short, grown)
+    assert len(merged.blocks) == 1 and merged.blocks[0].body.endswith("WAL mode")
+
+
+def test_two_blocks_of_one_session_from_another_tool_are_both_kept() -> None:
+    # engram writes dated reflections (and `[updated]` rewrites) under one session id
+    first = Block("s1", "2025-01", "- first reflection")
+    second = Block("s1", "2025-02", "- second reflection", (("updated", ""),))
+    merged = merge.merge(KnowledgeFile("# I", (first,)), KnowledgeFile("# I", (second,)))
+    assert merged.blocks == (first, second)
+    text = knowledge.render(merged)
+    assert "## Session: s1 (2025-02) [updated]\n" in text
+    assert knowledge.parse(text) == merged
+
+
+def test_access_counter_merges_as_the_maximum() -> None:
+    mine = Block("s1", "2025", "- x", (("confidence", "high"), ("access", "3")))
+    theirs = Block("s1", "2025", "- x", (("confidence", "high"), ("access", "7")))
+    for a, b in ((mine, theirs), (theirs, mine)):
+        merged = merge.merge(KnowledgeFile("# D", (a,)), KnowledgeFile("# D", (b,)))
+        assert merged.blocks == (theirs,)
+    # the counter rides on whichever block wins, and never decides the winner
+    grown = Block("s1", "2025", "- x\n- y", (("source", "offline"), ("access", "1")))
+    old = Block("s1", "2025", "- x", (("source", "offline"), ("access", "9")))
+    merged = merge.merge(KnowledgeFile("# D", (grown,)), KnowledgeFile("# D", (old,)))
+    assert merged.blocks == (grown.with_tag("access", "9"),)
+
+
+def test_a_tombstone_forgets_every_block_of_its_session() -> None:
+    kept = KnowledgeFile("# B", (Block("s1", "1", "- a"), Block("s1", "2", "- b", OWN)))
+    dead = KnowledgeFile("# B", (knowledge.tombstone("s1", "1", "2025-03-01"),))
+    assert merge.merge(kept, dead).live_blocks() == ()
 
 
 def test_merge3_keeps_a_deletion_made_on_one_side() -> None:
@@ -117,8 +158,8 @@ def test_merge_texts_of_engram_files_is_byte_stable() -> None:
 
 
 def test_diff_counts_added_removed_changed() -> None:
-    before = KnowledgeFile("", (Block("a", "1", "x"), Block("b", "1", "y")))
-    after = KnowledgeFile("", (Block("a", "1", "x2"), Block("c", "1", "z")))
+    before = KnowledgeFile("", (Block("a", "1", "x", OWN), Block("b", "1", "y")))
+    after = KnowledgeFile("", (Block("a", "1", "x2", OWN), Block("c", "1", "z")))
     assert merge.diff(before, after) == merge.BlockDiff(added=1, removed=1, changed=1)
 
 

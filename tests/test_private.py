@@ -16,6 +16,8 @@ from engram_ci.sync import gistsync
 from engram_ci.transcripts import claude, codex
 from engram_ci.transcripts.model import Session
 from engram_ci.transcripts.private import PRIVATE_MARK, strip_private
+from engram_ci.transcripts.registry import get_reader
+from tests import agent_stores
 from tests.github_server import GitHubStandIn
 
 SECRETS = [f"PRIVATE_WORD_{n}" for n in range(1, 10)]
@@ -257,3 +259,56 @@ def test_a_codex_prompt_with_private_text_is_one_prompt(tmp_path: Path, event_fi
     assert session is not None
     assert session.prompts == [f"deploy {PRIVATE_MARK} now"]
     assert [t.text for t in session.turns if t.role == "user"] == session.prompts  # no copy
+
+
+@pytest.mark.parametrize("agent", sorted(agent_stores.STORES))
+def test_no_agent_store_lets_private_text_through(agent: str, tmp_path: Path) -> None:
+    """Every chat-store reader, however it keeps text (clipped or not): private words planted
+    in the prompt, the reply, a tool's output and the title reach no memory file."""
+    home = tmp_path / "home"
+    agent_stores.STORES[agent](home)
+    planted = {
+        agent_stores.PROMPT: f"{agent_stores.PROMPT} <private>{SECRETS[0]}</private>",
+        agent_stores.DONE: f"{agent_stores.DONE} <PRIVATE>{SECRETS[1]}</PRIVATE>",
+        agent_stores.FAILED_OUTPUT: f"{agent_stores.FAILED_OUTPUT} <private>{SECRETS[2]}",
+        "Fix cart tests": f"Fix cart tests <private>{SECRETS[3]}</private>",
+    }
+    for path in home.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".jsonl"):
+            text = path.read_text()
+            for said, secretly in planted.items():
+                text = text.replace(said, secretly)
+            path.write_text(text)
+    memory = tmp_path / "memory"
+    roots = tuple(get_reader(agent).default_roots({}, home))
+    report = run_ingest(IngestOptions(memory_dir=memory, roots={agent: roots}, jobs=1))
+    assert report.sessions_ingested == 1
+    conversation = next(memory.rglob("conversation.md")).read_text()
+    assert PRIVATE_MARK in conversation and agent_stores.PROMPT in conversation
+    for path in memory.rglob("*"):
+        if path.is_file():
+            _assert_clean(path.read_text(errors="replace"))
+
+
+def test_scrub_session_reaches_every_text_and_subagents() -> None:
+    from engram_ci.transcripts.model import ToolCall, Turn
+    from engram_ci.transcripts.private import scrub_session
+
+    def secret(n: int) -> str:
+        return f"<private>{SECRETS[n]}</private>"
+
+    call = ToolCall("c", "Bash", {"command": secret(0), "args": [secret(1), {"k": secret(2)}]})
+    call.result = secret(3)
+    sub = Session("s", "claude-code", "p", [], turns=[Turn("user", secret(4))])
+    session = Session(
+        "s",
+        "claude-code",
+        "p",
+        [],
+        title=secret(5),
+        summaries=[secret(6)],
+        turns=[Turn("assistant", secret(7), thinking=secret(8), tool_calls=[call])],
+        subagents=[sub],
+    )
+    scrub_session(session)
+    _assert_clean(_all_text(session) + _all_text(sub))

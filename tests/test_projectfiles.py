@@ -47,6 +47,25 @@ def test_write_local_writes_only_what_changed(memory: MemoryLayout) -> None:
     assert projectfiles.read_local(memory, "p") == files
 
 
+def test_context_is_written_after_the_category_files(memory: MemoryLayout) -> None:
+    # engram regenerates (with a paid model call) a context.md older than the categories
+    directory = memory.knowledge_dir("p")
+    files = projectfiles.merge_filesets("p", {"decisions.md": _decisions("a")})
+    projectfiles.write_local(memory, "p", files)
+    context_time = (directory / "context.md").stat().st_mtime_ns
+    assert context_time >= (directory / "decisions.md").stat().st_mtime_ns
+    old = 1_000_000_000
+    for name in ("decisions.md", "context.md", "bugs.md"):
+        if (directory / name).exists():
+            os.utime(directory / name, ns=(old, old))
+    # a new block whose context digest happens to be unchanged still touches context.md
+    grown = dict(files, **{"bugs.md": "# Bugs\n"})
+    assert projectfiles.write_local(memory, "p", grown).written == ("bugs.md",)
+    context_time = (directory / "context.md").stat().st_mtime_ns
+    assert context_time > old
+    assert context_time >= (directory / "bugs.md").stat().st_mtime_ns
+
+
 def test_write_local_refuses_unknown_names(memory: MemoryLayout) -> None:
     with pytest.raises(ValueError, match="unknown knowledge file"):
         projectfiles.write_local(memory, "p", {"../../etc/passwd": "x"})

@@ -1,6 +1,7 @@
 """The contract every registered reader keeps (engram_ci/transcripts/registry.py), run on each.
 
-A new reader adds its samples here (one CASES entry) and passes these unchanged:
+A new reader adds its store here (one CASES entry: samples to copy, or a writer from
+tests/agent_stores.py) and passes these unchanged:
 - layout: its samples, laid out like the agent's store, are discovered and read; every group
   and session says which agent wrote it; default roots live under the home folder;
 - a malformed line (or a broken file) is skipped and counted, never raised;
@@ -12,6 +13,7 @@ A new reader adds its samples here (one CASES entry) and passes these unchanged:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 from engram_ci.transcripts.registry import ReaderSpec, all_readers
+from tests import agent_stores
 from tests.reader_helpers import copy_store, read_groups
 
 TESTS = Path(__file__).parent
@@ -26,23 +29,40 @@ TESTS = Path(__file__).parent
 
 @dataclass(frozen=True)
 class ContractCase:
-    #: a folder laid out like the agent's store (what --<option> DIR points at)
-    samples: Path
+    #: writes the agent's store under a home folder (tmp) and returns its root: the folder
+    #: laid out like the agent's store (what --<option> DIR points at)
+    store: Callable[[Path], Path]
     #: one line of a type the reader cannot know; None for formats that are not line-based
     unknown_line: bytes | None
     #: True when the agent's files are JSON Lines (a bad line is skipped, the rest read)
     line_based: bool = True
 
 
+def _copy(samples: Path) -> Callable[[Path], Path]:
+    return lambda home: copy_store(samples, home / "store")
+
+
 CASES: dict[str, ContractCase] = {
     "claude-code": ContractCase(
-        TESTS / "claude_samples",
+        _copy(TESTS / "claude_samples"),
         b'{"type":"zz-future-line","sessionId":"x","data":{"a":1}}\n',
     ),
     "codex": ContractCase(
-        TESTS / "codex_threads",
+        _copy(TESTS / "codex_threads"),
         b'{"timestamp":"2026-03-04T10:00:00Z","type":"zz_future_record","payload":{"a":1}}\n',
     ),
+    # one JSON document, not lines: a broken file is skipped whole
+    "claude-execution": ContractCase(
+        _copy(TESTS / "claude_execution_samples"), None, line_based=False
+    ),
+    "cursor": ContractCase(agent_stores.cursor, b'{"type":"zz_future","data":{"a":1}}\n'),
+    "copilot": ContractCase(
+        agent_stores.copilot, b'{"type":"zz.future","data":{"a":1},"id":"z1"}\n'
+    ),
+    "cline": ContractCase(agent_stores.cline, None, line_based=False),
+    "gemini": ContractCase(agent_stores.gemini, None, line_based=False),
+    "opencode": ContractCase(agent_stores.opencode, None, line_based=False),
+    "amp": ContractCase(agent_stores.amp, None, line_based=False),
 }
 
 READERS = all_readers()
@@ -56,7 +76,7 @@ def reader(request: pytest.FixtureRequest) -> ReaderSpec:
 
 @pytest.fixture
 def store(reader: ReaderSpec, tmp_path: Path) -> Path:
-    return copy_store(CASES[reader.name].samples, tmp_path / "store")
+    return CASES[reader.name].store(tmp_path / "home")
 
 
 def _read_all(reader: ReaderSpec, root: Path) -> list[tuple[TranscriptGroup, Session | None]]:
@@ -107,8 +127,8 @@ def test_a_malformed_line_is_skipped_and_counted(reader: ReaderSpec, store: Path
         for sid, session in after.items():
             assert session.prompts == before[sid].prompts
         assert sum(_total(s, "malformed") for s in after.values()) >= 2
-    else:  # a broken document is skipped as a whole, and counted
-        assert all(_total(s, "malformed") for sid, s in after.items() if sid in before)
+    else:  # a broken document is skipped as a whole (not a session), or read and counted
+        assert all(_total(s, "malformed") > 0 for s in after.values())
 
 
 def test_an_unknown_line_type_is_skipped_and_counted(reader: ReaderSpec, store: Path) -> None:

@@ -132,10 +132,16 @@ def test_auth_failure_is_one_line_naming_the_token_variable(
     assert git(remote, "rev-list", "--count", "main") == "1"
 
 
-def test_token_option_is_masked_even_in_git_errors(tmp_path: Path) -> None:
-    """A --token given for a remote that is down never shows up in the message."""
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_token_option_reads_a_file_or_stdin_and_is_masked_in_git_errors(
+    tmp_path: Path, source: str
+) -> None:
+    """`--token FILE|-` (never the token in argv), for a remote that is down: the token
+    never shows up in the message."""
     work = _clone_dir(tmp_path, "http://127.0.0.1:9/knowledge.git")  # discard port: refused
     writer = _memory(tmp_path, "w", "s1")
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
     done = subprocess.run(
         [
             *_engram(),
@@ -145,12 +151,13 @@ def test_token_option_is_masked_even_in_git_errors(tmp_path: Path) -> None:
             str(work),
             "--push-remote",
             "--token",
-            TOKEN,
+            str(token_file) if source == "file" else "-",
             "--memory-dir",
             str(writer.root),
             "--attempts",
             "1",
         ],
+        input=TOKEN + "\n" if source == "stdin" else "",
         capture_output=True,
         text=True,
         env=engram_env(),
@@ -160,6 +167,18 @@ def test_token_option_is_masked_even_in_git_errors(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert TOKEN not in done.stderr + done.stdout
     assert "127.0.0.1:9" in done.stderr
+
+
+def test_a_token_given_in_argv_is_refused_without_being_echoed(tmp_path: Path) -> None:
+    work = _clone_dir(tmp_path, "http://127.0.0.1:9/knowledge.git")
+    writer = _memory(tmp_path, "w", "s1")
+    done = run_engram(
+        "sync", "push-repo", P, str(work), "--token", TOKEN, "--memory-dir", str(writer.root)
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert "file holding the token" in line and "ENGRAM_GIT_TOKEN" in line
+    assert TOKEN not in done.stderr + done.stdout
 
 
 def _engram() -> list[str]:
@@ -201,3 +220,32 @@ def test_a_redirect_to_another_host_gets_no_token_and_one_clear_line(
     assert len(lines) == 1 and "redirect" in lines[0], done.stderr
     assert TOKEN not in done.stderr + done.stdout
     assert git(remote, "rev-list", "--count", "main") == "1"
+
+
+@pytest.mark.slow
+def test_a_trickling_git_remote_ends_within_the_deadline(tmp_path: Path) -> None:
+    """Issue 15: git is killed at its overall deadline, with one line naming the setting."""
+    import time
+
+    from .trickle_server import TrickleServer
+
+    with TrickleServer(interval=0.5) as slow:
+        work = _clone_dir(tmp_path, f"{slow.url}/knowledge.git")
+        reader = _memory(tmp_path, "r", "s1")
+        started = time.monotonic()
+        done = run_engram(
+            "sync",
+            "pull-repo",
+            P,
+            str(work),
+            "--fetch-remote",
+            "--memory-dir",
+            str(reader.root),
+            env=engram_env(ENGRAM_GIT_TOKEN=TOKEN, ENGRAM_GIT_DEADLINE_SECONDS="5"),
+        )
+        took = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "within 5s" in line and "ENGRAM_GIT_DEADLINE_SECONDS" in line
+    assert took < 40, took  # the deadline plus start-up on a loaded machine
+    assert TOKEN not in done.stderr

@@ -266,8 +266,10 @@ def test_pull_errors_name_what_exists(kr: Path, tmp_path: Path) -> None:
     mine = MemoryLayout(tmp_path / "mine")
     with pytest.raises(FatalError, match=r"project 'other' is not in branch main.*proj"):
         reposync.pull_repo(mine.root, "other", kr)
-    with pytest.raises(FatalError, match=r"branch 'nope' not found.*main"):
-        reposync.pull_repo(mine.root, P, kr, branch="nope")
+    # a branch nobody pushed to yet is the guide's first step, not an error
+    nothing = reposync.pull_repo(mine.root, P, kr, branch="nope")
+    assert "branch 'nope' does not exist yet" in nothing.notice and "main" in nothing.notice
+    assert not nothing.changed and not mine.root.exists()
     with pytest.raises(FatalError, match="invalid project name"):
         reposync.pull_repo(mine.root, "../etc", kr)
 
@@ -445,3 +447,24 @@ def test_credentials_persisted_by_checkout_win_over_ambient_tokens(
     assert headers() == []
     monkeypatch.setenv("ENGRAM_GIT_TOKEN", "explicit-token-1234")
     assert len(headers()) == 1
+
+
+def test_oversized_repo_content_is_refused_before_reading_and_nothing_is_written(
+    kr: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reposync.push_repo(_layout(tmp_path, "a", "s1").root, P, kr)
+    (kr / P / "bugs.md").write_text("# Bugs\n\n" + "- filler line\n" * 400)  # ~5.6 kB
+    git(kr, "add", "-A")
+    git(kr, "commit", "-qm", "someone commits a huge file")
+    mine = _layout(tmp_path, "mine", "local")
+    before = {p: p.read_bytes() for p in mine.root.rglob("*") if p.is_file()}
+    monkeypatch.setenv("ENGRAM_MAX_FILE_BYTES", "4096")
+    with pytest.raises(
+        FatalError, match=r"bugs.md in proj/ in .* is 5,\d{3} bytes, over the 4,096"
+    ):
+        reposync.pull_repo(mine.root, P, kr)
+    monkeypatch.setenv("ENGRAM_MAX_FILE_BYTES", "100000")
+    monkeypatch.setenv("ENGRAM_MAX_PROJECT_BYTES", "5000")
+    with pytest.raises(FatalError, match="limit for one project"):
+        reposync.pull_repo(mine.root, P, kr)
+    assert {p: p.read_bytes() for p in mine.root.rglob("*") if p.is_file()} == before

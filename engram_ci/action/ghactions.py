@@ -20,6 +20,13 @@ from typing import TextIO
 from actions_toolkit.command import Command
 from actions_toolkit.file_command import prepare_key_value_message
 
+from engram_ci.log import neutralise_commands
+from engram_ci.sync.secret_shapes import secret_name_kind
+
+#: the shell's own variables whose names only look like secrets (PWD: the working directory)
+_SHELL_STATE = frozenset({"PWD", "OLDPWD"})
+#: the runner's own tokens, masked like any other
+_RUNNER_TOKENS = ("ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 #: GitHub refuses step summaries over 1 MiB; keep well inside it
 SUMMARY_LIMIT = 1024 * 1024 - 4096
 
@@ -50,6 +57,21 @@ class Runner:
         for value in sorted(v for v in values if v):
             self.command("add-mask", value)
 
+    def mask_environment(self, env: Mapping[str, str]) -> list[str]:
+        """Mask the value of every variable whose name says secret (GITHUB_TOKEN, ENGRAM_GIT_TOKEN,
+        *_API_KEY, ENGRAM_PASSPHRASE, ENGRAM_AGE_IDENTITY, AWS_SECRET_ACCESS_KEY...), whatever
+        kind of token it holds. Returns the values masked (to register them with log.mask)."""
+        masked = []
+        for name, value in sorted(env.items()):
+            runner_owned = name.startswith(("INPUT_", "GITHUB_ACTION", "RUNNER_", "ACTIONS_"))
+            if runner_owned and name not in _RUNNER_TOKENS:
+                continue  # inputs are masked by name; runner paths and ids are no secrets
+            if name in _SHELL_STATE or secret_name_kind(name) is None or not _worth_masking(value):
+                continue
+            self.add_mask(value)
+            masked.append(value)
+        return masked
+
     @contextlib.contextmanager
     def group(self, title: str) -> Iterator[None]:
         self.command("group", title)
@@ -64,12 +86,15 @@ class Runner:
     def warning(self, message: str) -> None:
         self.command("warning", message)
 
+    def notice(self, message: str) -> None:
+        self.command("notice", message)
+
     def set_output(self, name: str, value: str) -> None:
         """Append `name<<DELIM\\nvalue\\nDELIM` (random delimiter: any value is safe)."""
         path = self._env.get("GITHUB_OUTPUT", "")
         if not path:
             # not under a runner (a local try-out): show the value instead
-            self.stdout.write(f"output {name}={value}\n")
+            self.stdout.write(neutralise_commands(f"output {name}={value}") + "\n")
             return
         with open(path, "a", encoding="utf-8", newline="") as handle:
             handle.write(prepare_key_value_message(name, value) + os.linesep)
@@ -101,7 +126,14 @@ class AnnotationFormatter(logging.Formatter):
             return str(Command("warning", {}, message))
         if record.levelno <= logging.DEBUG:
             return str(Command("debug", {}, message))
-        return message
+        # info lines are printed as they are: data in them must not become a command
+        return neutralise_commands(message)
+
+
+def _worth_masking(value: str) -> bool:
+    """A value that masking would not garble the whole log with (`true`, `1`, a path)."""
+    value = value.strip()
+    return len(value) >= 6 and value.lower() not in ("true", "false") and not value.isdigit()
 
 
 def parse_file_command(text: str) -> dict[str, str]:

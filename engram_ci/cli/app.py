@@ -8,15 +8,16 @@ owns the frame: global options, error handling and the exit code.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from engram_ci import __version__, log
-from engram_ci.cli import demo, memory, memory_edit, sync_gist, sync_repo, sync_s3
+from engram_ci.cli import demo, import_cmd, memory, memory_edit, sync_gist, sync_repo, sync_s3
 from engram_ci.cli import ingest_cmd as ingest
-from engram_ci.errors import EXIT_BUG, EXIT_USER_ERROR, FatalError
+from engram_ci.errors import EXIT_BUG, EXIT_USER_ERROR, FatalError, environment_error
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
@@ -53,16 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"engram-ci {__version__}")
-    commands: Subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands: Subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", help="what to do (engram COMMAND --help for more)"
+    )
     commands.required = True
     ingest.register(commands, common)
     memory.register(commands, common)
     memory_edit.register(commands, common)
+    import_cmd.register(commands, common)
     demo.register(commands, common)
     sync = commands.add_parser(
-        "sync", parents=[common], help="share memory through GitHub Gists or git repositories"
+        "sync",
+        parents=[common],
+        help="share memory through GitHub Gists, git repositories or S3 buckets",
     )
-    sync_commands: Subparsers = sync.add_subparsers(dest="sync_command", metavar="SYNC_COMMAND")
+    sync_commands: Subparsers = sync.add_subparsers(
+        dest="sync_command",
+        metavar="SYNC_COMMAND",
+        help="where and how (engram sync SYNC_COMMAND --help for more)",
+    )
     sync_commands.required = True
     sync_gist.register(sync_commands, common)
     sync_repo.register(sync_commands, common)
@@ -71,6 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The CLI; inside a GitHub Actions step, nothing it prints can forge a workflow command
+    (a project named `::stop-commands::x` listed at a line start stays text)."""
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        with log.inert_streams():
+            return _main(argv)
+    return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     log.configure()
     try:
         args = build_parser().parse_args(argv)
@@ -84,14 +103,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:
+        fatal = environment_error(error)
+        if fatal is None:
+            return _bug()
+        print(log.mask(f"engram: error: {fatal}"), file=sys.stderr)
+        return EXIT_USER_ERROR
     except Exception:
-        # A bug: show the traceback so it can be reported, masked like everything else.
-        print(log.mask(traceback.format_exc()), file=sys.stderr, end="")
-        print(
-            "engram: internal error (a bug, exit 3): please report it with the traceback above",
-            file=sys.stderr,
-        )
-        return EXIT_BUG
+        return _bug()
+
+
+def _bug() -> int:
+    """A bug: show the traceback so it can be reported, masked like everything else."""
+    print(log.mask(traceback.format_exc()), file=sys.stderr, end="")
+    print(
+        "engram: internal error (a bug, exit 3): please report it with the traceback above",
+        file=sys.stderr,
+    )
+    return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,13 +15,13 @@ from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
 from engram_ci.knowledge.context import DEFAULT_BUDGET
 from engram_ci.memory.paths import resolve_memory_dir
+from engram_ci.options import PROVIDERS, provider_or_none
 from engram_ci.progress import Progress
+from engram_ci.transcripts.project_names import PROJECT_NAME_RULES
 from engram_ci.transcripts.registry import ReaderSpec, all_readers, reader_names
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
-
-PROVIDERS = ("offline", "anthropic", "openai", "ollama")
 
 
 def samples_dir() -> Path:
@@ -42,7 +43,22 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
             "re-ingesting a session replaces its knowledge blocks."
         ),
     )
-    parser.add_argument("--project", metavar="P", help="only ingest sessions of project P")
+    parser.add_argument(
+        "--project", metavar="P", help="only ingest sessions of project P (none: an error)"
+    )
+    parser.add_argument(
+        "--since",
+        type=parse_duration,
+        metavar="DURATION",
+        help="only transcripts modified within DURATION, e.g. 5m, 2h, 1d (what hooks run)",
+    )
+    parser.add_argument(
+        "--project-name",
+        choices=PROJECT_NAME_RULES,
+        default="cwd",
+        help="name projects by the session cwd's last component (cwd, default) or as "
+        "upstream engram decodes the transcript folder (engram), so both tools agree",
+    )
     parser.add_argument("--force", action="store_true", help="re-ingest unchanged transcripts")
     parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
     parser.add_argument("--skip-knowledge", action="store_true", help="archive conversations only")
@@ -59,8 +75,8 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
             f"--{reader.option}",
             metavar="DIR",
             dest=_dest(reader.option),
-            help=f"{reader.name} sessions root (default: {reader.store}); any such flag "
-            "reads only the folders named",
+            help=f"read {reader.name}'s sessions from DIR (default: {reader.store}); "
+            "any such flag reads only the folders named",
         )
     parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled sample transcripts"
@@ -76,7 +92,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-codex",
         action="store_true",
-        help="ignore Codex CLI sessions (same as --agent for the others)",
+        help="ignore Codex CLI sessions (--agent picks which agents to read)",
     )
     parser.add_argument(
         "--keep-worktrees",
@@ -92,6 +108,20 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     add_budget_option(parser)
     parser.set_defaults(handler=run)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """`30s`, `5m`, `2h`, `1d`, `1w` (a bare number is seconds) -> seconds."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"--since wants a duration like 30s, 5m, 2h or 1d, not {text!r}"
+        )
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def _positive_int(text: str) -> int:
@@ -155,12 +185,14 @@ def options_from(
         force=args.force,
         dry_run=args.dry_run,
         skip_knowledge=args.skip_knowledge,
-        provider=None if args.provider == "offline" else args.provider,
+        provider=provider_or_none(args.provider),
         provider_url=args.provider_url,
         model=args.model,
         jobs=args.jobs,
         context_budget=args.budget or DEFAULT_BUDGET,
         keep_worktrees=args.keep_worktrees,
+        since_seconds=args.since,
+        project_name=args.project_name,
     )
 
 

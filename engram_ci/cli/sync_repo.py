@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci.cli.common import print_json
+from engram_ci.cli.common import print_json, read_token_option
 from engram_ci.memory.paths import resolve_memory_dir
 from engram_ci.sync import crypto
 
@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
 
 CREDENTIALS_HELP = (
-    "token for an http(s) remote (default: $ENGRAM_GIT_TOKEN; else $GITHUB_TOKEN, $GH_TOKEN "
-    "or `gh auth token`, sent to GitHub hosts only). Passed to git in its environment, never "
-    "in a URL or .git/config"
+    "a FILE holding the token for an http(s) remote, or `-` to read it from stdin (default: "
+    "$ENGRAM_GIT_TOKEN; else $GITHUB_TOKEN, $GH_TOKEN or `gh auth token`, sent to GitHub "
+    "hosts only). Passed to git in its environment, never in argv, a URL or .git/config"
 )
 
 
@@ -32,8 +32,10 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="create a knowledge repo, or add what a clone is missing (merge driver, files)",
     )
-    init.add_argument("path", type=Path, metavar="PATH")
-    init.add_argument("--branch", default="main", help="branch of a new repo (default: main)")
+    init.add_argument("path", type=Path, metavar="PATH", help="the repo (created when missing)")
+    init.add_argument(
+        "--branch", help="branch of a new repo (default: git's init.defaultBranch, else main)"
+    )
     init.set_defaults(handler=_init)
 
     push = subparsers.add_parser(
@@ -41,7 +43,9 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     _project_and_path(push)
     push.add_argument("--message", "-m", help="commit message")
-    push.add_argument("--branch", help="branch to write (default: the current branch)")
+    push.add_argument(
+        "--branch", help="branch to write (default: the current branch, else the remote's default)"
+    )
     push.add_argument(
         "--push-remote", action="store_true", help="push; merge and retry if the remote moved"
     )
@@ -49,6 +53,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "--attempts", type=int, default=None, help="push tries before giving up (default: 12)"
     )
     _remote_options(push)
+    _adopt_option(push)
     crypto.add_cli_options(push)
     push.set_defaults(handler=_push)
 
@@ -56,9 +61,21 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "pull-repo", parents=[common], help="merge a project from a git repo into local memory"
     )
     _project_and_path(pull)
-    pull.add_argument("--branch", help="branch to read (default: the current branch)")
+    pull.add_argument(
+        "--branch",
+        help="branch to read (default: the current branch, else the remote's default); "
+        "one that does not exist yet is a notice, not an error",
+    )
     pull.add_argument("--fetch-remote", action="store_true", help="fetch the branch first")
+    pull.add_argument("--force", action="store_true", help="replace local files instead of merging")
+    pull.add_argument(
+        "--version",
+        metavar="COMMIT",
+        help="restore the project as it was at this commit (7+ hex characters); the next "
+        "push-repo makes the branch equal to it",
+    )
     _remote_options(pull)
+    _adopt_option(pull)
     crypto.add_cli_options(pull)
     pull.set_defaults(handler=_pull)
 
@@ -67,7 +84,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="merge branches into the current one at block level, in one commit",
     )
-    merge.add_argument("branches", nargs="+", metavar="BRANCH")
+    merge.add_argument("branches", nargs="+", metavar="BRANCH", help="branches to merge in")
     merge.add_argument("--path", type=Path, default=Path("."), help="the repo (default: .)")
     merge.add_argument("--message", "-m", help="commit message")
     merge.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -75,21 +92,33 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 
     # git's merge driver hook (configured by init-repo); no help= keeps it out of --help
     driver = subparsers.add_parser("merge-driver", parents=[common])
-    for name in ("base", "ours", "theirs"):
-        driver.add_argument(name, type=Path)
-    driver.add_argument("pathname")
+    for name, what in (
+        ("base", "the common ancestor's version (git's %%O)"),
+        ("ours", "our version, which receives the result (%%A)"),
+        ("theirs", "their version (%%B)"),
+    ):
+        driver.add_argument(name, type=Path, help=what)
+    driver.add_argument("pathname", help="the file's path in the repository (%%P)")
     driver.set_defaults(handler=_driver)
 
 
 def _project_and_path(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("project", metavar="PROJECT")
+    parser.add_argument("project", metavar="PROJECT", help="the project to sync")
     parser.add_argument("path", type=Path, metavar="PATH", help="the knowledge repo")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def _remote_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remote", help="remote name (default: the branch's, else origin)")
-    parser.add_argument("--token", help=CREDENTIALS_HELP)
+    parser.add_argument("--token", metavar="FILE|-", help=CREDENTIALS_HELP)
+
+
+def _adopt_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="use a project folder whose metadata.json names another project",
+    )
 
 
 def _memory(args: argparse.Namespace) -> Path:
@@ -116,12 +145,19 @@ def _push(args: argparse.Namespace) -> int:
         branch=args.branch,
         message=args.message,
         push_remote=args.push_remote,
-        token=args.token,
+        token=read_token_option(args.token),
         remote=args.remote,
         attempts=args.attempts or reposync.PUSH_ATTEMPTS,
         cipher=keys.cipher,
         encrypt=keys.encrypt,
+        adopt=args.adopt,
     )
+    if args.message and not result.changed:
+        print(
+            f"engram: nothing new to commit for {args.project}: --message was not used "
+            f"({result.branch} stays at {result.commit_sha[:12]})",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(dataclasses.asdict(result))
     else:
@@ -144,12 +180,22 @@ def _pull(args: argparse.Namespace) -> int:
         args.path,
         branch=args.branch,
         fetch_remote=args.fetch_remote,
-        token=args.token,
+        token=read_token_option(args.token),
         remote=args.remote,
         cipher=crypto.encryption_from_args(args, pulling=True).cipher,
+        force=args.force,
+        adopt=args.adopt,
+        version=args.version,
     )
     if args.json:
         print_json(dataclasses.asdict(result))
+    elif result.notice:
+        print(f"engram: {result.notice}", file=sys.stderr)
+    elif result.restored:
+        print(
+            f"{args.project}: restored as of commit {result.restored}; the next push-repo "
+            "makes the branch equal to it"
+        )
     else:
         what = ", ".join(result.files_synced) or "nothing new"
         print(f"{args.project}: {what} (+{result.blocks_added} blocks) from {result.commit_sha}")

@@ -7,12 +7,20 @@
     - Chose SQLite over Postgres for the local cache.
 
 A header only counts outside fenced code, so a transcript that quotes a knowledge file (or a
-hostile one that forges headers inside ``` fences) cannot split or inject blocks. Rendering is
-canonical: parse(render(f)) == f, and the same blocks always give the same bytes.
+hostile one that forges headers inside ``` fences) cannot split or inject blocks — but a fence
+that never closes ends at the next header, so one unbalanced block cannot swallow the rest.
+Rendering is canonical: parse(render(f)) == f, and the same blocks always give the same bytes.
+
+Tags are `[name:value]` or, as engram also writes, a bare `[name]` (kept with value "").
+Identity: engram-ci's own blocks carry a `[source:...]` tag (the extractor that wrote them) and
+are one per session per file, so they are keyed by session id; any other block — engram's LLM
+blocks, hand-written ones, dated reflections that repeat a session id — is keyed by session id
+AND body, so two different blocks of one session are both kept.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -33,16 +41,21 @@ HEADER_RE = re.compile(
     r"^## Session: (?P<id>\S(?:.*?\S)?) \((?P<ts>[^()\n]*)\)"
     r"(?P<tags>(?:[ \t]*\[[^\[\]\n]*\])*)[ \t]*$"
 )
-_TAG_RE = re.compile(r"\[([A-Za-z_][\w-]*):([^\[\]\n]*)\]")
+_TAG_RE = re.compile(r"\[([^\[\]\n]*)\]")
+_NAMED_TAG_RE = re.compile(r"([A-Za-z_][\w-]*):(.*)", re.DOTALL)
 _FENCE_RE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})")
 TOMBSTONE_TAG = "deleted"
+#: which extractor wrote a block: "offline" or "<provider>:<model>"; only engram-ci writes it
+SOURCE_TAG = "source"
+CONFIDENCE_TAG = "confidence"
+OFFLINE_SOURCE = "offline"
 #: session ids of the notes a person wrote by hand (`engram add`): note-<UTC time>-<hash>
 NOTE_PREFIX = "note-"
 
 
 @dataclass(frozen=True)
 class Block:
-    """One `## Session:` block. Identity is the session id: a session has one block per file."""
+    """One `## Session:` block (see the module docstring for its identity, `key`)."""
 
     session_id: str
     timestamp: str
@@ -51,7 +64,19 @@ class Block:
 
     @property
     def key(self) -> str:
-        return self.session_id
+        if self.is_tombstone or self.is_own:
+            return self.session_id
+        digest = hashlib.sha256(self.body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return f"{self.session_id}#{digest}"
+
+    @property
+    def is_own(self) -> bool:
+        """Written by engram-ci's ingest (it tags every block with its source)."""
+        return self.tag(SOURCE_TAG) is not None
+
+    @property
+    def is_offline(self) -> bool:
+        return self.tag(SOURCE_TAG) == OFFLINE_SOURCE
 
     @property
     def is_tombstone(self) -> bool:
@@ -61,12 +86,18 @@ class Block:
         return next((value for key, value in self.tags if key == name), None)
 
     def with_tag(self, name: str, value: str) -> Block:
-        others = tuple((k, v) for k, v in self.tags if k != name)
-        return replace(self, tags=(*others, (name, value)))
+        """The block with tag `name` set to `value`: in place when present, else appended."""
+        if self.tag(name) is None:
+            return replace(self, tags=(*self.tags, (name, value)))
+        return replace(self, tags=tuple((k, value if k == name else v) for k, v in self.tags))
 
     def header(self) -> str:
-        tags = "".join(f" [{name}:{value}]" for name, value in self.tags)
-        return f"## Session: {self.session_id} ({self.timestamp}){tags}"
+        return f"## Session: {self.session_id} ({self.timestamp}){render_tags(self.tags)}"
+
+
+def render_tags(tags: Iterable[tuple[str, str]]) -> str:
+    """` [name:value]` each, or ` [name]` for a tag without a value (engram's `[updated]`)."""
+    return "".join(f" [{name}:{value}]" if value else f" [{name}]" for name, value in tags)
 
 
 def tombstone(session_id: str, timestamp: str, deleted_at: str) -> Block:
@@ -83,7 +114,14 @@ class KnowledgeFile:
         return tuple(b for b in self.blocks if not b.is_tombstone)
 
     def get(self, session_id: str) -> Block | None:
+        """The first block of `session_id` (a session may have several: see `key`)."""
         return next((b for b in self.blocks if b.session_id == session_id), None)
+
+    def by_key(self, key: str) -> Block | None:
+        return next((b for b in self.blocks if b.key == key), None)
+
+    def is_tombstoned(self, session_id: str) -> bool:
+        return any(b.is_tombstone and b.session_id == session_id for b in self.blocks)
 
 
 def title_for(category: str) -> str:
@@ -104,14 +142,28 @@ def _closes(line: str, opening: str) -> bool:
     return stripped.startswith(opening[0] * len(opening)) and set(stripped) == {opening[0]}
 
 
+def _closer_runs(lines: list[str]) -> dict[str, list[int]]:
+    """For each fence character, the longest closing run at or after each line (suffix max),
+    so `is a fence opened here ever closed?` costs O(1) and hostile files stay linear."""
+    runs = {"`": [0] * (len(lines) + 1), "~": [0] * (len(lines) + 1)}
+    for index in range(len(lines) - 1, -1, -1):
+        stripped = lines[index].strip()
+        for char, suffix in runs.items():
+            own = len(stripped) if len(stripped) >= 3 and set(stripped) == {char} else 0
+            suffix[index] = max(own, suffix[index + 1])
+    return runs
+
+
 def _iter_lines_outside_fences(lines: list[str]) -> Iterator[tuple[int, str, bool]]:
-    """Yield (index, line, outside_fence) with CommonMark-ish fence tracking."""
+    """Yield (index, line, outside_fence) with CommonMark-ish fence tracking, except that a
+    fence with no closing line anywhere after it is no fence: it ends at the next header."""
+    closers = _closer_runs(lines)
     opening: str | None = None
     for index, line in enumerate(lines):
         if opening is None:
             fence = _fence_of(line)
             yield index, line, True
-            if fence:
+            if fence and closers[fence[0]][index + 1] >= len(fence):
                 opening = fence
         else:
             yield index, line, False
@@ -120,7 +172,13 @@ def _iter_lines_outside_fences(lines: list[str]) -> Iterator[tuple[int, str, boo
 
 
 def parse_tags(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple((m.group(1), m.group(2).strip()) for m in _TAG_RE.finditer(text))
+    """Every `[...]` of a header: `[name:value]` -> (name, value), `[word]` -> (word, "")."""
+    tags = []
+    for match in _TAG_RE.finditer(text):
+        inner = match.group(1).strip()
+        named = _NAMED_TAG_RE.fullmatch(inner)
+        tags.append((named.group(1), named.group(2).strip()) if named else (inner, ""))
+    return tuple(tags)
 
 
 def parse(text: str) -> KnowledgeFile:
@@ -185,12 +243,58 @@ def render(kf: KnowledgeFile) -> str:
 
 
 def replace_blocks(kf: KnowledgeFile, new_blocks: Iterable[Block]) -> KnowledgeFile:
-    """Upsert by session id: a re-ingested session replaces its block, never duplicates it."""
+    """Upsert by key: a block replaces the one with its key (an own block: its session's)."""
     incoming = {b.key: b for b in new_blocks}
     kept = [incoming.pop(b.key, b) for b in kf.blocks]
     return KnowledgeFile(kf.preamble, tuple(sort_blocks([*kept, *incoming.values()])))
 
 
 def sort_blocks(blocks: Iterable[Block]) -> list[Block]:
-    """Canonical order: oldest first (engram appends), ties by session id."""
-    return sorted(blocks, key=lambda b: (b.timestamp, b.session_id))
+    """Canonical order: oldest first (engram appends), ties by session id, then key."""
+    return sorted(blocks, key=lambda b: (b.timestamp, b.session_id, b.key))
+
+
+def _ours(block: Block, legacy: frozenset[str]) -> bool:
+    # `legacy`: sessions whose untagged block an earlier engram-ci wrote (its manifest says so)
+    return not block.is_tombstone and (block.is_own or block.session_id in legacy)
+
+
+def upsert_own(
+    kf: KnowledgeFile, new_blocks: Iterable[Block], *, legacy: frozenset[str] = frozenset()
+) -> tuple[KnowledgeFile, int]:
+    """Ingest's write: each new (own, source-tagged) block replaces its session's earlier own
+    block — never another tool's, which stays beside it. An offline block never replaces or
+    joins a block a model (ours or another tool's) wrote for that session, and a tombstoned
+    session stays forgotten. Returns the file and how many new blocks were written."""
+    blocks = list(kf.blocks)
+    written = 0
+    for new in new_blocks:
+        held = [b for b in blocks if b.session_id == new.session_id]
+        if any(b.is_tombstone for b in held):
+            continue
+        by_model_or_other_tool = [
+            b for b in held if not _ours(b, legacy) or (b.is_own and not b.is_offline)
+        ]
+        if new.is_offline and by_model_or_other_tool:
+            continue  # a model's (or another tool's) reading of the session stands
+        blocks = [b for b in blocks if not (b.session_id == new.session_id and _ours(b, legacy))]
+        blocks.append(new)
+        written += 1
+    return KnowledgeFile(kf.preamble, tuple(sort_blocks(blocks))), written
+
+
+def drop_own(
+    kf: KnowledgeFile,
+    session_ids: set[str],
+    *,
+    legacy: frozenset[str] = frozenset(),
+    offline: bool = True,
+) -> KnowledgeFile:
+    """Remove our own blocks of sessions that no longer produce this category. Another tool's
+    blocks stay, and an `offline` re-read does not remove what a model wrote."""
+
+    def stale(b: Block) -> bool:
+        model_written = b.is_own and not b.is_offline
+        return b.session_id in session_ids and _ours(b, legacy) and not (offline and model_written)
+
+    return KnowledgeFile(kf.preamble, tuple(b for b in kf.blocks if not stale(b)))

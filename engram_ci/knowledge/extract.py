@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("engram_ci")
 #: warnings already given in this process that would only repeat (a missing key)
 _said_once: set[str] = set()
+#: providers that stalled past their deadline in this process
+_stalled: set[str] = set()
 #: a model may say more than the offline extractor, but a knowledge block stays a digest
 MODEL_ITEMS_CAP = 12
 
@@ -56,7 +58,7 @@ def extract_knowledge(
 
     `scrub` cleans the session text a model is sent (ingest passes the redactor: a model's
     API is off this machine)."""
-    if not provider or provider == "offline":
+    if not provider or provider == "offline" or provider in _stalled:
         return extract_offline(session)
     # imported only here: httpx (and the CLI tools it pulls in) is a tenth of a second of
     # start-up that an offline ingest never needs
@@ -73,6 +75,11 @@ def extract_knowledge(
         done = llm.complete_json(
             provider, prompt, model=model, base_url=provider_url, client=client
         )
+    except llm.StalledError as exc:
+        # a provider that stalled once would hold every later session as long: stop asking
+        _stalled.add(provider)
+        logger.warning("%s; using the offline extractor for the rest of this run", exc)
+        return extract_offline(session)
     except llm.MissingKeyError as exc:
         # the same for every session of an ingest: say it once, not a hundred times
         if str(exc) not in _said_once:

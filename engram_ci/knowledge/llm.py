@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from engram_ci.deadline import DeadlineExceeded, call_within, seconds_from_env
 from engram_ci.knowledge.providers import (
     Prompt,
     Provider,
@@ -39,6 +40,7 @@ __all__ = [
     "Completion",
     "LLMError",
     "MissingKeyError",
+    "StalledError",
     "complete_json",
     "get_provider",
     "parse_json_object",
@@ -71,6 +73,15 @@ class LLMError(Exception):
 
 class MissingKeyError(LLMError):
     pass
+
+
+class StalledError(LLMError):
+    """No complete answer within the overall deadline: the next call would stall alike."""
+
+
+def deadline_seconds() -> float:
+    """One model call's overall deadline: ENGRAM_LLM_DEADLINE_SECONDS (clamped to 1-900)."""
+    return seconds_from_env("ENGRAM_LLM_DEADLINE_SECONDS", DEADLINE_SECONDS, low=1.0, high=900.0)
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ def complete_json(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     max_retries: int = MAX_RETRIES,
-    deadline: float = DEADLINE_SECONDS,
+    deadline: float | None = None,
 ) -> Completion:
     """Ask the provider for one answer matching `prompt.schema`, within `deadline` seconds."""
     provider = get_provider(provider_name)
@@ -125,7 +136,11 @@ def complete_json(
     http = client or httpx.Client(timeout=TIMEOUT_SECONDS)
     try:
         reply = _post_with_retries(
-            http, request, _Deadline(clock, deadline), sleep=sleep, max_retries=max_retries
+            http,
+            request,
+            _Deadline(clock, deadline_seconds() if deadline is None else deadline),
+            sleep=sleep,
+            max_retries=max_retries,
         )
     finally:
         if own_client:
@@ -184,16 +199,41 @@ def _post_with_retries(
 def _post(
     client: httpx.Client, request: Request, deadline: _Deadline
 ) -> tuple[int, httpx.Headers, bytes]:
-    """One POST read whole, but never past the deadline nor past MAX_REPLY_BYTES."""
+    """One POST read whole, but never past the deadline nor past MAX_REPLY_BYTES.
+
+    The body is read in chunks against the deadline; a server that trickles its status line
+    or headers never reaches that loop, so the whole call also runs within the deadline
+    (engram_ci.deadline) and the client is closed on it.
+    """
     left = deadline.left()
     if left <= 0:
-        raise LLMError(f"{request.url} gave no answer within the {deadline.seconds:.0f} s deadline")
-    wait = min(TIMEOUT_SECONDS, left)
+        raise StalledError(
+            f"{request.url} gave no answer within the {deadline.seconds:.0f} s deadline"
+        )
+    try:
+        return call_within(left, lambda: _read(client, request, deadline), cancel=client.close)
+    except DeadlineExceeded:
+        raise StalledError(
+            f"{request.url} sent no complete answer within {deadline.seconds:.0f}s "
+            "(ENGRAM_LLM_DEADLINE_SECONDS sets the limit)"
+        ) from None
+
+
+def _read(
+    client: httpx.Client, request: Request, deadline: _Deadline
+) -> tuple[int, httpx.Headers, bytes]:
+    wait = min(TIMEOUT_SECONDS, deadline.left())
     chunks: list[bytes] = []
     size = 0
     try:
+        # never follow a redirect: the key header would go wherever the answer points
         with client.stream(
-            "POST", request.url, headers=request.headers, json=request.body, timeout=wait
+            "POST",
+            request.url,
+            headers=request.headers,
+            json=request.body,
+            timeout=wait,
+            follow_redirects=False,
         ) as response:
             for chunk in response.iter_bytes():
                 size += len(chunk)
@@ -203,12 +243,12 @@ def _post(
                     )
                 if deadline.left() <= 0:
                     late = f"the {deadline.seconds:.0f} s deadline"
-                    raise LLMError(f"{request.url} was still answering at {late}")
+                    raise StalledError(f"{request.url} was still answering at {late}")
                 chunks.append(chunk)
             return response.status_code, response.headers, b"".join(chunks)
     except httpx.TimeoutException:
         raise LLMError(f"{request.url} did not answer within {wait:.0f} s") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         # type name only: some transport errors quote the request, headers included
         raise LLMError(f"cannot reach {request.url}: {type(exc).__name__}") from None
 

@@ -253,6 +253,33 @@ def session_meta(session: Session) -> dict[str, Any]:
     }
 
 
+#: upstream engram's meta.json key -> ours (engram writes start_time, end_time, model, ...)
+UPSTREAM_META_KEYS = {"start_time": "started_at", "end_time": "ended_at"}
+
+
+def read_meta(data: dict[str, Any]) -> dict[str, Any]:
+    """A meta.json as ours, whichever tool wrote it: upstream engram's keys (`start_time`,
+    `end_time`, `model`, `tool_usage`, `turn_count`, token totals) are mapped onto ours;
+    keys we already have win, and the original keys stay for whoever reads them."""
+    meta = dict(data)
+    for theirs, ours in UPSTREAM_META_KEYS.items():
+        if meta.get(ours) is None and meta.get(theirs) is not None:
+            meta[ours] = meta[theirs]
+    model = data.get("model")
+    if "models" not in meta and isinstance(model, str) and model:
+        meta["models"] = [model]
+    usage = data.get("tool_usage")
+    if "tool_calls" not in meta and isinstance(usage, dict):
+        meta["tool_calls"] = sum(n for n in usage.values() if isinstance(n, int))
+    turns = data.get("turn_count")
+    if "turns" not in meta and isinstance(turns, int):
+        meta["turns"] = {"total": turns}
+    tokens_in, tokens_out = data.get("total_input_tokens"), data.get("total_output_tokens")
+    if "tokens" not in meta and isinstance(tokens_in, int) and isinstance(tokens_out, int):
+        meta["tokens"] = {"input": tokens_in, "output": tokens_out, "total": tokens_in + tokens_out}
+    return meta
+
+
 def _write_if_changed(path: Path, chunks: Iterable[str], *, new_folder: bool = False) -> bool:
     # Not fsynced one by one (that was a third of an ingest's time): the rename means a killed
     # ingest leaves the old file or the new one, and ingest's commit then syncs the

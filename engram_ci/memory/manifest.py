@@ -61,6 +61,9 @@ class Entry:
     categories: tuple[str, ...] = ()
     #: False after --skip-knowledge: a later run that wants knowledge must re-read the session
     has_knowledge: bool = True
+    #: whether its blocks carry the [source:...] tag; an entry without one (an older
+    #: engram-ci) wrote untagged blocks, which a re-ingest still recognises as its own
+    tagged: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +72,7 @@ class Entry:
             "project": self.project,
             "categories": list(self.categories),
             "has_knowledge": self.has_knowledge,
+            "tagged": self.tagged,
             "parts": [list(part) for part in self.fingerprint],
         }
 
@@ -84,6 +88,7 @@ class Entry:
             project=data.get("project"),
             categories=tuple(str(c) for c in data.get("categories", ())),
             has_knowledge=bool(data.get("has_knowledge", True)),
+            tagged=bool(data.get("tagged", False)),
         )
 
 

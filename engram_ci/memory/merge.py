@@ -1,12 +1,15 @@
 """Block-level merging of knowledge files — pure functions, shared by gist and repo sync.
 
-The merge of two files is the join of their block sets: every session id from either side,
-and when both sides hold the same id with different content, one deterministic winner:
+The merge of two files is the join of their block sets: every block key (blocks.Block.key)
+from either side, and when both sides hold the same key with different content, one
+deterministic winner:
 
-- a tombstone beats a live block (a forgotten session stays forgotten), and among tombstones
-  the latest deletion wins;
+- a tombstone beats a live block, and removes every live block of its session whatever its
+  key (a forgotten session stays forgotten); among tombstones the latest deletion wins;
 - among live blocks, the longer body wins (a re-ingested session only grows), then the larger
-  text, then the larger tags, so the order is total.
+  text, then the larger tags, so the order is total;
+- `[access:N]` is engram's read counter, not content: it takes no part in choosing the winner,
+  which gets the largest count either side saw.
 
 Picking the maximum of a total order makes the merge commutative, associative and idempotent,
 so every machine converges on byte-identical files whatever order pushes arrive in.
@@ -21,22 +24,42 @@ from dataclasses import dataclass
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge.blocks import Block, KnowledgeFile
 
+ACCESS_TAG = "access"
 
-def _rank(block: Block) -> tuple[int, str, int, str, tuple[tuple[str, str], ...], str]:
-    # Every field takes part, so two different blocks never tie: the order is total.
+
+Rank = tuple[int, str, int, str, tuple[tuple[str, str], ...], str, int, tuple[tuple[str, str], ...]]
+
+
+def _rank(block: Block) -> Rank:
+    # Every field takes part, so two different blocks never tie: the order is total. The
+    # access counter's value comes last: it only separates blocks that are otherwise equal.
     deleted_at = block.tag(knowledge.TOMBSTONE_TAG) or ""
     return (
         int(block.is_tombstone),
         deleted_at,
         len(block.body),
         block.body,
-        block.tags,
+        tuple((k, "" if k == ACCESS_TAG else v) for k, v in block.tags),
         block.timestamp,
+        _access(block),
+        block.tags,
     )
 
 
+def _access(block: Block) -> int:
+    value = block.tag(ACCESS_TAG) or ""
+    return int(value) if value.isdigit() else -1
+
+
 def winner(a: Block, b: Block) -> Block:
-    return max(a, b, key=_rank)
+    """The higher-ranked block, carrying the larger access count either side saw."""
+    if a == b:
+        return a
+    chosen = max(a, b, key=_rank)
+    count = max(_access(a), _access(b))
+    if count >= 0 and not chosen.is_tombstone:
+        chosen = chosen.with_tag(ACCESS_TAG, str(count))
+    return chosen
 
 
 def _preamble(a: str, b: str) -> str:
@@ -48,7 +71,9 @@ def canonical(blocks: Iterable[Block], preamble: str) -> KnowledgeFile:
     for block in blocks:
         held = chosen.get(block.key)
         chosen[block.key] = block if held is None else winner(held, block)
-    return KnowledgeFile(preamble.strip("\n"), tuple(knowledge.sort_blocks(chosen.values())))
+    forgotten = {b.session_id for b in chosen.values() if b.is_tombstone}
+    kept = (b for b in chosen.values() if b.is_tombstone or b.session_id not in forgotten)
+    return KnowledgeFile(preamble.strip("\n"), tuple(knowledge.sort_blocks(kept)))
 
 
 def merge(a: KnowledgeFile, b: KnowledgeFile) -> KnowledgeFile:

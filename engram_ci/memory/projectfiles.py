@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -154,11 +155,14 @@ def write_local(
 ) -> LocalWrite:
     """Atomically write the files that differ; report which and (unless count_blocks is
     False: a zero diff, for callers that count blocks themselves) how the blocks changed.
-    With `staged`, the files are only staged: they appear when the caller commits it."""
+    With `staged`, the files are only staged: they appear when the caller commits it.
+
+    context.md goes last, and is touched even when its bytes did not change: engram treats a
+    context.md older than the category files as stale and pays a model to rewrite it."""
     directory = layout.knowledge_dir(check_project_name(project))
     before = read_local(layout, project)
     written = []
-    for name, text in sorted(files.items()):
+    for name, text in sorted(files.items(), key=lambda item: (item[0] == CONTEXT_FILE, item[0])):
         if name not in KNOWN_KNOWLEDGE_FILES:
             raise ValueError(f"refusing to write unknown knowledge file {name!r}")
         if before.get(name) != text:
@@ -167,6 +171,11 @@ def write_local(
             else:
                 staged.add(directory / name, text)
             written.append(name)
+        elif name == CONTEXT_FILE and written:
+            if staged is None:
+                os.utime(directory / name)
+            else:  # staged after the categories, so renamed in with a newer mtime
+                staged.add(directory / name, text)
     diff = diff_filesets(before, files) if count_blocks else merge.BlockDiff(0, 0, 0)
     return LocalWrite(tuple(written), diff)
 

@@ -37,7 +37,7 @@ from pyrage import ssh as age_ssh
 from pyrage import x25519 as age_x25519
 
 from engram_ci import log
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 
 MANIFEST_FILE = "engram-encrypted.json"
 PAYLOAD_FILE = "knowledge.age"
@@ -87,9 +87,14 @@ def seal_files(files: Mapping[str, str], cipher: Cipher) -> dict[str, str]:
         manifest["key"] = "passphrase"
     else:
         raise FatalError(
-            "nothing to encrypt to: pass --recipient KEY (age or SSH public key, or a file of "
-            "them; or set ENGRAM_AGE_RECIPIENTS) or set ENGRAM_PASSPHRASE",
+            "nothing to encrypt to",
             title="no encryption key",
+            fix=Fix(
+                "name age or SSH public keys with {option}, or set a passphrase",
+                flag="--recipient KEY",
+                input="recipients",
+                env="ENGRAM_AGE_RECIPIENTS",
+            ),
         )
     manifest["note"] = "Encrypted with age (https://age-encryption.org) by engram-ci."
     return {
@@ -190,19 +195,28 @@ def _decrypt(payload: bytes, key_kind: str, cipher: Cipher, source: str) -> byte
             ) from None
     if not cipher.identities:
         raise FatalError(
-            f"{source} is encrypted to age/SSH keys: pass --identity FILE (or set "
-            "ENGRAM_AGE_IDENTITY) with one of those private keys",
+            f"{source} is encrypted to age/SSH keys",
             title="identity needed",
+            fix=Fix(
+                "give one of those private keys with {option}",
+                flag="--identity FILE",
+                input="identity",
+                env="ENGRAM_AGE_IDENTITY",
+            ),
         )
     try:
         return bytes(pyrage.decrypt(payload, _identities(cipher.identities)))
     except pyrage.DecryptError as error:
         if "no matching keys" in str(error).lower():
             raise FatalError(
-                f"cannot decrypt {source}: none of your identities is one of its recipients; "
-                "pass --identity FILE with a matching key, or ask a recipient to add your "
-                "public key and push again",
+                f"cannot decrypt {source}: none of your identities is one of its recipients",
                 title="wrong key",
+                fix=Fix(
+                    "give a matching key with {option}, or ask a recipient to add your public "
+                    "key and push again",
+                    flag="--identity FILE",
+                    input="identity",
+                ),
             ) from None
         raise FatalError(
             f"cannot decrypt {source}: the ciphertext is damaged ({error}); restore an "
@@ -460,17 +474,28 @@ def encryption_for(
     if pulling:
         if encrypt and not (cipher.identities or cipher.passphrase):
             raise FatalError(
-                "decrypting needs a key: pass --identity (the Action's `identity` input) or "
-                "set ENGRAM_PASSPHRASE (`passphrase`)",
+                "decrypting needs a key",
                 title="missing identity",
+                fix=Fix(
+                    "give an age or SSH private key with {option}, or set a passphrase",
+                    flag="--identity FILE",
+                    input="identity",
+                    env="ENGRAM_AGE_IDENTITY",
+                ),
             )
         return Encryption(cipher, False)
     sealing = encrypt or explicit
     if sealing and not (cipher.recipients or cipher.passphrase):
         raise FatalError(
-            "encrypting needs a key: pass --recipient (age or SSH public keys; the Action's "
-            "`recipients`), an age --identity, or set ENGRAM_PASSPHRASE (`passphrase`)",
+            "encrypting needs a key",
             title="missing recipients",
+            fix=Fix(
+                "name age or SSH public keys with {option}, give an age identity, or set a "
+                "passphrase (ENGRAM_PASSPHRASE)",
+                flag="--recipient KEY",
+                input="recipients",
+                env="ENGRAM_AGE_RECIPIENTS",
+            ),
         )
     return Encryption(cipher, sealing)
 

@@ -76,6 +76,8 @@ class GistBackend(Backend):
         self.remember = remember  # False for a clone: the gist is not the project's own
         self._url = ""
         self._pending: Remembered | None = None
+        #: the gist's description as read (None: unknown, e.g. a 304's remembered copy)
+        self._seen_description: str | None = None
 
     @property
     def key(self) -> str:
@@ -139,6 +141,7 @@ class GistBackend(Backend):
 
     def _snapshot(self, project: str, remote: RemoteGist) -> Snapshot:
         self._url = remote.url
+        self._seen_description = remote.description if remote.updated_at else None
         revision = remote.revision or self._newest(remote.id)
         for name in sorted(set(remote.files) - MANAGED_FILES):
             log.warning("ignoring %r from gist %s: not a knowledge file name", name, remote.id)
@@ -227,6 +230,20 @@ class GistBackend(Backend):
         self._url = after.url or self._url
         self._memo(project, Remembered(self.gist_id, self._url, None, revision, {}))
         return Written(revision, clobbered, self._url)
+
+    def apply_description(self) -> bool:
+        """--description on an existing gist: set it when it differs (one PATCH of the
+        description alone); True when it changed."""
+        if not self.description or self.gist_id is None:
+            return False
+        current = self._seen_description
+        if current is None:  # read from a 304: ask
+            current = getattr(self.store.get(self.gist_id), "description", "")
+        if current == self.description:
+            return False
+        self.store.set_description(self.gist_id, self.description)
+        self._seen_description = self.description
+        return True
 
     def _create(self, project: str, files: Mapping[str, str]) -> Written:
         remote = self.store.create(

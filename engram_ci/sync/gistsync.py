@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.memory.paths import MemoryLayout
-from engram_ci.sync import crypto, syncstate
-from engram_ci.sync.backend import VersionNotFound, match_version
+from engram_ci.sync import crypto, synced_base
+from engram_ci.sync.backend import StoreNotFound, VersionNotFound, match_version
 from engram_ci.sync.gist_backend import (
     GistBackend,
     default_description,
@@ -144,13 +144,14 @@ def push(
     with _connect(token, api_url, store) as gists:
         backend = GistBackend(layout, gists, gist_id=gist_id, description=description)
         outcome = _pipeline(layout, backend, cipher, encrypt, adopt).push(project)
+        described = not outcome.created and backend.apply_description()
     assert backend.gist_id is not None
     return GistPushResult(
         gist_id=backend.gist_id,
         url=outcome.url,
         revision=outcome.version,
         created=outcome.created,
-        changed=outcome.changed,
+        changed=outcome.changed or described,
         files_synced=outcome.files,
         secrets_redacted=outcome.secrets_redacted,
         blocks_added=outcome.blocks_added,
@@ -269,7 +270,7 @@ def clone(
         backend = GistBackend(layout, gists, gist_id=gist_id, remember=False)
         pipeline = _pipeline(layout, backend, cipher, None, True, keep_base=False)
         outcome = pipeline.pull(new_project, version=version)
-    syncstate.write_lineage(layout, new_project, f"gist {gist_id}", outcome.version)
+    synced_base.write_lineage(layout, new_project, f"gist {gist_id}", outcome.version)
     return _result(backend, outcome)
 
 
@@ -326,10 +327,14 @@ def find_gist(
         return remembered
     found = list_gists(project, token=token, api_url=api_url, store=store)
     if not found:
-        raise FatalError(
-            f"no gist of the token's owner holds project {project!r}: name one (`--gist-id`, "
-            "the Action's `gist-id` input — a push's gist-id output) or push first",
+        raise StoreNotFound(
+            f"no gist of the token's owner holds project {project!r}",
             title="gist not found",
+            fix=Fix(
+                "name one with {option} (a push's gist-id), or push first",
+                flag="--gist-id",
+                input="gist-id",
+            ),
         )
     log.info("using gist %s, the newest holding %s", found[0].id, project)
     return found[0].id

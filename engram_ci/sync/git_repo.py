@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import git
 from git.objects.fun import tree_entries_from_data
 
+from engram_ci.deadline import seconds_from_env
 from engram_ci.errors import FatalError
 from engram_ci.log import mask, register_secret
 from engram_ci.memory.fsutil import file_lock
@@ -46,7 +47,8 @@ EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 #: who commits when the machine has no git identity (CI containers)
 FALLBACK_NAME = "engram-ci"
 FALLBACK_EMAIL = "engram-ci@users.noreply.github.com"
-NETWORK_TIMEOUT = 600.0
+#: a fetch or push's overall deadline: default and the bounds ENGRAM_GIT_DEADLINE_SECONDS may set
+NETWORK_DEADLINE = (600.0, 5.0, 3600.0)
 _AUTH_FAILURE = re.compile(
     r"Authentication failed|returned error: (401|403)|could not read (Username|Password)"
     r"|terminal prompts disabled|Permission denied|403 Forbidden",
@@ -105,6 +107,16 @@ def auth_origin(url: str) -> str | None:
         return None
     host = parts.netloc.rsplit("@", 1)[-1]
     return f"{parts.scheme}://{host}/"
+
+
+def configured_default_branch() -> str | None:
+    """git's init.defaultBranch from the user's config, or None when unset."""
+    status, out, _ = git.Git().execute(
+        ["git", "config", "--get", "init.defaultBranch"],
+        with_extended_output=True,
+        with_exceptions=False,
+    )
+    return str(out).strip() or None if int(status) == 0 else None
 
 
 def _enclosing_repo(path: Path) -> Path | None:
@@ -297,6 +309,10 @@ class GitRepo:
             return None
         return next((e for e in self.read_tree(self.tree_of(commit)) if e.name == name), None)
 
+    def blob_size(self, sha: str) -> int:
+        """The object's size in bytes, read from its header (its content is not loaded)."""
+        return int(self._repo.odb.info(bytes.fromhex(sha)).size)
+
     def read_blob(self, sha: str) -> bytes:
         return bytes(self._repo.odb.stream(bytes.fromhex(sha)).read())
 
@@ -353,18 +369,22 @@ class GitRepo:
     def config_set_local(self, key: str, value: str) -> None:
         self._run("config", "--local", key, value)
 
+    def config_unset_local(self, key: str) -> None:
+        self._try("config", "--local", "--unset-all", key)
+
+    def try_config_set_local(self, key: str, value: str) -> bool:
+        """Like config_set_local, but False (not an exception) when .git/config is read-only."""
+        status, _, _ = self._try("config", "--local", key, value)
+        return status == 0
+
     # -- work tree -------------------------------------------------------------------------
 
-    def advance_branch(
-        self, branch: str, old: str | None, new: str, reason: str, *, sync_work_tree: bool
-    ) -> None:
-        """Move `branch` old -> new; when it is checked out, carry the index and work tree
-        along like a fast-forward would: only changed paths, uncommitted edits refused."""
-        if not sync_work_tree or self.bare:
-            self.update_branch(branch, new, old, reason)
-            return
+    def move_work_tree(self, old_tree: str, new_tree: str) -> None:
+        """Carry the index and work tree from `old_tree` to `new_tree` like a fast-forward:
+        git's two-tree `read-tree -m -u` touches only changed paths and refuses to overwrite
+        uncommitted edits (a FatalError naming them)."""
         self._try("update-index", "-q", "--refresh")
-        status, _, err = self._try("read-tree", "-m", "-u", self.tree_of(old), new)
+        status, _, err = self._try("read-tree", "-m", "-u", old_tree, new_tree)
         if status != 0:
             paths = re.findall(r"^\s+(\S.*)$", err, re.MULTILINE) or re.findall(r"'([^']+)'", err)
             where = ", ".join(paths[:5]) or "the work tree"
@@ -373,6 +393,16 @@ class GitRepo:
                 "commit or stash them, then run the command again",
                 title="uncommitted changes",
             )
+
+    def advance_branch(
+        self, branch: str, old: str | None, new: str, reason: str, *, sync_work_tree: bool
+    ) -> None:
+        """Move `branch` old -> new; when it is checked out, carry the index and work tree
+        along (move_work_tree)."""
+        if not sync_work_tree or self.bare:
+            self.update_branch(branch, new, old, reason)
+            return
+        self.move_work_tree(self.tree_of(old), new)
         try:
             self.update_branch(branch, new, old, reason)
         except RefMoved:
@@ -388,6 +418,15 @@ class GitRepo:
         """(remote name configured for `branch` or None, the remote's branch name)."""
         merge = self.config_get(f"branch.{branch}.merge") or f"refs/heads/{branch}"
         return self.config_get(f"branch.{branch}.remote"), merge.removeprefix("refs/heads/")
+
+    def remote_default_branch(self, remote: str) -> str | None:
+        """The branch the remote's HEAD names (its default: main, master, ...) as recorded
+        in refs/remotes/<remote>/HEAD (by clone, or `git remote set-head <remote> -a`), or
+        None. Offline: asking the remote would need credentials before we know the branch."""
+        status, out, _ = self._try("symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD")
+        if status == 0 and out.strip():
+            return out.strip().removeprefix(f"refs/remotes/{remote}/")
+        return None
 
     def fetch_branch(self, remote: str, branch: str) -> str | None:
         """Fetch `branch` from `remote` into refs/remotes/<remote>/<branch>; its tip or None."""
@@ -424,12 +463,23 @@ class GitRepo:
         raise PushRejected(mask(reason))
 
     def _network(self, *args: str) -> tuple[int, str, str]:
+        """A fetch or push, killed at its overall deadline (a remote that trickles bytes
+        would otherwise hold the run, and its locks, for ever)."""
+        default, low, high = NETWORK_DEADLINE
+        deadline = seconds_from_env("ENGRAM_GIT_DEADLINE_SECONDS", default, low=low, high=high)
         status, out, err = self._git.execute(
             ["git", *args],
             with_extended_output=True,
             with_exceptions=False,
-            kill_after_timeout=NETWORK_TIMEOUT,
+            kill_after_timeout=deadline,
         )
+        if "did not complete in" in str(err):  # GitPython's words for a killed command
+            raise FatalError(
+                f"git {args[0]} did not finish within {deadline:.0f}s (a stalled or very slow "
+                "remote); nothing was changed locally — try again later "
+                "(ENGRAM_GIT_DEADLINE_SECONDS sets the limit)",
+                title="git remote too slow",
+            )
         return int(status), str(out), str(err)
 
     def _network_failure(self, remote: str, action: str, stderr: str) -> NoReturn:

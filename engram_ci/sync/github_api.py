@@ -30,6 +30,7 @@ from engram_ci import __version__
 from engram_ci.deadline import DeadlineExceeded, call_within
 from engram_ci.errors import FatalError
 from engram_ci.log import register_secret
+from engram_ci.memory import limits
 from engram_ci.sync.github_answers import (
     MAX_ANSWER_BYTES,
     MAX_GIST_BYTES,
@@ -238,7 +239,9 @@ class GistStore:
         PaginatedList of Gist would fetch each gist again: `Gist.files` completes the object.)"""
         url: str | None = path
         params: dict[str, Any] | None = {"per_page": 100}
+        seen: set[str] = set()
         while url:
+            _check_page(url, seen, action)
             headers, items = self._retry(
                 functools.partial(self._requester.requestJsonAndCheck, "GET", url, params),
                 action=action,
@@ -302,6 +305,16 @@ class GistStore:
         )
         return self._remote(data, whole=False)
 
+    def set_description(self, gist_id: str, description: str) -> None:
+        """PATCH only the description (files untouched)."""
+        self._retry(
+            lambda: self._requester.requestJsonAndCheck(
+                "PATCH", f"/gists/{gist_id}", input={"description": description}
+            ),
+            action=f"update the description of gist {gist_id}",
+            writing=True,
+        )
+
     # -- internals -------------------------------------------------------------------------
 
     def _json(self, body: str | None, action: str) -> Any:
@@ -332,14 +345,18 @@ class GistStore:
                 "cannot list: use the repo backend (`engram sync push-repo`) or split it"
             )
         files: dict[str, str] = {}
-        sizes: dict[str, int] = {}
+        sizes = {name: int(e.get("size") or 0) for name, e in (data.get("files") or {}).items()}
+        where = f"gist {data.get('id')}"
+        if whole:  # bounded before anything big is fetched, and again on what arrived
+            limits.check_sizes(sizes, where)
         for name, entry in (data.get("files") or {}).items():
-            sizes[name] = int(entry.get("size") or 0)
             content = entry.get("content")
             # past 1 MB GitHub truncates a file, and may empty every file after it
             if whole and (entry.get("truncated") or content is None):
-                content = self._fetch_raw(entry["raw_url"])
+                content = self._fetch_raw(entry["raw_url"], name=name, where=where)
             files[name] = content or ""
+        if whole:
+            limits.check_sizes({n: len(t.encode()) for n, t in files.items()}, where)
         history = tuple(h["version"] for h in data.get("history") or () if h.get("version"))
         return RemoteGist(
             id=str(data["id"]),
@@ -352,11 +369,14 @@ class GistStore:
             etag=etag,
         )
 
-    def _fetch_raw(self, raw_url: str) -> str:
+    def _fetch_raw(self, raw_url: str, *, name: str = "", where: str = "") -> str:
         # The token goes only to the API's own host: raw URLs of github.com live on another
         # host (gist.githubusercontent.com) and secret gists' raw files need no token there.
         same_host = urlsplit(raw_url).netloc == urlsplit(self.api_url).netloc
         headers = {"Authorization": f"token {self._token}"} if same_host else {}
+
+        # bounded by the per-file pull cap (at most the 10 MB a gist file can be)
+        cap = min(limits.PullLimits.from_env().file_bytes, MAX_GIST_BYTES)
 
         def call() -> str:
             with self._raw_session.get(
@@ -368,9 +388,10 @@ class GistStore:
                     raise GithubException(
                         answer.status_code, {"message": answer.reason}, dict(answer.headers)
                     )
-                data = answer.raw.read(MAX_GIST_BYTES + 1, decode_content=True)
-            if len(data) > MAX_GIST_BYTES:
-                raise not_a_gist("download a large gist file", raw_url, "over 10 MB")
+                data = answer.raw.read(cap + 1, decode_content=True)
+            if len(data) > cap:  # a raw URL may promise 1 MB and send 10 GB: cut past the cap
+                bound = limits.PullLimits(cap, cap)
+                limits.check_sizes({name or raw_url: len(data)}, where or "the gist", bound)
             return bytes(data).decode("utf-8", errors="replace")
 
         return self._retry(call, action="download a large gist file")
@@ -432,6 +453,26 @@ class GistStore:
                 if found is not None:
                     log.info("the earlier attempt did create gist %s; using it", found.id)
                     return found  # type: ignore[return-value]
+
+
+MAX_PAGES = 200  # of 100 items: far past any real user's gists or a gist's versions
+
+
+def _check_page(url: str, seen: set[str], action: str) -> None:
+    """Cut a listing whose Link headers loop back or never end (a broken or hostile API)."""
+    if url in seen:
+        raise FatalError(
+            f"could not {action}: the API sent the same page twice ({urlsplit(url).path}), "
+            "a pagination loop; nothing was changed — try again later",
+            title="pagination loop",
+        )
+    if len(seen) >= MAX_PAGES:
+        raise FatalError(
+            f"could not {action}: the listing went on past {MAX_PAGES} pages; nothing was "
+            "changed — check GITHUB_API_URL points at GitHub",
+            title="endless pagination",
+        )
+    seen.add(url)
 
 
 def _next_link(link_header: str) -> str | None:

@@ -20,7 +20,6 @@ Retries are bounded by attempts and an overall deadline (ENGRAM_SYNC_DEADLINE_SE
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -28,7 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from engram_ci.errors import FatalError
+from engram_ci.deadline import seconds_from_env
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge.blocks import KnowledgeFile
 from engram_ci.memory import merge as blockmerge
@@ -45,7 +45,7 @@ from engram_ci.memory.projectfiles import (
     write_local,
 )
 from engram_ci.memory.syncstate import record_sync
-from engram_ci.sync import crypto, syncstate, threeway
+from engram_ci.sync import crypto, synced_base, threeway
 from engram_ci.sync.backend import MANAGED_FILES, Backend, Conflict, Files, Snapshot
 from engram_ci.sync.crypto import Encryption
 from engram_ci.sync.outbound import redact_outbound
@@ -83,14 +83,11 @@ class Retry:
 
     @classmethod
     def from_env(cls, **overrides: object) -> Retry:
-        raw = os.environ.get("ENGRAM_SYNC_DEADLINE_SECONDS", "").strip()
-        try:
-            deadline = float(raw) if raw else DEFAULT_DEADLINE
-        except ValueError:
-            raise FatalError(
-                f"invalid ENGRAM_SYNC_DEADLINE_SECONDS={raw!r}: use a number of seconds, e.g. 300"
-            ) from None
-        return cls(deadline_seconds=max(0.0, deadline), **overrides)  # type: ignore[arg-type]
+        """ENGRAM_SYNC_DEADLINE_SECONDS, clamped to 0-3600 whatever the environment says."""
+        deadline = seconds_from_env(
+            "ENGRAM_SYNC_DEADLINE_SECONDS", DEFAULT_DEADLINE, low=0.0, high=3600.0
+        )
+        return cls(deadline_seconds=deadline, **overrides)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -208,7 +205,7 @@ class Pipeline:
         diff = diff_filesets(first_plain, upload.plain)
         return PushOutcome(
             version=version,
-            url=getattr(self.backend, "url", ""),
+            url=self.backend.url,
             created=created,
             changed=bool(sent),
             files=tuple(sorted(sent | ({METADATA_FILE} if sent else set()))),
@@ -332,9 +329,14 @@ class Pipeline:
             where = self.backend.location
             if cipher is None:
                 raise FatalError(
-                    f"{where} is encrypted: pass --identity (or set ENGRAM_AGE_IDENTITY) or set "
-                    "ENGRAM_PASSPHRASE to decrypt it",
+                    f"{where} is encrypted",
                     title="store is encrypted",
+                    fix=Fix(
+                        "decrypt it with a key given by {option}, or set ENGRAM_PASSPHRASE",
+                        flag="--identity FILE",
+                        input="identity",
+                        env="ENGRAM_AGE_IDENTITY",
+                    ),
                 )
             body = crypto.open_files(body, cipher, source=where)
         return {n: t for n, t in body.items() if n in KNOWN_KNOWLEDGE_FILES}
@@ -343,7 +345,7 @@ class Pipeline:
         """Under the lock, once a sync has succeeded: the backend's own memo, then the record
         `engram status` shows (last sync per remote)."""
         self.backend.synced(project)
-        target = getattr(self.backend, "url", "") or self.backend.location
+        target = self.backend.url or self.backend.location
         record_sync(self.layout, project, self.backend.name, target)
 
     def _check_owner(self, snapshot: Snapshot, project: str) -> None:
@@ -358,13 +360,13 @@ class Pipeline:
         )
 
     def _base(self, project: str) -> FileSet | None:
-        base = syncstate.read_base(self.layout, self.backend.key, project)
+        base = synced_base.read_base(self.layout, self.backend.key, project)
         return base.files if base is not None else None
 
     def _keep_base(self, project: str, version: str | None, files: FileSet) -> None:
         if self.keep_base:
-            base = syncstate.Base(version, dict(files))
-            syncstate.write_base(self.layout, self.backend.key, project, base)
+            base = synced_base.Base(version, dict(files))
+            synced_base.write_base(self.layout, self.backend.key, project, base)
 
 
 def _managed(files: Mapping[str, str]) -> Files:

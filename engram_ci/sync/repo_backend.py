@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
+from engram_ci.memory import limits
 from engram_ci.memory.paths import METADATA_FILE
 from engram_ci.sync import repomerge, tokens
 from engram_ci.sync.backend import (
@@ -46,6 +47,7 @@ from engram_ci.sync.git_repo import (
     auth_origin,
     public_url,
 )
+from engram_ci.sync.repoinit import default_branch, ensure_merge_setup
 
 log = logging.getLogger("engram_ci")
 
@@ -74,10 +76,15 @@ def git_token(url: str, explicit: str | None = None) -> str | None:
 def auth_error(url: str, *, write: bool) -> FatalError:
     need = "write" if write else "read"
     return FatalError(
-        f"authentication failed for {url}: set ENGRAM_GIT_TOKEN (or pass --token) to a token "
-        f"with {need} access to the repository (GitHub: `contents: {need}`, or a classic "
-        "PAT with the `repo` scope)",
+        f"authentication failed for {url}",
         title="git authentication failed",
+        fix=Fix(
+            f"set {{option}} to a token with {need} access to the repository (GitHub: "
+            f"`contents: {need}`, or a classic PAT with the `repo` scope)",
+            flag="--token",
+            input="token",
+            env="ENGRAM_GIT_TOKEN",
+        ),
     )
 
 
@@ -111,13 +118,9 @@ def upstream(repo: GitRepo, branch: str, remote: str | None, token: str | None) 
     return Upstream(name, remote_branch, public_url(url))
 
 
-def target_branch(repo: GitRepo, branch: str | None) -> str:
-    if branch:
-        return repo.check_branch_name(branch)
-    current = repo.current_branch()
-    if current is None:
-        raise FatalError(f"HEAD is detached in {repo.top_level}: pass --branch NAME")
-    return current
+def target_branch(repo: GitRepo, branch: str | None, remote: str | None = None) -> str:
+    """--branch, else the checked-out branch, else the remote's default (repoinit)."""
+    return repo.check_branch_name(branch) if branch else default_branch(repo, remote)
 
 
 # -- the backend --------------------------------------------------------------------------------
@@ -150,7 +153,8 @@ class RepoBackend(Backend):
         self.repo = self._stack.enter_context(GitRepo.open(path))
         try:
             self._stack.enter_context(self.repo.lock())
-            self.branch = target_branch(self.repo, branch)
+            ensure_merge_setup(self.repo)  # a clone has none: git does not copy .git/config
+            self.branch = target_branch(self.repo, branch, remote)
             self.upstream = upstream(self.repo, self.branch, remote, token) if remote_sync else None
         except BaseException:
             self._stack.close()
@@ -238,6 +242,12 @@ class RepoBackend(Backend):
         entries = self._project_entries(tree, project)
         if entries is None:
             return None
+        sizes = {
+            e.name: self.repo.blob_size(e.sha)
+            for e in entries
+            if e.is_regular_file and e.name in MANAGED_FILES
+        }
+        limits.check_sizes(sizes, f"{project}/ in {self.location}")  # before reading blobs
         files = {}
         for entry in entries:
             if not entry.is_regular_file:
@@ -259,7 +269,8 @@ class RepoBackend(Backend):
 
     def read_version(self, project: str, ref: str) -> Snapshot:
         versions = [v.version for v in self.history(project)]
-        commit = match_version(ref, versions, where=self.location)
+        listing = f"git -C {self.repo.top_level} log {self.branch} -- {project}"
+        commit = match_version(ref, versions, where=self.location, listing=listing)
         files = self._files(self.repo.tree_of(commit), project)
         if files is None:
             raise VersionNotFound(
@@ -276,12 +287,19 @@ class RepoBackend(Backend):
         names = [e.name for e in self.repo.read_tree(self.repo.tree_of(tip)) if e.is_tree]
         return sorted(n for n in names if not n.startswith("."))
 
+    def branch_missing(self) -> bool:
+        """No such branch, locally or (when fetching) on the remote: nobody pushed to it yet."""
+        return self._tips == (None, None) and self.repo.branch_tip(self.branch) is None
+
     def missing(self, project: str) -> FatalError:
-        if self._tips == (None, None) and self.repo.branch_tip(self.branch) is None:
+        if self.branch_missing():
             return StoreNotFound(
-                f"branch {self.branch!r} not found in {self.repo.top_level}: branches here: "
-                f"{', '.join(self.repo.branches()) or 'none'} (or pass --fetch-remote)",
+                f"branch {self.branch!r} not found in {self.repo.top_level} (branches here: "
+                f"{', '.join(self.repo.branches()) or 'none'})",
                 title="branch missing",
+                fix=Fix(
+                    "fetch it first with {option}", flag="--fetch-remote", input="fetch-remote"
+                ),
             )
         names = self.list_projects()
         shown = ", ".join(names[:20]) + (" ..." if len(names) > 20 else "") if names else "none"

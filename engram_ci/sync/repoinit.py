@@ -1,31 +1,44 @@
-"""Setting up a knowledge repository: README, .gitignore, .gitattributes and the merge driver.
+"""Setting up a knowledge repository: README, .gitignore, .gitattributes and the merge setup.
 
 The .gitattributes routes every knowledge file to the `engram` merge driver, but git keeps
-driver definitions in .git/config, which a clone does not copy — so `init-repo` is also what
-you run in each fresh clone: it adds only what is missing and commits only if it added files.
+driver definitions in .git/config, which a clone does not copy — so every engram command that
+touches a knowledge repo calls `ensure_merge_setup`, which (re)writes, in .git/config:
+
+- `merge.engram.driver`: `engram sync merge-driver ...`, found on PATH (never an absolute
+  interpreter path, which would break when the venv moves or another machine runs git);
+- `pull.twohead` / `pull.octopus` = `engram ...`: git's merge strategy `engram`, i.e. the
+  `git-merge-engram` console script git looks up on PATH, so `git merge a b c` merges at
+  block level (git's octopus runs no drivers) and regenerates context.md. Set only when that
+  script is on PATH: git refuses every merge naming a strategy it cannot find.
+
+`init-repo` also adds files a new repo lacks; it commits only if it added some.
 """
 
 from __future__ import annotations
 
 import logging
-import shlex
-import sys
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-import engram_ci
 from engram_ci.errors import FatalError
 from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES
 from engram_ci.memory.paths import METADATA_FILE
-from engram_ci.sync.git_repo import MODE_FILE, Entry, GitRepo
+from engram_ci.sync.git_repo import MODE_FILE, Entry, GitRepo, configured_default_branch
 
 log = logging.getLogger("engram_ci")
 
 DRIVER = "engram"
 DEFAULT_BRANCH = "main"
+#: the console script git runs for `-s engram` (pyproject.toml [project.scripts])
+STRATEGY_SCRIPT = f"git-merge-{DRIVER}"
+#: strategies git tries in turn; the engram strategy exits 2 on what it cannot merge (e.g. a
+#: README changed on both sides), and git then falls back to its own, which runs the driver
+STRATEGIES = {"pull.twohead": f"{DRIVER} recursive", "pull.octopus": f"{DRIVER} octopus"}
 
 ATTRIBUTES_HEADER = (
     "# engram-ci: knowledge files merge block by block (## Session: ...), never as text.\n"
-    "# The driver lives in .git/config: run `engram sync init-repo .` in every clone.\n"
+    "# Any engram command run in a clone (re)adds the driver to .git/config.\n"
 )
 ATTRIBUTE_LINES = tuple(
     f"*/{name} merge={DRIVER}"
@@ -60,54 +73,88 @@ entry everywhere), through the `{DRIVER}` merge driver named in `.gitattributes`
 ## Use
 
 ```sh
-engram sync init-repo .                 # in EVERY clone: git does not clone .git/config,
-                                        # so this (re)adds the merge driver; it only adds
-                                        # what is missing
+engram sync init-repo .                 # in a fresh clone: git does not clone .git/config,
+                                        # so this (re)adds the merge setup (so does every
+                                        # other engram command run on the repo)
 engram sync push-repo myproject . --push-remote     # merge local memory in, commit, push
 engram sync pull-repo myproject . --fetch-remote    # merge the repo into local memory
 ```
 
 Several agents at once: each pushes to its own branch (`--branch agent-a`), then merge
-them into main at block level, either one at a time with plain git
+them into main at block level, all at once with plain git (the `engram` merge strategy,
+named by `pull.octopus` / `pull.twohead`, is the `git-merge-engram` command engram-ci
+installs)
 
 ```sh
-git merge agent-a && git merge agent-b
+git checkout main && git merge agent-a agent-b agent-c
 ```
 
-or all at once in one merge commit (git's octopus merge runs no merge drivers):
-
-```sh
-engram sync merge agent-a agent-b agent-c
-```
-
-After a plain `git merge`, context.md may lag behind the merged entries until the next
-push-repo or `engram sync merge` regenerates it.
+or without a work tree: `engram sync merge agent-a agent-b agent-c`. Either way context.md
+is regenerated from the merged entries.
 """
 
 
 def driver_command() -> str:
-    """The driver command line, runnable from any cwd (git runs it with `sh -c`)."""
-    command = f"{shlex.quote(sys.executable)} -m engram_ci sync merge-driver %O %A %B %P"
-    package_parent = Path(engram_ci.__file__).resolve().parent.parent
-    if package_parent.name not in ("site-packages", "dist-packages"):
-        # a source checkout rather than an installed package: make it importable anywhere
-        where = shlex.quote(str(package_parent))
-        command = f"PYTHONPATH={where}${{PYTHONPATH:+:$PYTHONPATH}} {command}"
-    return command
+    """The driver command line git runs with `sh -c`: the `engram` script, from PATH."""
+    return f"{DRIVER} sync merge-driver %O %A %B %P"
 
 
-def configure_driver(repo: GitRepo) -> bool:
-    """Point merge.engram.* at this engram-ci; True when the config changed."""
+def ensure_merge_setup(repo: GitRepo, *, which: Callable[[str], str | None] = shutil.which) -> bool:
+    """Point merge.engram.* and git's default strategies at engram-ci; True when the config
+    changed. Idempotent and cheap: every command touching a knowledge repo calls it."""
     wanted = {
         f"merge.{DRIVER}.name": "engram block-level merge of knowledge files",
         f"merge.{DRIVER}.driver": driver_command(),
     }
     changed = False
+    if which(STRATEGY_SCRIPT):
+        wanted.update(STRATEGIES)
+    else:
+        log.debug(
+            "%s is not on PATH: `git merge` of several branches will not merge knowledge at "
+            "block level here (reinstall engram-ci, or use `engram sync merge`)",
+            STRATEGY_SCRIPT,
+        )
+        for key, value in STRATEGIES.items():
+            if repo.config_get(key) == value:  # ours, naming a script git cannot find
+                repo.config_unset_local(key)
+                changed = True
     for key, value in wanted.items():
         if repo.config_get(key) != value:
-            repo.config_set_local(key, value)
+            if not repo.try_config_set_local(key, value):
+                # a read-only clone can still be read: merging there is someone else's job
+                log.warning(
+                    "could not write %s to %s/.git/config (read-only?)", key, repo.top_level
+                )
+                return changed
             changed = True
     return changed
+
+
+def no_branch_yet(repo: GitRepo, branch: str) -> str:
+    """The notice for pulling a branch nobody pushed to yet."""
+    others = ", ".join(repo.branches()[:10]) or "none"
+    return (
+        f"branch {branch!r} does not exist yet in {repo.top_level}: nothing to pull "
+        f"(`engram sync push-repo PROJECT {repo.top_level} --branch {branch}` creates it; "
+        f"branches here: {others})"
+    )
+
+
+def default_branch(repo: GitRepo, remote: str | None = None) -> str:
+    """The branch a command without --branch works on: the checked-out one when it has
+    commits; else the remote's default (what a clone would check out: main, master, ...);
+    else the unborn checked-out one (a brand-new repo)."""
+    current = repo.current_branch()
+    if current is not None and repo.branch_tip(current) is not None:
+        return current
+    for name in (remote, "origin") if remote else ("origin",):
+        found = repo.remote_default_branch(name)
+        if found:
+            return repo.check_branch_name(found)
+    if current is None:
+        raise FatalError(f"HEAD is detached in {repo.top_level}: pass --branch NAME")
+    return current
 
 
 def _attributes(existing: str | None) -> str | None:
@@ -121,11 +168,17 @@ def _attributes(existing: str | None) -> str | None:
     return existing.rstrip("\n") + "\n\n" + ATTRIBUTES_HEADER + "\n".join(missing) + "\n"
 
 
-def init_repo(path: Path, *, branch: str = DEFAULT_BRANCH) -> str:
-    """Create or complete a knowledge repo; return the head commit sha."""
-    with GitRepo.init(path, branch=branch) as repo, repo.lock():
-        if configure_driver(repo):
-            log.info("configured the %s merge driver in %s/.git/config", DRIVER, repo.top_level)
+def init_repo(path: Path, *, branch: str | None = None) -> str:
+    """Create or complete a knowledge repo; return the head commit sha. A new repo's branch
+    is `branch`, else git's init.defaultBranch, else main."""
+    with GitRepo.init(path, branch=branch or configured_default_branch() or DEFAULT_BRANCH) as repo:
+        return _complete(repo)
+
+
+def _complete(repo: GitRepo) -> str:
+    with repo.lock():
+        if ensure_merge_setup(repo):
+            log.info("configured the %s merge setup in %s/.git/config", DRIVER, repo.top_level)
         target = repo.current_branch()
         if target is None:
             raise FatalError(f"HEAD is detached in {repo.top_level}: check out a branch first")

@@ -1,16 +1,19 @@
 """Block-level merging inside a knowledge repo: git's merge driver and whole-tree merges.
 
-Both follow one rule per file name, so `git merge` through the driver and `engram sync
-merge` agree: category files merge by `## Session:` block (merge.merge3), metadata.json
-keeps the latest sync stamp, and context.md — derived from the categories — is regenerated
-whenever the categories were merged. The driver alone sees a single file, so it cannot
-regenerate context.md: it keeps ours, and the next push-repo or `engram sync merge`
-rewrites it. Anything else changed on both sides is a real conflict for a human.
+All follow one rule per file name, so `git merge` (through the `engram` strategy or the
+driver) and `engram sync merge` agree: category files merge by `## Session:` block
+(merge.merge3), metadata.json keeps the latest sync stamp, and context.md — derived from the
+categories — is regenerated whenever the categories were merged. The driver alone sees a
+single file, so it cannot regenerate context.md: it keeps ours. That is why git is configured
+(repoinit.ensure_merge_setup) to run the whole-tree `engram` strategy (run_strategy) for
+every `git merge`, and falls back to its own strategy + the driver only for what the
+strategy declines. Anything else changed on both sides is a real conflict for a human.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from engram_ci.errors import FatalError
@@ -133,3 +136,34 @@ def _merge_files(
     order = sorted(texts)
     for name, sha in zip(order, repo.write_blobs([texts[n].encode() for n in order]), strict=True):
         result[name] = Entry(name, MODE_FILE, sha)
+
+
+def merge_commits(repo: GitRepo, head: str, commits: Sequence[str]) -> str:
+    """The tree of `head` merged at block level with each of `commits`, one after another,
+    each against its own merge base with head (FatalError on a conflict)."""
+    tree = repo.tree_of(head)
+    for commit in commits:
+        base = repo.tree_of(repo.merge_base(head, commit))
+        tree = merge_trees(repo, base, tree, repo.tree_of(commit))
+    return tree
+
+
+#: git's merge-strategy exit codes: merged cleanly / conflicts left / cannot handle it
+STRATEGY_CLEAN, STRATEGY_DECLINED = 0, 2
+
+
+def run_strategy(repo: GitRepo, head: str, remotes: Sequence[str]) -> tuple[int, str]:
+    """git's custom merge strategy contract (`git merge -s engram`, or pull.octopus):
+    leave the merged result in the index and work tree and exit 0 — git then writes the
+    tree and commits with every parent — or exit 2 having touched nothing, so git tries its
+    next strategy. Returns (exit code, message for stderr)."""
+    head_commit = repo.resolve(head)
+    commits = [repo.resolve(r) for r in remotes]
+    if head_commit is None or None in commits:
+        return STRATEGY_DECLINED, f"engram: cannot resolve {head} {' '.join(remotes)}"
+    try:
+        tree = merge_commits(repo, head_commit, [c for c in commits if c])
+        repo.move_work_tree(repo.tree_of(head_commit), tree)
+    except FatalError as error:
+        return STRATEGY_DECLINED, f"engram: {error}"
+    return STRATEGY_CLEAN, ""

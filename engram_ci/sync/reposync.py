@@ -17,10 +17,11 @@ from pathlib import Path
 from engram_ci.errors import FatalError
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.sync import crypto, repomerge
+from engram_ci.sync.backend import StoreNotFound
 from engram_ci.sync.git_repo import GitRepo
 from engram_ci.sync.pipeline import BACKOFF_CAP, Encryption, Pipeline, Retry, backoff
 from engram_ci.sync.repo_backend import RepoBackend, git_token, target_branch
-from engram_ci.sync.repoinit import init_repo
+from engram_ci.sync.repoinit import ensure_merge_setup, init_repo, no_branch_yet
 from engram_ci.transcripts.model import check_project_name
 
 __all__ = [
@@ -58,6 +59,9 @@ class RepoPullResult:
     files_synced: tuple[str, ...]
     blocks_added: int
     blocks_removed: int
+    #: why nothing was pulled, when that is expected (a branch no agent pushed to yet)
+    notice: str = ""
+    restored: str | None = None  # the commit restored (pull-repo --version)
 
 
 @dataclass(frozen=True)
@@ -122,16 +126,30 @@ def pull_repo(
     cipher: crypto.Cipher | None = None,
     force: bool = False,
     adopt: bool = False,
+    version: str | None = None,
 ) -> RepoPullResult:
     """Merge `project/` from the branch (and its remote, when fetching) into local memory,
-    reading straight from the object database: no checkout, nothing written to the repo."""
+    reading straight from the object database: no checkout, nothing written to the repo.
+    With `version` (a commit, 7+ hex characters), restore the project as it was there: the
+    next push-repo makes the branch equal to it."""
     layout = MemoryLayout(memory_dir)
     project = check_project_name(project)
     with RepoBackend(
         path, branch=branch, remote_sync=fetch_remote, token=token, remote=remote, writing=False
     ) as backend:
         pipeline = Pipeline(layout, backend, encryption=Encryption.of(cipher, False), adopt=adopt)
-        outcome = pipeline.pull(project, force=force)
+        try:
+            if version:
+                outcome = pipeline.restore(project, version)
+            else:
+                outcome = pipeline.pull(project, force=force)
+        except StoreNotFound:
+            if not backend.branch_missing():
+                raise
+            # the sync guide's first step for a new agent: nothing to pull yet, not an error
+            where = "" if fetch_remote else " (pass --fetch-remote to look on the remote)"
+            notice = no_branch_yet(backend.repo, backend.branch) + where
+            return RepoPullResult("", backend.branch, False, (), 0, 0, notice=notice)
         return RepoPullResult(
             commit_sha=outcome.version,
             branch=backend.branch,
@@ -139,6 +157,7 @@ def pull_repo(
             files_synced=outcome.files,
             blocks_added=outcome.blocks_added,
             blocks_removed=outcome.blocks_removed,
+            restored=outcome.restored,
         )
 
 
@@ -151,6 +170,7 @@ def merge_branches(
     """Merge several branches into the current one at block level, in ONE commit whose
     parents are all of them (what `git merge a b c` would do, had octopus merge drivers)."""
     with GitRepo.open(path) as repo, repo.lock():
+        ensure_merge_setup(repo)
         target = target_branch(repo, None)
         head = repo.branch_tip(target)
         if head is None:
@@ -172,10 +192,7 @@ def merge_branches(
         if only is not None and repo.is_ancestor(head, only):
             new, fast_forward = only, True
         else:
-            tree = repo.tree_of(head)
-            for commit in todo.values():
-                base = repo.tree_of(repo.merge_base(head, commit))
-                tree = repomerge.merge_trees(repo, base, tree, repo.tree_of(commit))
+            tree = repomerge.merge_commits(repo, head, list(todo.values()))
             text = message or f"engram: merge {', '.join(todo)} into {target} (block level)"
             new, fast_forward = repo.commit_tree(tree, [head, *todo.values()], text), False
         repo.advance_branch(

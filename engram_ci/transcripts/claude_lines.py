@@ -23,10 +23,10 @@ from typing import Any
 import orjson
 
 from engram_ci.transcripts.claude_turns import Transcript
-from engram_ci.transcripts.lines import SeenHashes, iter_lines, parse_object
+from engram_ci.transcripts.lines import SeenHashes, iter_lines, parse_object, sniff_type
 from engram_ci.transcripts.model import ParseStats
 
-__all__ = ["Sidechains", "read_lines", "sniff_type"]
+__all__ = ["Sidechains", "read_lines"]
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 #: line types turned into turns (or titles, summaries, queued prompts)
@@ -56,8 +56,6 @@ _IGNORED_TYPES = frozenset(
 )
 _READ_TYPES_B = frozenset(t.encode() for t in _READ_TYPES)
 _IGNORED_TYPES_B = frozenset(t.encode() for t in _IGNORED_TYPES)
-_SNIFF_WINDOW = 2048
-_TYPE_KEY = b'"type":'
 _QUEUED = b'"queued_command"'
 _TOOL_USE_RESULT = b',"toolUseResult":'
 
@@ -106,31 +104,12 @@ def read_lines(
             seen.add(key)
 
 
-def sniff_type(line: bytes) -> bytes | None:
-    """The line's top-level "type" value read from its bytes, or None when unsure.
-
-    Sound because `"type":` can only appear unescaped as a key (inside a string its quotes
-    are escaped), and when no '{' or '[' opens before it, that key belongs to the top-level
-    object. Assistant lines put "type" after "message" and are always parsed.
-    """
-    if not line.startswith(b"{"):
-        return None
-    at = line.find(_TYPE_KEY, 1, _SNIFF_WINDOW)
-    if at < 0 or line.find(b"{", 1, at) >= 0 or line.find(b"[", 1, at) >= 0:
-        return None
-    value = line[at + 7 : at + 80].lstrip()
-    end = value.find(b'"', 1)
-    if not value.startswith(b'"') or end < 0 or b"\\" in value[:end]:
-        return None
-    return value[1:end]
-
-
 def _parse_line(line: bytes, stats: ParseStats) -> dict[str, Any] | None:
     """parse_object, minus the tool output Claude Code repeats in `toolUseResult`.
 
     That value (a third of a typical transcript's bytes) duplicates the tool_result we read
     from `message`, so when it is the top-level key, parse only what comes before it. Sound
-    for the same reason as sniff_type: the key can only match unescaped, and a cut inside any
+    for the same reason as lines.sniff_type: the key can only match unescaped, and a cut inside any
     nested value leaves brackets open, so the prefix fails to parse and the whole line is
     parsed instead; lines whose message (or uuid) follows the cut are parsed whole too.
     """

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from engram_ci.transcripts.codex_rollout import SAFE_ID, Rollout
+from engram_ci.transcripts.codex_rollout import ITEM_TYPES, QUIET_TYPES, SAFE_ID, Rollout
 from engram_ci.transcripts.lines import (
     MAX_LINE_BYTES,
     SeenHashes,
@@ -32,6 +32,7 @@ from engram_ci.transcripts.lines import (
     parse_object,
     pick_project,
     read_head,
+    sniff_type,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 from engram_ci.transcripts.registry import ReaderSpec
@@ -44,6 +45,10 @@ _PATTERNS = ("rollout-*.jsonl", "rollout-*.jsonl.zst")
 _PARENT_KEY = re.compile(rb'"(parent_thread_id|forked_from_id)":\s*"([^"\\]{1,200})"')
 _PEEK_BYTES = 8192
 _PAYLOAD = b'"payload":'
+_PARSED_TYPES = frozenset(
+    t.encode() for t in {"session_meta", "turn_context", "response_item", "compacted", *ITEM_TYPES}
+)
+_QUIET_TYPES = frozenset(t.encode() for t in QUIET_TYPES)
 
 
 def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
@@ -162,41 +167,45 @@ def _read_thread(
     rollout = Rollout(hot_chars)
     copies = SeenHashes() if len(paths) > 1 else None
     for path in paths:
-        for line in _lines(path, stats, max_line_bytes, copies):
+        for line in iter_lines(path, stats, max_line_bytes):
+            if copies is not None and _seen(hash(line), copies, stats):
+                continue
             if ancestry is not None:
                 key = hash(line[max(line.find(_PAYLOAD), 0) :])
-                if replay and key in ancestry:
-                    stats.duplicates += 1
+                if replay and _seen(key, ancestry, stats):
                     continue
                 if replay and b'"session_meta"' not in line[:200]:
                     replay = False  # the child's own records begin
                 ancestry.add(key)
-            obj = parse_object(line, stats)
-            if obj is not None:
-                rollout.add_line(obj, stats)
+            if _worth_parsing(line, stats):
+                obj = parse_object(line, stats)
+                if obj is not None:
+                    rollout.add_line(obj, stats)
     rollout.finish()
     return rollout
 
 
-def _lines(
-    path: Path, stats: ParseStats, max_line_bytes: int, copies: SeenHashes | None
-) -> Iterator[bytes]:
-    """The file's lines worth parsing: event_msg lines other than prompts and token counts
-    (two thirds of a rollout, repeating response_items) are dropped from their bytes."""
-    for line in iter_lines(path, stats, max_line_bytes):
-        if copies is not None:
-            key = hash(line)
-            if key in copies:
-                stats.duplicates += 1
-                continue
-            copies.add(key)
-        if (
-            line.find(b'"type":"event_msg"', 0, 200) >= 0
-            and line.find(b'"user_message"') < 0
-            and line.find(b'"token_count"') < 0
-        ):
-            continue
-        yield line
+def _seen(key: int, seen: SeenHashes, stats: ParseStats) -> bool:
+    """Whether `key` was seen (a duplicate, counted); remembers it either way."""
+    if key in seen:
+        stats.duplicates += 1
+        return True
+    seen.add(key)
+    return False
+
+
+def _worth_parsing(line: bytes, stats: ParseStats) -> bool:
+    """Sorted by its bytes (lines.sniff_type): event_msg lines other than prompts and token
+    counts (two thirds of a rollout, repeating response_items) and line types with nothing
+    to read are dropped unparsed, unknown types counted."""
+    kind = sniff_type(line)
+    if kind == b"event_msg":
+        return line.find(b'"user_message"') >= 0 or line.find(b'"token_count"') >= 0
+    if kind is not None and kind not in _PARSED_TYPES:
+        if kind not in _QUIET_TYPES:
+            stats.unknown_types[kind.decode("utf-8", "replace")] += 1
+        return False
+    return True
 
 
 def _to_session(
@@ -228,7 +237,8 @@ def _to_session(
 READER = ReaderSpec(
     name=SOURCE,
     option="codex-dir",
-    store="$CODEX_HOME/sessions and archived_sessions, else ~/.codex/…",
+    store="$CODEX_HOME/sessions and archived_sessions, else ~/.codex/…; DIR may be a "
+    "$CODEX_HOME or any folder of rollouts",
     default_roots=default_roots,
     discover=discover,
     read_session=read_session,

@@ -27,8 +27,13 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-import orjson
-
+from engram_ci.transcripts.codex_items import (
+    TOOL_KINDS,
+    call_input,
+    cwd_from_context,
+    output_text,
+    texts_of,
+)
 from engram_ci.transcripts.lines import (
     INPUT_VALUE_LIMIT,
     REPLY_FLOOR,
@@ -37,14 +42,13 @@ from engram_ci.transcripts.lines import (
     THINKING_LIMIT,
     Budget,
     clip,
-    clip_input,
     timestamp_of,
 )
-from engram_ci.transcripts.model import ParseStats, ToolCall, ToolKind, Turn, Usage
+from engram_ci.transcripts.model import ParseStats, ToolCall, Turn, Usage
 from engram_ci.transcripts.private import strip_private
 from engram_ci.transcripts.turnlog import HOT_CHARS, TurnLog
 
-__all__ = ["TOOL_KINDS", "Rollout", "output_text"]
+__all__ = ["ITEM_TYPES", "QUIET_TYPES", "Rollout"]
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 #: user-message openings that are Codex's injected context, never the human's words
@@ -66,7 +70,7 @@ INJECTED: Final = (
 )
 _READ_TYPES = frozenset({"session_meta", "turn_context", "response_item", "event_msg"})
 #: line types with nothing to read: skipped, not counted
-_QUIET_TYPES = frozenset(
+QUIET_TYPES = frozenset(
     {
         "inter_agent_communication",
         "inter_agent_communication_metadata",
@@ -77,7 +81,8 @@ _QUIET_TYPES = frozenset(
         "realtime_item",
     }
 )
-_ITEM_TYPES = frozenset(
+#: item types, which pre-wrapper rollouts wrote as lines of their own
+ITEM_TYPES = frozenset(
     {
         "message",
         "reasoning",
@@ -89,25 +94,6 @@ _ITEM_TYPES = frozenset(
     }
 )
 _IGNORED_ITEMS = frozenset({"ghost_snapshot", "compaction", "compaction_summary", "other"})
-#: Codex's tools (function names, or the item type for built-in calls) by common kind
-TOOL_KINDS: Final[dict[str, ToolKind]] = {
-    "shell": "shell",
-    "shell_command": "shell",
-    "exec_command": "shell",
-    "local_shell": "shell",
-    "local_shell_call": "shell",
-    "container.exec": "shell",
-    "unified_exec": "shell",
-    "apply_patch": "edit",
-    "read_file": "read",
-    "view_image": "read",
-    "list_dir": "search",
-    "grep_files": "search",
-    "web_search": "web",
-    "web_search_call": "web",
-    "spawn_agent": "task",
-}
-_EXIT_CODE = re.compile(r"^(?:Exit code:|Process exited with code) (-?\d+)", re.M)
 
 
 class Rollout:
@@ -150,7 +136,7 @@ class Rollout:
             if isinstance(message, str) and message.strip():
                 self.summaries[clip(message.strip(), TEXT_LIMIT)] = None
         elif kind not in _READ_TYPES:
-            if kind not in _QUIET_TYPES:
+            if kind not in QUIET_TYPES:
                 stats.unknown_types[kind] += 1
         elif not isinstance(payload, dict):
             stats.malformed["bad_shape"] += 1
@@ -240,7 +226,7 @@ class Rollout:
             return self._message(item, stamp)
         if kind == "reasoning":
             reply = self._assistant(stamp)
-            texts = _texts(item.get("summary")) or _texts(item.get("content"))
+            texts = texts_of(item.get("summary")) or texts_of(item.get("content"))
             text = "\n\n".join(texts)
             limit = self._budget.limit(THINKING_LIMIT)
             if text and len(reply.thinking) < limit:
@@ -259,7 +245,7 @@ class Rollout:
         if not isinstance(content, list | str):
             return False
         floor = REPLY_FLOOR if role == "assistant" else TEXT_LIMIT  # prompts are always kept
-        texts = [self._budget.clip(t, TEXT_LIMIT, floor) for t in _texts(content) if t.strip()]
+        texts = [self._budget.clip(t, TEXT_LIMIT, floor) for t in texts_of(content) if t.strip()]
         text = "\n\n".join(texts).strip()
         if role == "assistant":
             reply = self._assistant(stamp)
@@ -273,7 +259,7 @@ class Rollout:
         if not text and not images:
             return True
         if text.startswith("<environment_context>") and self.cwd is None:
-            self.cwd = _cwd_from_context(text)  # old rollouts: the only place it is
+            self.cwd = cwd_from_context(text)  # old rollouts: the only place it is
         if role != "user" or text.startswith(INJECTED):
             self.turns.append(Turn("user", text, stamp, is_meta=True, images=images))
         elif text in self._event_texts:
@@ -325,7 +311,7 @@ class Rollout:
             return False
         name = str(item.get("name") or ("web_search" if kind == "web_search_call" else kind))
         call = ToolCall(call_id, name, {}, timestamp=stamp, kind=TOOL_KINDS.get(name, "other"))
-        call.input = _call_input(item, self._budget.limit(INPUT_VALUE_LIMIT))
+        call.input = call_input(item, self._budget.limit(INPUT_VALUE_LIMIT))
         self._assistant(stamp).tool_calls.append(call)
         self._calls[call_id] = call
         return True
@@ -365,87 +351,11 @@ def _child_role(meta: dict[str, Any]) -> str | None:
 def _unwrap(obj: dict[str, Any]) -> tuple[Any, Any]:
     """(type, payload) of a line, also for pre-wrapper rollouts that had no payload."""
     kind, payload = obj.get("type"), obj.get("payload")
-    if payload is None and kind in _ITEM_TYPES:
+    if payload is None and kind in ITEM_TYPES:
         return "response_item", obj
     if payload is None and kind is None and "id" in obj and "timestamp" in obj:
         return "session_meta", obj  # the old first line: the session's own metadata
     return kind, payload
-
-
-_CONTEXT_CWD = re.compile(r"<cwd>(.*?)</cwd>|Current working directory: (.+)")
-
-
-def _cwd_from_context(text: str) -> str | None:
-    match = _CONTEXT_CWD.search(text)
-    return (match.group(1) or match.group(2)).strip() if match else None
-
-
-def _texts(content: Any) -> list[str]:
-    """Text of input_text/output_text/summary_text/reasoning_text blocks (or a string)."""
-    if isinstance(content, str):
-        return [content]
-    if not isinstance(content, list):
-        return []
-    return [b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)]
-
-
-def _call_input(item: dict[str, Any], limit: int) -> dict[str, Any]:
-    """function_call arguments are a JSON string; custom tools send raw input (a patch)."""
-    if item.get("type") in ("local_shell_call", "web_search_call"):
-        action = item.get("action")
-        return clip_input(action, limit) if isinstance(action, dict) else {}
-    raw = item.get("arguments", item.get("input"))
-    if isinstance(raw, str):
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, dict):
-            return dict(clip_input(parsed, limit))
-        return {"input": clip(raw, limit)}
-    return dict(clip_input(raw, limit)) if isinstance(raw, dict) else {}
-
-
-def output_text(output: Any, limit: int) -> tuple[str, bool]:
-    """(text, is_error) of a tool output in any of Codex's shapes over the versions.
-
-    A string (plain, or older versions' JSON {"output", "metadata": {"exit_code"}}), a list
-    of content items (input_text, input_image…), one such item, or {content, success}.
-    Exec output reports failure as "Process exited with code N" (or "Exit code: N").
-    """
-    if isinstance(output, str) and output.startswith("{"):
-        try:
-            parsed = orjson.loads(output)
-        except orjson.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, dict):
-            output = parsed
-    failed = False
-    if isinstance(output, dict) and "type" not in output:
-        metadata = output.get("metadata")
-        code = metadata.get("exit_code") if isinstance(metadata, dict) else None
-        failed = output.get("success") is False or (isinstance(code, int) and code != 0)
-        output = output.get("output", output.get("content", output.get("content_items", "")))
-    text = _items_text(output if isinstance(output, list) else [output], limit)
-    code_match = _EXIT_CODE.search(text[:1000])
-    return clip(text, limit), failed or bool(code_match and code_match.group(1) != "0")
-
-
-def _items_text(items: list[Any], limit: int) -> str:
-    parts: list[str] = []
-    size = 0
-    for item in items:
-        if isinstance(item, dict):
-            kind = item.get("type")
-            text = item.get("text")
-            piece = text if isinstance(text, str) else f"[{str(kind).removeprefix('input_')}]"
-        else:
-            piece = "" if item is None else str(item)
-        parts.append(piece)
-        size += len(piece)
-        if size > limit:  # the rest would be cut anyway
-            break
-    return "\n".join(p for p in parts if p)
 
 
 def _usage_of(raw: dict[str, Any]) -> Usage:

@@ -30,6 +30,9 @@ MAX_LINE_BYTES = 32 * 1024 * 1024
 #: how much of a transcript is read at a time
 _READ_CHUNK = 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
+#: how far into a line sniff_type looks for its "type" key
+_SNIFF_WINDOW = 2048
+_TYPE_KEY = b'"type":'
 
 #: what a Session keeps of each piece of text; the rest is cut with a note of the full size
 TEXT_LIMIT = 32 * 1024
@@ -174,6 +177,25 @@ def _decode_failure(line: bytes) -> str:
     except UnicodeDecodeError:
         return "invalid_utf8"
     return "bad_json"
+
+
+def sniff_type(line: bytes) -> bytes | None:
+    """The line's top-level "type" value read from its bytes, or None when unsure.
+
+    Sound because `"type":` can only appear unescaped as a key (inside a string its quotes
+    are escaped), and when no '{' or '[' opens before it, that key belongs to the top-level
+    object. (Claude Code's assistant lines put "type" after "message": always parsed.)
+    """
+    if not line.startswith(b"{"):
+        return None
+    at = line.find(_TYPE_KEY, 1, _SNIFF_WINDOW)
+    if at < 0 or line.find(b"{", 1, at) >= 0 or line.find(b"[", 1, at) >= 0:
+        return None
+    value = line[at + 7 : at + 80].lstrip()
+    end = value.find(b'"', 1)
+    if not value.startswith(b'"') or end < 0 or b"\\" in value[:end]:
+        return None
+    return value[1:end]
 
 
 def clip(text: str, limit: int) -> str:

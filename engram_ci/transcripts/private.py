@@ -12,13 +12,21 @@ it. Removal errs on the side of forgetting:
   piece: a split message, a clipped line).
 
 What was hidden becomes PRIVATE_MARK, so a reader sees that something was left out.
+
+`scrub_session` is the safety net behind that: ingest runs it on every Session a reader
+returns, so a reader that keeps some text without `clip` (a title, a joined reply) still
+cannot let private text through. Turns a reader already spilled to disk (turnlog) are not
+re-read for it: the readers that spill (Claude Code, Codex) clip everything they keep.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["PRIVATE_MARK", "strip_private"]
+from engram_ci.transcripts.model import Session
+
+__all__ = ["PRIVATE_MARK", "scrub_session", "strip_private"]
 
 PRIVATE_MARK = "[private]"
 _TAG = re.compile(r"<\s*(/?)\s*private\s*>", re.IGNORECASE)
@@ -46,3 +54,34 @@ def strip_private(text: str) -> str:
     if depth == 0:
         kept.append(text[position:])
     return "".join(kept)
+
+
+def scrub_session(session: Session) -> None:
+    """Drop private text from every text a Session holds (in place), subagents included."""
+    if session.title is not None:
+        session.title = strip_private(session.title)
+    session.summaries = [strip_private(s) for s in session.summaries]
+    if isinstance(session.turns, list):
+        for turn in session.turns:
+            turn.text = strip_private(turn.text)
+            turn.thinking = strip_private(turn.thinking)
+            for call in turn.tool_calls:
+                call.input = _scrub_value(call.input)
+                if call.result is not None:
+                    call.result = strip_private(call.result)
+    for agent in session.subagents:
+        scrub_session(agent)
+
+
+def _scrub_value(value: Any) -> Any:
+    """`value` with private text dropped from its strings; the same object when it has none."""
+    if isinstance(value, str):
+        return strip_private(value)
+    if isinstance(value, dict):
+        scrubbed = {key: _scrub_value(item) for key, item in value.items()}
+        same = all(scrubbed[key] is item for key, item in value.items())
+        return value if same else scrubbed
+    if isinstance(value, list):
+        items = [_scrub_value(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value

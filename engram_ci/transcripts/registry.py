@@ -22,10 +22,13 @@ How to add a reader (a new agent's format):
    `default_roots`, and at its end `READER = ReaderSpec(name=..., option=..., store=...,
    default_roots=default_roots, discover=discover, read_session=read_session)`.
 2. Add its module path to READER_MODULES below (the one registration line).
-3. Put small samples of your own under tests/<agent>_samples/ and add them to
-   tests/test_reader_contract.py's SAMPLES: the contract (layout discovery, a malformed line
+3. Put small samples of your own, laid out like the agent's store, under tests/ (as
+   tests/claude_samples, tests/codex_threads) and add a ContractCase for them to
+   tests/test_reader_contract.py's CASES: the contract (layout discovery, a malformed line
    skipped and counted, unknown line types, empty files, a missing store) then runs on it.
-The CLI flag, `--agent` selection and ingest dispatch follow from the registration.
+   Map the agent's tool names to ToolKind in a TOOL_KINDS table (see claude_turns.py).
+The CLI flag, `--agent` selection, ingest dispatch, the manifest's keys and meta.json's
+"source" follow from the registration; nothing else needs to know the agent.
 
 Reader modules are imported on first use, so importing this module stays cheap (the
 action's entrypoint imports ingest, which imports this).
@@ -62,6 +65,9 @@ READER_MODULES: tuple[str, ...] = (
     "engram_ci.transcripts.gemini",
     "engram_ci.transcripts.opencode",
     "engram_ci.transcripts.amp",
+    # after claude: a run found both as a transcript and as an execution file is read once,
+    # from the richer transcript (ingest: first reader wins)
+    "engram_ci.transcripts.claude_execution",
 )
 
 

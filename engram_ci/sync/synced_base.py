@@ -1,4 +1,5 @@
-"""What this machine remembers about each store it synced with, under the memory's state dir.
+"""What this machine remembers about each store it synced with (engram status keeps its own
+record in memory/syncstate.py), under the memory's state dir:
 
 - the base: the plaintext a store held for a project right after the last push or pull
   (<memory>/.engram-ci/sync/<store key>/<project>.json), the third side of every merge;

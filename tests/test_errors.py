@@ -1,0 +1,30 @@
+"""FatalError keeps its one-line message; a structured Fix is worded by each face."""
+
+from __future__ import annotations
+
+from engram_ci.errors import FatalError, Fix
+
+
+def test_a_plain_message_keeps_working_and_stays_one_line() -> None:
+    error = FatalError("bad\n  thing:   do this", title="t")
+    assert str(error) == "bad thing: do this"
+    assert error.worded("action") == str(error)
+    assert error.title == "t"
+
+
+def test_a_fix_names_the_flag_for_the_cli_and_the_input_for_the_action() -> None:
+    fix = Fix("fetch it first with {option}", flag="--fetch-remote", input="fetch-remote")
+    error = FatalError("branch 'memory' not found", fix=fix)
+    assert str(error) == "branch 'memory' not found: fetch it first with --fetch-remote"
+    assert error.worded("action") == (
+        "branch 'memory' not found: fetch it first with the `fetch-remote` input"
+    )
+    assert "--" not in error.worded("action")
+
+
+def test_an_environment_variable_is_offered_beside_the_option_or_alone() -> None:
+    both = Fix("set {option}", flag="--token", input="token", env="ENGRAM_GIT_TOKEN")
+    assert both.worded("cli") == "set --token (or $ENGRAM_GIT_TOKEN)"
+    assert both.worded("action") == "set the `token` input (or $ENGRAM_GIT_TOKEN)"
+    cli_only = Fix("set {option}", flag="--jobs", env="ENGRAM_JOBS")
+    assert cli_only.worded("action") == "set $ENGRAM_JOBS"  # never a flag in a job

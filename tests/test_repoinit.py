@@ -1,0 +1,54 @@
+"""repoinit: the merge setup every repo command ensures, and the default branch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engram_ci.sync.git_repo import GitRepo
+from engram_ci.sync.repoinit import STRATEGIES, default_branch, ensure_merge_setup
+
+from .repo_helpers import git
+
+
+def _repo(tmp_path: Path) -> Path:
+    path = tmp_path / "kr"
+    git(tmp_path, "init", "-q", "-b", "main", str(path))
+    return path
+
+
+def test_merge_setup_names_commands_on_path_and_is_idempotent(tmp_path: Path) -> None:
+    path = _repo(tmp_path)
+    with GitRepo.open(path) as repo:
+        assert ensure_merge_setup(repo, which=lambda name: f"/somewhere/{name}")
+        assert not ensure_merge_setup(repo, which=lambda name: f"/somewhere/{name}")
+    assert git(path, "config", "merge.engram.driver") == "engram sync merge-driver %O %A %B %P"
+    for key, value in STRATEGIES.items():
+        assert git(path, "config", key) == value
+
+
+def test_without_git_merge_engram_on_path_no_strategy_is_named(tmp_path: Path) -> None:
+    # git refuses EVERY merge naming a strategy it cannot find: better none than a broken one
+    path = _repo(tmp_path)
+    with GitRepo.open(path) as repo:
+        ensure_merge_setup(repo, which=lambda name: f"/somewhere/{name}")
+        assert ensure_merge_setup(repo, which=lambda name: None)
+    assert git(path, "config", "pull.octopus", check=False) == ""
+    assert git(path, "config", "merge.engram.driver")  # the driver alone still helps
+    git(path, "config", "pull.octopus", "octopus")  # the user's own choice stays
+    with GitRepo.open(path) as repo:
+        ensure_merge_setup(repo, which=lambda name: None)
+    assert git(path, "config", "pull.octopus") == "octopus"
+
+
+def test_default_branch_prefers_the_checked_out_one_then_the_remotes(tmp_path: Path) -> None:
+    path = _repo(tmp_path)
+    with GitRepo.open(path) as repo:
+        assert default_branch(repo) == "main"  # unborn, no remote: the repo's own
+    git(path, "commit", "-q", "--allow-empty", "-m", "x")
+    git(path, "update-ref", "refs/remotes/origin/trunk", "HEAD")
+    git(path, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/trunk")
+    with GitRepo.open(path) as repo:
+        assert default_branch(repo) == "main"  # checked out with commits wins
+    git(path, "checkout", "-q", "--detach")
+    with GitRepo.open(path) as repo:
+        assert default_branch(repo) == "trunk"  # detached: what origin's HEAD names

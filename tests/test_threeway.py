@@ -1,0 +1,55 @@
+"""Three-way merges against the last-synced base: removals and changes on any side stick,
+nothing changed is lost, and a store's redacted copy never replaces the local original."""
+
+from __future__ import annotations
+
+from engram_ci.knowledge import blocks as knowledge
+from engram_ci.sync import threeway
+
+P = "proj"
+SECRET = "ghp_Thr33W4yS3cr3tV4lu3Xy9Zq8Wp7Lm6Kj5Hg4F"
+
+
+def files(**blocks: str) -> dict[str, str]:
+    text = "# Decisions\n\n" + "\n".join(
+        f"## Session: {key} (2025-01-01T00:00:00Z)\n\n- {body}\n" for key, body in blocks.items()
+    )
+    return {"decisions.md": text}
+
+
+def live(result: dict[str, str]) -> dict[str, str]:
+    kf = knowledge.parse(result["decisions.md"])
+    return {b.session_id: b.body.strip().removeprefix("- ") for b in kf.live_blocks()}
+
+
+def test_without_a_base_nothing_is_ever_dropped() -> None:
+    merged = threeway.merge(P, None, files(a="a"), [files(b="b")])
+    assert live(merged) == {"a": "a", "b": "b"}
+
+
+def test_a_removal_on_either_side_sticks() -> None:
+    base = files(a="a", b="b", c="c")
+    merged = threeway.merge(P, base, files(b="b", c="c"), [files(a="a", c="c")])
+    assert live(merged) == {"c": "c"}
+
+
+def test_a_change_beats_a_removal_and_the_changed_side_wins() -> None:
+    base = files(a="a", b="b")
+    merged = threeway.merge(P, base, files(b="b2"), [files(a="a2", b="b")])
+    assert live(merged) == {"a": "a2", "b": "b2"}  # a: changed remotely, not lost to our removal
+
+
+def test_an_older_version_on_one_side_wins_over_unchanged_newer_copies() -> None:
+    """What makes a restore stick: the base is the store's head, local holds the old text."""
+    head = files(a="a grown much longer since")
+    merged = threeway.merge(P, head, files(a="a"), [head])
+    assert live(merged) == {"a": "a"}
+
+
+def test_the_redacted_copy_of_a_local_block_is_the_same_block() -> None:
+    local = files(a=f"token {SECRET}")
+    stored = files(a="token [REDACTED:github-pat]")
+    assert live(threeway.merge(P, stored, local, [stored])) == {"a": f"token {SECRET}"}
+    assert live(threeway.merge(P, None, local, [stored])) == {"a": f"token {SECRET}"}
+    swapped = threeway.with_local_originals(stored, local)
+    assert SECRET in swapped["decisions.md"]
