@@ -255,3 +255,70 @@ def test_whole_values_and_nothing_more(text: str, expected: str) -> None:
 )
 def test_names_only_about_a_secret_are_not_secrets(text: str) -> None:
     assert redact_text(text) == text
+
+
+# -- pinned by mutation testing (README "Mutation testing"): the judges' edges ----------------
+
+from engram_ci.sync.secret_shapes import plausible_assigned, secret_name_kind  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted", "strict", "secret"),
+    [
+        # a value the extractor clipped ("…"): any real start of a secret counts...
+        ("Q9zkW…", True, False, True),
+        ("api_token…", True, False, True),
+        ("abcd…", False, False, True),
+        # ...but not nothing, a stopword, a placeholder, a reference or a URL
+        ("…", True, False, False),
+        ("password…", True, False, False),
+        ("your-token…", True, False, False),
+        ("$Q9zk…", True, False, False),
+        ("%Q9zk…", True, False, False),
+        ("{Q9zk…", True, False, False),
+        ("(Q9zk…", True, False, False),
+        ("httpQ9z…", True, False, False),
+        ("api_token…", True, True, False),
+        ("abcde…", False, False, False),
+        # whole values: length, stopwords, URLs, spaces
+        ("Q9z!k2", True, False, True),
+        ("Q9z!k", True, False, False),
+        ("Password", True, False, False),
+        ("http://Q9zk.io/a1", True, False, False),
+        ("https://Q9zk.io/a1", True, False, False),
+        ("Q9z k2W8", False, False, False),
+        ("q9zk2w", True, False, True),
+        ("QZKWMXPRTVBNHGFD", True, False, True),
+        ("QZKWMXPRTVBNHGF", True, False, False),
+        # prose (strict): only clearly random values
+        ("Q9z!k2Wm", True, True, True),
+        ("Q9z!k2W", True, True, False),
+        ("q9zk2w8m4x7p1r5t3v6b", True, True, True),
+        ("q9zk2w8m4x7p1r5t3v6", True, True, False),
+        ("Secret-Q9z!k2Wm", True, True, True),
+        ("Secret-Q9zk2Wm", True, True, False),
+    ],
+)
+def test_what_counts_as_a_secret_value(
+    value: str, quoted: bool, strict: bool, secret: bool
+) -> None:
+    assert plausible_assigned(value, quoted=quoted, strict=strict) is secret
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("DB_PASSWORD_FILE", None),
+        ("public_key", None),
+        ("card_pin", None),
+        ("aws_secret", "aws-secret-access-key"),
+        ("AWS_SESSION_TOKEN", "aws-session-token"),
+        ("SESSION_TOKEN", "token"),
+        ("PRIVATE_KEY", "private-key"),
+        ("MYSQL_PWD", "password"),
+        ("db_pw", "password"),
+        ("DEPLOY_TOKEN_PRIVATE_REPO", "token"),
+    ],
+)
+def test_what_a_secrets_name_says_about_its_kind(name: str, kind: str | None) -> None:
+    assert secret_name_kind(name) == kind
