@@ -322,3 +322,10 @@ def test_what_counts_as_a_secret_value(
 )
 def test_what_a_secrets_name_says_about_its_kind(name: str, kind: str | None) -> None:
     assert secret_name_kind(name) == kind
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://app:$PGPASS@db:5432/app", "mysql://root:%DBPW%@localhost/app"]
+)
+def test_a_variable_standing_for_a_url_password_is_kept(url: str) -> None:
+    assert redact_text(url) == url
