@@ -312,3 +312,25 @@ def test_scrub_session_reaches_every_text_and_subagents() -> None:
     )
     scrub_session(session)
     _assert_clean(_all_text(session) + _all_text(sub))
+
+
+# -- pinned by mutation testing (README "Mutation testing") -----------------------------------
+
+
+def test_scrub_session_reaches_the_title_tool_inputs_and_results() -> None:
+    from engram_ci.transcripts.model import Session, ToolCall, Turn
+    from engram_ci.transcripts.private import PRIVATE_MARK, scrub_session
+
+    clean_input: dict[str, Any] = {"path": "a.py", "flags": ["-v"]}
+    hidden = "<private>hunter2</private>"
+    call = ToolCall("t1", "Bash", {"command": f"echo {hidden}", "env": [f"PW={hidden}", "X=1"]})
+    call.result = f"done {hidden}"
+    kept = ToolCall("t2", "Read", clean_input, result="ok")
+    session = Session("s1", "claude-code", "proj", [], title=f"fix {hidden}")
+    session.turns = [Turn("assistant", "text", tool_calls=[call, kept])]
+    scrub_session(session)
+    assert session.title == f"fix {PRIVATE_MARK}"
+    assert call.input == {"command": f"echo {PRIVATE_MARK}", "env": [f"PW={PRIVATE_MARK}", "X=1"]}
+    assert call.result == f"done {PRIVATE_MARK}"
+    assert kept.input is clean_input and kept.result == "ok"  # untouched values stay as they are
+    assert "hunter2" not in json.dumps([session.title, call.input, call.result])
