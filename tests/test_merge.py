@@ -215,3 +215,20 @@ def test_a_preamble_is_kept_as_written_apart_from_blank_lines_around_it() -> Non
     written = KnowledgeFile("\n    Notes on X\n")  # indented: a code block in markdown
     for a, b in [(written, KnowledgeFile("")), (KnowledgeFile(""), written)]:
         assert merge.merge(a, b).preamble == "    Notes on X"
+
+
+def test_the_access_count_takes_no_part_in_choosing_the_winner() -> None:
+    newer = Block("s1", "2025-02", "- x", (("access", "10"),))
+    older = Block("s1", "2025-01", "- x", (("access", "3"),))
+    assert merge.winner(older, newer) == newer
+    # ...while every other tag still does (a larger tag value outranks a later timestamp)
+    high = Block("s1", "2025-02", "- x", (("confidence", "high"),))
+    low = Block("s1", "2025-01", "- x", (("confidence", "low"),))
+    assert merge.winner(high, low) == low
+
+
+def test_the_winner_carries_the_access_count_either_side_saw_and_none_is_invented() -> None:
+    read_never = Block("s1", "2025-01", "- x", (("access", "0"),))
+    longer = Block("s1", "2025-01", "- x and more")
+    assert merge.winner(read_never, longer) == longer.with_tag("access", "0")
+    assert merge.winner(Block("s1", "2025-01", "- x"), longer) == longer
