@@ -686,9 +686,10 @@ class _Run:
             if kept != held:
                 categories[category] = kept
                 changed.add(category)
-        if not changed:
+        if not changed and not self.options.force:
             return blocks_written, 0
-        # only the files we changed are re-rendered: others keep their exact bytes
+        # only the files we changed are re-rendered: others keep their exact bytes; context.md
+        # is synthesised again (a --force run may be asked for another --budget)
         out = {f"{c}.md": knowledge.render(categories[c]) for c in sorted(changed)}
         out[CONTEXT_FILE] = context.synthesize(project, categories, self.options.context_budget)
         result = projectfiles.write_local(
