@@ -329,3 +329,8 @@ def test_what_a_secrets_name_says_about_its_kind(name: str, kind: str | None) ->
 )
 def test_a_variable_standing_for_a_url_password_is_kept(url: str) -> None:
     assert redact_text(url) == url
+
+
+def test_a_judge_is_lenient_unless_told_the_value_sits_in_prose() -> None:
+    assert plausible_assigned("q9zk2w", quoted=True)  # 6 characters, 2 classes: enough in code
+    assert not plausible_assigned("q9zk2w", quoted=True, strict=True)
