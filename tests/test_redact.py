@@ -334,3 +334,23 @@ def test_a_variable_standing_for_a_url_password_is_kept(url: str) -> None:
 def test_a_judge_is_lenient_unless_told_the_value_sits_in_prose() -> None:
     assert plausible_assigned("q9zk2w", quoted=True)  # 6 characters, 2 classes: enough in code
     assert not plausible_assigned("q9zk2w", quoted=True, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "secret"),
+    [
+        # distinct characters needed: a quarter of the length, at least 2, at most 8
+        ("aaaaaa", False),
+        ("ababab", True),
+        ("abcabcabcabca", True),  # 13 long: 3 distinct needed
+        ("wxyzwxyzwxyzwxyzwxyz", False),  # 20 long: 5 needed, 4 there
+        ("Q9zk2Wm8" * 5, True),  # 40 long: 8 distinct are enough
+        ("Q9zk2Wm" * 5 + "Q9zk2", False),  # ...7 are not
+    ],
+)
+def test_a_filler_is_told_from_a_secret_by_its_distinct_characters(
+    value: str, secret: bool
+) -> None:
+    from engram_ci.sync.secret_shapes import plausible_secret
+
+    assert plausible_secret(value) is secret
