@@ -130,10 +130,12 @@ class Command:
         }
         #: CPU seconds (user + system, workers included) of each run, in order
         self.cpu: list[float] = []
+        #: sessions each run ingested (--json), to check it read what the loops read
+        self.ingested: list[int] = []
         self.run(["--help"])  # compiles the bytecode once, as installing the package does
 
-    def run(self, args: list[str], codex_home: Path | None = None) -> float:
-        env = self.env | ({"CODEX_HOME": str(codex_home)} if codex_home else {})
+    def run(self, args: list[str]) -> float:
+        env = self.env
         # ingest ends with one syncfs: flush what the generator (or the last run's clean-up)
         # left dirty first, so a run pays for its own writes only
         os.sync()
@@ -142,20 +144,22 @@ class Command:
         done = subprocess.run(
             [sys.executable, "-m", "engram_ci", "ingest", *args],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,  # the progress lines; shown only if the run fails
+            capture_output=True,  # stderr: the progress lines, shown only if the run fails
             check=False,
         )
         if done.returncode != 0:
             raise SystemExit(f"engram ingest {' '.join(args)} failed:\n{done.stderr.decode()}")
         wall = time.perf_counter() - start
         self.cpu.append(_children_cpu() - used)
+        if "--json" in args:
+            self.ingested.append(json.loads(done.stdout)["sessions_ingested"])
         return wall
 
     def ingest(self, shape: Shape, memory: Path, *extra: str) -> float:
-        args = ["--sessions-dir", str(shape.claude_root), "--memory-dir", str(memory), *extra]
-        codex_home = shape.codex_root.parent if shape.codex_root else None
-        return self.run(args, codex_home)
+        args = ["--sessions-dir", str(shape.claude_root), "--memory-dir", str(memory), "--json"]
+        if shape.codex_root:
+            args += ["--codex-dir", str(shape.codex_root)]
+        return self.run([*args, *extra])
 
 
 def best(runs: int, measure: Callable[[int], float]) -> float:
@@ -212,6 +216,10 @@ def bench_shape(
         for j in range(1, max_jobs + 1):
             memory = work / f"j{j}-{shape.name}-{n}"
             times[f"jobs{j}"].append(command.ingest(shape, memory, "--jobs", str(j)))
+    # sessions each full run ingested: all of them, or the comparison is off
+    full = {"command": command.ingested[-runs * (1 + max_jobs) :], "other": []}
+    if other is not None:
+        full["other"] = other.ingested[-runs:]
     best_of = {name: min(values) for name, values in times.items() if values}
     bare, fast = best_of["json"], best_of["orjson"]
 
@@ -246,6 +254,9 @@ def bench_shape(
     same = tree_hash(work / f"j1-{shape.name}-0") == tree_hash(work / f"j{max_jobs}-{shape.name}-0")
     print(f"  {'--jobs 1 == --jobs N output':<32}: {'identical' if same else 'DIFFERENT'}")
     counts = report.to_json()  # type: ignore[attr-defined]
+    for who, full_runs in (("command", full["command"]), ("--compare checkout", full["other"])):
+        if set(full_runs) - {counts["sessions_ingested"]}:
+            print(f"  WARNING: the {who} ingested {sorted(set(full_runs))} sessions, not all")
     print(
         f"  [{counts['sessions_ingested']} sessions, {counts['subagents']} subagents, "
         f"{counts['tool_calls']} tool calls]"

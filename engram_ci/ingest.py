@@ -51,7 +51,6 @@ from engram_ci.memory.manifest import (
 )
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.progress import NullProgress, Progress, ProgressSink
-from engram_ci.sync.redact import redact_text
 from engram_ci.transcripts.lines import keep_worktree_apart
 from engram_ci.transcripts.model import (
     ParseStats,
@@ -235,6 +234,8 @@ def redacted(extraction: ExtractionLike) -> ExtractionLike:
     part it kept (the redactor treats a value cut by `…` as the whole value). Sync redacts
     again what it uploads.
     """
+    from engram_ci.sync.redact import redact_text  # loaded with the extractor (see _Run)
+
     return _RedactedExtraction(
         entries={category: redact_text(body) for category, body in extraction.entries.items()},
         confidence=extraction.confidence,
@@ -246,6 +247,7 @@ def redacted(extraction: ExtractionLike) -> ExtractionLike:
 
 def default_extractor(options: IngestOptions) -> Extractor:
     from engram_ci.knowledge.extract import extract_knowledge
+    from engram_ci.sync.redact import redact_text
 
     def run(session: Session) -> ExtractionLike:
         return extract_knowledge(
@@ -288,19 +290,19 @@ def run_ingest(
         check_project_name(options.project)
     if progress is None:
         progress = Progress(sys.stderr) if options.show_progress else NullProgress()
-    extractor_default = extractor is None
-    if options.skip_knowledge or options.dry_run:
-        extractor = None  # a dry run must not spend LLM tokens either
-    elif extractor is None:
-        extractor = default_extractor(options)
+    # a dry run must not spend LLM tokens either
+    wants_knowledge = not (options.skip_knowledge or options.dry_run)
+    injected = extractor is not None and wants_knowledge
     run = _Run(
         # injected readers/extractors (tests' fakes) stay in this process
-        parallel=all(reader in all_readers() for reader, _ in readers)
-        and (extractor is None or extractor_default),
+        parallel=all(reader in all_readers() for reader, _ in readers) and not injected,
         options=options,
         layout=MemoryLayout(options.memory_dir),
         readers=readers,
-        extract=extractor,
+        extract=extractor if injected else None,
+        make_extract=(
+            (lambda: default_extractor(options)) if wants_knowledge and not injected else None
+        ),
         progress=progress,
         barrier=barrier or sync_filesystems,
     )
@@ -361,6 +363,10 @@ class _Run:
     extract: Extractor | None
     progress: ProgressSink
     parallel: bool = False
+    #: builds the default extractor once there is something to extract (before any worker
+    #: forks, so they inherit it): an unchanged re-ingest never imports the extractor or the
+    #: redactor, a good part of its start-up
+    make_extract: Callable[[], Extractor] | None = None
     #: the durability barrier (fsutil.sync_filesystems); tests pass one that looks at the disk
     barrier: Callable[[Iterable[Path]], None] = sync_filesystems
     report: IngestReport = field(default_factory=IngestReport)
@@ -372,11 +378,14 @@ class _Run:
     def execute(self) -> IngestReport:
         self.report.memory_dir = str(self.layout.root)
         self.report.dry_run = self.options.dry_run
-        if self.extract is not None and self.options.provider not in (None, "", "offline"):
+        extracting = self.extract is not None or self.make_extract is not None
+        if extracting and self.options.provider not in (None, "", "offline"):
             self.report.provider = str(self.options.provider)
         began = time.process_time()
         manifest = Manifest.load(self.layout.state_dir)
         todo = self._changed_groups(manifest)
+        if todo and self.make_extract is not None:
+            self.extract = self.make_extract()
         self.report.timings["discover"] += time.process_time() - began
         self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
         try:
@@ -491,7 +500,10 @@ class _Run:
                 if self.options.keep_worktrees:
                     keep_worktree_apart(session)
                 if self.options.project_name == "engram" and session.source == "claude-code":
-                    session.project = engram_folder_name(group.main.parent.name)
+                    # the group's folder: a merged group's main file may be a subagent's
+                    session.project = engram_folder_name(group.folder.name)
+                    for subagent in session.subagents:
+                        subagent.project = session.project
                 check_project_name(session.project)
                 _check_session_id(session.session_id)
         except FatalError as error:

@@ -8,9 +8,12 @@ cannot reach a log line even through an exception message.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import re
 import sys
+from collections.abc import Iterator
 from typing import TextIO
 
 logger = logging.getLogger("engram_ci")
@@ -42,6 +45,40 @@ def neutralise_commands(text: str) -> str:
     with `::` (a project named `::add-mask::x`, knowledge saying `::stop-commands::t`, a file
     name, an error quoting them) gets an invisible character first, so it stays text."""
     return _RUNNER_COMMAND.sub(lambda m: m.group(1) + _INERT + m.group(2), text)
+
+
+class InertLines(io.TextIOBase):
+    """A text stream whose lines cannot start a runner command (see neutralise_commands),
+    however the text arrives: `print` writes a line's text and its newline separately."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._at_line_start = True
+
+    def write(self, text: str) -> int:
+        pieces = []
+        for piece in text.splitlines(keepends=True):
+            pieces.append(neutralise_commands(piece) if self._at_line_start else piece)
+            self._at_line_start = piece.endswith(("\n", "\r"))
+        self._stream.write("".join(pieces))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def writable(self) -> bool:
+        return True
+
+
+@contextlib.contextmanager
+def inert_streams() -> Iterator[None]:
+    """stdout and stderr as InertLines, for a command running inside a workflow step."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = InertLines(saved[0]), InertLines(saved[1])
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def registered_secrets() -> frozenset[str]:

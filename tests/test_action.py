@@ -749,3 +749,8 @@ def test_the_host_variants_user_memory_gets_the_section_without_a_warning(
     assert "::warning" not in step.stdout
     assert begin_marker(PROJECT) in user_memory.read_text()
     assert step.outputs["changed"] == "true"
+
+
+def test_the_adapter_stays_thin() -> None:
+    """Issue 13: inputs -> config, summary, outputs, hand-off live in modules of their own."""
+    assert len(Path(action.__file__).read_text().splitlines()) <= 250

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +67,40 @@ def test_python_dash_m_runs_the_same_command() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.startswith("engram-ci ")
+
+
+def _actions(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
+    for action in parser._actions:
+        yield path, action
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _actions(sub, f"{path} {name}")
+
+
+def test_every_command_and_positional_has_help() -> None:
+    missing = [
+        f"{path}: {action.dest}"
+        for path, action in _actions(cli.build_parser(), "engram")
+        if not action.help and (not action.option_strings or action.dest != "help")
+    ]
+    assert not missing
+
+
+def test_inside_a_workflow_step_printed_data_cannot_forge_a_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: `engram projects` prints project names at line starts; under
+    GITHUB_ACTIONS a hostile name stays text."""
+    from engram_ci.cli import app as cli_app
+
+    knowledge = tmp_path / "memory" / "knowledge" / "::stop-commands::pwned"
+    knowledge.mkdir(parents=True)
+    (knowledge / "decisions.md").write_text(
+        "# Decisions\n\n## Session: s1 (2025-01-01T00:00:00Z)\n\n- x\n"
+    )
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code = cli_app.main(["projects", "--memory-dir", str(tmp_path / "memory")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "stop-commands::pwned" in out
+    assert not [ln for ln in (out + err).splitlines() if ln.lstrip().startswith("::")]

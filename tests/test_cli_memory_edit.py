@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from engram_ci.cli import app as cli
 from engram_ci.memory.paths import MemoryLayout
 from tests.github_server import GitHubStandIn
+from tests.repo_helpers import show
 
 TOKEN = "ghp_MemoryEditTestToken00000000000000001"
 
@@ -139,3 +141,29 @@ def test_recall_drops_a_note_whose_ttl_ran_out_since_context_was_written(
     code, out, _ = run(capsys, memory, "recall", "app")
     assert "use pnpm, not npm" in out and "staging is down" not in out
     assert "staging is down" in (memory.knowledge_dir("app") / "context.md").read_text()
+
+
+def test_a_forgotten_block_leaves_a_repository_and_stays_gone_on_pull(
+    memory: MemoryLayout, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engram_ci.sync import reposync
+
+    kr = tmp_path / "kr"
+    reposync.init_repo(kr)
+    run(capsys, memory, "add", "app", "kept note", "--category", "decisions")
+    _, out, _ = run(capsys, memory, "add", "app", "wrong plan", "--category", "decisions", "--json")
+    forgotten = json.loads(out)["session_id"]
+    reposync.push_repo(memory.root, "app", kr)
+    other = MemoryLayout(tmp_path / "other")
+    reposync.pull_repo(other.root, "app", kr)  # a second machine holds the live block
+    assert "wrong plan" in (other.knowledge_dir("app") / "decisions.md").read_text()
+
+    run(capsys, memory, "forget", "app", forgotten)
+    reposync.push_repo(memory.root, "app", kr)
+    pushed = show(kr, "HEAD", "app/decisions.md")
+    assert "wrong plan" not in pushed and f"## Session: {forgotten}" in pushed
+    reposync.push_repo(other.root, "app", kr)  # the other machine pushes its old copy
+    reposync.pull_repo(other.root, "app", kr)
+    assert "wrong plan" not in show(kr, "HEAD", "app/decisions.md")
+    assert "wrong plan" not in (other.knowledge_dir("app") / "decisions.md").read_text()
+    assert "kept note" in (other.knowledge_dir("app") / "decisions.md").read_text()

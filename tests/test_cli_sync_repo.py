@@ -243,3 +243,45 @@ def test_without_branch_a_detached_clone_uses_the_remotes_default_branch(
     )
     assert done.returncode == 0, done.stderr
     assert git(fresh, "symbolic-ref", "--short", "HEAD") == "trunk"
+
+
+def test_pull_repo_version_restores_and_the_next_push_sticks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kr = tmp_path / "kr"
+    assert main(["sync", "init-repo", str(kr)]) == 0
+    mem = _memory(tmp_path, "m", "v1")
+    push = ["sync", "push-repo", P, str(kr), "--memory-dir", str(mem.root)]
+    assert main(push) == 0
+    first = capsys.readouterr().out.split()[-1]
+    add_block(mem, P, "v2", "- later")
+    assert main(push) == 0
+    capsys.readouterr()
+    pull = ["sync", "pull-repo", P, str(kr), "--memory-dir", str(mem.root)]
+    assert main([*pull, "--version", first[:7]]) == 0
+    assert f"restored as of commit {first}" in capsys.readouterr().out
+    assert main(push) == 0
+    capsys.readouterr()
+    assert sessions_in(git(kr, "show", f"HEAD:{P}/decisions.md")) == {"v1"}
+    err = _one_line_error(capsys, *pull, "--version", "deadbeef")
+    assert "version deadbeef not found" in err
+
+
+def test_a_project_folder_of_another_project_needs_adopt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kr = tmp_path / "kr"
+    assert main(["sync", "init-repo", str(kr)]) == 0
+    mem = _memory(tmp_path, "m", "s1")
+    push = ["sync", "push-repo", P, str(kr), "--memory-dir", str(mem.root)]
+    assert main(push) == 0
+    capsys.readouterr()
+    meta = kr / P / "metadata.json"
+    meta.write_text(json.dumps({"project": "other"}))
+    git(kr, "commit", "-qam", "renamed by hand")
+    add_block(mem, P, "s2", "- more")
+    capsys.readouterr()
+    err = _one_line_error(capsys, *push)
+    assert "belongs to project 'other', not 'proj'" in err and "--adopt" in err
+    assert main([*push, "--adopt"]) == 0
+    assert json.loads(git(kr, "show", f"HEAD:{P}/metadata.json"))["project"] == P

@@ -141,3 +141,21 @@ def test_an_offline_ingest_never_imports_the_http_stack() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_unchanged_reingest_never_loads_the_extractor(samples: Path, tmp_path: Path) -> None:
+    """The extractor and the redactor are a good part of a run's start-up: a run that finds
+    nothing to extract does not import them."""
+    memory = tmp_path / "memory"
+    run_ingest(IngestOptions(memory_dir=memory, claude_roots=(samples,)))
+    code = (
+        "import sys; from pathlib import Path; "
+        "from engram_ci.ingest import IngestOptions, run_ingest; "
+        f"r = run_ingest(IngestOptions(memory_dir=Path({str(memory)!r}), "
+        f"claude_roots=(Path({str(samples)!r}),))); "
+        "print(r.sessions_ingested, r.sessions_unchanged > 0, "
+        "sorted(m for m in ('engram_ci.knowledge.extract', 'engram_ci.sync.redact') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "True", "[]"]

@@ -435,3 +435,11 @@ def test_what_a_model_is_sent_is_scrubbed_first(httpx_mock: HTTPXMock) -> None:
     extract_knowledge(session, provider="openai", scrub=redact_text)
     request = httpx_mock.get_request()
     assert request is not None and token not in request.content.decode()
+
+
+@pytest.mark.usefixtures("keys")
+def test_an_unusable_provider_url_falls_back(warnings: pytest.LogCaptureFixture) -> None:
+    session = fix_a_failing_test()
+    result = extract_knowledge(session, provider="openai", provider_url="http://[::1")
+    assert_fell_back(result, session, warnings)
+    assert "InvalidURL" in warnings.text

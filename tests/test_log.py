@@ -34,3 +34,22 @@ def test_default_handler_follows_the_current_stderr(capsys) -> None:  # type: ig
     old.close()  # the stream seen at configure time is gone
     logging.getLogger("engram_ci").warning("still visible")
     assert "warning: still visible" in capsys.readouterr().err
+
+
+def test_inert_lines_keep_data_from_starting_a_runner_command() -> None:
+    """Issue 15: inside a workflow step, a line the CLI prints (a project named
+    `::stop-commands::x`, knowledge text) cannot become a workflow command, however `print`
+    splits it; JSON output is untouched (its strings are quoted)."""
+    import io as _io
+
+    from engram_ci.log import InertLines
+
+    sink = _io.StringIO()
+    stream = InertLines(sink)
+    print("::stop-commands::x", file=stream)
+    print("proj ::add-mask:: in the middle", "::", file=stream)
+    stream.write('  ##[set-env name=A;]b\n{"name": "::x"}\n')
+    lines = sink.getvalue().splitlines()
+    assert not [ln for ln in lines if ln.lstrip().startswith(("::", "##["))]
+    assert lines[1] == "proj ::add-mask:: in the middle ::"
+    assert lines[3] == '{"name": "::x"}'

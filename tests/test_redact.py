@@ -211,3 +211,47 @@ def test_passwords_on_command_lines_and_in_prose() -> None:
     ):
         out = redact_text(line)
         assert "df5" not in out and "[REDACTED:" in out, (line, out)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a value that starts like a query pair is still one value
+        ("Password: &4PjV9eE8S=+6K", "Password: [REDACTED:password]"),
+        # a bracket it never opened, a statement's `;` or `,` end the value; one it opened not
+        ("f(password=Xk9#mQ2zLp)", "f(password=[REDACTED:password])"),
+        ("DB_PASSWORD=Xk9#mQ2zLp; echo ok", "DB_PASSWORD=[REDACTED:password]; echo ok"),
+        ("key = Xk9#(mQ2zLp)", "key = [REDACTED:api-key]"),
+        # the next `;key=` / `&key=` pair is not part of the value
+        (
+            "Server=db;Password=Xk9#mQ2zLp;Database=app",
+            "Server=db;Password=[REDACTED:password];Database=app",
+        ),
+        ("/login?token=Xk9mQ2zLpW8v&page=2", "/login?token=[REDACTED:token]&page=2"),
+        # quoted, a word with a digit is a literal; bare, it could be a variable
+        ('"password": "sunshine7"', '"password": "[REDACTED:password]"'),
+        ("password = sunshine7", "password = sunshine7"),
+        # a value the extractor clipped is still a whole value; a filler is not
+        ("ran `mysql -u root -pAb3#kd…`", "ran `mysql -u root -p[REDACTED:password]`"),
+        ('export DB_PASSWORD="Xk9#q…', 'export DB_PASSWORD="[REDACTED:password]'),
+        ("password: ...", "password: ..."),
+        ("-----BEGIN RSA PRIVATE KEY-----\nMIIE…", "[REDACTED:private-key]"),
+    ],
+)
+def test_whole_values_and_nothing_more(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DB_PASSWORD_FILE=Zx81kdjQ02kdLq",
+        "github_token_name: Zx81kdjQ02kdLq",
+        "api_key_id = 'Zx81kdjQ02kdLq'",
+        "max_tokens: 4096",
+        "primary_key: Zx81kdjQ02kdLq",
+        "key: ${{ runner.os }}-pip-Zx81kdjQ02kdLq",
+    ],
+)
+def test_names_only_about_a_secret_are_not_secrets(text: str) -> None:
+    assert redact_text(text) == text

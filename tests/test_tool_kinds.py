@@ -45,3 +45,17 @@ def test_file_paths_come_from_any_file_tool_but_never_from_a_search() -> None:
     assert is_edit(write) and facts_of(edit, "/p").tool == "edit"
     # calls built without a kind still work from Claude Code's and Codex's names
     assert facts_of(ToolCall("5", "Edit", {"file_path": "/p/d.py"}), "/p").tool == "edit"
+
+
+def test_the_extractor_reads_another_agents_tools_exactly_as_claude_codes() -> None:
+    """The same session with Gemini-style tool names and kinds yields the same knowledge."""
+    from engram_ci.knowledge.extract import extract_offline
+    from tests.test_extract import fix_a_failing_test
+
+    renamed = {"Read": ("read_file", "read"), "Edit": ("replace", "edit")}
+    renamed["Bash"] = ("run_shell_command", "shell")
+    original, other = fix_a_failing_test(), fix_a_failing_test()
+    for turn in other.turns:
+        for call in turn.tool_calls:
+            call.name, call.kind = renamed[call.name]
+    assert extract_offline(other).entries == extract_offline(original).entries

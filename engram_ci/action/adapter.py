@@ -13,7 +13,6 @@ exit 0, with `changed=false`; so is a pull of a project nobody has pushed yet.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import traceback
@@ -22,7 +21,13 @@ from typing import TYPE_CHECKING
 
 from engram_ci import log
 from engram_ci.action import summary as job_summary
-from engram_ci.action.config import ActionConfig, parse_config, read_inputs, secret_values
+from engram_ci.action.config import (
+    ActionConfig,
+    host_temp_from_args,
+    parse_config,
+    read_inputs,
+    secret_values,
+)
 from engram_ci.action.ghactions import AnnotationFormatter, Runner
 from engram_ci.action.outputs import Outcome, outputs
 from engram_ci.action.workspace import give_back, keep_out_of_git
@@ -196,15 +201,6 @@ def _configure_git(config: ActionConfig) -> None:
                 os.environ[f"GIT_{role}_{key}"] = value
 
 
-def _host_temp(argv: Sequence[str]) -> str | None:
-    """action.yml passes the host's temp folder in args: the runner translates env, not args."""
-    parser = argparse.ArgumentParser(prog="engram-ci-action", add_help=False)
-    parser.add_argument("--runner-temp-on-host", default=None)
-    known, _ = parser.parse_known_args(list(argv))
-    value: str | None = known.runner_temp_on_host
-    return value or None
-
-
 def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> int:
     env = os.environ  # inputs arrive in the environment, as the runner sets them
     runner = runner or Runner()
@@ -216,7 +212,7 @@ def main(argv: Sequence[str] | None = None, *, runner: Runner | None = None) -> 
         log.register_secret(secret)
     log.configure(stream=runner.stdout, formatter=AnnotationFormatter(), verbose=_debug(env))
     try:
-        config = parse_config(raw, env, host_temp=_host_temp(argv or ()))
+        config = parse_config(raw, env, host_temp=host_temp_from_args(argv or ()))
         if config.mode in ("push-repo", "pull-repo"):
             _configure_git(config)
         outcome = run(config, runner)

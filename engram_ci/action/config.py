@@ -13,9 +13,10 @@ run on the host.
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ __all__ = [
     "SECRET_INPUTS",
     "ActionConfig",
     "HostPaths",
+    "host_temp_from_args",
     "parse_config",
     "read_inputs",
     "secret_values",
@@ -106,6 +108,15 @@ def secret_values(raw: Mapping[str, str], env: Mapping[str, str]) -> list[str]:
             found.append(value.strip())
             found += [line.strip() for line in value.splitlines() if line.strip()]
     return list(dict.fromkeys(found))
+
+
+def host_temp_from_args(argv: Sequence[str]) -> str | None:
+    """action.yml passes the host's temp folder in args: the runner translates env, not args."""
+    parser = argparse.ArgumentParser(prog="engram-ci-action", add_help=False)
+    parser.add_argument("--runner-temp-on-host", default=None)
+    known, _ = parser.parse_known_args(list(argv))
+    value: str | None = known.runner_temp_on_host
+    return value or None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     recall = subparsers.add_parser(
         "recall", parents=[common], help="print a project's context (context.md) to stdout"
     )
-    recall.add_argument("project", metavar="P")
+    recall.add_argument("project", metavar="P", help="the project whose context to print")
     recall.add_argument(
         "--into",
         metavar="FILE",
@@ -40,8 +40,13 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     exporter = subparsers.add_parser(
         "export", parents=[common], help="export a project's memory as json, markdown or html"
     )
-    exporter.add_argument("project", metavar="P")
-    exporter.add_argument("format", choices=export.FORMATS, metavar="{json,markdown,html}")
+    exporter.add_argument("project", metavar="P", help="the project to export")
+    exporter.add_argument(
+        "format",
+        choices=export.FORMATS,
+        metavar="{json,markdown,html}",
+        help="json (data, `engram import` reads it back), markdown or html (a page)",
+    )
     exporter.add_argument(
         "-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout"
     )

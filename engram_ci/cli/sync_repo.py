@@ -53,6 +53,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "--attempts", type=int, default=None, help="push tries before giving up (default: 12)"
     )
     _remote_options(push)
+    _adopt_option(push)
     crypto.add_cli_options(push)
     push.set_defaults(handler=_push)
 
@@ -66,7 +67,15 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "one that does not exist yet is a notice, not an error",
     )
     pull.add_argument("--fetch-remote", action="store_true", help="fetch the branch first")
+    pull.add_argument("--force", action="store_true", help="replace local files instead of merging")
+    pull.add_argument(
+        "--version",
+        metavar="COMMIT",
+        help="restore the project as it was at this commit (7+ hex characters); the next "
+        "push-repo makes the branch equal to it",
+    )
     _remote_options(pull)
+    _adopt_option(pull)
     crypto.add_cli_options(pull)
     pull.set_defaults(handler=_pull)
 
@@ -83,14 +92,18 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 
     # git's merge driver hook (configured by init-repo); no help= keeps it out of --help
     driver = subparsers.add_parser("merge-driver", parents=[common])
-    for name in ("base", "ours", "theirs"):
-        driver.add_argument(name, type=Path)
-    driver.add_argument("pathname")
+    for name, what in (
+        ("base", "the common ancestor's version (git's %%O)"),
+        ("ours", "our version, which receives the result (%%A)"),
+        ("theirs", "their version (%%B)"),
+    ):
+        driver.add_argument(name, type=Path, help=what)
+    driver.add_argument("pathname", help="the file's path in the repository (%%P)")
     driver.set_defaults(handler=_driver)
 
 
 def _project_and_path(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("project", metavar="PROJECT")
+    parser.add_argument("project", metavar="PROJECT", help="the project to sync")
     parser.add_argument("path", type=Path, metavar="PATH", help="the knowledge repo")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -98,6 +111,14 @@ def _project_and_path(parser: argparse.ArgumentParser) -> None:
 def _remote_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remote", help="remote name (default: the branch's, else origin)")
     parser.add_argument("--token", metavar="FILE|-", help=CREDENTIALS_HELP)
+
+
+def _adopt_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="use a project folder whose metadata.json names another project",
+    )
 
 
 def _memory(args: argparse.Namespace) -> Path:
@@ -129,6 +150,7 @@ def _push(args: argparse.Namespace) -> int:
         attempts=args.attempts or reposync.PUSH_ATTEMPTS,
         cipher=keys.cipher,
         encrypt=keys.encrypt,
+        adopt=args.adopt,
     )
     if args.message and not result.changed:
         print(
@@ -161,11 +183,19 @@ def _pull(args: argparse.Namespace) -> int:
         token=read_token_option(args.token),
         remote=args.remote,
         cipher=crypto.encryption_from_args(args, pulling=True).cipher,
+        force=args.force,
+        adopt=args.adopt,
+        version=args.version,
     )
     if args.json:
         print_json(dataclasses.asdict(result))
     elif result.notice:
         print(f"engram: {result.notice}", file=sys.stderr)
+    elif result.restored:
+        print(
+            f"{args.project}: restored as of commit {result.restored}; the next push-repo "
+            "makes the branch equal to it"
+        )
     else:
         what = ", ".join(result.files_synced) or "nothing new"
         print(f"{args.project}: {what} (+{result.blocks_added} blocks) from {result.commit_sha}")

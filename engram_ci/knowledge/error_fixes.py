@@ -17,7 +17,6 @@ from engram_ci.knowledge.bullets import (
 )
 from engram_ci.knowledge.phrases import CAUSE, CAUSE_RE, INTENT, INTENT_RE, Prose
 from engram_ci.knowledge.signals import (
-    EDIT_TOOLS,
     CallFacts,
     Earliest,
     FirstDistinct,
@@ -62,7 +61,7 @@ class Failure:
 
     def between(self, facts: CallFacts) -> None:
         """A call after the failure, before its fix, that did not error."""
-        if facts.name in EDIT_TOOLS and not self.edited.full:
+        if facts.tool == "edit" and not self.edited.full:
             self.edited.extend(facts.paths)
         if facts.command and facts.kind in ("Build", "Run"):
             self.ran.add(facts.command)
@@ -130,7 +129,7 @@ class Bugs:
         if not facts.failed and facts.rejection is None:
             self._fix(facts)
         # only edits and runs are noted between a failure and its fix: ask no other call
-        edit = facts.name in EDIT_TOOLS and facts.paths
+        edit = facts.tool == "edit" and facts.paths
         if not facts.is_error and (edit or (facts.command and facts.kind in ("Build", "Run"))):
             for failure in self.open:
                 failure.between(facts)

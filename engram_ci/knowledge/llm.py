@@ -248,7 +248,7 @@ def _read(
             return response.status_code, response.headers, b"".join(chunks)
     except httpx.TimeoutException:
         raise LLMError(f"{request.url} did not answer within {wait:.0f} s") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         # type name only: some transport errors quote the request, headers included
         raise LLMError(f"cannot reach {request.url}: {type(exc).__name__}") from None
 

@@ -11,14 +11,13 @@ from collections import Counter
 from engram_ci.knowledge.phrases import TODO_RE, may_have_todo
 from engram_ci.knowledge.signals import (
     ANSWER_RE,
-    EDIT_TOOLS,
     KIND_ORDER,
-    READ_TOOLS,
     CallFacts,
     FirstDistinct,
     canonical_command,
     code,
     command_kind,
+    is_edit,
 )
 from engram_ci.knowledge.tool_output import error_line
 from engram_ci.transcripts.model import ToolCall
@@ -67,9 +66,9 @@ class Tally:
                 self.last_check[facts.kind] = (facts.command, failure)
         if not facts.is_error:
             for path in facts.paths:
-                if facts.name in EDIT_TOOLS:
+                if facts.tool == "edit":
                     self.edits[path] += 1
-                elif facts.name in READ_TOOLS:
+                elif facts.tool == "read":
                     self.reads[path] += 1
         if not self.asked.full:
             self.asked.extend(_unanswered(call))
@@ -134,7 +133,7 @@ def _unanswered(call: ToolCall) -> list[str]:
 
 
 def _todos_written(call: ToolCall, facts: CallFacts) -> list[str]:
-    if call.name not in EDIT_TOOLS or call.is_error:
+    if not is_edit(call) or call.is_error:
         return []
     edits = call.input.get("edits")
     texts = [call.input.get("new_string"), call.input.get("content")]

@@ -220,15 +220,21 @@ def sync_filesystems(paths: Iterable[Path]) -> None:
         return
     syncfs = _syncfs()
     if syncfs is None:
-        os.sync()
+        _sync_everything()
         return
     for path in devices.values():
         fd = os.open(path, os.O_RDONLY)
         try:
             if syncfs(fd) != 0:
-                os.sync()  # an odd filesystem refused: the big hammer still works
+                _sync_everything()  # an odd filesystem refused: the big hammer still works
         finally:
             os.close(fd)
+
+
+def _sync_everything() -> None:
+    sync = getattr(os, "sync", None)  # POSIX; Windows has none (and no ingest: file_lock)
+    if sync is not None:
+        sync()
 
 
 def _syncfs() -> Any:

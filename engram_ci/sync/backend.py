@@ -182,7 +182,9 @@ class Backend:
         self.close()
 
 
-def match_version(ref: str, versions: list[str], *, where: str) -> str:
+def match_version(
+    ref: str, versions: list[str], *, where: str, listing: str = "engram sync history"
+) -> str:
     """The one version `ref` names: whole, or a unique hex prefix of >= MIN_PREFIX chars."""
     ref = ref.strip().lower()
     if ref in versions:
@@ -190,7 +192,7 @@ def match_version(ref: str, versions: list[str], *, where: str) -> str:
     if len(ref) < MIN_PREFIX or not _HEX.match(ref):
         raise VersionNotFound(
             f"version {ref!r} is not a version id of {where}: give at least {MIN_PREFIX} hex "
-            "characters of one listed by `engram sync history`",
+            f"characters of one listed by `{listing}`",
             title="version not found",
         )
     found = [v for v in versions if v.startswith(ref)]
@@ -202,7 +204,7 @@ def match_version(ref: str, versions: list[str], *, where: str) -> str:
         )
     if not found:
         raise VersionNotFound(
-            f"version {ref} not found in {where}: list its versions with `engram sync history`",
+            f"version {ref} not found in {where}: list its versions with `{listing}`",
             title="version not found",
         )
     return found[0]

@@ -21,7 +21,8 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from engram_ci.sync.secret_rules import CONTEXT_RULES, VENDOR_RULES, Rule
+from engram_ci.sync.secret_contexts import CONTEXT_RULES
+from engram_ci.sync.secret_rules import VENDOR_RULES, Rule
 
 MARKER = "[REDACTED:{kind}]"
 

@@ -269,7 +269,8 @@ class RepoBackend(Backend):
 
     def read_version(self, project: str, ref: str) -> Snapshot:
         versions = [v.version for v in self.history(project)]
-        commit = match_version(ref, versions, where=self.location)
+        listing = f"git -C {self.repo.top_level} log {self.branch} -- {project}"
+        commit = match_version(ref, versions, where=self.location, listing=listing)
         files = self._files(self.repo.tree_of(commit), project)
         if files is None:
             raise VersionNotFound(

@@ -61,6 +61,7 @@ class RepoPullResult:
     blocks_removed: int
     #: why nothing was pulled, when that is expected (a branch no agent pushed to yet)
     notice: str = ""
+    restored: str | None = None  # the commit restored (pull-repo --version)
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,12 @@ def pull_repo(
     cipher: crypto.Cipher | None = None,
     force: bool = False,
     adopt: bool = False,
+    version: str | None = None,
 ) -> RepoPullResult:
     """Merge `project/` from the branch (and its remote, when fetching) into local memory,
-    reading straight from the object database: no checkout, nothing written to the repo."""
+    reading straight from the object database: no checkout, nothing written to the repo.
+    With `version` (a commit, 7+ hex characters), restore the project as it was there: the
+    next push-repo makes the branch equal to it."""
     layout = MemoryLayout(memory_dir)
     project = check_project_name(project)
     with RepoBackend(
@@ -135,7 +139,10 @@ def pull_repo(
     ) as backend:
         pipeline = Pipeline(layout, backend, encryption=Encryption.of(cipher, False), adopt=adopt)
         try:
-            outcome = pipeline.pull(project, force=force)
+            if version:
+                outcome = pipeline.restore(project, version)
+            else:
+                outcome = pipeline.pull(project, force=force)
         except StoreNotFound:
             if not backend.branch_missing():
                 raise
@@ -150,6 +157,7 @@ def pull_repo(
             files_synced=outcome.files,
             blocks_added=outcome.blocks_added,
             blocks_removed=outcome.blocks_removed,
+            restored=outcome.restored,
         )
 
 

@@ -1,5 +1,5 @@
-"""The redactor's rules: vendor formats (a documented prefix or shape) and contexts (a secret's
-name, a command-line flag, a header) that say the value next to them is a secret.
+"""The redactor's vendor rules: formats with a documented prefix or shape (secret_contexts.py
+holds the other kind: a secret's name, a command-line flag, a header next to a value).
 
 Vendor prefixes count whatever the body's length (a token of an unusual length is still a
 token); what guards against look-alikes is the validator (placeholders, fillers, EXAMPLE) and
@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from engram_ci.sync.secret_shapes import (
-    GENERIC_NAMES,
-    plausible_assigned,
     plausible_secret,
     plausible_url_password,
-    secret_name_kind,
 )
 
-__all__ = ["CONTEXT_RULES", "VENDOR_RULES", "Rule"]
+__all__ = ["VENDOR_RULES", "Judge", "Rule"]
 
 Validator = Callable[[str], bool]
 #: names the kind from the candidate's text (lead included); None: not a secret after all
@@ -178,10 +174,8 @@ VENDOR_RULES: tuple[Rule, ...] = (
     Rule("stripe-restricted-key", r"rk_(?:live|test)_[A-Za-z0-9]{8,}" + _END),
     Rule("stripe-webhook-secret", r"whsec_[A-Za-z0-9+/=]{8,}" + _END),
     Rule("aws-access-key-id", r"A(?:KIA|SIA|BIA|CCA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
-    Rule(
-        "aws-bedrock-api-key",
-        r"(?:ABSK[A-Za-z0-9+/]{20,}|bedrock-api-key-[A-Za-z0-9+/]{20,})={0,2}(?![\w+/=])",
-    ),
+    Rule("aws-bedrock-api-key", r"ABSK[A-Za-z0-9+/]{20,}={0,2}(?![\w+/=])"),
+    Rule("aws-bedrock-api-key", r"bedrock-api-key-[A-Za-z0-9+/]{20,}={0,2}(?![\w+/=])"),
     Rule("google-api-key", r"AIza" + _B64U + r"{20,}" + _END),
     Rule("google-oauth-client-secret", r"GOCSPX-" + _B64U + r"{8,}" + _END),
     Rule("google-oauth-token", r"ya29\." + _B64U + r"{16,}" + _END),
@@ -219,7 +213,14 @@ VENDOR_RULES: tuple[Rule, ...] = (
     Rule("shopify-token", r"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{16,}(?![0-9A-Za-z])"),
     Rule("azure-storage-key", r"AccountKey=([A-Za-z0-9+/]{40,}={0,2})", group=1),
     Rule("azure-shared-access-key", r"SharedAccessKey=([A-Za-z0-9+/]{40,}=*)", group=1),
-    Rule("azure-sas-token", r"[?&]sig=([A-Za-z0-9%+/]{30,}(?:=|%3D)*)", group=1, word_start=False),
+    Rule(
+        "azure-sas-token",
+        r"sig=([A-Za-z0-9%+/]{30,}(?:=|%3D)*)",
+        group=1,
+        word_start=False,
+        lead=r"[?&]",
+        lead_max=1,
+    ),
     Rule(
         "azure-client-secret",
         r"Q~[A-Za-z0-9_~.-]{31,34}(?![\w~.-])",
@@ -278,194 +279,4 @@ VENDOR_RULES: tuple[Rule, ...] = (
     Rule("firebase-fcm-key", r"AAAA[A-Za-z0-9_-]{7}:" + _B64U + r"{140}"),
     Rule("jwt", r"eyJ" + _B64U + r"{8,}\.eyJ" + _B64U + r"{8,}\." + _B64U + r"{16,}" + _END),
     Rule("bearer-token", r"bearer[ \t]+([a-z0-9._~+/-]{20,}=*)", group=1, lowered=True),
-)
-
-
-# --- context rules ------------------------------------------------------------------------------
-
-_VALUE = (
-    r"(?!=[\s=])(?:\\?\"((?:[^\"\\\n]|\\[^\"\n]){1,16384})\\?\""  # "double" (or \"escaped\")
-    r"|'([^'\n]{1,16384})'"  # 'single'
-    r"|`([^`\n]{1,16384})`"  # `backticks`
-    r"|[\"'`]([^\"'`\s]{1,4096}…)"  # "a quoted value the extractor clipped…
-    r"|([^\s\"'`]{1,16384}))"  # bare: trimmed by the engine (see redact._trim_bare)
-)
-_GLUED_VALUE = (
-    r"(?:'([^'\n]{1,4096})'|\"([^\"\n]{1,4096})\"|`([^`\n]{1,4096})`|[\"'`]([^\"'`\s]{1,4096}…)"
-    r"|([^\s\"'`]{1,4096}))"
-)
-_VALUES = (1, 2, 3, 4, 5)
-#: the name and its value apart by words or spaces only ("password is X", "password `X`")
-_PROSE_SEPARATOR = re.compile(r"[\w\]\"'`][ \t]+(?:(?:is|was|to|is now)[ \t]+)?$")
-_ASSIGNED_KINDS = (
-    "aws-secret-access-key",
-    "aws-session-token",
-    "private-key",
-    "password",
-    "secret",
-    "credential",
-    "token",
-    "api-key",
-)
-
-
-def _name_of(candidate: str) -> str:
-    return re.match(r"[-$<]*([\w.-]*)", candidate).group(1)  # type: ignore[union-attr]
-
-
-def judge_assignment(candidate: str, value: str, quoted: bool) -> str | None:
-    """`NAME = value` in any syntax: the name says secret and the value is not a stand-in."""
-    name = _name_of(candidate)
-    kind = secret_name_kind(name)
-    if kind is None:
-        return None
-    head = candidate[: candidate.find(value)] if value in candidate else candidate
-    if head.rstrip(" \t\"'`\\").endswith(",") and name != name.upper():
-        return None  # Setenv("API_KEY", X) sets a variable; ["pass", X] is only a list
-    prose = bool(_PROSE_SEPARATOR.search(head.rstrip("\"'`")))
-    strict = prose or name.lower() in GENERIC_NAMES
-    return kind if plausible_assigned(value, quoted=quoted, strict=strict) else None
-
-
-def judge_flag(candidate: str, value: str, quoted: bool) -> str | None:
-    """A command's password flag (`mysql -pX`, `sshpass -p X`, `curl -u user:X`)."""
-    return "password" if plausible_assigned(value, quoted=quoted) else None
-
-
-def judge_netrc(candidate: str, value: str, quoted: bool) -> str | None:
-    return "netrc-password" if plausible_assigned(value, quoted=True) else None
-
-
-_SCHEME_KINDS = {"bearer": "bearer-token", "basic": "basic-auth"}
-
-
-def judge_authorization(candidate: str, value: str, quoted: bool) -> str | None:
-    """The credential of an Authorization header, named by its scheme."""
-    if not plausible_secret(value):
-        return None
-    scheme = re.search(r"(\w+)[ \t]+$", candidate[: len(candidate) - len(value)])
-    return _SCHEME_KINDS.get(scheme.group(1).lower() if scheme else "", "authorization")
-
-
-def judge_named_value(candidate: str, value: str, quoted: bool) -> str | None:
-    """`- name: DB_PASSWORD` then `value: ...` (Kubernetes env, ECS task definitions)."""
-    found = re.match(r"[\"']?name[\"']?\s*[:=]\s*[\"']?([\w.-]+)", candidate, re.IGNORECASE)
-    kind = secret_name_kind(found.group(1)) if found else None
-    return kind if kind and plausible_assigned(value, quoted=quoted) else None
-
-
-def judge_xml(candidate: str, value: str, quoted: bool) -> str | None:
-    kind = secret_name_kind(candidate[1 : candidate.index(">")])
-    return kind if kind and plausible_assigned(value, quoted=True) else None
-
-
-def judge_cookie(candidate: str, value: str, quoted: bool) -> str | None:
-    pairs = re.findall(r"[\w.-]+=([^;\s]+)", value)
-    return (
-        "cookie" if any(plausible_assigned(v, quoted=False, strict=True) for v in pairs) else None
-    )
-
-
-_SECRET_NAME = r"(?:key|secret|token|password|passwd|pwd|pat|credential|auth|passphrase|pass|pw)"  # noqa: S105
-
-CONTEXT_RULES: tuple[Rule, ...] = (
-    Rule(
-        "password",
-        r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+" + _VALUE,
-        value_groups=_VALUES,
-        judge=judge_netrc,
-        kinds=("netrc-password",),
-    ),
-    Rule(  # command-line options: --password hunter2, --api-key=..., -storepass ..., pass:X
-        "password",
-        r"-[a-z0-9-]{0,40}?(?:password|passwd|passphrase|pass|token|secret|api-?key)"
-        r"(?:=|[ \t]+)" + _VALUE,
-        value_groups=_VALUES,
-        lowered=True,
-        judge=judge_assignment,
-        kinds=_ASSIGNED_KINDS,
-    ),
-    Rule(  # a password glued to -p: mysql -pX, mysqldump -p'X', 7z a -pX
-        "password",
-        r"(?:mysql\w*|mariadb[\w-]*|7z|7za)(?:[ \t][^\n|;&]{0,200}?)?[ \t]-p" + _GLUED_VALUE,
-        value_groups=_VALUES,
-        judge=judge_flag,
-    ),
-    Rule(  # sshpass -p X, docker login -p X, redis-cli -a X, zip -P X
-        "password",
-        r"(?:sshpass|login|redis-cli|zip|unzip)(?:[ \t][^\n|;&]{0,200}?)?[ \t]-[paP][ \t]+"
-        + _VALUE,
-        value_groups=_VALUES,
-        judge=judge_flag,
-    ),
-    Rule(  # curl -u user:X, --user "ci:X", --proxy-user u:X
-        "password",
-        r"(?:-u|--user|--proxy-user)[ \t]+[\"']?[^\s:'\"]{1,64}:" + _GLUED_VALUE,
-        value_groups=_VALUES,
-        judge=judge_flag,
-    ),
-    Rule(  # smbclient -U user%X
-        "password",
-        r"-U[ \t]+[\"']?[^\s%'\"]{1,64}%" + _GLUED_VALUE,
-        value_groups=_VALUES,
-        judge=judge_flag,
-    ),
-    Rule(  # htpasswd -b [-c] FILE USER X
-        "password",
-        r"htpasswd[ \t]+(?:-[A-Za-z]+[ \t]+)*?-[A-Za-z]*b[A-Za-z]*[ \t]+(?:-[A-Za-z]+[ \t]+)*"
-        r"\S+[ \t]+\S+[ \t]+" + _VALUE,
-        value_groups=_VALUES,
-        judge=judge_flag,
-    ),
-    Rule(  # Authorization: Bearer X, token X, Basic X, key=X, or the bare credential
-        "authorization",
-        r"authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?"
-        r"(?:(?:bearer|token|basic|digest|apikey|api-key|key|sso-key|ssws)[ \t]+|key=)?"
-        r"([a-z0-9._~+/:=-]{12,})",
-        value_groups=(1,),
-        lowered=True,
-        judge=judge_authorization,
-        kinds=("authorization", "bearer-token", "basic-auth"),
-    ),
-    Rule(
-        "cookie",
-        r"cookie:[ \t]*([^\r\n\"'\\]{8,4096})",
-        value_groups=(1,),
-        lead="(?:set-)?",
-        lead_max=4,
-        lowered=True,
-        judge=judge_cookie,
-    ),
-    Rule(  # - name: DB_PASSWORD / value: X ; {"name": "DB_PASSWORD", "value": "X"}
-        "secret",
-        r"name[\"']?[ \t]*[:=][ \t]*[\"']?[\w.-]{1,80}[\"']?[ \t]*"
-        r"(?:,[ \t]*|\r?\n[ \t]*(?:-[ \t]+)?)[\"']?value[\"']?[ \t]*:[ \t]*" + _VALUE,
-        value_groups=_VALUES,
-        lowered=True,
-        judge=judge_named_value,
-        kinds=_ASSIGNED_KINDS,
-    ),
-    Rule(  # <dbPassword>X</dbPassword>
-        "secret",
-        r"<[\w.:-]{0,40}?" + _SECRET_NAME + r"[\w.:-]{0,40}>([^<\n]{1,512})</",
-        value_groups=(1,),
-        word_start=False,
-        lowered=True,
-        judge=judge_xml,
-        kinds=_ASSIGNED_KINDS,
-    ),
-    Rule(  # KEY=..., key: ..., "key": "...", key = '...', key => ..., ENV['KEY'] = ...,
-        # Setenv("KEY", "..."), "the password is ...", "set DB_PASSWORD to ..."
-        "secret",
-        _SECRET_NAME + r"[\w.-]{0,40}?(?:\\?[\"'])?\]?"
-        r"(?:[ \t]{0,40}(?::=|=>|=|:(?![:/])|,(?=[ \t]*\\?[\"'`]))[ \t]{0,40}"
-        r"|[ \t]+(?:is|was|to|is now)[ \t]+|[ \t]+(?=[\"'`]))" + _VALUE,
-        value_groups=_VALUES,
-        word_start=False,
-        lead=r"[\w.$-]{0,64}",
-        lead_max=64,
-        lowered=True,
-        judge=judge_assignment,
-        kinds=_ASSIGNED_KINDS,
-    ),
 )

@@ -46,12 +46,21 @@ def with_local_originals(remote: Mapping[str, str], local: Mapping[str, str]) ->
     local_cats = parse_categories(local)
     out: FileSet = dict(remote)
     for category, kf in parse_categories(remote).items():
-        mine = {b.key: b for b in local_cats[category].blocks} if category in local_cats else {}
+        held = local_cats[category].blocks if category in local_cats else ()
+        mine = {b.key: b for b in held}
+        # a block keyed by its body (not written by our ingest) has another key once
+        # redacted: look for its original among the local blocks of the same session
+        by_session: dict[str, list[Block]] = {}
+        for b in held:
+            by_session.setdefault(b.session_id, []).append(b)
         swapped = False
         blocks = []
         for block in kf.blocks:
-            original = mine.get(block.key)
-            if original is not None and original != block and same_block(original, block):
+            candidates = (
+                [mine[block.key]] if block.key in mine else by_session.get(block.session_id, [])
+            )
+            original = next((b for b in candidates if b != block and same_block(b, block)), None)
+            if original is not None:
                 block, swapped = original, True
             blocks.append(block)
         if swapped:

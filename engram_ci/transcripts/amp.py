@@ -17,6 +17,7 @@ from typing import Any, Final
 from engram_ci.transcripts.anthropic_blocks import add_message
 from engram_ci.transcripts.chat_store import (
     SessionBuilder,
+    count,
     iso_from_millis,
     load_document,
     mapping,
@@ -94,10 +95,10 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
             )
             builder.usage.add(
                 Usage(
-                    input_tokens=_int(usage.get("inputTokens")),
-                    output_tokens=_int(usage.get("outputTokens")),
-                    cache_read_tokens=_int(usage.get("cacheReadInputTokens")),
-                    cache_creation_tokens=_int(usage.get("cacheCreationInputTokens")),
+                    input_tokens=count(usage.get("inputTokens")),
+                    output_tokens=count(usage.get("outputTokens")),
+                    cache_read_tokens=count(usage.get("cacheReadInputTokens")),
+                    cache_creation_tokens=count(usage.get("cacheCreationInputTokens")),
                 )
             )
         elif role != "info":
@@ -109,10 +110,6 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
         project_hint=project_hint,
         started_at=iso_from_millis(thread.get("created")),
     )
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 READER = ReaderSpec(

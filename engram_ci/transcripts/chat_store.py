@@ -44,11 +44,13 @@ from engram_ci.transcripts.model import (
 __all__ = [
     "MAX_DOCUMENT_BYTES",
     "SessionBuilder",
+    "count",
     "iso_from_millis",
     "jsonl_objects",
     "load_document",
     "mapping",
     "path_from_uri",
+    "text_or_none",
     "tool_kind",
 ]
 
@@ -158,6 +160,16 @@ def path_from_uri(uri: Any) -> str | None:
 def mapping(value: Any) -> dict[str, Any]:
     """`value` when it is a JSON object, else an empty one (records' optional fields)."""
     return value if isinstance(value, dict) else {}
+
+
+def text_or_none(value: Any) -> str | None:
+    """A non-empty string field, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def count(value: Any) -> int:
+    """A token count field: a positive int, else 0 (missing, null, negative, a bool)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def as_text(value: Any, limit: int = TEXT_LIMIT) -> str:

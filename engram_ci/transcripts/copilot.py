@@ -17,7 +17,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from engram_ci.transcripts.chat_store import SessionBuilder, jsonl_objects, mapping
+from engram_ci.transcripts.chat_store import (
+    SessionBuilder,
+    count,
+    jsonl_objects,
+    mapping,
+    text_or_none,
+)
 from engram_ci.transcripts.lines import timestamp_of
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
 from engram_ci.transcripts.registry import ReaderSpec
@@ -77,20 +83,20 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
             data = {}
         if kind == "session.start":
             session_id = str(data.get("sessionId") or session_id)
-            builder.version = _str(data.get("copilotVersion"))
+            builder.version = text_or_none(data.get("copilotVersion"))
             context = mapping(data.get("context"))
-            builder.cwd = _str(context.get("cwd")) or _str(context.get("gitRoot"))
-            builder.git_branch = _str(context.get("branch"))
+            builder.cwd = text_or_none(context.get("cwd")) or text_or_none(context.get("gitRoot"))
+            builder.git_branch = text_or_none(context.get("branch"))
         elif kind == "user.message":
-            builder.user(_str(data.get("content")) or "", stamp)
+            builder.user(text_or_none(data.get("content")) or "", stamp)
         elif kind == "assistant.message":
-            turn = builder.assistant(_str(data.get("content")) or "", stamp)
+            turn = builder.assistant(text_or_none(data.get("content")) or "", stamp)
             for request in data.get("toolRequests") or []:
                 if isinstance(request, dict):
                     builder.call(
                         turn,
-                        _str(request.get("toolCallId")),
-                        _str(request.get("name")) or "",
+                        text_or_none(request.get("toolCallId")),
+                        text_or_none(request.get("name")) or "",
                         request.get("arguments"),
                         stamp,
                     )
@@ -99,31 +105,23 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
             error = data.get("error")
             output: Any = result.get("content", error)
             builder.result(
-                _str(data.get("toolCallId")), output, is_error=data.get("success") is False
+                text_or_none(data.get("toolCallId")), output, is_error=data.get("success") is False
             )
         elif kind == "assistant.usage":
-            model = _str(data.get("model"))
+            model = text_or_none(data.get("model"))
             if model and model not in builder.models:
                 builder.models.append(model)
             builder.usage.add(
                 Usage(
-                    input_tokens=_int(data.get("inputTokens")),
-                    output_tokens=_int(data.get("outputTokens")),
-                    cache_read_tokens=_int(data.get("cacheReadTokens")),
-                    cache_creation_tokens=_int(data.get("cacheWriteTokens")),
+                    input_tokens=count(data.get("inputTokens")),
+                    output_tokens=count(data.get("outputTokens")),
+                    cache_read_tokens=count(data.get("cacheReadTokens")),
+                    cache_creation_tokens=count(data.get("cacheWriteTokens")),
                 )
             )
         elif kind not in _QUIET:
             stats.unknown_types[str(kind)] += 1
     return builder.build(group, session_id, project_hint=project_hint)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 READER = ReaderSpec(

@@ -24,9 +24,11 @@ from typing import Any, Final
 from engram_ci.transcripts.chat_store import (
     SessionBuilder,
     as_text,
+    count,
     jsonl_objects,
     load_document,
     mapping,
+    text_or_none,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
 from engram_ci.transcripts.registry import ReaderSpec
@@ -87,21 +89,21 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
         if not isinstance(message, dict):
             stats.malformed["bad_shape"] += 1
             continue
-        kind, stamp = message.get("type"), _str(message.get("timestamp"))
+        kind, stamp = message.get("type"), text_or_none(message.get("timestamp"))
         if kind == "user":
             builder.user(as_text(message.get("content")), stamp)
         elif kind == "gemini":
             _reply(builder, message, stamp, paths)
         elif kind not in _NOTES:
             stats.unknown_types[str(kind)] += 1
-    project_hash = _str(header.get("projectHash")) or group.folder.name
+    project_hash = text_or_none(header.get("projectHash")) or group.folder.name
     builder.cwd = _root_with_hash(project_hash, paths)
     hint = project_hint
     if builder.cwd is None and not hint:
         hint = f"gemini-{project_hash[:8]}" if _HASH.match(project_hash) else project_hash
-    session_id = _str(header.get("sessionId")) or group.session_id
+    session_id = text_or_none(header.get("sessionId")) or group.session_id
     return builder.build(
-        group, session_id, project_hint=hint, started_at=_str(header.get("startTime"))
+        group, session_id, project_hint=hint, started_at=text_or_none(header.get("startTime"))
     )
 
 
@@ -116,7 +118,7 @@ def _reply(
     turn = builder.assistant(
         as_text(message.get("content")),
         stamp,
-        model=_str(message.get("model")),
+        model=text_or_none(message.get("model")),
         thinking="\n".join(thoughts),
     )
     for call in message.get("toolCalls") or []:
@@ -124,7 +126,9 @@ def _reply(
             continue
         args = mapping(call.get("args"))
         paths += [v for k, v in args.items() if k in _PATH_KEYS and isinstance(v, str)]
-        made = builder.call(turn, _str(call.get("id")), _str(call.get("name")) or "", args, stamp)
+        made = builder.call(
+            turn, text_or_none(call.get("id")), text_or_none(call.get("name")) or "", args, stamp
+        )
         status = call.get("status")
         builder.result(
             made.id, _result_text(call.get("result")), is_error=status in ("error", "cancelled")
@@ -132,9 +136,9 @@ def _reply(
     tokens = mapping(message.get("tokens"))
     builder.usage.add(
         Usage(
-            input_tokens=_int(tokens.get("input")),
-            output_tokens=_int(tokens.get("output")) + _int(tokens.get("thoughts")),
-            cache_read_tokens=_int(tokens.get("cached")),
+            input_tokens=count(tokens.get("input")),
+            output_tokens=count(tokens.get("output")) + count(tokens.get("thoughts")),
+            cache_read_tokens=count(tokens.get("cached")),
         )
     )
 
@@ -170,14 +174,6 @@ def _ancestors(raw: str) -> Iterator[str]:
     if path.is_absolute():
         yield str(path)
         yield from (str(parent) for parent in path.parents)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 READER = ReaderSpec(

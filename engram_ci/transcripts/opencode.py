@@ -23,7 +23,16 @@ from typing import Any, Final
 
 import orjson
 
-from engram_ci.transcripts.chat_store import SessionBuilder, iso_from_millis, load_document, mapping
+from engram_ci.transcripts.chat_store import (
+    SessionBuilder,
+    as_text,
+    count,
+    iso_from_millis,
+    load_document,
+    mapping,
+    text_or_none,
+)
+from engram_ci.transcripts.lines import THINKING_LIMIT
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
 from engram_ci.transcripts.registry import ReaderSpec
 
@@ -215,33 +224,33 @@ def _to_session(
 ) -> Session | None:
     info = record.info
     builder = SessionBuilder(SOURCE, stats)
-    builder.cwd = _str(info.get("directory"))
-    builder.title = _str(info.get("title"))
-    builder.version = _str(info.get("version"))
+    builder.cwd = text_or_none(info.get("directory"))
+    builder.title = text_or_none(info.get("title"))
+    builder.version = text_or_none(info.get("version"))
     for message, parts in record.messages:
         role = message.get("role")
         time = mapping(message.get("time"))
         stamp = iso_from_millis(time.get("created"))
         if builder.cwd is None and isinstance(message.get("path"), dict):
-            builder.cwd = _str(message["path"].get("cwd"))
+            builder.cwd = text_or_none(message["path"].get("cwd"))
         if role == "user":
             for part in parts:
                 if part.get("type") == "text" and not part.get("synthetic"):
-                    builder.user(_str(part.get("text")) or "", stamp)
+                    builder.user(text_or_none(part.get("text")) or "", stamp)
         elif role == "assistant":
             _assistant(builder, message, parts, stamp)
         else:
             stats.unknown_types[str(role)] += 1
     time = mapping(info.get("time"))
     started = iso_from_millis(time.get("created") or info.get("time_created"))
-    sid = _str(info.get("id")) or group.session_id
+    sid = text_or_none(info.get("id")) or group.session_id
     return builder.build(group, sid, project_hint=project_hint, started_at=started)
 
 
 def _assistant(
     builder: SessionBuilder, message: dict[str, Any], parts: list[dict[str, Any]], stamp: str | None
 ) -> None:
-    model = _str(message.get("modelID"))
+    model = text_or_none(message.get("modelID"))
     turn = builder.assistant("", stamp, model=model)
     for part in parts:
         kind = part.get("type")
@@ -249,15 +258,17 @@ def _assistant(
         if kind == "text" and text:
             if turn.tool_calls:  # text after tool calls: the reply goes on in a new turn
                 turn = builder.assistant("", stamp, model=model)
-            turn.text = f"{turn.text}\n{text}" if turn.text else text
+            turn.text = as_text(f"{turn.text}\n{text}" if turn.text else text)
         elif kind == "reasoning" and text:
-            turn.thinking = f"{turn.thinking}\n{text}" if turn.thinking else text
+            turn.thinking = as_text(
+                f"{turn.thinking}\n{text}" if turn.thinking else text, THINKING_LIMIT
+            )
         elif kind == "tool":
             state = mapping(part.get("state"))
             call = builder.call(
                 turn,
-                _str(part.get("callID")),
-                _str(part.get("tool")) or "",
+                text_or_none(part.get("callID")),
+                text_or_none(part.get("tool")) or "",
                 state.get("input"),
                 stamp,
             )
@@ -268,20 +279,12 @@ def _assistant(
     cache = mapping(tokens.get("cache"))
     builder.usage.add(
         Usage(
-            input_tokens=_int(tokens.get("input")),
-            output_tokens=_int(tokens.get("output")) + _int(tokens.get("reasoning")),
-            cache_read_tokens=_int(cache.get("read")),
-            cache_creation_tokens=_int(cache.get("write")),
+            input_tokens=count(tokens.get("input")),
+            output_tokens=count(tokens.get("output")) + count(tokens.get("reasoning")),
+            cache_read_tokens=count(cache.get("read")),
+            cache_creation_tokens=count(cache.get("write")),
         )
     )
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 READER = ReaderSpec(
