@@ -46,7 +46,7 @@ class PullLimits:
 
 def _limit(size: int) -> str:
     megabytes = f" ({size / 2**20:.0f} MB)" if size >= 2**20 else ""
-    return f"{size:,}-byte{megabytes}"
+    return f"{size:,}-byte limit{megabytes}"
 
 
 def check_sizes(sizes: Mapping[str, int], source: str, limits: PullLimits | None = None) -> None:
@@ -56,14 +56,14 @@ def check_sizes(sizes: Mapping[str, int], source: str, limits: PullLimits | None
         if size > limits.file_bytes:
             raise FatalError(
                 f"{name} in {source} is {size:,} bytes, over the {_limit(limits.file_bytes)} "
-                f"limit for one file: nothing was written — remove or split it there, or raise "
+                f"for one file: nothing was written — remove or split it there, or raise "
                 f"{FILE_ENV} if it is really yours",
                 title="remote file too large",
             )
     total = sum(sizes.values())
     if total > limits.project_bytes:
         raise FatalError(
-            f"{source} holds {total:,} bytes, over the {_limit(limits.project_bytes)} limit "
+            f"{source} holds {total:,} bytes, over the {_limit(limits.project_bytes)} "
             f"for one project: nothing was written — split the project, or raise {PROJECT_ENV}",
             title="remote project too large",
         )
