@@ -667,10 +667,8 @@ class _Run:
             current = categories.get(category) or knowledge.empty_file(category)
             # only our own blocks are replaced; tombstoned sessions stay forgotten
             legacy = frozenset(pending.legacy.get(category, ()))
-            updated, written = knowledge.upsert_own(current, blocks, legacy=legacy)
-            if updated != current:
-                categories[category] = updated
-                changed.add(category)
+            categories[category], written = knowledge.upsert_own(current, blocks, legacy=legacy)
+            changed.add(category)  # even unchanged: context.md is rewritten (its budget may differ)
             blocks_written += written
         for category, session_ids in pending.stale.items():
             held = categories.get(category)

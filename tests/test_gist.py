@@ -276,6 +276,6 @@ def test_an_endless_raw_download_stops_at_the_cap(
 ) -> None:
     monkeypatch.setenv("ENGRAM_MAX_FILE_BYTES", str(2 * 2**20))
     started = time.monotonic()
-    with pytest.raises(FatalError, match="over the 2,097,152-byte limit"):
+    with pytest.raises(FatalError, match=r"over the 2,097,152-byte limit \(2 MB\)"):
         hostile._fetch_raw(hostile.api_url + "/raw/endless", name="decisions.md", where="gist 1")
     assert time.monotonic() - started < 20

@@ -8,7 +8,7 @@ with exit 1 and ONE line naming the fix, and the local knowledge is untouched.
 
 from __future__ import annotations
 
-import logging
+import json
 import os
 import shutil
 import subprocess
@@ -22,12 +22,12 @@ import pytest
 
 from engram_ci.cli import app as cli
 from engram_ci.errors import FatalError
-from engram_ci.ingest import IngestOptions, run_ingest
-from engram_ci.knowledge import extract
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.sync.github_api import GistStore, RetryPolicy
 from tests.github_server import GitHubStandIn
 from tests.trickle_server import TrickleServer
+
+from .repo_helpers import engram_env, run_engram
 
 TOKEN = "ghp_HostileRemoteTestToken000000000000001"
 KNOWLEDGE = "# Decisions\n\n## Session: s1 (2025-01-01T00:00:00Z)\n\n- keep me\n"
@@ -179,56 +179,60 @@ def test_an_empty_gist_id_names_the_fix(
 # --- deadlines ----------------------------------------------------------------------------------
 
 
-def test_a_trickling_api_ends_within_the_deadline(
-    memory: MemoryLayout,
-    seeded: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_trickling_api_ends_within_the_deadline(memory: MemoryLayout, seeded: Path) -> None:
+    # in a process of its own: the call a deadline abandons must not outlive the test in
+    # this one (its retries could reach a later test's server on a reused port)
     with TrickleServer(interval=0.3) as slow:
-        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-        monkeypatch.setenv("GITHUB_API_URL", slow.url)
-        monkeypatch.setenv("ENGRAM_HTTP_DEADLINE_SECONDS", "2")
-        monkeypatch.setenv("ENGRAM_HTTP_RETRY_SECONDS", "0")
+        env = engram_env(
+            GITHUB_TOKEN=TOKEN,
+            GITHUB_API_URL=slow.url,
+            ENGRAM_HTTP_DEADLINE_SECONDS="2",
+            ENGRAM_HTTP_RETRY_SECONDS="0",
+        )
         started = time.monotonic()
-        code, err = _cli(capsys, "sync", "pull", "proj", "abc123", "--memory-dir", str(memory.root))
+        done = run_engram(
+            "sync", "pull", "proj", "abc123", "--memory-dir", str(memory.root), env=env
+        )
         took = time.monotonic() - started
-    line = _one_line(err)
-    assert code == 1 and "within 2s" in line and "ENGRAM_HTTP_DEADLINE_SECONDS" in line
-    assert took < 8, took
+    line = _one_line(done.stderr)
+    assert done.returncode == 1 and "within 2s" in line and "ENGRAM_HTTP_DEADLINE_SECONDS" in line
+    assert took < 10, took
     assert seeded.read_text() == KNOWLEDGE
 
 
 def test_a_trickling_model_ends_ingest_within_the_deadline_then_goes_offline(
-    tmp_path: Path,
-    memory: MemoryLayout,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path, memory: MemoryLayout
 ) -> None:
     """The LLM path: the first stalled call ends at its deadline with one warning, and the
-    rest of the run uses the offline extractor instead of stalling once per session."""
+    rest of the run uses the offline extractor instead of stalling once per session. (In a
+    process of its own, like the API's: nothing abandoned outlives the test.)"""
     from engram_ci.cli.ingest_cmd import samples_dir
 
-    monkeypatch.setattr(extract, "_stalled", set())
-    monkeypatch.setenv("ENGRAM_LLM_DEADLINE_SECONDS", "2")
     root = Path(shutil.copytree(samples_dir(), tmp_path / "projects"))
     with TrickleServer(interval=0.3) as slow:
+        env = engram_env(ENGRAM_LLM_DEADLINE_SECONDS="2")
         started = time.monotonic()
-        with caplog.at_level(logging.WARNING, logger="engram_ci"):
-            report = run_ingest(
-                IngestOptions(
-                    memory_dir=memory.root,
-                    claude_roots=(root,),
-                    provider="ollama",
-                    provider_url=slow.url,
-                )
-            )
+        done = run_engram(
+            "ingest",
+            "--sessions-dir",
+            str(root),
+            "--memory-dir",
+            str(memory.root),
+            "--provider",
+            "ollama",
+            "--provider-url",
+            slow.url,
+            "--json",
+            env=env,
+        )
         took = time.monotonic() - started
-    assert report.sessions_ingested == 3
-    assert took < 12, took  # one deadline, not one per session
-    stalled = [r for r in caplog.records if "no complete answer within 2s" in r.getMessage()]
-    assert len(stalled) == 1 and "\n" not in stalled[0].getMessage()
-    assert slow.requests == 1
+        requests = slow.requests
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sessions_ingested"] == 3
+    assert took < 15, took  # one deadline, not one per session
+    stalled = [line for line in done.stderr.splitlines() if "no complete answer within 2s" in line]
+    assert len(stalled) == 1
+    assert requests == 1
 
 
 def test_env_budgets_are_clamped(monkeypatch: pytest.MonkeyPatch) -> None:

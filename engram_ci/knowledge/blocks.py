@@ -15,12 +15,11 @@ Tags are `[name:value]` or, as engram also writes, a bare `[name]` (kept with va
 Identity: engram-ci's own blocks carry a `[source:...]` tag (the extractor that wrote them) and
 are one per session per file, so they are keyed by session id; any other block — engram's LLM
 blocks, hand-written ones, dated reflections that repeat a session id — is keyed by session id
-AND body, so two different blocks of one session are both kept.
+AND timestamp, so two dated blocks of one session are both kept.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -66,8 +65,10 @@ class Block:
     def key(self) -> str:
         if self.is_tombstone or self.is_own:
             return self.session_id
-        digest = hashlib.sha256(self.body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        return f"{self.session_id}#{digest}"
+        # engram dates each block of a session (reflections, `[updated]` rewrites): the stamp
+        # tells them apart, while a copy whose text changed (re-extracted, or redacted on its
+        # way to a remote) stays the same block
+        return f"{self.session_id} ({self.timestamp})"
 
     @property
     def is_own(self) -> bool:

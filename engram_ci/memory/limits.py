@@ -44,21 +44,26 @@ class PullLimits:
         )
 
 
+def _limit(size: int) -> str:
+    megabytes = f" ({size / 2**20:.0f} MB)" if size >= 2**20 else ""
+    return f"{size:,}-byte limit{megabytes}"
+
+
 def check_sizes(sizes: Mapping[str, int], source: str, limits: PullLimits | None = None) -> None:
     """FatalError when a file of `source` (name -> bytes) or all of them pass the caps."""
     limits = limits or PullLimits.from_env()
     for name, size in sorted(sizes.items()):
         if size > limits.file_bytes:
             raise FatalError(
-                f"{name} in {source} is {size:,} bytes, over the {limits.file_bytes:,}-byte "
-                f"limit for one file: nothing was written — remove or split it there, or raise "
+                f"{name} in {source} is {size:,} bytes, over the {_limit(limits.file_bytes)} "
+                f"for one file: nothing was written — remove or split it there, or raise "
                 f"{FILE_ENV} if it is really yours",
                 title="remote file too large",
             )
     total = sum(sizes.values())
     if total > limits.project_bytes:
         raise FatalError(
-            f"{source} holds {total:,} bytes, over the {limits.project_bytes:,}-byte limit for "
-            f"one project: nothing was written — split the project, or raise {PROJECT_ENV}",
+            f"{source} holds {total:,} bytes, over the {_limit(limits.project_bytes)} "
+            f"for one project: nothing was written — split the project, or raise {PROJECT_ENV}",
             title="remote project too large",
         )
