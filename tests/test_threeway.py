@@ -53,3 +53,24 @@ def test_the_redacted_copy_of_a_local_block_is_the_same_block() -> None:
     assert live(threeway.merge(P, None, local, [stored])) == {"a": f"token {SECRET}"}
     swapped = threeway.with_local_originals(stored, local)
     assert SECRET in swapped["decisions.md"]
+
+
+# -- pinned by mutation testing (README "Mutation testing") -----------------------------------
+
+
+def test_the_store_s_redacted_copy_gives_way_to_the_local_original_and_nothing_else_does() -> None:
+    from engram_ci.sync import redact as redaction
+    from engram_ci.sync.threeway import with_local_originals
+
+    secret = "ghp_" + "Zq8Wp7Lm6Kj5Hg4Fd3Sa2Qw1Er9Ty0Ui8Op7"
+    local = {
+        "decisions.md": "# Decisions\n\n\n## Session: s1 (2025-01-01T00:00:00Z)\n\n"
+        f"- deploy with {secret}\n\n\n## Session: s2 (2025-01-02T00:00:00Z)\n\n- mine\n"
+    }
+    remote = {
+        "decisions.md": redaction.redact_text(local["decisions.md"]).replace("mine", "theirs")
+    }
+    assert secret not in remote["decisions.md"]
+    swapped = with_local_originals(remote, local)["decisions.md"]
+    assert f"- deploy with {secret}" in swapped  # the local original, not the redacted copy
+    assert "- theirs" in swapped and "- mine" not in swapped  # a real change is the store's
