@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from engram_ci.cli import app as cli
 from engram_ci.errors import FatalError
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.sync.github_api import GistStore, RetryPolicy
@@ -47,9 +46,10 @@ def seeded(memory: MemoryLayout) -> Path:
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
-    code = cli.main(list(argv))
-    _, err = capsys.readouterr()
-    return code, err
+    """The command as a user runs it, in a process of its own: what a deadline abandoned in
+    one test (a thread still waiting on a socket) cannot touch the next test's run."""
+    done = run_engram(*argv, env=engram_env())
+    return done.returncode, done.stderr
 
 
 def _one_line(err: str) -> str:
@@ -91,7 +91,61 @@ def elsewhere() -> Iterator[tuple[str, list[dict[str, str]]]]:
     server.server_close()
 
 
-# --- answers ----------------------------------------------------------------------------------
+# --- local state (first: before any test leaves a call its deadline abandoned) ----------------
+
+
+def test_a_read_only_memory_dir_is_one_line_and_nothing_is_lost(
+    gh: GitHubStandIn, memory: MemoryLayout, seeded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gist_id = gh.create_gist({"decisions.md": KNOWLEDGE + "\n## Session: s2 (2025-01-02)\n\n- x\n"})
+    if os.geteuid() == 0:
+        mount = subprocess.run(
+            ["mount", "-o", "bind,ro", str(memory.root), str(memory.root)],
+            capture_output=True,
+            check=False,
+        )
+        if mount.returncode != 0:
+            pytest.skip("cannot bind-mount read-only here")
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(memory.root)], check=False)
+    else:
+        for path in (memory.root, *memory.root.rglob("*")):
+            path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        code, err = _cli(capsys, "sync", "pull", "proj", gist_id, "--memory-dir", str(memory.root))
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(memory.root)], check=False)
+    line = _one_line(err)
+    assert code == 1 and ("read-only" in line or "permission" in line.lower()), line
+    assert seeded.read_text() == KNOWLEDGE
+
+
+def test_a_full_disk_is_one_line_and_nothing_is_lost(
+    gh: GitHubStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tiny tmpfs needs root")
+    root = tmp_path / "tiny"
+    root.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(root)], check=False
+    ).returncode:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        memory = MemoryLayout(root)
+        directory = memory.knowledge_dir("proj")
+        directory.mkdir(parents=True)
+        (directory / "decisions.md").write_text(KNOWLEDGE)
+        big = "".join(f"## Session: s{i} (2025-01-02)\n\n- {'z' * 200}\n\n" for i in range(600))
+        gist_id = gh.create_gist({"decisions.md": KNOWLEDGE + big})
+        code, err = _cli(capsys, "sync", "pull", "proj", gist_id, "--memory-dir", str(root))
+        line = _one_line(err)
+        assert code == 1 and ("space" in line.lower() or "full" in line.lower()), line
+        assert (directory / "decisions.md").read_text() == KNOWLEDGE
+        # no half-written file: writes are temp file + rename (context.md is derived)
+        assert {p.name for p in directory.iterdir()} <= {"decisions.md", "context.md"}
+    finally:
+        subprocess.run(["umount", str(root)], check=False)
 
 
 @pytest.mark.parametrize(
@@ -252,60 +306,3 @@ def test_env_budgets_are_clamped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENGRAM_LLM_DEADLINE_SECONDS", "0")
     assert Retry.from_env().deadline_seconds == 3600
     assert llm.deadline_seconds() == 1
-
-
-# --- local state --------------------------------------------------------------------------------
-
-
-def test_a_read_only_memory_dir_is_one_line_and_nothing_is_lost(
-    gh: GitHubStandIn, memory: MemoryLayout, seeded: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    gist_id = gh.create_gist({"decisions.md": KNOWLEDGE + "\n## Session: s2 (2025-01-02)\n\n- x\n"})
-    if os.geteuid() == 0:
-        mount = subprocess.run(
-            ["mount", "-o", "bind,ro", str(memory.root), str(memory.root)],
-            capture_output=True,
-            check=False,
-        )
-        if mount.returncode != 0:
-            pytest.skip("cannot bind-mount read-only here")
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(memory.root)], check=False)
-    else:
-        for path in (memory.root, *memory.root.rglob("*")):
-            path.chmod(path.stat().st_mode & ~0o222)
-    try:
-        code, err = _cli(capsys, "sync", "pull", "proj", gist_id, "--memory-dir", str(memory.root))
-    finally:
-        if os.geteuid() == 0:
-            subprocess.run(["umount", str(memory.root)], check=False)
-    line = _one_line(err)
-    assert code == 1 and ("read-only" in line or "permission" in line.lower()), line
-    assert seeded.read_text() == KNOWLEDGE
-
-
-def test_a_full_disk_is_one_line_and_nothing_is_lost(
-    gh: GitHubStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tiny tmpfs needs root")
-    root = tmp_path / "tiny"
-    root.mkdir()
-    if subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(root)], check=False
-    ).returncode:
-        pytest.skip("cannot mount tmpfs here")
-    try:
-        memory = MemoryLayout(root)
-        directory = memory.knowledge_dir("proj")
-        directory.mkdir(parents=True)
-        (directory / "decisions.md").write_text(KNOWLEDGE)
-        big = "".join(f"## Session: s{i} (2025-01-02)\n\n- {'z' * 200}\n\n" for i in range(600))
-        gist_id = gh.create_gist({"decisions.md": KNOWLEDGE + big})
-        code, err = _cli(capsys, "sync", "pull", "proj", gist_id, "--memory-dir", str(root))
-        line = _one_line(err)
-        assert code == 1 and ("space" in line.lower() or "full" in line.lower()), line
-        assert (directory / "decisions.md").read_text() == KNOWLEDGE
-        # no half-written file: writes are temp file + rename (context.md is derived)
-        assert {p.name for p in directory.iterdir()} <= {"decisions.md", "context.md"}
-    finally:
-        subprocess.run(["umount", str(root)], check=False)
