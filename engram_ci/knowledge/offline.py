@@ -195,13 +195,13 @@ class _MainThread:
             self.answered = True
         if not self.assistant.full and prose.may_hold(DECISION):
             self.assistant.extend(
-                f"Decision: {s}"
+                f"Decision: {_unlabelled(s, 'Decision')}"
                 for s in map(_plain, filter(DECISION_RE.search, prose.sentences()))
                 if _decided(s)
             )
         if not self.insights.full and prose.may_hold(INSIGHT):
             self.insights.extend(
-                f"Cause: {s}"
+                f"Cause: {_unlabelled(s, 'Cause')}"
                 for s in map(_plain, filter(INSIGHT_RE.search, prose.sentences()))
                 if s and _explains(s)
             )
@@ -460,4 +460,13 @@ def _tokens(session: Session) -> str:
     return (
         f"tokens: {u.input_tokens:,} in, {u.output_tokens:,} out, "
         f"{u.cache_read_tokens:,} cache read, {u.cache_creation_tokens:,} cache write"
+    )
+
+
+def _unlabelled(sentence: str, label: str) -> str:
+    """`sentence` without the label the agent already wrote ("Decision: use X…"): the bullet
+    adds its own, and "Decision: Decision:" reads as noise."""
+    head, sep, rest = sentence.partition(":")
+    return (
+        rest.strip() if sep and head.strip().lower() == label.lower() and rest.strip() else sentence
     )
