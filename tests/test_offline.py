@@ -149,3 +149,15 @@ def test_what_was_asked_done_and_left_failing() -> None:
         "- Left failing: `uv run pytest -q`: FAILED tests/test_calc.py::test_add - assert 0 == 4"
     )
     assert "- Test: `uv run pytest -m unit` (run by the user)" in entries["procedures"]
+
+
+def test_a_decision_the_agent_labelled_itself_is_labelled_once() -> None:
+    from tests.test_extract import assistant, user
+
+    s = session(
+        user("Pick a PDF library."),
+        assistant("Decision: use reportlab rather than weasyprint, because it ships wheels."),
+    )
+    assert offline.digest(s).entries["decisions"] == (
+        "- Decision: use reportlab rather than weasyprint, because it ships wheels."
+    )
