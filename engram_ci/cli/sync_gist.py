@@ -163,10 +163,15 @@ def run_pull(args: argparse.Namespace) -> int:
         adopt=args.adopt,
         **_keys(args, pulling=True),
     )
+    return _report_pull(args, result, args.project)
+
+
+def _report_pull(args: argparse.Namespace, result: gistsync.GistPullResult, project: str) -> int:
+    """A pull, clone or restore's result: JSON for --json, else the human lines."""
     if args.json:
         print_json(asdict(result))
     else:
-        _print_pull(result, args.project)
+        _print_pull(result, project)
     return 0
 
 
@@ -180,11 +185,7 @@ def run_clone(args: argparse.Namespace) -> int:
         version=args.version,
         **_keys(args, pulling=True),
     )
-    if args.json:
-        print_json(asdict(result))
-    else:
-        _print_pull(result, args.new_project)
-    return 0
+    return _report_pull(args, result, args.new_project)
 
 
 def run_restore(args: argparse.Namespace) -> int:
@@ -198,11 +199,7 @@ def run_restore(args: argparse.Namespace) -> int:
         adopt=args.adopt,
         **_keys(args, pulling=True),
     )
-    if args.json:
-        print_json(asdict(result))
-    else:
-        _print_pull(result, args.project)
-    return 0
+    return _report_pull(args, result, args.project)
 
 
 def run_list(args: argparse.Namespace) -> int:
