@@ -421,7 +421,7 @@ class _Run:
     def _write_phase(
         self,
         planned: Manifest,
-        read_as: tuple[int, int, int] | None,
+        read_as: tuple[int, ...] | None,
         done: list[tuple[_Todo, _Outcome]],
         lease: staging.Lease | None,
     ) -> set[str]:
@@ -771,14 +771,14 @@ def _superseded(outcome: _Outcome) -> _Outcome:
     return _Outcome("superseded", bytes_read=True, stats=outcome.stats, seconds=outcome.seconds)
 
 
-def _manifest_identity(layout: MemoryLayout) -> tuple[int, int, int] | None:
-    """(inode, size, mtime) of the manifest file: every save renames a new file in, so an
-    equal identity means nobody saved one since (and the copy in memory is still current)."""
+def _manifest_identity(layout: MemoryLayout) -> tuple[int, ...] | None:
+    """What tells one manifest file from another: every save renames a new file in, so an
+    equal identity means nobody saved one since (the copy in memory is still current)."""
     try:
         info = (layout.state_dir / MANIFEST_NAME).stat()
     except FileNotFoundError:
         return None
-    return info.st_ino, info.st_size, info.st_mtime_ns
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 def _no_such_project(wanted: str, known: set[str]) -> FatalError:

@@ -182,6 +182,26 @@ def test_another_ingest_of_newer_bytes_meanwhile_wins_and_nothing_goes_stale(
     assert again.sessions_ingested == 0
 
 
+def test_another_ingest_of_other_transcripts_meanwhile_keeps_both_records(
+    samples: Path, memory: MemoryLayout, tmp_path: Path
+) -> None:
+    weather = tmp_path / "weather"
+    shutil.move(samples / "-home-dev-src-weather-api", weather / "-home-dev-src-weather-api")
+
+    def during(session: Session) -> None:
+        if session.session_id == INVOICE_1:
+            assert _lock_free_within(memory.lock_file, 2)
+            assert run_ingest(_options(memory, weather)).sessions_ingested == 2
+
+    assert run_ingest(_options(memory, samples), extractor=_extractor_that(during)).sessions == [
+        ("invoice-cli", INVOICE_1)
+    ]
+    # the manifest saved meanwhile was read again, not overwritten: nothing is redone
+    assert run_ingest(_options(memory, weather)).sessions_unchanged == 2
+    assert run_ingest(_options(memory, samples)).sessions_unchanged == 1
+    assert (memory.knowledge_dir("weather-api") / "decisions.md").exists()
+
+
 def test_a_failed_run_leaves_no_staged_files(samples: Path, memory: MemoryLayout) -> None:
     calls: list[str] = []
 
