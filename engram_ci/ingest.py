@@ -480,9 +480,9 @@ class _Run:
     def _process_all(self, todo: list[_Todo], done: list[tuple[_Todo, _Outcome]]) -> None:
         """Process every group (in worker processes when it pays), collecting the outcomes in
         order into `done` (small: the archive went to staged files, not into memory)."""
-        # closing(): a FatalError stops the workers now, not whenever the generator is collected
         self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
         try:
+            # closing(): a FatalError stops the workers now, not when the generator is collected
             with closing(self._outcomes(todo)) as outcomes:
                 for item, outcome in zip(todo, outcomes, strict=True):
                     done.append((item, outcome))
@@ -503,7 +503,7 @@ class _Run:
             zip(done, before, strict=True)
         ):
             recorded = outcome.kind in ("not_session", "ingested")
-            ours = not recorded or self._still_ours(current, group, print_, entry)
+            ours = not recorded or self._still_ours(current, group, print_, entry, outcome)
             # the archive first: the commit's barrier covers it before the manifest says done
             (staging.put_in_place if ours else staging.discard)(outcome.staged)
             done[index] = (done[index][0], replace(outcome, staged=()))
@@ -513,16 +513,26 @@ class _Run:
         return projects
 
     def _still_ours(
-        self, current: Manifest, group: TranscriptGroup, print_: Fingerprint, planned: Entry | None
+        self,
+        current: Manifest,
+        group: TranscriptGroup,
+        print_: Fingerprint,
+        planned: Entry | None,
+        outcome: _Outcome,
     ) -> bool:
         """Whether this run's reading of the group may be recorded. Another ingest may have
         recorded the group while this one read it: from the same bytes, recording ours too is
-        what two runs one after the other would do (a block replaces a block); from other
-        bytes, one of the two readings is stale — the other run's stands, and if it is the
-        stale one its fingerprint no longer matches the transcript, so the next run redoes it."""
+        what two runs one after the other would do (a block replaces a block) — unless ours
+        skipped the knowledge theirs extracted; from other bytes, one of the two readings is
+        stale — the other run's stands, and if it is the stale one its fingerprint no longer
+        matches the transcript, so the next run redoes it."""
         now = current.get(group_key(group))
-        if now is None or now == planned or now.fingerprint == print_:
+        if now is None or now == planned:
             return True
+        if now.fingerprint == print_:
+            return outcome.entries is not None or not (
+                now.status == "ingested" and now.has_knowledge
+            )
         log.info(
             "%s: another ingest recorded it meanwhile from other bytes; left to it", group.main
         )

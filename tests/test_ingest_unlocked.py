@@ -31,6 +31,7 @@ from engram_ci.knowledge.extract import extract_offline
 from engram_ci.memory.fsutil import file_lock
 from engram_ci.memory.manifest import Manifest
 from engram_ci.memory.paths import MemoryLayout
+from engram_ci.progress import NullProgress
 from engram_ci.sync import reposync
 from engram_ci.transcripts.model import Session
 
@@ -200,6 +201,32 @@ def test_another_ingest_of_other_transcripts_meanwhile_keeps_both_records(
     assert run_ingest(_options(memory, weather)).sessions_unchanged == 2
     assert run_ingest(_options(memory, samples)).sessions_unchanged == 1
     assert (memory.knowledge_dir("weather-api") / "decisions.md").exists()
+
+
+class _AfterFirstSession(NullProgress):
+    """A progress sink that runs `then` once, after the first session is read: a moment
+    inside the unlocked phase of a run that calls no extractor (--skip-knowledge)."""
+
+    def __init__(self, then: Callable[[], None]) -> None:
+        self.then: Callable[[], None] | None = then
+
+    def advance(self, nbytes: int) -> None:
+        if self.then is not None:
+            then, self.then = self.then, None
+            then()
+
+
+def test_a_run_without_knowledge_leaves_a_same_bytes_reading_with_knowledge_alone(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    def full_ingest() -> None:
+        assert run_ingest(_options(memory, samples)).sessions_ingested == 3
+
+    progress = _AfterFirstSession(full_ingest)
+    report = run_ingest(_options(memory, samples, skip_knowledge=True), progress=progress)
+    assert report.sessions_ingested == 0  # the other run's readings had the knowledge too
+    again = run_ingest(_options(memory, samples))
+    assert (again.sessions_ingested, again.sessions_unchanged) == (0, 3)  # nothing to redo
 
 
 def test_a_failed_run_leaves_no_staged_files(samples: Path, memory: MemoryLayout) -> None:
