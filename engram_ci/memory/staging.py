@@ -60,9 +60,13 @@ def put_in_place(files: Iterable[Staged]) -> None:
 
 
 def discard(files: Iterable[Staged]) -> None:
+    """Remove staged files, and their folder when that leaves it empty (a session folder made
+    for them alone; one another run writes into is not empty, or is made again)."""
     for tmp_name, _ in files:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(tmp_name))
 
 
 class Lease:
