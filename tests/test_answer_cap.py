@@ -9,9 +9,12 @@ with memory bounded by the cap, not by what the server sends, and the deadline s
 
 from __future__ import annotations
 
+import gzip
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -63,6 +66,35 @@ def test_a_stream_the_caller_reads_itself_is_left_to_it(gh: GitHubStandIn) -> No
         session.get(f"{gh.api_url}/raw/x", timeout=10, stream=True) as answer,
     ):
         assert len(answer.raw.read(5000)) == 5000
+
+
+def test_a_compressed_answer_is_counted_as_it_unpacks() -> None:
+    """A gzip body of a few kB that unpacks to 64 MB: the cap counts what memory holds."""
+    packed = gzip.compress(b"0" * (64 << 20))
+
+    class Bomb(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(packed)))
+            self.end_headers()
+            self.wfile.write(packed)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Bomb)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    tracemalloc.start()
+    try:
+        with _capped_session(1 << 20) as session, pytest.raises(AnswerTooLarge):
+            session.get(f"http://127.0.0.1:{server.server_address[1]}/gists/x", timeout=10)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        server.shutdown()
+        server.server_close()
+    assert len(packed) < (1 << 20) and peak < (8 << 20), peak
 
 
 @pytest.mark.parametrize(
