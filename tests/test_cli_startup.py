@@ -112,6 +112,16 @@ def test_an_offline_ingest_imports_no_sync_llm_or_other_command(tmp_path: Path) 
     assert command_modules(modules) == {"engram_ci.cli.common", "engram_ci.cli.ingest_cmd"}
 
 
+def test_recall_imports_no_redactor(tmp_path: Path) -> None:
+    """`engram recall` runs at every session start (a hook): it reads context.md, it never
+    redacts, so it does not pay for the redactor's rules."""
+    memory = str(tmp_path / "memory")
+    assert cli.main(["add", "app", "tests run with uv run pytest", "--memory-dir", memory]) == 0
+    modules = loaded_by(tmp_path, "recall", "app", "--memory-dir", memory)
+    assert heavy_in(modules, HEAVY + PIPELINE) == []
+    assert command_modules(modules) == {"engram_ci.cli.common", "engram_ci.cli.memory"}
+
+
 # -- the lazily built parser says what the whole tree says ------------------------------------
 
 
