@@ -27,8 +27,9 @@ from engram_ci.errors import EXIT_BUG, EXIT_USER_ERROR, FatalError, environment_
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
 
-#: the module that registers each command, in `engram --help` order; "sync" is the group
-#: of SYNC_COMMANDS (tests/test_cli_startup.py checks both against what the modules register)
+#: the module whose register() adds each command, in `engram --help` order: a new command
+#: is added there and named here. "sync" is the group of SYNC_COMMANDS.
+#: (tests/test_cli_startup.py checks both tables against what the modules register)
 COMMANDS: dict[str, tuple[str, ...]] = {
     "engram_ci.cli.ingest_cmd": ("ingest",),
     "engram_ci.cli.memory": ("projects", "recall", "export"),
@@ -132,7 +133,13 @@ class _BeforeCommand(argparse.Action):
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
         super().__init__(option_strings, dest, nargs=0, default=False)
 
-    def __call__(self, parser: object, namespace: object, values: object, *_: object) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
         if not getattr(namespace, "words", None):
             setattr(namespace, self.dest, True)
 
