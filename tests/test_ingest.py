@@ -457,7 +457,8 @@ def test_since_reads_only_recently_modified_transcripts(
     samples: Path, memory: MemoryLayout
 ) -> None:
     old = time.time() - 3600
-    for path in samples.rglob("*.jsonl"):
+    # every file, .meta.json too: a fresh checkout's files are all recent
+    for path in samples.rglob("*"):
         os.utime(path, (old, old))
     recent = next(samples.glob("-home-dev-src-invoice-cli/*.jsonl"))
     recent.touch()
