@@ -140,10 +140,12 @@ STORE_VARIABLES = [
 ]
 
 
-def test_ingest_help_imports_no_reader(tmp_path: Path) -> None:
+def test_ingest_help_imports_no_reader_nor_the_session_model(tmp_path: Path) -> None:
+    """The registry lists every agent's flag and store without importing its reader."""
     modules = loaded_by(tmp_path, "ingest", "--help")
     readers = {r.module for r in READERS} | OTHER_READERS | {"engram_ci.transcripts.claude"}
     assert modules & readers == set()
+    assert "engram_ci.transcripts.model" not in modules
 
 
 def test_an_ingest_imports_only_the_readers_of_the_stores_on_the_machine(tmp_path: Path) -> None:

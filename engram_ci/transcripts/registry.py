@@ -36,14 +36,17 @@ The CLI flag, `--agent` selection, ingest dispatch, the manifest's keys and meta
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from engram_ci.errors import FatalError
-from engram_ci.transcripts.model import Session, TranscriptGroup
+
+if TYPE_CHECKING:  # `engram ingest --help` lists the readers without loading the model
+    from engram_ci.transcripts.model import Session, TranscriptGroup
 
 __all__ = [
     "READERS",
@@ -309,5 +312,5 @@ def merge_groups(groups: Iterable[TranscriptGroup]) -> list[TranscriptGroup]:
             merged[key] = group
             continue
         parts = (*held.parts, *(p for p in group.parts if p not in held.parts))
-        merged[key] = TranscriptGroup(held.session_id, held.source, held.main, parts, held.folder)
+        merged[key] = dataclasses.replace(held, parts=parts)
     return list(merged.values())
