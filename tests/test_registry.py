@@ -51,10 +51,13 @@ def test_a_missing_store_is_not_imported(tmp_path: Path, monkeypatch: pytest.Mon
     machine costs a stat, not an import."""
     monkeypatch.delitem(sys.modules, "engram_ci.transcripts.opencode", raising=False)
     opencode = get_reader("opencode")
-    assert opencode.discover(opencode.default_roots({}, tmp_path)) == []
+    roots = opencode.default_roots({}, tmp_path)
+    assert not opencode.has_store(roots)
+    assert opencode.discover(roots) == []
     assert "engram_ci.transcripts.opencode" not in sys.modules
     (tmp_path / ".local" / "share" / "opencode").mkdir(parents=True)
-    assert opencode.discover(opencode.default_roots({}, tmp_path)) == []
+    assert opencode.has_store(roots)
+    assert opencode.discover(roots) == []
     assert "engram_ci.transcripts.opencode" in sys.modules
 
 

@@ -60,19 +60,6 @@ __all__ = [
 ]
 
 
-class Reader(Protocol):
-    """What ingest needs of a reader (ReaderSpec is the usual one; tests pass fakes)."""
-
-    @property
-    def name(self) -> str: ...
-
-    def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]: ...
-
-    def read_session(
-        self, group: TranscriptGroup, *, project_hint: str | None = None
-    ) -> Session | None: ...
-
-
 class ReaderModule(Protocol):
     """What a reader module defines (see the module docstring)."""
 
@@ -81,6 +68,13 @@ class ReaderModule(Protocol):
     def read_session(
         self, group: TranscriptGroup, *, project_hint: str | None = None
     ) -> Session | None: ...
+
+
+class Reader(ReaderModule, Protocol):
+    """What ingest needs of a reader (ReaderSpec is the usual one; tests pass fakes)."""
+
+    @property
+    def name(self) -> str: ...
 
 
 RootsFinder = Callable[[Mapping[str, str], Path], list[Path]]
@@ -96,12 +90,15 @@ class ReaderSpec:
     default_roots: RootsFinder
     module: str
 
+    def has_store(self, roots: Sequence[Path]) -> bool:
+        """Whether any of `roots` (folders, or a reader's files) exists: a stat each, no
+        import. A reader finds nothing under missing roots, so without one it is not asked."""
+        return any(root.exists() for root in roots)
+
     def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]:
-        """The module's groups under `roots`; when none of them exists (the agent is not on
-        this machine) nothing, without importing the module."""
-        if not any(root.exists() for root in roots):  # folders, or a reader's files
-            return []
-        return self.load().discover(roots)
+        """The module's groups under `roots`; nothing, without importing the module, when the
+        agent's store is not on this machine."""
+        return self.load().discover(roots) if self.has_store(roots) else []
 
     def read_session(
         self, group: TranscriptGroup, *, project_hint: str | None = None
