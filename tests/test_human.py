@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engram_ci.knowledge import human
 
@@ -70,3 +72,42 @@ def test_asked_is_whole_sentences_and_problems_are_found() -> None:
         "The redirect still doesn't work :("
     )
     assert human.reports_problem("Add a button.") is None
+
+
+def _said_as_before(text: str) -> tuple[str, ...]:
+    """human._said before it remembered whether its last sentence announced a paste."""
+    found: list[str] = []
+    for sentence in human.sentences(text[: human._READ_CHARS], min_words=2, min_chars=6):
+        sentence = human.clean_markdown(sentence).rstrip("\\ ")
+        if sentence.endswith(":") or (found and human._PASTE_RE.search(found[-1])):
+            break
+        if (
+            len(sentence) <= human._SENTENCE_CHARS
+            and not sentence.endswith(",")
+            and not human._CODE_RE.search(sentence)
+        ):
+            found.append(sentence)
+    return tuple(found)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Here is the output of the logs. ",
+                "Please fix it now. ",
+                "x = 1; ",
+                "Use this, ",
+                "like:\n",
+                "Does this doc page help? ",
+                "Keep it simple please. ",
+                "No, use uv instead. ",
+                "\n",
+            ]
+        ),
+        max_size=10,
+    )
+)
+def test_said_answers_as_before(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert human._said(text) == _said_as_before(text)

@@ -75,9 +75,10 @@ _PROBLEM_RE = re.compile(
 def _said(text: str) -> tuple[str, ...]:
     """The human's sentences, markdown folded, long pastes left out."""
     found: list[str] = []
+    paste_follows = False  # _PASTE_RE on found[-1], asked once per sentence kept
     for sentence in sentences(text[:_READ_CHARS], min_words=2, min_chars=6):
         sentence = clean_markdown(sentence).rstrip("\\ ")  # "\\" ends a line in Claude Code
-        if sentence.endswith(":") or (found and _PASTE_RE.search(found[-1])):
+        if sentence.endswith(":") or paste_follows:
             break  # "…do something like:", "does this doc page help?": a paste follows
         if (
             len(sentence) <= _SENTENCE_CHARS
@@ -85,6 +86,7 @@ def _said(text: str) -> tuple[str, ...]:
             and not _CODE_RE.search(sentence)
         ):
             found.append(sentence)
+            paste_follows = bool(_PASTE_RE.search(sentence))
     return tuple(found)
 
 

@@ -103,13 +103,19 @@ def sentences(text: str, min_words: int = 4, min_chars: int = 15) -> list[str]:
     """Prose sentences of a markdown text (its first PROSE_CHARS): code fences, tables and
     headings dropped, and sentences shorter than that (an agent's "Done." says nothing; a
     human's "No, use X." does)."""
-    text = _FENCE_RE.sub("\n", text[:PROSE_CHARS])
+    text = text[:PROSE_CHARS]
+    if "```" in text:  # no fence can match without one: most texts skip the regex
+        text = _FENCE_RE.sub("\n", text)
     found = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith(("|", "#", ">", "<")):
             continue
-        line = _LIST_MARK_RE.sub("", line).replace("**", "")
+        # the list-mark regex can only match a line opening with a mark or a digit (isdigit()
+        # holds for every \d and more): the other lines skip a regex call each
+        if line[0] in "-*+•" or line[0].isdigit():
+            line = _LIST_MARK_RE.sub("", line)
+        line = line.replace("**", "")
         for sentence in _SENTENCE_END_RE.split(line):
             sentence = sentence.strip()
             if len(sentence) >= min_chars and len(sentence.split()) >= min_words:
