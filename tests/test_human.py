@@ -111,3 +111,32 @@ def _said_as_before(text: str) -> tuple[str, ...]:
 def test_said_answers_as_before(parts: list[str]) -> None:
     text = "".join(parts)
     assert human._said(text) == _said_as_before(text)
+
+
+def _preferences_as_before(text: str) -> list[str]:
+    """human.preferences with the code-span regex run on every sentence."""
+    found = []
+    for sentence in human._said(text):
+        if not human._WANT_RE.search(human._CODE_SPAN_RE.sub("", sentence)):
+            continue
+        if sentence.endswith("?") and not human._PROPOSAL_RE.search(sentence):
+            continue
+        if human._REQUEST_RE.match(sentence) and not human._CONSTRAINT_RE.search(sentence):
+            continue
+        found.append(sentence)
+    return found
+
+
+_PREFERENCE_PIECES = ["I prefer `uv` ", "hide it `instead` ", "`", "we should ", "use pnpm"]
+_PREFERENCE_PIECES += [". ", "? ", "Could you ", "keep it simple", " without tabs", "\n"]
+
+
+@given(
+    st.lists(
+        st.sampled_from(_PREFERENCE_PIECES),
+        max_size=12,
+    )
+)
+def test_preferences_answer_as_before(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert human.preferences(text) == _preferences_as_before(text)

@@ -94,7 +94,9 @@ def preferences(text: str) -> list[str]:
     """Sentences of a prompt that state what the human wants, in their words."""
     found = []
     for sentence in _said(text):
-        if not _WANT_RE.search(_CODE_SPAN_RE.sub("", sentence)):
+        # (a code span needs a backtick: most sentences skip the sub() call)
+        unquoted = _CODE_SPAN_RE.sub("", sentence) if "`" in sentence else sentence
+        if not _WANT_RE.search(unquoted):
             continue  # "instead" inside `// TODO: hide it instead` is quoted, not said
         if sentence.endswith("?") and not _PROPOSAL_RE.search(sentence):
             continue  # a question asks; it does not state a want

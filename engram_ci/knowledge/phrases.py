@@ -109,14 +109,17 @@ def sentences(text: str, min_words: int = 4, min_chars: int = 15) -> list[str]:
     found = []
     for line in text.splitlines():
         line = line.strip()
-        if not line or line.startswith(("|", "#", ">", "<")):
+        # what follows only removes and splits: a line already too short yields nothing
+        if not line or len(line) < min_chars or line.startswith(("|", "#", ">", "<")):
             continue
         # the list-mark regex can only match a line opening with a mark or a digit (isdigit()
         # holds for every \d and more): the other lines skip a regex call each
         if line[0] in "-*+•" or line[0].isdigit():
             line = _LIST_MARK_RE.sub("", line)
         line = line.replace("**", "")
-        for sentence in _SENTENCE_END_RE.split(line):
+        # a sentence ends at . ! or ?: a line holding none is one piece, without a split()
+        ends = "." in line or "!" in line or "?" in line
+        for sentence in _SENTENCE_END_RE.split(line) if ends else (line,):
             sentence = sentence.strip()
             if len(sentence) >= min_chars and len(sentence.split()) >= min_words:
                 found.append(sentence)
