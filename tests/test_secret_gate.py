@@ -11,7 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engram_ci.sync import redact
-from engram_ci.sync.secret_gate import LiteralIndex, required_literals
+from engram_ci.sync.secret_contexts import CONTEXT_RULES
+from engram_ci.sync.secret_gate import LiteralIndex, gate_table, required_literals
+from engram_ci.sync.secret_gate_table import GATE_LITERALS
+from engram_ci.sync.secret_rules import VENDOR_RULES
 from tests.redaction_corpus.generator import HELD_OUT_SEED, TUNING_SEED, corpus
 
 
@@ -49,6 +52,20 @@ def test_required_literals_are_what_every_match_contains(pattern: str, literals:
 )
 def test_what_cannot_be_proven_is_not_gated(pattern: str) -> None:
     assert required_literals(pattern) is None
+
+
+def test_the_written_table_is_the_one_the_rules_give() -> None:
+    assert redact._RULES == VENDOR_RULES + CONTEXT_RULES  # what the table's writer reads
+    assert gate_table(rule.pattern for rule in redact._RULES) == GATE_LITERALS, (
+        "a rule changed: python -m engram_ci.sync.secret_gate > engram_ci/sync/secret_gate_table.py"
+    )
+
+
+def test_a_rule_missing_from_the_table_is_always_tried() -> None:
+    always, plain, lowered = redact._literal_indexes({})
+    assert always == frozenset(range(len(redact._RULES)))
+    assert plain.keys_in("ghp_x sk-ant- password") == lowered.keys_in("password") == set()
+    assert redact._hits("token = 'hunter2hunter2hunter2'", range(len(redact._RULES)))
 
 
 def test_the_index_sees_overlapping_and_nested_literals() -> None:

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from engram_ci.sync.secret_contexts import CONTEXT_RULES
-from engram_ci.sync.secret_gate import LiteralIndex, required_literals
+from engram_ci.sync.secret_gate import LiteralIndex, pattern_key
+from engram_ci.sync.secret_gate_table import GATE_LITERALS
 from engram_ci.sync.secret_rules import VENDOR_RULES, Rule
 
 MARKER = "[REDACTED:{kind}]"
@@ -42,13 +43,15 @@ _COMPILED = tuple(re.compile(rule.pattern) for rule in _RULES)
 _LEADS = tuple(re.compile(f"(?:{rule.lead})\\Z") if rule.lead else None for rule in _RULES)
 
 
-def _literal_indexes() -> tuple[frozenset[int], LiteralIndex, LiteralIndex]:
+def _literal_indexes(
+    table: Mapping[str, tuple[str, ...]] = GATE_LITERALS,
+) -> tuple[frozenset[int], LiteralIndex, LiteralIndex]:
     """(rules that always run, the literal index of the other plain rules, of the lowered)."""
     always: set[int] = set()
     needing: tuple[dict[str, set[int]], dict[str, set[int]]] = ({}, {})
     for index, rule in enumerate(_RULES):
-        literals = required_literals(rule.pattern)
-        if literals is None:
+        literals = table.get(pattern_key(rule.pattern))
+        if literals is None:  # not gated, or its pattern changed since the table was written
             always.add(index)
         for literal in literals or ():
             needing[rule.lowered].setdefault(literal, set()).add(index)

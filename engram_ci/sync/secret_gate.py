@@ -10,17 +10,21 @@ The literals are derived from the patterns themselves by CPython's own regex par
 written by hand, and the derivation only ever proves "no match possible": every construct it
 does not understand is treated as "could be anything" (the rule then always runs). So a
 skipped rule is one whose finditer would have found nothing, and redaction's output cannot
-change (tests/test_secret_gate.py holds the gated redactor to the ungated one).
+change (tests/test_secret_gate.py holds the gated redactor to the ungated one). Parsing a
+hundred-odd patterns at every start-up would cost more than the gate saves an ingest, so the
+derived table is kept in secret_gate_table.py (`python -m engram_ci.sync.secret_gate` writes
+it; the tests fail, naming that command, when a rule changes and the table does not).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["LiteralIndex", "required_literals"]
+__all__ = ["GATE_CHARS", "LiteralIndex", "gate_table", "pattern_key", "required_literals"]
 
 #: CPython's regex parser (the deprecated public name is sre_parse); private but unchanged in
 #: shape since Python 2, and any surprise from it only makes a rule ungated (see _required)
@@ -32,6 +36,25 @@ _MAX_COPIES = 3  # `x{2}` is spelled out, `x{5,}` is not
 #: shorter literals (one capital letter...) occur in nearly every text: gating on them would
 #: cost more than it saves
 MIN_LITERAL = 2
+#: literals are cut to this many characters (a prefix of a required literal is required too):
+#: a smaller index regex, compiled faster, that rules out nearly as much
+GATE_CHARS = 4
+
+
+def pattern_key(pattern: str) -> str:
+    """What secret_gate_table.py files a pattern's literals under: a rule whose pattern
+    changed finds no entry and is simply not gated until the table is written again."""
+    return hashlib.blake2b(pattern.encode(), digest_size=8).hexdigest()
+
+
+def gate_table(patterns: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """pattern_key -> the pattern's required literals cut to GATE_CHARS (gated ones only)."""
+    table = {}
+    for pattern in patterns:
+        literals = required_literals(pattern)
+        if literals is not None:
+            table[pattern_key(pattern)] = tuple(sorted({lit[:GATE_CHARS] for lit in literals}))
+    return table
 
 
 class LiteralIndex:
@@ -192,3 +215,23 @@ def _required_inside(name: str, av: Any) -> set[str] | None:
             union |= found
         return union
     return None
+
+
+def main() -> None:
+    """Print secret_gate_table.py for the redactor's current rules."""
+    from engram_ci.sync.secret_contexts import CONTEXT_RULES
+    from engram_ci.sync.secret_rules import VENDOR_RULES
+
+    table = gate_table(rule.pattern for rule in VENDOR_RULES + CONTEXT_RULES)
+    print('"""Written by `python -m engram_ci.sync.secret_gate`: do not edit (secret_gate.py)."""')
+    print()
+    print("# fmt: off")
+    print("GATE_LITERALS: dict[str, tuple[str, ...]] = {")
+    for key, literals in table.items():
+        print(f"    {key!r}: {literals!r},")
+    print("}")
+    print("# fmt: on")
+
+
+if __name__ == "__main__":
+    main()
