@@ -112,9 +112,11 @@ def sentences(text: str, min_words: int = 4, min_chars: int = 15) -> list[str]:
         # what follows only removes and splits: a line already too short yields nothing
         if not line or len(line) < min_chars or line.startswith(("|", "#", ">", "<")):
             continue
-        # the list-mark regex can only match a line opening with a mark or a digit (isdigit()
-        # holds for every \d and more): the other lines skip a regex call each
-        if line[0] in "-*+•" or line[0].isdigit():
+        # the list-mark regex can only match a line opening with a mark, or with a digit
+        # (isdigit() holds for every \d and more) when a "." or ")" follows somewhere: the
+        # other lines skip a regex call each
+        first = line[0]
+        if first in "-*+•" or (first.isdigit() and ("." in line or ")" in line)):
             line = _LIST_MARK_RE.sub("", line)
         line = line.replace("**", "")
         # a sentence ends at . ! or ?: a line holding none is one piece, without a split()
