@@ -114,3 +114,12 @@ def test_the_gated_redactor_equals_the_ungated_one_on_random_text(parts: list[st
     text = "".join(parts)
     gated, ungated = _both(text)
     assert gated == ungated
+
+
+def test_every_rule_compiles_though_compiled_only_when_first_tried() -> None:
+    assert all(
+        redact._compiled(index).pattern == rule.pattern for index, rule in enumerate(redact._RULES)
+    )
+    assert all(
+        (redact._lead(index) is None) == (not rule.lead) for index, rule in enumerate(redact._RULES)
+    )

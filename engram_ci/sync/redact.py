@@ -16,6 +16,7 @@ Publishable keys (Stripe `pk_live_`, SSH/age *public* keys) are public by design
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -39,8 +40,19 @@ class RedactionReport:
 
 
 _RULES = VENDOR_RULES + CONTEXT_RULES
-_COMPILED = tuple(re.compile(rule.pattern) for rule in _RULES)
-_LEADS = tuple(re.compile(f"(?:{rule.lead})\\Z") if rule.lead else None for rule in _RULES)
+
+
+@functools.cache
+def _compiled(index: int) -> re.Pattern[str]:
+    """Rule `index`'s regex, compiled the first time the gate lets it be tried: compiling all
+    118 at import was most of this module's start-up, and a typical ingest tries a few."""
+    return re.compile(_RULES[index].pattern)
+
+
+@functools.cache
+def _lead(index: int) -> re.Pattern[str] | None:
+    lead = _RULES[index].lead
+    return re.compile(f"(?:{lead})\\Z") if lead else None
 
 
 def _literal_indexes(
@@ -97,7 +109,7 @@ class _Hit:
 
 def _lead_start(index: int, text: str, start: int) -> int | None:
     """Where rule `index`'s candidate begins, given its match begins at `start`."""
-    lead = _LEADS[index]
+    lead = _lead(index)
     if lead is None:
         return start
     found = lead.search(text, max(0, start - _RULES[index].lead_max), start)
@@ -170,7 +182,7 @@ def _hits(text: str, rules: range, *, gated: bool = True) -> list[_Hit]:
         if index not in possible:
             continue  # finditer would find nothing (secret_gate.py): skipped in C, not tried
         subject = lowered if _RULES[index].lowered else text
-        for match in _COMPILED[index].finditer(subject):
+        for match in _compiled(index).finditer(subject):
             start = _lead_start(index, text, match.start())
             if start is not None:
                 candidates.append((start, index, match))

@@ -18,9 +18,9 @@ it; the tests fail, naming that command, when a rule changes and the table does 
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,8 +43,10 @@ GATE_CHARS = 4
 
 def pattern_key(pattern: str) -> str:
     """What secret_gate_table.py files a pattern's literals under: a rule whose pattern
-    changed finds no entry and is simply not gated until the table is written again."""
-    return hashlib.blake2b(pattern.encode(), digest_size=8).hexdigest()
+    changed finds no entry and is simply not gated until the table is written again (and
+    the tests fail until it is). CRC-32 and its length: zlib is loaded already, while
+    hashlib would load OpenSSL, a quarter of this module's start-up."""
+    return f"{zlib.crc32(pattern.encode()):08x}{len(pattern):04x}"
 
 
 def gate_table(patterns: Iterable[str]) -> dict[str, tuple[str, ...]]:
