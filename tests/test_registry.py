@@ -100,4 +100,4 @@ def test_a_reader_is_found_without_importing_the_readers_after_it() -> None:
     for name in registry.reader_names():
         reader = registry.get_reader(name)
         assert reader.name == name and registry.is_builtin(reader)
-        assert not registry.is_builtin(dataclasses.replace(reader))
+        assert not registry.is_builtin(dataclasses.replace(reader, discover=lambda roots: []))

@@ -129,9 +129,9 @@ def get_reader(name: str) -> ReaderSpec:
 
 
 def is_builtin(reader: object) -> bool:
-    """`reader` is one of READER_MODULES' own (not a test's stand-in). Asks only the modules
-    already imported: a built-in reader's module was imported to get it."""
-    return any(getattr(sys.modules.get(m), "READER", None) is reader for m in READER_MODULES)
+    """`reader` is (equal to) one of READER_MODULES' own, not a test's stand-in. Asks only
+    the modules already imported: a built-in reader's module was imported to get it."""
+    return any(getattr(sys.modules.get(m), "READER", None) == reader for m in READER_MODULES)
 
 
 def _load(module_path: str) -> ReaderSpec:
