@@ -1,4 +1,4 @@
-"""ingest.py on the bundled samples with the real readers and extractor.
+"""run_ingest (engram_ci/ingest/) on the bundled samples with the real readers and extractor.
 
 Seams (readers, extractor, progress) are injected only where a test needs to control what a
 session says; everything written goes to a real temporary memory dir.

@@ -1,4 +1,4 @@
-"""How an ingest makes its work durable (ingest._Run._commit, fsutil.StagedWrites).
+"""How an ingest makes its work durable (ingest/write_phase.py's commit, fsutil.StagedWrites).
 
 The manifest may only call a session done once its files would survive a power loss: one
 barrier covers every archive and knowledge file of the run, and it comes before the

@@ -24,8 +24,9 @@ ORDER = [
     "knowledge",
     "memory",
     "sync",
-    # the orchestration of ingest and export: it redacts extracted knowledge with sync's
-    # redactor before anything derives from it, as every upload is redacted
+    # the orchestration of ingest (the engram_ci/ingest/ package) and export: it redacts
+    # extracted knowledge with sync's redactor before anything derives from it, as every
+    # upload is redacted
     "ingest",
     "faces",  # cli, action, __main__
 ]
@@ -37,7 +38,6 @@ STAGE_OF_TOP_LEVEL = {
     "workers": "base",
     "deadline": "base",
     "options": "base",  # option values both faces accept (provider choices)
-    "ingest": "ingest",
     "export": "ingest",
     "importer": "ingest",
     "__main__": "faces",
