@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 from engram_ci import __version__, log
 from engram_ci.cli import demo, import_cmd, memory, memory_edit, sync_gist, sync_repo, sync_s3
 from engram_ci.cli import ingest_cmd as ingest
+from engram_ci.cli.common import add_option
 from engram_ci.errors import EXIT_BUG, EXIT_USER_ERROR, FatalError, environment_error
 
 if TYPE_CHECKING:
@@ -33,12 +34,7 @@ class _Parser(argparse.ArgumentParser):
 def common_options() -> argparse.ArgumentParser:
     """Options every command accepts, before or after the subcommand name."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--memory-dir",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="memory root (default: $ENGRAM_MEMORY_DIR, else ~/memory)",
-    )
+    add_option(common, "memory-path", default=argparse.SUPPRESS)
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="more detail"
     )

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from engram_ci.errors import FatalError
-from engram_ci.knowledge.context import DEFAULT_BUDGET, parse_budget
 from engram_ci.log import register_secret
 from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
+from engram_ci.options import option
 
 if TYPE_CHECKING:
     #: the type argparse gives `add_subparsers()`; named once here
@@ -56,19 +56,51 @@ def read_token_option(source: str | None, *, option: str = "--token") -> str | N
     return token
 
 
-def context_budget(text: str) -> int:
-    """argparse type of --budget: context.md's size in characters."""
-    try:
-        return parse_budget(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"--{error}") from None
+def add_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    name: str,
+    *aliases: str,
+    **overrides: Any,
+) -> None:
+    """The shared option `name` (engram_ci.options) as this command's flag: its parser,
+    default, choices and help; `overrides` only where a command words the help its own way."""
+    spec = option(name)
+    assert spec.cli_flag is not None, f"{name} is an Action input only"
+    kwargs: dict[str, Any] = {"help": spec.help}
+    if spec.kind == "switch":
+        kwargs["action"] = "store_true"
+    else:
+        kwargs["metavar"] = spec.metavar
+        kwargs["choices"] = spec.choices or None
+        kwargs["type"] = spec.value if spec.parse else None
+        if spec.kind == "list":
+            kwargs.update(action="append", default=[])
+        else:
+            kwargs["default"] = spec.value(spec.default)
+    parser.add_argument(spec.cli_flag, *aliases, **(kwargs | overrides))
 
 
-def add_budget_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--budget",
-        type=context_budget,
-        default=None,
-        metavar="N",
-        help=f"context.md's size in characters (default: {DEFAULT_BUDGET}, about 1,500 tokens)",
-    )
+def add_encryption_options(parser: argparse.ArgumentParser) -> None:
+    """--encrypt, --recipient, --identity for a sync command (crypto.encryption_from_args)."""
+    group = parser.add_argument_group("end-to-end encryption (age)")
+    for name in ("encrypt", "recipients", "identity"):
+        add_option(group, name)
+
+
+def add_sync_options(parser: argparse.ArgumentParser, *, adopt: str | None) -> None:
+    """What every push and pull takes: --adopt (when the command can adopt), --json,
+    --budget and the encryption options."""
+    if adopt is not None:
+        parser.add_argument("--adopt", action="store_true", help=adopt)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_option(parser, "budget", help="size the local context.md to N characters (default: 6000)")
+    add_encryption_options(parser)
+
+
+def add_pull_options(
+    parser: argparse.ArgumentParser, *, version: str, metavar: str, adopt: str | None
+) -> None:
+    """A pull's options, whatever the store: --force, --version and add_sync_options'."""
+    add_option(parser, "force", help="replace local files instead of merging")
+    add_option(parser, "version", metavar=metavar, help=version)
+    add_sync_options(parser, adopt=adopt)

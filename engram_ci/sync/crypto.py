@@ -394,40 +394,6 @@ def _split_identities(value: str) -> list[str]:
     return _split_list(value)
 
 
-def add_cli_options(parser: argparse.ArgumentParser) -> None:
-    """--encrypt, --recipient, --identity for a sync command (see cipher_from_args)."""
-    group = parser.add_argument_group("end-to-end encryption (age)")
-    group.add_argument(
-        "--encrypt",
-        action="store_true",
-        help="encrypt what is uploaded and decrypt what is downloaded (age); keys from the "
-        "options below, ENGRAM_AGE_RECIPIENTS / ENGRAM_AGE_IDENTITY, or ENGRAM_PASSPHRASE",
-    )
-    group.add_argument(
-        "--recipient",
-        action="append",
-        default=[],
-        metavar="KEY|FILE",
-        help="age (age1...) or SSH public key to encrypt to, or a file of them (repeatable)",
-    )
-    group.add_argument(
-        "--identity",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="age identity file or unencrypted SSH private key to decrypt with (repeatable)",
-    )
-
-
-def cipher_from_args(args: argparse.Namespace) -> Cipher | None:
-    """The Cipher the options ask for; None when encryption is not asked for at all."""
-    recipients = list(getattr(args, "recipient", None) or [])
-    identities = list(getattr(args, "identity", None) or [])
-    if not (getattr(args, "encrypt", False) or recipients or identities):
-        return None
-    return cipher_from_options(recipients=recipients, identities=identities)
-
-
 @dataclass(frozen=True)
 class Encryption:
     """cipher: the keys at hand (to open a sealed store); encrypt: seal what is uploaded.

@@ -26,11 +26,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from engram_ci.deadline import seconds_from_env
 from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
-from engram_ci.knowledge.blocks import KnowledgeFile
+from engram_ci.knowledge import context
+from engram_ci.knowledge.blocks import CONTEXT_FILE, KnowledgeFile
 from engram_ci.memory import merge as blockmerge
 from engram_ci.memory.fsutil import file_lock
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
@@ -59,8 +61,10 @@ __all__ = [
     "PullOutcome",
     "PushOutcome",
     "Retry",
+    "SyncCounts",
     "backoff",
     "redact_outbound",
+    "synced_counts",
 ]
 
 BACKOFF_BASE = 0.1  # seconds; doubles per attempt, capped, then scaled by a random jitter
@@ -113,6 +117,26 @@ class PullOutcome:
     restored: str | None = None  # the version a restore made local
 
 
+class SyncCounts(TypedDict):
+    """What every face's sync result reports, whatever the store: see synced_counts."""
+
+    changed: bool
+    files_synced: tuple[str, ...]
+    blocks_added: int
+    blocks_removed: int
+
+
+def synced_counts(outcome: PushOutcome | PullOutcome, *, changed: bool | None = None) -> SyncCounts:
+    """The counts a store's result takes from the pipeline's outcome (`changed` overridden
+    when the store changed more than knowledge, e.g. a gist's description)."""
+    return SyncCounts(
+        changed=outcome.changed if changed is None else changed,
+        files_synced=outcome.files,
+        blocks_added=outcome.blocks_added,
+        blocks_removed=outcome.blocks_removed,
+    )
+
+
 @dataclass(frozen=True)
 class _Upload:
     plain: FileSet  # redacted plaintext: what the store holds once opened
@@ -132,6 +156,7 @@ class Pipeline:
         retry: Retry | None = None,
         adopt: bool = False,
         keep_base: bool = True,
+        context_budget: int | None = None,
     ) -> None:
         self.layout = layout
         self.backend = backend
@@ -139,6 +164,8 @@ class Pipeline:
         self.retry = retry or Retry.from_env()
         self.adopt = adopt  # take over a store whose metadata names another project
         self.keep_base = keep_base  # False for a clone: no tie to the store it came from
+        #: context.md's size locally (None: the default, as the store holds it)
+        self.context_budget = context_budget
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -199,7 +226,7 @@ class Pipeline:
             now = read_local(self.layout, project)
             # ingest (or another writer) may have added blocks since we read: merge them in
             final = merged if now == local else threeway.merge(project, local, now, [merged])
-            write_local(self.layout, project, final)
+            write_local(self.layout, project, self._sized(project, final))
             self._keep_base(project, version, upload.plain)
             self._synced(project)
         diff = diff_filesets(first_plain, upload.plain)
@@ -309,6 +336,7 @@ class Pipeline:
     def _write_back(
         self, project: str, local: FileSet, target: FileSet, *, replace: bool
     ) -> tuple[bool, tuple[str, ...], int, int]:
+        target = self._sized(project, target)
         written = write_local(self.layout, project, target)
         gone: tuple[str, ...] = ()
         if replace:  # local knowledge files the target does not have go too
@@ -320,6 +348,15 @@ class Pipeline:
         return bool(names), names, diff.added, diff.removed
 
     # -- shared steps -------------------------------------------------------------------------
+
+    def _sized(self, project: str, files: FileSet) -> FileSet:
+        """`files` with context.md at the user's budget. A merge synthesises it at the
+        default — what the store holds, so two budgets never make a revision each — and
+        local memory keeps the size the user asked for (ingest writes it at that size too)."""
+        categories = parse_categories(files)
+        if self.context_budget is None or not categories:
+            return files
+        return files | {CONTEXT_FILE: context.synthesize(project, categories, self.context_budget)}
 
     def _open(self, snapshot: Snapshot) -> FileSet:
         """The store's knowledge files in plaintext (opened when sealed), known names only."""
