@@ -36,7 +36,7 @@ STAGE_OF_TOP_LEVEL = {
     "progress": "base",
     "workers": "base",
     "deadline": "base",
-    "options": "base",  # option values both faces accept (provider choices)
+    "options": "faces",  # the option table both faces read (its parsers use lower stages)
     "ingest": "ingest",
     "export": "ingest",
     "importer": "ingest",
