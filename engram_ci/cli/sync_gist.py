@@ -49,7 +49,13 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "to it.",
     )
     pull.add_argument("project", help="the project to pull into")
-    pull.add_argument("gist_id", metavar="ID", help="a gist id, or a version of the project's gist")
+    pull.add_argument(
+        "gist_id",
+        metavar="ID",
+        nargs="?",
+        help="a gist id, or a version of the project's gist (default: the gist the project "
+        "last synced with, else your newest gist holding it — as the Action finds it)",
+    )
     add_pull_options(
         pull, version="restore this version of the gist", metavar="SHA", adopt=ADOPT_HELP
     )
@@ -147,10 +153,11 @@ def _print_pull(result: gistsync.GistPullResult, project: str) -> None:
 def run_pull(args: argparse.Namespace) -> int:
     from engram_ci.sync import gistsync  # PyGithub loads only when a gist command runs
 
+    root = layout_from(args).root
     result = gistsync.pull(
-        layout_from(args).root,
+        root,
         args.project,
-        args.gist_id,
+        args.gist_id or gistsync.find_gist(root, args.project),
         force=args.force,
         version=args.version,
         adopt=args.adopt,

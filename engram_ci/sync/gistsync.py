@@ -333,8 +333,8 @@ def find_gist(
             f"no gist of the token's owner holds project {project!r}",
             title="gist not found",
             fix=Fix(
-                "name one with {option} (a push's gist-id), or push first",
-                flag="--gist-id",
+                "name the gist with {option}, or push first",
+                flag="`engram sync pull PROJECT ID`",
                 input="gist-id",
             ),
         )
