@@ -115,3 +115,10 @@ def test_the_action_names_the_input(inputs: dict[str, str], wording: str, tmp_pa
         action_config.parse_config(action_config.read_inputs(env), env)
     assert wording in refused.value.worded("action")
     assert "--" not in refused.value.worded("action")
+
+
+def test_both_faces_state_the_default_budget() -> None:
+    from engram_ci.knowledge.context import DEFAULT_BUDGET
+
+    assert f"default: {DEFAULT_BUDGET}" in option("budget").help
+    assert f"default {DEFAULT_BUDGET}" in str(ACTION_INPUTS["budget"]["description"])

@@ -93,7 +93,7 @@ def add_sync_options(parser: argparse.ArgumentParser, *, adopt: str | None) -> N
     if adopt is not None:
         parser.add_argument("--adopt", action="store_true", help=adopt)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    add_option(parser, "budget", help="size the local context.md to N characters (default: 6000)")
+    add_option(parser, "budget")  # the local context.md's: the store keeps the default
     add_encryption_options(parser)
 
 
