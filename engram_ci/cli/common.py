@@ -6,16 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from engram_ci.errors import FatalError
 from engram_ci.log import register_secret
 from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
 from engram_ci.options import option
 
-if TYPE_CHECKING:
-    #: the type argparse gives `add_subparsers()`; named once here
-    Subparsers: TypeAlias = argparse._SubParsersAction[Any]
+#: the type argparse gives `add_subparsers()`; named once here (a string: argparse's class
+#: takes no type arguments at run time)
+Subparsers: TypeAlias = "argparse._SubParsersAction[Any]"
 
 
 def layout_from(args: argparse.Namespace) -> MemoryLayout:

@@ -35,8 +35,8 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         help="create a knowledge repo, or add what a clone is missing (merge driver, files)",
     )
     init.add_argument("path", type=Path, metavar="PATH", help="the repo (created when missing)")
-    init.add_argument(
-        "--branch", help="branch of a new repo (default: git's init.defaultBranch, else main)"
+    add_option(
+        init, "branch", help="branch of a new repo (default: git's init.defaultBranch, else main)"
     )
     init.set_defaults(handler=_init)
 
