@@ -44,9 +44,12 @@ PAYLOAD_FILE = "knowledge.age"
 FORMAT = "engram-encrypted"
 VERSION = 1
 _BUNDLE_FORMAT = "engram-knowledge-bundle"
-_KEY_FIX = (
-    "--identity FILE (or set ENGRAM_AGE_IDENTITY) with a key it was encrypted to, "
-    "or set ENGRAM_PASSPHRASE"
+#: how to open an encrypted store, in the words of each face
+NEEDS_KEY = Fix(
+    "decrypt it with a key given by {option}, or set ENGRAM_PASSPHRASE",
+    flag="--identity FILE",
+    input="identity",
+    env="ENGRAM_AGE_IDENTITY",
 )
 
 
@@ -116,9 +119,7 @@ def open_files(
         return dict(remote)
     manifest = _manifest(remote, source)
     if cipher is None:
-        raise FatalError(
-            f"{source} is encrypted: pass --encrypt with {_KEY_FIX}", title="encrypted remote"
-        )
+        raise FatalError(f"{source} is encrypted", title="encrypted remote", fix=NEEDS_KEY)
     payload = remote.get(PAYLOAD_FILE)
     if not payload:
         raise FatalError(

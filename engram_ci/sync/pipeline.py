@@ -251,9 +251,13 @@ class Pipeline:
         if attempt >= retry.attempts or spent + delay > retry.deadline_seconds:
             raise FatalError(
                 f"push of {project} to {self.backend.location} was rejected {attempt} times "
-                f"in {spent:.0f}s ({why}): the store kept moving; local memory is unchanged — "
-                "run the command again, or raise --attempts / ENGRAM_SYNC_DEADLINE_SECONDS",
+                f"in {spent:.0f}s ({why}): the store kept moving; local memory is unchanged",
                 title="push rejected",
+                fix=Fix(
+                    "run it again, or raise {option}",
+                    flag="--attempts",
+                    env="ENGRAM_SYNC_DEADLINE_SECONDS",
+                ),
             )
         log.info("%s moved (%s): merging again in %.2fs", self.backend.location, why, delay)
         retry.sleep(delay)
@@ -361,21 +365,8 @@ class Pipeline:
     def _open(self, snapshot: Snapshot) -> FileSet:
         """The store's knowledge files in plaintext (opened when sealed), known names only."""
         body = {n: t for n, t in _managed(snapshot.files).items() if n != METADATA_FILE}
-        if crypto.is_sealed(body):
-            cipher = self.encryption.cipher
-            where = self.backend.location
-            if cipher is None:
-                raise FatalError(
-                    f"{where} is encrypted",
-                    title="store is encrypted",
-                    fix=Fix(
-                        "decrypt it with a key given by {option}, or set ENGRAM_PASSPHRASE",
-                        flag="--identity FILE",
-                        input="identity",
-                        env="ENGRAM_AGE_IDENTITY",
-                    ),
-                )
-            body = crypto.open_files(body, cipher, source=where)
+        if crypto.is_sealed(body):  # without a key: an error saying how to give one
+            body = crypto.open_files(body, self.encryption.cipher, source=self.backend.location)
         return {n: t for n, t in body.items() if n in KNOWN_KNOWLEDGE_FILES}
 
     def _synced(self, project: str) -> None:
