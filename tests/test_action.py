@@ -263,6 +263,29 @@ def test_pull_repo_merges_a_branch_into_memory(
     assert begin_marker(PROJECT) in (step.workspace / "CLAUDE.md").read_text()
 
 
+def test_pull_repo_takes_force_and_version_like_pull(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`force` and `version` mean in pull-repo what they mean in pull (and in the CLI's
+    pull-repo): replace local knowledge; restore the project as of a commit."""
+    from tests.repo_helpers import add_block
+
+    make_workspace_repo(step.workspace)
+    stage(step.sessions)
+    assert step.run(capsys, mode="push-repo", branch="memory", memory_path="m1") == EXIT_OK
+    first = step.outputs["commit-sha"]
+    add_block(MemoryLayout(step.workspace / "m1"), PROJECT, "later", "- added later")
+    inputs = {"branch": "memory", "skip_ingest": "true"}
+    assert step.run(capsys, mode="push-repo", memory_path="m1", **inputs) == EXIT_OK
+    decisions = step.memory.knowledge_dir(PROJECT) / "decisions.md"
+
+    assert step.run(capsys, mode="pull-repo", version=first[:12], **inputs) == EXIT_OK
+    assert "added later" not in decisions.read_text()  # a tombstone for it stays
+    add_block(step.memory, PROJECT, "local-only", "- only here")
+    assert step.run(capsys, mode="pull-repo", force="true", **inputs) == EXIT_OK
+    assert "added later" in decisions.read_text() and "only here" not in decisions.read_text()
+
+
 def test_repo_modes_outside_a_repository_fail_cleanly(
     step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:

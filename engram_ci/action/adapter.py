@@ -162,6 +162,7 @@ def _sync(config: ActionConfig, outcome: Outcome) -> None:
             branch=config.branch,
             fetch_remote=config.fetch_remote,
             force=config.force,
+            version=config.version,
             **shared,
         )
 
