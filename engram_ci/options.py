@@ -1,6 +1,6 @@
 """The options both faces accept, declared once: name, parser, default, choices, help.
 
-The CLI (cli/common.add_option) turns an entry into an argparse option spelled `flag`; the
+The CLI (add_option, below) turns an entry into an argparse option spelled `flag`; the
 Action (action/config.py) reads the input called `input` and checks it with the same parser.
 So `engram ingest --provider X` and `provider: X` accept the same X, default alike and fail
 alike — with one error whose fix each face words its own way (errors.Fix): `--budget` on the
@@ -14,10 +14,11 @@ so building the CLI's parser stays cheap.
 
 from __future__ import annotations
 
+import argparse
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from engram_ci.errors import FatalError, Fix
 from engram_ci.transcripts.project_names import PROJECT_NAME_RULES
@@ -27,6 +28,7 @@ __all__ = [
     "OPTIONS",
     "PROVIDERS",
     "Option",
+    "add_option",
     "option",
     "provider_or_none",
 ]
@@ -228,3 +230,27 @@ OPTIONS: dict[str, Option] = {
 
 def option(name: str) -> Option:
     return OPTIONS[name]
+
+
+def add_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    name: str,
+    *aliases: str,
+    **overrides: Any,
+) -> None:
+    """The shared option `name` (engram_ci.options) as this command's flag: its parser,
+    default, choices and help; `overrides` only where a command words the help its own way."""
+    spec = OPTIONS[name]
+    assert spec.cli_flag is not None, f"{name} is an Action input only"
+    kwargs: dict[str, Any] = {"help": spec.help}
+    if spec.kind == "switch":
+        kwargs["action"] = "store_true"
+    else:
+        kwargs["metavar"] = spec.metavar
+        kwargs["choices"] = spec.choices or None
+        kwargs["type"] = spec.value if spec.parse else None
+        if spec.kind == "list":
+            kwargs.update(action="append", default=[])
+        else:
+            kwargs["default"] = spec.value(spec.default)
+    parser.add_argument(spec.cli_flag, *aliases, **(kwargs | overrides))

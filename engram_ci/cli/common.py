@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 from engram_ci.errors import FatalError
 from engram_ci.log import register_secret
 from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
-from engram_ci.options import option
+from engram_ci.options import add_option
 
 #: the type argparse gives `add_subparsers()`; named once here (a string: argparse's class
 #: takes no type arguments at run time)
@@ -54,30 +54,6 @@ def read_token_option(source: str | None, *, option: str = "--token") -> str | N
         raise FatalError(f"{option}: expected one token on one line")
     register_secret(token)
     return token
-
-
-def add_option(
-    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
-    name: str,
-    *aliases: str,
-    **overrides: Any,
-) -> None:
-    """The shared option `name` (engram_ci.options) as this command's flag: its parser,
-    default, choices and help; `overrides` only where a command words the help its own way."""
-    spec = option(name)
-    assert spec.cli_flag is not None, f"{name} is an Action input only"
-    kwargs: dict[str, Any] = {"help": spec.help}
-    if spec.kind == "switch":
-        kwargs["action"] = "store_true"
-    else:
-        kwargs["metavar"] = spec.metavar
-        kwargs["choices"] = spec.choices or None
-        kwargs["type"] = spec.value if spec.parse else None
-        if spec.kind == "list":
-            kwargs.update(action="append", default=[])
-        else:
-            kwargs["default"] = spec.value(spec.default)
-    parser.add_argument(spec.cli_flag, *aliases, **(kwargs | overrides))
 
 
 def add_encryption_options(parser: argparse.ArgumentParser) -> None:

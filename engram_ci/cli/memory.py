@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engram_ci import export
-from engram_ci.cli.common import add_option, layout_from, print_json
+from engram_ci.cli.common import layout_from, print_json
 from engram_ci.memory.fsutil import atomic_write_text
+from engram_ci.options import add_option
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers

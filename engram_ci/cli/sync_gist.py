@@ -11,12 +11,12 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from engram_ci.cli.common import (
-    add_option,
     add_pull_options,
     add_sync_options,
     layout_from,
     print_json,
 )
+from engram_ci.options import add_option
 from engram_ci.sync import crypto
 
 if TYPE_CHECKING:

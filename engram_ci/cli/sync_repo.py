@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engram_ci.cli.common import (
-    add_option,
     add_pull_options,
     add_sync_options,
     print_json,
     read_token_option,
 )
 from engram_ci.memory.paths import resolve_memory_dir
+from engram_ci.options import add_option
 from engram_ci.sync import crypto
 
 if TYPE_CHECKING:
