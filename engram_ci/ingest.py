@@ -89,6 +89,8 @@ Extractor = Callable[[Session], ExtractionLike]
 
 @dataclass(frozen=True)
 class IngestOptions:
+    """What one ingest run reads, where it writes, and how (the CLI's and the action's flags)."""
+
     memory_dir: Path
     #: shorthands for roots["claude-code"] and roots["codex"]
     claude_roots: tuple[Path, ...] = ()
@@ -133,6 +135,8 @@ class IngestOptions:
 
 @dataclass
 class IngestReport:
+    """What an ingest run found and did: counts, projects, skipped lines and timings."""
+
     memory_dir: str = ""
     dry_run: bool = False
     transcripts_found: int = 0
@@ -215,6 +219,8 @@ def _absolute(roots: tuple[Path, ...]) -> tuple[Path, ...]:
 
 @dataclass(frozen=True)
 class _RedactedExtraction:
+    """An extraction with every secret in its text replaced (see `redacted`)."""
+
     entries: dict[str, str]
     confidence: str
     summary: str
@@ -361,6 +367,8 @@ _Todo = tuple[Reader, TranscriptGroup, Fingerprint]
 
 @dataclass
 class _Run:
+    """One ingest run's state: its options, readers, extractor and the report it fills."""
+
     options: IngestOptions
     layout: MemoryLayout
     readers: Sequence[tuple[Reader, tuple[Path, ...]]]
