@@ -20,6 +20,8 @@ from engram_ci.memory.fsutil import atomic_write_text, read_text_if_exists
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts.model import check_project_name
 
+__all__ = ["END_MARKER", "begin_marker", "render_section", "replace_section", "write_context"]
+
 _MARKER_PREFIX = "<!-- engram-ci:"
 END_MARKER = "<!-- engram-ci:end -->"
 _HEADER = (

@@ -20,7 +20,7 @@ from pathlib import Path
 from engram_ci.memory.fsutil import atomic_write_text
 from engram_ci.memory.paths import MemoryLayout
 
-__all__ = ["PREAMBLE", "write_claude_md", "write_context_file"]
+__all__ = ["NO_MEMORY", "PREAMBLE", "write_claude_md", "write_context_file"]
 
 log = logging.getLogger("engram_ci")
 

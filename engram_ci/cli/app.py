@@ -28,6 +28,8 @@ from engram_ci.options import add_option
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
 
+__all__ = ["COMMANDS", "SYNC_COMMANDS", "build_parser", "main"]
+
 #: the module whose register() adds each command, in `engram --help` order: a new command
 #: is added there and named here. "sync" is the group of SYNC_COMMANDS.
 #: (tests/test_cli_startup.py checks both tables against what the modules register)

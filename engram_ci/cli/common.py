@@ -13,6 +13,16 @@ from engram_ci.log import register_secret
 from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
 from engram_ci.options import add_option
 
+__all__ = [
+    "Subparsers",
+    "add_encryption_options",
+    "add_pull_options",
+    "add_sync_options",
+    "layout_from",
+    "print_json",
+    "read_token_option",
+]
+
 #: the type argparse gives `add_subparsers()`; named once here (a string: argparse's class
 #: takes no type arguments at run time)
 Subparsers: TypeAlias = "argparse._SubParsersAction[Any]"

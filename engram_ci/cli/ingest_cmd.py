@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
     from engram_ci.ingest import IngestOptions
 
+__all__ = ["register", "samples_dir"]
+
 
 def samples_dir() -> Path:
     """The bundled sample transcripts (package data), laid out like ~/.claude/projects."""

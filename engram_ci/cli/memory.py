@@ -15,6 +15,8 @@ from engram_ci.options import add_option
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
 
+__all__ = ["register"]
+
 
 def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     projects = subparsers.add_parser(

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
     from engram_ci.sync import gistsync
 
+__all__ = ["register"]
+
 ADOPT_HELP = "use a gist whose metadata names another project (it becomes this project's)"
 
 

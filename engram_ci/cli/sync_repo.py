@@ -25,6 +25,8 @@ from engram_ci.sync import crypto
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
 
+__all__ = ["register"]
+
 ADOPT_HELP = "use a project folder whose metadata.json names another project"
 
 

@@ -17,6 +17,8 @@ from engram_ci.sync import crypto
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
 
+__all__ = ["register"]
+
 LOCATION_HELP = "where the knowledge lives: s3://BUCKET or s3://BUCKET/PREFIX"
 
 

@@ -37,6 +37,20 @@ from typing import Any
 from engram_ci import log
 from engram_ci.errors import FatalError, Fix
 
+__all__ = [
+    "MANIFEST_FILE",
+    "PAYLOAD_FILE",
+    "Cipher",
+    "Encryption",
+    "cipher_from_options",
+    "encryption_for",
+    "encryption_from_args",
+    "is_sealed",
+    "open_files",
+    "seal_files",
+    "sealed_for",
+]
+
 MANIFEST_FILE = "engram-encrypted.json"
 PAYLOAD_FILE = "knowledge.age"
 FORMAT = "engram-encrypted"

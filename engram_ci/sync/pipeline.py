@@ -56,6 +56,7 @@ from engram_ci.transcripts.model import check_project_name
 log = logging.getLogger("engram_ci")
 
 __all__ = [
+    "BACKOFF_CAP",
     "Encryption",
     "Pipeline",
     "PullOutcome",
@@ -65,6 +66,7 @@ __all__ = [
     "backoff",
     "redact_outbound",
     "synced_counts",
+    "with_tombstones",
 ]
 
 BACKOFF_BASE = 0.1  # seconds; doubles per attempt, capped, then scaled by a random jitter

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from engram_ci.sync.secret_contexts import CONTEXT_RULES
 from engram_ci.sync.secret_rules import VENDOR_RULES, Rule
 
+__all__ = ["KINDS", "RedactionReport", "redact_files", "redact_text"]
+
 MARKER = "[REDACTED:{kind}]"
 
 

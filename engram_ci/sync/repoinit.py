@@ -26,6 +26,8 @@ from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES
 from engram_ci.memory.paths import METADATA_FILE
 from engram_ci.sync.git_repo import MODE_FILE, Entry, GitRepo, configured_default_branch
 
+__all__ = ["STRATEGIES", "default_branch", "ensure_merge_setup", "init_repo", "no_branch_yet"]
+
 log = logging.getLogger("engram_ci")
 
 DRIVER = "engram"

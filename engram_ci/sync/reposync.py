@@ -34,6 +34,8 @@ from engram_ci.transcripts.model import check_project_name
 __all__ = [
     "BACKOFF_CAP",
     "PUSH_ATTEMPTS",
+    "RepoPullResult",
+    "RepoPushResult",
     "backoff",
     "git_token",
     "init_repo",
