@@ -57,6 +57,7 @@ __all__ = [
     "claude_roots",
     "codex_roots",
     "get_reader",
+    "is_builtin",
     "merge_groups",
     "reader_names",
 ]
@@ -292,6 +293,12 @@ def get_reader(name: str) -> ReaderSpec:
             return reader
     known = ", ".join(reader_names())
     raise FatalError(f"unknown agent {name!r}: use one of {known}")
+
+
+def is_builtin(reader: object) -> bool:
+    """`reader` is one of the registered readers, not a test's stand-in (which runs in-process,
+    never in a worker)."""
+    return any(reader == spec for spec in READERS)
 
 
 def merge_groups(groups: Iterable[TranscriptGroup]) -> list[TranscriptGroup]:
