@@ -23,6 +23,7 @@ __all__ = [
     "INSIGHT_RE",
     "INTENT",
     "INTENT_RE",
+    "PROSE_CHARS",
     "TODO",
     "TODO_RE",
     "Phrases",
