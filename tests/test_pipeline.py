@@ -5,22 +5,26 @@ real `engram ingest` processes racing `push-repo` and `pull-repo` on one memory.
 from __future__ import annotations
 
 import fcntl
+import logging
 import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import read_local
-from engram_ci.sync import reposync
-from engram_ci.sync.backend import Backend, Snapshot, Written
-from engram_ci.sync.pipeline import Pipeline, Retry, with_tombstones
+from engram_ci.sync import reposync, synced_base
+from engram_ci.sync.backend import Backend, Conflict, Snapshot, Written
+from engram_ci.sync.pipeline import BACKOFF_CAP, Pipeline, Retry, backoff, with_tombstones
 from tests.conftest import ROOT
 
 from .repo_helpers import add_block, bare_remote, engram_env, git
@@ -134,6 +138,203 @@ def test_a_conflicting_store_is_retried_within_attempts(tmp_path: Path) -> None:
     late = Retry(attempts=40, deadline_seconds=5, sleep=waits.append, clock=lambda: next(clock))
     with pytest.raises(FatalError, match="rejected"):
         Pipeline(layout, Busy(), retry=late).push(P)
+
+
+def test_backoff_doubles_per_attempt_up_to_the_cap_scaled_by_the_jitter() -> None:
+    def whole() -> float:
+        return 1.0
+
+    assert [backoff(n, whole) for n in (0, 1, 2, 3)] == pytest.approx([0.1, 0.2, 0.4, 0.8])
+    assert backoff(5, whole) == pytest.approx(BACKOFF_CAP)  # 3.2 capped
+    assert backoff(40, whole) == pytest.approx(BACKOFF_CAP)
+    assert backoff(2, lambda: 0.25) == pytest.approx(0.1)
+    assert backoff(3, lambda: 0.0) == 0.0
+
+
+def test_the_retry_deadline_comes_from_the_environment_clamped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ENGRAM_SYNC_DEADLINE_SECONDS", raising=False)
+    assert Retry.from_env().deadline_seconds == 300.0
+    monkeypatch.setenv("ENGRAM_SYNC_DEADLINE_SECONDS", "42.5")
+    assert Retry.from_env().deadline_seconds == 42.5
+    monkeypatch.setenv("ENGRAM_SYNC_DEADLINE_SECONDS", "-5")
+    assert Retry.from_env().deadline_seconds == 0.0
+    monkeypatch.setenv("ENGRAM_SYNC_DEADLINE_SECONDS", "99999")
+    assert Retry.from_env().deadline_seconds == 3600.0
+    kept = Retry.from_env(attempts=3)
+    assert (kept.attempts, kept.deadline_seconds) == (3, 3600.0)
+
+
+class VersionedStore(MemoryStore):
+    """A MemoryStore that keeps every version and records which project each call named."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.versions: dict[str, dict[str, str]] = {}
+        self.asked: list[tuple[str, str | None]] = []
+
+    def read(self, project: str) -> Snapshot:
+        self.asked.append((project, None))
+        return super().read(project)
+
+    def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
+        written = super().write(project, files, expected=expected)
+        self.versions[written.version] = dict(files)
+        return written
+
+    def read_version(self, project: str, ref: str) -> Snapshot:
+        self.asked.append((project, ref))
+        return Snapshot(dict(self.versions[ref]), ref)
+
+
+def decisions(*sessions: str) -> dict[str, str]:
+    blocks = "".join(
+        f"\n## Session: {s} (2025-01-0{i + 1})\n\n- {s}\n" for i, s in enumerate(sessions)
+    )
+    return {"decisions.md": "# Decisions\n" + blocks}
+
+
+def test_each_conflict_backs_off_longer_until_the_attempts_run_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+
+    class Busy(MemoryStore):
+        def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
+            raise Conflict("someone else wrote")
+
+    waits: list[float] = []
+    retry = Retry(attempts=4, deadline_seconds=60, sleep=waits.append, jitter=lambda: 1.0)
+    caplog.set_level(logging.INFO, logger="engram_ci")
+    with pytest.raises(FatalError) as raised:
+        Pipeline(layout, Busy(), retry=retry).push(P)
+    assert waits == pytest.approx([0.2, 0.4, 0.8])  # backoff(attempt), never shortened
+    assert raised.value.title == "push rejected"
+    assert str(raised.value) == (
+        "push of proj to the test store was rejected 4 times in 0s (someone else wrote): the "
+        "store kept moving; local memory is unchanged — run the command again, or raise "
+        "--attempts / ENGRAM_SYNC_DEADLINE_SECONDS"
+    )
+    assert "the test store moved (someone else wrote): merging again in 0.20s" in caplog.messages
+
+
+def test_a_wait_that_would_pass_the_deadline_is_not_started(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+
+    class Busy(MemoryStore):
+        def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
+            raise Conflict("busy")
+
+    waits: list[float] = []
+    # the first wait (0.2 s) ends exactly at the deadline: allowed; the second would pass it
+    retry = Retry(
+        attempts=40, deadline_seconds=0.2, sleep=waits.append, clock=lambda: 0.0, jitter=lambda: 1.0
+    )
+    with pytest.raises(FatalError, match="rejected 2 times"):
+        Pipeline(layout, Busy(), retry=retry).push(P)
+    assert waits == pytest.approx([0.2])
+
+
+def test_clobbered_writes_are_merged_back_after_a_short_wait(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+    meanwhile = decisions("other")
+
+    class NoCompareAndSwap(MemoryStore):
+        def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
+            written = super().write(project, files, expected=expected)
+            if written.version == "1":  # another writer's state was overwritten by ours
+                return Written(written.version, clobbered=(meanwhile,))
+            return written
+
+    waits: list[float] = []
+    retry = Retry(sleep=waits.append, jitter=lambda: 1.0)
+    store = NoCompareAndSwap()
+    outcome = Pipeline(layout, store, retry=retry).push(P)
+    assert waits == pytest.approx([0.02])  # a tenth of backoff(1): the store already moved on
+    assert outcome.attempts == 2
+    assert live(layout) == {"s1", "other"}
+    assert "other" in store.files["decisions.md"]
+
+
+def test_pull_of_a_version_replaces_local_knowledge_with_it(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    store = VersionedStore()
+    store.versions = {"1": decisions("old"), "2": decisions("old", "new")}
+    store.files, store.version = dict(store.versions["2"]), 2
+    add_block(layout, P, "mine", "- local only")
+    add_block(layout, P, "bug", "- local bug", category="bugs")
+    outcome = Pipeline(layout, store).pull(P, version="1")
+    assert store.asked == [(P, "1")]
+    assert outcome.version == "1"
+    assert live(layout) == {"old"}  # forced: the version as it is, no merge with local
+    assert "bugs.md" not in read_local(layout, P)
+
+
+def test_restore_makes_local_the_old_version_and_keeps_the_head_as_base(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    store = VersionedStore()
+    store.versions = {"1": decisions("old"), "2": {**decisions("old", "new"), **bugs_file()}}
+    store.files, store.version = dict(store.versions["2"]), 2
+    add_block(layout, P, "old", "- old")
+    add_block(layout, P, "stray", "- local", category="patterns")
+    outcome = Pipeline(layout, store).restore(P, "1")
+    assert (P, "1") in store.asked and (P, None) in store.asked
+    assert all(project == P for project, _ in store.asked)
+    assert (outcome.version, outcome.restored) == ("1", "1")
+    files = read_local(layout, P)
+    assert live(layout) == {"old"}
+    assert knowledge.parse(files["decisions.md"]).is_tombstoned("new")
+    assert knowledge.parse(files["bugs.md"]).is_tombstoned("b1")
+    assert "patterns.md" not in files  # replaced: local files the version lacks go
+    base = synced_base.read_base(layout, store.key, P)
+    assert base is not None and base.version == "2"
+    assert "new" in base.files["decisions.md"]
+    assert "b1" in base.files["bugs.md"]
+
+
+def test_restoring_an_empty_version_is_refused(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    store = VersionedStore()
+    store.versions = {"1": {"metadata.json": "{}"}}
+    add_block(layout, P, "s1", "- one")
+    with pytest.raises(FatalError) as raised:
+        Pipeline(layout, store).restore(P, "1")
+    assert raised.value.title == "empty version"
+    assert str(raised.value) == (
+        "version 1 of the test store holds no knowledge files: pick another with "
+        "`engram sync history`"
+    )
+    assert live(layout) == {"s1"}
+
+
+def bugs_file() -> dict[str, str]:
+    return {"bugs.md": "# Bugs\n\n## Session: b1 (2025-01-05)\n\n- b1\n"}
+
+
+def test_tombstones_are_stamped_with_the_utc_time_and_context_names_the_project(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: a local-time stamp shows
+    time.tzset()
+    try:
+        restored = with_tombstones(P, decisions("a"), decisions("a", "b"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stone = knowledge.parse(restored["decisions.md"]).get("b")
+    assert stone is not None and stone.is_tombstone
+    stamp = datetime.strptime(stone.tag("deleted") or "", "%Y-%m-%dT%H:%M:%SZ")
+    assert abs(stamp.replace(tzinfo=UTC) - datetime.now(UTC)) < timedelta(minutes=5)
+    assert P in restored["context.md"]
+
+
+def test_a_version_without_category_files_is_restored_as_it_is() -> None:
+    only_context = {"context.md": "# proj\n\nnotes\n"}
+    assert with_tombstones(P, only_context, {}) == only_context
 
 
 # -- real processes: ingest racing push-repo and pull-repo on one memory ------------------------
