@@ -17,12 +17,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pyrage import x25519
 
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import read_local
-from engram_ci.sync import reposync, synced_base
+from engram_ci.sync import crypto, reposync, synced_base
 from engram_ci.sync.backend import Backend, Conflict, Snapshot, Written
 from engram_ci.sync.pipeline import BACKOFF_CAP, Pipeline, Retry, backoff, with_tombstones
 from tests.conftest import ROOT
@@ -335,6 +336,55 @@ def test_tombstones_are_stamped_with_the_utc_time_and_context_names_the_project(
 def test_a_version_without_category_files_is_restored_as_it_is() -> None:
     only_context = {"context.md": "# proj\n\nnotes\n"}
     assert with_tombstones(P, only_context, {}) == only_context
+
+
+def age_cipher() -> crypto.Cipher:
+    identity = x25519.Identity.generate()
+    return crypto.Cipher(recipients=(str(identity.to_public()),), identities=(str(identity),))
+
+
+def test_an_encrypted_store_is_sealed_and_an_unchanged_push_keeps_the_seal(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+    store = VersionedStore()
+    keys = age_cipher()
+    sealing = crypto.Encryption(keys, encrypt=True)
+    first = Pipeline(layout, store, encryption=sealing).push(P)
+    assert first.changed and store.version == 1
+    assert set(store.files) == {crypto.MANIFEST_FILE, crypto.PAYLOAD_FILE, "metadata.json"}
+    again = Pipeline(layout, store, encryption=sealing).push(P)
+    assert not again.changed and store.version == 1  # same plaintext: the stored seal stays
+    add_block(layout, P, "s2", "- two")
+    Pipeline(layout, store, encryption=sealing).push(P)
+    assert store.version == 2
+    opened = crypto.open_files(store.files, keys)
+    assert {b.session_id for b in knowledge.parse(opened["decisions.md"]).blocks} == {"s1", "s2"}
+    # a sealed store stays sealed for a pusher that holds a key, even without --encrypt
+    add_block(layout, P, "s3", "- three")
+    Pipeline(layout, store, encryption=crypto.Encryption(keys, encrypt=False)).push(P)
+    assert store.version == 3 and crypto.is_sealed(store.files)
+    assert "s3" in crypto.open_files(store.files, keys)["decisions.md"]
+
+
+def test_new_keys_reseal_an_unchanged_store_so_their_holder_can_read_it(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+    store = VersionedStore()
+    old, new = age_cipher(), age_cipher()
+    Pipeline(layout, store, encryption=crypto.Encryption(old, encrypt=True)).push(P)
+    team = crypto.Cipher(recipients=old.recipients + new.recipients, identities=old.identities)
+    outcome = Pipeline(layout, store, encryption=crypto.Encryption(team, encrypt=True)).push(P)
+    assert outcome.changed and store.version == 2
+    reader = crypto.Cipher(identities=new.identities)
+    assert "- one" in crypto.open_files(store.files, reader)["decisions.md"]
+
+
+def test_a_key_at_hand_does_not_seal_a_plain_store(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+    store = VersionedStore()
+    Pipeline(layout, store, encryption=crypto.Encryption(age_cipher(), encrypt=False)).push(P)
+    assert "decisions.md" in store.files and not crypto.is_sealed(store.files)
 
 
 # -- real processes: ingest racing push-repo and pull-repo on one memory ------------------------
