@@ -312,6 +312,31 @@ def test_restoring_an_empty_version_is_refused(tmp_path: Path) -> None:
     assert live(layout) == {"s1"}
 
 
+def test_pull_names_a_missing_project_and_refuses_a_store_without_knowledge(
+    tmp_path: Path,
+) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+
+    class Listing(VersionedStore):
+        def list_projects(self) -> list[str]:
+            return ["other"]
+
+    store = Listing()
+    with pytest.raises(FatalError) as missing:
+        Pipeline(layout, store).pull(P)
+    assert str(missing.value) == "project 'proj' is not in the test store: projects there: other"
+    store.files, store.version = {"metadata.json": "{}", "notes.txt": "hi"}, 1
+    with pytest.raises(FatalError) as empty:
+        Pipeline(layout, store).pull(P)
+    assert empty.value.title == "no knowledge"
+    assert str(empty.value) == (
+        "the test store holds no engram knowledge files (decisions.md, context.md, ...) for "
+        "proj: check where you pull from"
+    )
+    assert live(layout) == {"s1"}
+
+
 def bugs_file() -> dict[str, str]:
     return {"bugs.md": "# Bugs\n\n## Session: b1 (2025-01-05)\n\n- b1\n"}
 
@@ -330,7 +355,7 @@ def test_tombstones_are_stamped_with_the_utc_time_and_context_names_the_project(
     assert stone is not None and stone.is_tombstone
     stamp = datetime.strptime(stone.tag("deleted") or "", "%Y-%m-%dT%H:%M:%SZ")
     assert abs(stamp.replace(tzinfo=UTC) - datetime.now(UTC)) < timedelta(minutes=5)
-    assert P in restored["context.md"]
+    assert restored["context.md"].startswith(f"# Project context: {P}\n")
 
 
 def test_a_version_without_category_files_is_restored_as_it_is() -> None:
