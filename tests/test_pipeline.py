@@ -368,7 +368,7 @@ def age_cipher() -> crypto.Cipher:
     return crypto.Cipher(recipients=(str(identity.to_public()),), identities=(str(identity),))
 
 
-def test_an_encrypted_store_is_sealed_and_an_unchanged_push_keeps_the_seal(tmp_path: Path) -> None:
+def test_a_store_sealed_with_age_keys_keeps_its_seal_while_unchanged(tmp_path: Path) -> None:
     layout = MemoryLayout(tmp_path / "mem")
     add_block(layout, P, "s1", "- one")
     store = VersionedStore()
