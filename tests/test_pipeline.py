@@ -337,6 +337,21 @@ def test_pull_names_a_missing_project_and_refuses_a_store_without_knowledge(
     assert live(layout) == {"s1"}
 
 
+def test_pushing_a_project_without_knowledge_names_the_ones_there(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    store = VersionedStore()
+    with pytest.raises(FatalError, match=r"\(projects here: none\)$") as raised:
+        Pipeline(layout, store).push(P)
+    assert raised.value.title == "nothing to push"
+    for n in range(25):
+        layout.knowledge_dir(f"p{n:02d}").mkdir(parents=True)
+    with pytest.raises(FatalError) as raised:
+        Pipeline(layout, store).push(P)
+    shown = ", ".join(f"p{n:02d}" for n in range(20))  # the first twenty, sorted
+    assert str(raised.value).endswith(f"run `engram ingest` first (projects here: {shown})")
+    assert store.asked == []  # refused before the store is read
+
+
 def bugs_file() -> dict[str, str]:
     return {"bugs.md": "# Bugs\n\n## Session: b1 (2025-01-05)\n\n- b1\n"}
 
