@@ -343,6 +343,7 @@ def test_pushing_a_project_without_knowledge_names_the_ones_there(tmp_path: Path
     with pytest.raises(FatalError, match=r"\(projects here: none\)$") as raised:
         Pipeline(layout, store).push(P)
     assert raised.value.title == "nothing to push"
+    assert f"no knowledge for project 'proj' in {layout.knowledge_dir(P)};" in str(raised.value)
     for n in range(25):
         layout.knowledge_dir(f"p{n:02d}").mkdir(parents=True)
     with pytest.raises(FatalError) as raised:
