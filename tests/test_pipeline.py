@@ -353,6 +353,26 @@ def test_pushing_a_project_without_knowledge_names_the_ones_there(tmp_path: Path
     assert store.asked == []  # refused before the store is read
 
 
+def test_a_store_that_lost_the_project_gets_all_of_it_back(tmp_path: Path) -> None:
+    """The last-synced base belongs to a store state that is gone: it must not turn the
+    blocks the empty store lacks into removals."""
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+    add_block(layout, P, "s2", "- two")
+    store = VersionedStore()
+    first = Pipeline(layout, store).push(P)
+    store.files, store.version = {}, 0  # emptied behind our back
+    again = Pipeline(layout, store).push(P)
+    assert again.created and again.changed
+    assert live(layout) == {"s1", "s2"}
+    assert {"s1", "s2"} <= {
+        b.session_id for b in knowledge.parse(store.files["decisions.md"]).blocks
+    }
+    assert store.files["context.md"].startswith(f"# Project context: {P}\n")
+    noop = Pipeline(layout, store).push(P)
+    assert (noop.changed, noop.version, first.version) == (False, "1", "1")
+
+
 def bugs_file() -> dict[str, str]:
     return {"bugs.md": "# Bugs\n\n## Session: b1 (2025-01-05)\n\n- b1\n"}
 
