@@ -100,6 +100,7 @@ def test_blocks_written_during_the_upload_are_kept(tmp_path: Path) -> None:
     store.during_write = lambda: add_block(layout, P, "ingested", "- arrived mid-push")
     Pipeline(layout, store).push(P)
     assert live(layout) == {"s1", "remote", "ingested"}
+    assert read_local(layout, P)["context.md"].startswith(f"# Project context: {P}\n")
     store.during_write = lambda: None
     Pipeline(layout, store).push(P)  # and the next push takes it up
     assert "ingested" in store.files["decisions.md"]
@@ -207,7 +208,9 @@ def test_each_conflict_backs_off_longer_until_the_attempts_run_out(
             raise Conflict("someone else wrote")
 
     waits: list[float] = []
-    retry = Retry(attempts=4, deadline_seconds=60, sleep=waits.append, jitter=lambda: 1.0)
+    retry = Retry(
+        attempts=4, deadline_seconds=60, sleep=waits.append, jitter=lambda: 1.0, clock=lambda: 0.0
+    )
     caplog.set_level(logging.INFO, logger="engram_ci")
     with pytest.raises(FatalError) as raised:
         Pipeline(layout, Busy(), retry=retry).push(P)
@@ -239,26 +242,58 @@ def test_a_wait_that_would_pass_the_deadline_is_not_started(tmp_path: Path) -> N
     assert waits == pytest.approx([0.2])
 
 
-def test_clobbered_writes_are_merged_back_after_a_short_wait(tmp_path: Path) -> None:
+class NoCompareAndSwap(VersionedStore):
+    """Writes whatever it is given, and reports that each of its first `clobbering` writes
+    overwrote another writer's state (a store without compare-and-swap, a writer racing us):
+    a new block, `other<n>`, each time."""
+
+    def __init__(self, clobbering: int) -> None:
+        super().__init__()
+        self.clobbering = clobbering
+
+    def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
+        written = super().write(project, files, expected=expected)
+        if self.version <= self.clobbering:
+            return Written(written.version, clobbered=(decisions(f"other{self.version}"),))
+        return written
+
+
+def test_clobbered_writes_are_merged_back_after_a_short_wait(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     layout = MemoryLayout(tmp_path / "mem")
     add_block(layout, P, "s1", "- one")
-    meanwhile = decisions("other")
-
-    class NoCompareAndSwap(MemoryStore):
-        def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
-            written = super().write(project, files, expected=expected)
-            if written.version == "1":  # another writer's state was overwritten by ours
-                return Written(written.version, clobbered=(meanwhile,))
-            return written
-
+    add_block(layout, P, "b1", "- a bug", category="bugs")
+    store = NoCompareAndSwap(clobbering=1)
     waits: list[float] = []
     retry = Retry(sleep=waits.append, jitter=lambda: 1.0)
-    store = NoCompareAndSwap()
+    caplog.set_level(logging.INFO, logger="engram_ci")
     outcome = Pipeline(layout, store, retry=retry).push(P)
     assert waits == pytest.approx([0.02])  # a tenth of backoff(1): the store already moved on
-    assert outcome.attempts == 2
-    assert live(layout) == {"s1", "other"}
-    assert "other" in store.files["decisions.md"]
+    assert outcome.attempts == 2 and outcome.version == "2"
+    # bugs.md went in the first write only: it still counts as sent
+    assert outcome.files == ("bugs.md", "context.md", "decisions.md", "metadata.json")
+    assert live(layout) == {"s1", "other1"}
+    assert "other1" in store.files["decisions.md"]
+    assert all(project == P for project, _ in store.asked) and len(store.asked) == 2
+    assert (
+        "the test store changed while pushing; merging 1 version(s) written meanwhile"
+        in caplog.messages
+    )
+
+
+def test_a_store_that_keeps_being_overwritten_is_given_up_on(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+    store = NoCompareAndSwap(clobbering=99)
+    retry = Retry(attempts=3, sleep=lambda _: None, clock=lambda: 0.0)
+    with pytest.raises(FatalError) as raised:
+        Pipeline(layout, store, retry=retry).push(P)
+    assert str(raised.value).startswith(
+        "push of proj to the test store was rejected 3 times in 0s (other writers kept "
+        "changing it): the store kept moving; local memory is unchanged"
+    )
+    assert live(layout) == {"s1"}
 
 
 def test_pull_of_a_version_replaces_local_knowledge_with_it(tmp_path: Path) -> None:
