@@ -23,6 +23,7 @@ from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import read_local
+from engram_ci.memory.syncstate import last_syncs
 from engram_ci.sync import crypto, reposync, synced_base
 from engram_ci.sync.backend import Backend, Conflict, Snapshot, Written
 from engram_ci.sync.pipeline import BACKOFF_CAP, Pipeline, Retry, backoff, with_tombstones
@@ -406,6 +407,62 @@ def test_a_store_that_lost_the_project_gets_all_of_it_back(tmp_path: Path) -> No
     assert store.files["context.md"].startswith(f"# Project context: {P}\n")
     noop = Pipeline(layout, store).push(P)
     assert (noop.changed, noop.version, first.version) == (False, "1", "1")
+
+
+def test_a_store_deletion_sticks_locally_when_an_ingest_lands_mid_push(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+    add_block(layout, P, "s2", "- two")
+    store = VersionedStore()
+    Pipeline(layout, store).push(P)
+    # another machine removed s2 (upstream engram deletes without a tombstone)
+    kept = knowledge.parse(store.files["decisions.md"])
+    store.files["decisions.md"] = knowledge.render(
+        knowledge.KnowledgeFile(
+            kept.preamble, tuple(b for b in kept.blocks if b.session_id == "s1")
+        )
+    )
+    store.version += 1
+    store.during_write = lambda: add_block(layout, P, "s3", "- ingested meanwhile")
+    Pipeline(layout, store).push(P)
+    assert live(layout) == {"s1", "s3"}
+
+
+def test_a_push_reports_the_store_s_url_and_records_the_sync_for_status(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+
+    class Gistlike(VersionedStore):
+        name = "memory"
+        url = property(lambda self: "https://gist.example/abc")
+
+    gist = Gistlike()
+    outcome = Pipeline(layout, gist).push(P)
+    assert outcome.url == "https://gist.example/abc"
+    assert [(r.kind, r.target) for r in last_syncs(layout, P)] == [
+        ("memory", "https://gist.example/abc")
+    ]
+    base = synced_base.read_base(layout, "memory-store", P)
+    assert base is not None and base.version == outcome.version == "1"
+    plain = VersionedStore()
+    plain.files, plain.version = dict(gist.files), 1
+    Pipeline(layout, plain).pull(P)  # no url: the record names its location
+    assert ("", "the test store") in [(r.kind, r.target) for r in last_syncs(layout, P)]
+
+
+def test_a_sealed_store_without_a_key_is_one_error_naming_the_fix(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    store = VersionedStore()
+    store.files = crypto.seal_files(decisions("s1"), age_cipher())
+    store.version = 1
+    with pytest.raises(FatalError) as raised:
+        Pipeline(layout, store).pull(P)
+    assert raised.value.title == "store is encrypted"
+    assert str(raised.value) == (
+        "the test store is encrypted: decrypt it with a key given by --identity FILE (or "
+        "$ENGRAM_AGE_IDENTITY), or set ENGRAM_PASSPHRASE"
+    )
+    assert read_local(layout, P) == {}
 
 
 def bugs_file() -> dict[str, str]:
