@@ -327,6 +327,7 @@ def test_restore_makes_local_the_old_version_and_keeps_the_head_as_base(tmp_path
     assert knowledge.parse(files["decisions.md"]).is_tombstoned("new")
     assert knowledge.parse(files["bugs.md"]).is_tombstoned("b1")
     assert "patterns.md" not in files  # replaced: local files the version lacks go
+    assert files["context.md"].startswith(f"# Project context: {P}\n")
     base = synced_base.read_base(layout, store.key, P)
     assert base is not None and base.version == "2"
     assert "new" in base.files["decisions.md"]
@@ -463,6 +464,19 @@ def test_a_sealed_store_without_a_key_is_one_error_naming_the_fix(tmp_path: Path
         "$ENGRAM_AGE_IDENTITY), or set ENGRAM_PASSPHRASE"
     )
     assert read_local(layout, P) == {}
+
+
+def test_a_pull_merges_into_local_and_keeps_the_store_s_version_as_base(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "mine", "- local")
+    store = VersionedStore()
+    store.files, store.version = decisions("theirs"), 7
+    outcome = Pipeline(layout, store).pull(P)
+    assert (outcome.version, outcome.changed) == ("7", True)
+    assert live(layout) == {"mine", "theirs"}
+    assert read_local(layout, P)["context.md"].startswith(f"# Project context: {P}\n")
+    base = synced_base.read_base(layout, store.key, P)
+    assert base is not None and base.version == "7" and "theirs" in base.files["decisions.md"]
 
 
 def bugs_file() -> dict[str, str]:
