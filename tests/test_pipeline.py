@@ -429,7 +429,7 @@ def test_a_store_deletion_sticks_locally_when_an_ingest_lands_mid_push(tmp_path:
     assert live(layout) == {"s1", "s3"}
 
 
-def test_a_push_reports_the_store_s_url_and_records_the_sync_for_status(tmp_path: Path) -> None:
+def test_a_push_gives_the_store_s_url_and_records_the_sync_for_status(tmp_path: Path) -> None:
     layout = MemoryLayout(tmp_path / "mem")
     add_block(layout, P, "s1", "- one")
 
@@ -477,6 +477,36 @@ def test_a_pull_merges_into_local_and_keeps_the_store_s_version_as_base(tmp_path
     assert read_local(layout, P)["context.md"].startswith(f"# Project context: {P}\n")
     base = synced_base.read_base(layout, store.key, P)
     assert base is not None and base.version == "7" and "theirs" in base.files["decisions.md"]
+
+
+def test_a_sealed_upload_is_redacted_first_and_counts_its_secrets(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    secret = "ghp_" + "Zq8Wp7Lm6Kj5Hg4Fd3Sa2Qw1Er9Ty0Ui8Op7"
+    add_block(layout, P, "s1", f"- deploy with {secret}")
+    store = VersionedStore()
+    keys = age_cipher()
+    sealing = crypto.Encryption(keys, encrypt=True)
+    first = Pipeline(layout, store, encryption=sealing).push(P)
+    again = Pipeline(layout, store, encryption=sealing).push(P)  # the kept seal
+    # once in the block, once in context.md's summary of it
+    assert (first.secrets_redacted, again.secrets_redacted) == (2, 2)
+    opened = crypto.open_files(store.files, keys)["decisions.md"]
+    assert secret not in opened and "[REDACTED:github-pat]" in opened
+
+
+def test_after_a_conflict_the_same_project_is_read_again(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+
+    class BusyOnce(VersionedStore):
+        def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
+            if not self.versions and not self.asked[1:]:
+                raise Conflict("someone else wrote")
+            return super().write(project, files, expected=expected)
+
+    store = BusyOnce()
+    outcome = Pipeline(layout, store, retry=Retry(sleep=lambda _: None)).push(P)
+    assert outcome.attempts == 2 and store.asked == [(P, None), (P, None)]
 
 
 def bugs_file() -> dict[str, str]:
