@@ -5,6 +5,7 @@ real `engram ingest` processes racing `push-repo` and `pull-repo` on one memory.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ from pyrage import x25519
 from engram_ci.errors import FatalError
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.memory.paths import MemoryLayout
-from engram_ci.memory.projectfiles import read_local
+from engram_ci.memory.projectfiles import metadata_json, read_local
 from engram_ci.memory.syncstate import last_syncs
 from engram_ci.sync import crypto, reposync, synced_base
 from engram_ci.sync.backend import Backend, Conflict, Snapshot, Written
@@ -463,7 +464,27 @@ def test_a_sealed_store_without_a_key_is_one_error_naming_the_fix(tmp_path: Path
         "the test store is encrypted: decrypt it with a key given by --identity FILE (or "
         "$ENGRAM_AGE_IDENTITY), or set ENGRAM_PASSPHRASE"
     )
+    assert "the `identity` input (or $ENGRAM_AGE_IDENTITY)" in raised.value.worded("action")
+    wrong = crypto.Encryption(age_cipher())
+    with pytest.raises(FatalError, match=r"^cannot decrypt the test store: none of your"):
+        Pipeline(layout, store, encryption=wrong).pull(P)
     assert read_local(layout, P) == {}
+
+
+def test_a_store_of_another_project_is_refused_unless_adopted(tmp_path: Path) -> None:
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+    store = VersionedStore()
+    store.files, store.version = {**decisions("theirs"), "metadata.json": metadata_json("other")}, 1
+    with pytest.raises(FatalError) as raised:
+        Pipeline(layout, store).push(P)
+    assert raised.value.title == "store of another project"
+    assert str(raised.value) == (
+        "the test store belongs to project 'other', not 'proj': sync other with it, or pass "
+        "--adopt to make it proj's"
+    )
+    Pipeline(layout, store, adopt=True).push(P)
+    assert json.loads(store.files["metadata.json"])["project"] == P
 
 
 def test_a_pull_merges_into_local_and_keeps_the_store_s_version_as_base(tmp_path: Path) -> None:
