@@ -103,3 +103,8 @@ def test_a_context_file_alone_passes_through_a_merge_with_a_base() -> None:
     context = {"context.md": "# Project context: proj\n\n- kept\n"}
     assert threeway.merge(P, {}, context, [{}]) == context
     assert threeway.merge(P, {}, {}, [context]) == context
+
+
+def test_a_store_file_with_nothing_to_swap_is_passed_on_byte_for_byte() -> None:
+    stored = {"decisions.md": "# Decisions\n## Session: a (2025-01-01T00:00:00Z)\n- a   \n\n\n\n"}
+    assert threeway.with_local_originals(stored, files(b="b")) == stored
