@@ -58,6 +58,20 @@ class MemoryStore(Backend):
         return Written(str(self.version))
 
 
+class Busy(MemoryStore):
+    """A store that always moved since it was read (compare-and-swap refuses every write)."""
+
+    def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
+        raise Conflict("someone else wrote")
+
+
+def one_block(tmp_path: Path) -> MemoryLayout:
+    """A memory dir whose project holds one decision, `s1`."""
+    layout = MemoryLayout(tmp_path / "mem")
+    add_block(layout, P, "s1", "- one")
+    return layout
+
+
 def lock_is_free(layout: MemoryLayout) -> bool:
     layout.lock_file.parent.mkdir(parents=True, exist_ok=True)
     with layout.lock_file.open("a+b") as handle:
@@ -74,8 +88,7 @@ def live(layout: MemoryLayout, name: str = "decisions.md") -> set[str]:
 
 
 def test_the_memory_lock_is_free_while_the_store_is_waited_for(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     store = MemoryStore()
     seen: list[bool] = []
 
@@ -93,8 +106,7 @@ def test_the_memory_lock_is_free_while_the_store_is_waited_for(tmp_path: Path) -
 
 
 def test_blocks_written_during_the_upload_are_kept(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     store = MemoryStore()
     store.files = {"decisions.md": "# Decisions\n\n## Session: remote (2025-01-01)\n\n- r\n"}
     store.version = 1
@@ -123,16 +135,7 @@ def test_restore_marks_later_blocks_as_tombstones() -> None:
 
 
 def test_a_conflicting_store_is_retried_within_attempts(tmp_path: Path) -> None:
-    from engram_ci.errors import FatalError
-    from engram_ci.sync.backend import Conflict
-
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
-
-    class Busy(MemoryStore):
-        def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
-            raise Conflict("someone else wrote")
-
+    layout = one_block(tmp_path)
     waits: list[float] = []
     retry = Retry(attempts=4, deadline_seconds=60, sleep=waits.append)
     with pytest.raises(FatalError, match=r"rejected 4 times.*local memory is unchanged"):
@@ -202,13 +205,7 @@ def decisions(*sessions: str) -> dict[str, str]:
 def test_each_conflict_backs_off_longer_until_the_attempts_run_out(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
-
-    class Busy(MemoryStore):
-        def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
-            raise Conflict("someone else wrote")
-
+    layout = one_block(tmp_path)
     waits: list[float] = []
     retry = Retry(
         attempts=4, deadline_seconds=60, sleep=waits.append, jitter=lambda: 1.0, clock=lambda: 0.0
@@ -227,13 +224,7 @@ def test_each_conflict_backs_off_longer_until_the_attempts_run_out(
 
 
 def test_a_wait_that_would_pass_the_deadline_is_not_started(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
-
-    class Busy(MemoryStore):
-        def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
-            raise Conflict("busy")
-
+    layout = one_block(tmp_path)
     waits: list[float] = []
     # the first wait (0.2 s) ends exactly at the deadline: allowed; the second would pass it
     retry = Retry(
@@ -263,8 +254,7 @@ class NoCompareAndSwap(VersionedStore):
 def test_clobbered_writes_are_merged_back_after_a_short_wait(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     add_block(layout, P, "b1", "- a bug", category="bugs")
     store = NoCompareAndSwap(clobbering=1)
     waits: list[float] = []
@@ -285,8 +275,7 @@ def test_clobbered_writes_are_merged_back_after_a_short_wait(
 
 
 def test_a_store_that_keeps_being_overwritten_is_given_up_on(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     store = NoCompareAndSwap(clobbering=99)
     retry = Retry(attempts=3, sleep=lambda _: None, clock=lambda: 0.0)
     with pytest.raises(FatalError) as raised:
@@ -353,8 +342,7 @@ def test_restoring_an_empty_version_is_refused(tmp_path: Path) -> None:
 def test_pull_names_a_missing_project_and_refuses_a_store_without_knowledge(
     tmp_path: Path,
 ) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
 
     class Listing(VersionedStore):
         def list_projects(self) -> list[str]:
@@ -394,8 +382,7 @@ def test_pushing_a_project_without_knowledge_names_the_ones_there(tmp_path: Path
 def test_a_store_that_lost_the_project_gets_all_of_it_back(tmp_path: Path) -> None:
     """The last-synced base belongs to a store state that is gone: it must not turn the
     blocks the empty store lacks into removals."""
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     add_block(layout, P, "s2", "- two")
     store = VersionedStore()
     first = Pipeline(layout, store).push(P)
@@ -412,8 +399,7 @@ def test_a_store_that_lost_the_project_gets_all_of_it_back(tmp_path: Path) -> No
 
 
 def test_a_store_deletion_sticks_locally_when_an_ingest_lands_mid_push(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     add_block(layout, P, "s2", "- two")
     store = VersionedStore()
     Pipeline(layout, store).push(P)
@@ -431,8 +417,7 @@ def test_a_store_deletion_sticks_locally_when_an_ingest_lands_mid_push(tmp_path:
 
 
 def test_a_push_gives_the_store_s_url_and_records_the_sync_for_status(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
 
     class Gistlike(VersionedStore):
         name = "memory"
@@ -472,8 +457,7 @@ def test_a_sealed_store_without_a_key_is_one_error_naming_the_fix(tmp_path: Path
 
 
 def test_a_store_of_another_project_is_refused_unless_adopted(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     store = VersionedStore()
     store.files, store.version = {**decisions("theirs"), "metadata.json": metadata_json("other")}, 1
     with pytest.raises(FatalError) as raised:
@@ -516,8 +500,7 @@ def test_a_sealed_upload_is_redacted_first_and_counts_its_secrets(tmp_path: Path
 
 
 def test_after_a_conflict_the_same_project_is_read_again(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
 
     class BusyOnce(VersionedStore):
         def write(self, project: str, files: Mapping[str, str], *, expected: Snapshot) -> Written:
@@ -562,8 +545,7 @@ def age_cipher() -> crypto.Cipher:
 
 
 def test_a_store_sealed_with_age_keys_keeps_its_seal_while_unchanged(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     store = VersionedStore()
     keys = age_cipher()
     sealing = crypto.Encryption(keys, encrypt=True)
@@ -585,8 +567,7 @@ def test_a_store_sealed_with_age_keys_keeps_its_seal_while_unchanged(tmp_path: P
 
 
 def test_new_keys_reseal_an_unchanged_store_so_their_holder_can_read_it(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     store = VersionedStore()
     old, new = age_cipher(), age_cipher()
     Pipeline(layout, store, encryption=crypto.Encryption(old, encrypt=True)).push(P)
@@ -598,8 +579,7 @@ def test_new_keys_reseal_an_unchanged_store_so_their_holder_can_read_it(tmp_path
 
 
 def test_a_key_at_hand_does_not_seal_a_plain_store(tmp_path: Path) -> None:
-    layout = MemoryLayout(tmp_path / "mem")
-    add_block(layout, P, "s1", "- one")
+    layout = one_block(tmp_path)
     store = VersionedStore()
     Pipeline(layout, store, encryption=crypto.Encryption(age_cipher(), encrypt=False)).push(P)
     assert "decisions.md" in store.files and not crypto.is_sealed(store.files)
