@@ -128,6 +128,9 @@ class Command:
             "PYTHONPYCACHEPREFIX": str(work / "pycache"),
             "CODEX_HOME": str(work / "no-codex"),
         }
+        # `python -m` puts its working directory before PYTHONPATH: run from one that holds no
+        # checkout, or a run started inside a checkout would time that checkout's code
+        self.cwd = work
         #: CPU seconds (user + system, workers included) of each run, in order
         self.cpu: list[float] = []
         #: sessions each run ingested (--json), to check it read what the loops read
@@ -144,6 +147,7 @@ class Command:
         done = subprocess.run(
             [sys.executable, "-m", "engram_ci", "ingest", *args],
             env=env,
+            cwd=self.cwd,
             capture_output=True,  # stderr: the progress lines, shown only if the run fails
             check=False,
         )
@@ -253,6 +257,10 @@ def bench_shape(
     print(f"  {'CPU s by phase, --jobs 1':<32}: {parts} (wall {one:.3f})")
     same = tree_hash(work / f"j1-{shape.name}-0") == tree_hash(work / f"j{max_jobs}-{shape.name}-0")
     print(f"  {'--jobs 1 == --jobs N output':<32}: {'identical' if same else 'DIFFERENT'}")
+    if other is not None:  # an optimisation must not change a byte of what is written
+        ours, theirs = (tree_hash(work / f"{who}-{shape.name}-0") for who in ("cmd", "other"))
+        verdict = "identical" if ours == theirs else "DIFFERENT"
+        print(f"  {'output == --compare checkout':<32}: {verdict} ({ours[:12]})")
     counts = report.to_json()  # type: ignore[attr-defined]
     for who, full_runs in (("command", full["command"]), ("--compare checkout", full["other"])):
         if set(full_runs) - {counts["sessions_ingested"]}:

@@ -94,3 +94,21 @@ def test_make_folder_says_whether_it_made_it(tmp_path: Path) -> None:
     assert fsutil.make_folder(deep) is True
     assert fsutil.make_folder(deep) is False
     assert deep.is_dir()
+
+
+def test_chunked_writes_are_gathered_in_bounded_batches_with_every_byte_kept(
+    tmp_path: Path,
+) -> None:
+    # pieces well past one batch, so several write(2)s; then a rewrite that keeps a prefix of
+    # the old file (copied through the same fd) and changes the rest
+    pieces = [f"{n:07d}|".ljust(997, "x") + "\n" for n in range(3000)]
+    target = tmp_path / "big.md"
+    assert fsutil.atomic_write_chunks(target, pieces, durable=False)
+    assert target.read_text() == "".join(pieces)
+    changed = [*pieces[:2500], "changed\n", *pieces[2600:]]
+    assert fsutil.atomic_write_chunks(target, changed, durable=False, only_if_changed=True)
+    assert target.read_text() == "".join(changed)
+    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+    assert [p.name for p in tmp_path.iterdir()] == ["big.md"]
+    assert fsutil.atomic_write_chunks(target, [""], durable=False)
+    assert target.read_bytes() == b""

@@ -23,12 +23,13 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: b
     """
     fd, tmp_name = _temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
+        try:
+            _write_all(fd, data)  # one write(2): no buffered file around it
+            os.fchmod(fd, mode)
             if durable:
-                os.fsync(tmp.fileno())
-        os.chmod(tmp_name, mode)
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -82,17 +83,46 @@ def atomic_write_chunks(
     and is left as it was (mtime included); at the first difference the agreed prefix is
     copied from the old file into the temp file and the rest streams after it.
     """
+    staged = stage_chunks(path, chunks, mode=mode, durable=durable, only_if_changed=only_if_changed)
+    if staged is None:
+        return False
+    replace_staged(staged, path)
+    return True
+
+
+def stage_chunks(
+    path: Path,
+    chunks: Iterable[str],
+    *,
+    mode: int = 0o644,
+    durable: bool = True,
+    only_if_changed: bool = False,
+) -> str | None:
+    """atomic_write_chunks up to, not including, the rename: the name of the temp file beside
+    `path` that holds the new bytes (replace_staged puts it in place later), or None when
+    only_if_changed found `path` already holding them. Until renamed, readers see the old
+    file; a killed process leaves a temp file remove_stale_temp_files sweeps."""
     pieces = (chunk.encode("utf-8") for chunk in chunks)
     old = _open_if_exists(path) if only_if_changed else None
     if old is None:
-        return _write_pieces(path, b"", pieces, None, mode=mode, durable=durable)
+        return _stage_pieces(path, b"", pieces, None, mode=mode, durable=durable)
     with old:
         agreed, first_difference = _agreed_prefix(old, pieces)
         if first_difference is None:
-            return False
-        return _write_pieces(
+            return None
+        return _stage_pieces(
             path, first_difference, pieces, (old, agreed), mode=mode, durable=durable
         )
+
+
+def replace_staged(tmp_name: str, path: Path) -> None:
+    """Rename a staged temp file over `path`; on failure the temp file is removed."""
+    try:
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
 
 
 def _open_if_exists(path: Path) -> BinaryIO | None:
@@ -113,7 +143,7 @@ def _agreed_prefix(old: BinaryIO, pieces: Iterator[bytes]) -> tuple[int, bytes |
     return agreed, (b"" if old.read(1) else None)
 
 
-def _write_pieces(
+def _stage_pieces(
     path: Path,
     first: bytes,
     rest: Iterator[bytes],
@@ -121,36 +151,60 @@ def _write_pieces(
     *,
     mode: int,
     durable: bool,
-) -> bool:
-    """Temp file <- (prefix bytes of an old file) + first + rest, then rename over `path`."""
+) -> str:
+    """Temp file beside `path` <- (prefix bytes of an old file) + first + rest; its name."""
     fd, tmp_name = _temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as tmp:
+        try:
             if prefix is not None:
                 old, size = prefix
                 old.seek(0)
-                _copy_exactly(old, tmp, size)
-            tmp.write(first)
-            for piece in rest:
-                tmp.write(piece)
-            tmp.flush()
-            os.fchmod(tmp.fileno(), mode)
+                _copy_exactly(old, fd, size)
+            _write_batched(fd, first, rest)
+            os.fchmod(fd, mode)
             if durable:
-                os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-        return True
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        return tmp_name
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
 
 
-def _copy_exactly(source: BinaryIO, target: BinaryIO, size: int) -> None:
+#: pieces are gathered up to this many bytes per write(2): a session's archive is rendered
+#: in thousands of pieces, and a syscall each (or a buffered file's wrapping: fstat, ioctl,
+#: lseek) was most of a small file's cost; the bound keeps memory flat for a huge one
+_WRITE_BATCH = 1 << 20
+
+
+def _write_batched(fd: int, first: bytes, rest: Iterator[bytes]) -> None:
+    batch, size = [first], len(first)
+    for piece in rest:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _WRITE_BATCH:
+            _write_all(fd, b"".join(batch))
+            batch, size = [], 0
+    if size:
+        _write_all(fd, b"".join(batch))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until all of `data` is written (a write may be short, on a full pipe or a
+    signal; a full disk raises)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_exactly(source: BinaryIO, fd: int, size: int) -> None:
     while size > 0:
         block = source.read(min(size, 1 << 20))
         if not block:
             raise OSError(f"{getattr(source, 'name', 'a file')} shrank while being rewritten")
-        target.write(block)
+        _write_all(fd, block)
         size -= len(block)
 
 
@@ -273,9 +327,11 @@ class StagedWrites:
     def add(self, path: Path, text: str, *, mode: int = 0o644) -> None:
         fd, tmp_name = _temp_beside(path)
         try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(text.encode("utf-8"))
-            os.chmod(tmp_name, mode)
+            try:
+                _write_all(fd, text.encode("utf-8"))
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
