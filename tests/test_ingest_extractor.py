@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engram_ci.ingest import redacted
+from engram_ci.ingest.extractor import redacted
 from engram_ci.transcripts.model import Usage
 
 TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2

@@ -23,26 +23,24 @@ The modules, in the order a run goes through them:
 - report.py: IngestReport (--json) and summary_lines; PHASES, the timings' phases
 - run.py: run_ingest, which strings them together
 
-The names below are the package's public face: import them from `engram_ci.ingest`.
+The names below are the package's public face (what the faces, tests and benchmarks use):
+import them from `engram_ci.ingest`; the modules' own __all__ serve the package and its tests.
 """
 
 from __future__ import annotations
 
 from engram_ci.ingest.discovery import default_readers
-from engram_ci.ingest.extractor import ExtractionLike, Extractor, default_extractor, redacted
+from engram_ci.ingest.extractor import Extractor
 from engram_ci.ingest.options import IngestOptions
 from engram_ci.ingest.report import PHASES, IngestReport, summary_lines
 from engram_ci.ingest.run import run_ingest
 
 __all__ = [
     "PHASES",
-    "ExtractionLike",
     "Extractor",
     "IngestOptions",
     "IngestReport",
-    "default_extractor",
     "default_readers",
-    "redacted",
     "run_ingest",
     "summary_lines",
 ]
