@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from engram_ci.cli.ingest_cmd import samples_dir
 from engram_ci.ingest import IngestOptions, default_readers, run_ingest
 from engram_ci.ingest.discovery import changed_groups
 from engram_ci.memory.manifest import Manifest
 from engram_ci.memory.paths import MemoryLayout
 
+from .ingest_helpers import samples_fixture  # noqa: F401  (a fixture)
+
 #: four transcript groups, three of them sessions (one holds no conversation)
 SAMPLE_GROUPS = 4
 SAMPLE_SESSIONS = 3
-
-
-@pytest.fixture
-def samples(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(samples_dir(), tmp_path / "projects"))
 
 
 def _options(memory: MemoryLayout, root: Path, **kw: object) -> IngestOptions:

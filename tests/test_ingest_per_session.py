@@ -6,13 +6,11 @@ behind is staged files, which only the write phase puts in place.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from engram_ci.cli.ingest_cmd import samples_dir
 from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions
 from engram_ci.ingest.per_session import SessionWork, process_all
@@ -25,13 +23,7 @@ from engram_ci.transcripts import claude
 from engram_ci.transcripts.model import Session, TranscriptGroup
 from engram_ci.transcripts.registry import get_reader
 
-INVOICE_1 = "c7a2e815-4d9b-4f36-8e0c-51b7d2a9f4e6"
-
-
-@pytest.fixture
-def invoice(tmp_path: Path) -> TranscriptGroup:
-    root = Path(shutil.copytree(samples_dir(), tmp_path / "projects"))
-    return next(g for g in claude.discover([root]) if g.session_id == INVOICE_1)
+from .ingest_helpers import INVOICE_1, invoice_fixture, samples_fixture  # noqa: F401  (fixtures)
 
 
 def _work(memory: MemoryLayout, extract: object = extract_offline, **kw: object) -> SessionWork:

@@ -3,29 +3,18 @@ is NOW — another ingest may have recorded a group while this one read it witho
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
-
-from engram_ci.cli.ingest_cmd import samples_dir
 from engram_ci.ingest import IngestOptions, IngestReport
 from engram_ci.ingest.per_session import Outcome, SessionWork
 from engram_ci.ingest.write_phase import WritePhase, manifest_identity
 from engram_ci.knowledge.extract import extract_offline
 from engram_ci.memory.manifest import Entry, Manifest, fingerprint, group_key
 from engram_ci.memory.paths import MemoryLayout
-from engram_ci.transcripts import claude
 from engram_ci.transcripts.model import TranscriptGroup
 from engram_ci.transcripts.registry import get_reader
 
-INVOICE_1 = "c7a2e815-4d9b-4f36-8e0c-51b7d2a9f4e6"
-
-
-@pytest.fixture
-def invoice(tmp_path: Path) -> TranscriptGroup:
-    root = Path(shutil.copytree(samples_dir(), tmp_path / "projects"))
-    return next(g for g in claude.discover([root]) if g.session_id == INVOICE_1)
+from .ingest_helpers import INVOICE_1, invoice_fixture, samples_fixture  # noqa: F401  (fixtures)
 
 
 def _outcomes(memory: MemoryLayout, group: TranscriptGroup, extract: object = extract_offline):  # type: ignore[no-untyped-def]
