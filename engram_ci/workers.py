@@ -87,12 +87,11 @@ def _work_in_worker(indexes: list[int]) -> list[Any]:
 def _die_with_parent(parent_pid: int) -> None:
     """A worker inherits the parent's descriptors (ingest's memory lock among them): if the
     parent is killed, an orphaned worker would hold the lock (and block every later run)
-    forever. On Linux, die with it."""
-    if sys.platform == "linux":
-        import ctypes
-        import signal
+    forever: die with it (in_order runs only where `can_fork`, i.e. on Linux, which has prctl)."""
+    import ctypes
+    import signal
 
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
