@@ -324,3 +324,19 @@ def test_pull_of_an_oversized_gist_writes_nothing(
     with pytest.raises(FatalError, match="over the 4,096-byte limit for one file"):
         gistsync.pull(memory.root, "proj", gist_id)
     assert not memory.knowledge_dir("proj").exists()
+
+
+@pytest.mark.parametrize("memo", ["{not json", '{"url": "no id"}', '["abc"]'])
+def test_an_unreadable_remembered_gist_is_found_again(
+    memo: str, gh: GitHubStandIn, memory: MemoryLayout, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(memory, "proj", "decisions.md", block("s1"))
+    first = gistsync.push(memory.root, "proj")
+    (memory.state_dir / "gists" / "proj.json").write_text(memo)
+    write(memory, "proj", "decisions.md", block("s1"), block("s2"))
+    with caplog.at_level(logging.WARNING, logger="engram_ci"):
+        second = gistsync.push(memory.root, "proj")
+    assert "ignoring unreadable" in caplog.text
+    assert second.gist_id == first.gist_id and not second.created  # no second gist
+    assert list(gh.gists) == [first.gist_id]
+    assert sessions(gh.files(first.gist_id)["decisions.md"]) == {"s1", "s2"}
