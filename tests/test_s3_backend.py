@@ -6,6 +6,8 @@ boto3 speaks signed HTTP to it as to AWS: conditional writes, object versioning,
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from engram_ci.sync.backend import Conflict, Snapshot, VersionNotFound, register
 from engram_ci.sync.s3_api import Location, S3Client
 from engram_ci.sync.s3_backend import BUNDLE_FILE, S3Backend
 
-from .repo_helpers import add_block, sessions_in
+from .repo_helpers import add_block, engram_env, sessions_in
 from .s3_server import make_bucket
 
 P = "webapp"
@@ -246,3 +248,26 @@ def test_a_snapshot_token_is_not_needed_to_write(s3_bucket: str) -> None:
     first = backend.write(P, {"context.md": "# ctx\n"}, expected=Snapshot({}, None))
     backend.write(P, {"context.md": "# ctx 2\n"}, expected=Snapshot({}, first.version))
     assert backend.read(P).files["context.md"] == "# ctx 2\n"
+
+
+def test_without_boto3_an_s3_sync_names_the_extra_to_install(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['boto3'] = None  # installed without the s3 extra\n"
+        "from pathlib import Path\n"
+        "from engram_ci.errors import FatalError\n"
+        "from engram_ci.sync import s3sync\n"
+        "try:\n"
+        f"    s3sync.push(Path({str(tmp_path)!r}), 'webapp', 's3://bucket/team')\n"
+        "except FatalError as error:\n"
+        "    print(error.title, '|', error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=engram_env(),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "boto3 missing | S3 sync needs boto3: pip install 'engram-ci[s3]'"
