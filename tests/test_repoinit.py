@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from engram_ci.errors import FatalError
 from engram_ci.sync.git_repo import GitRepo
-from engram_ci.sync.repoinit import STRATEGIES, default_branch, ensure_merge_setup
+from engram_ci.sync.repoinit import STRATEGIES, default_branch, ensure_merge_setup, init_repo
 
 from .repo_helpers import git
 
@@ -52,3 +55,14 @@ def test_default_branch_prefers_the_checked_out_one_then_the_remotes(tmp_path: P
     git(path, "checkout", "-q", "--detach")
     with GitRepo.open(path) as repo:
         assert default_branch(repo) == "trunk"  # detached: what origin's HEAD names
+
+
+def test_a_detached_head_with_nothing_to_go_by_asks_for_a_branch(tmp_path: Path) -> None:
+    path = _repo(tmp_path)
+    git(path, "commit", "-q", "--allow-empty", "-m", "x")
+    git(path, "checkout", "-q", "--detach")
+    with GitRepo.open(path) as repo, pytest.raises(FatalError, match="pass --branch NAME"):
+        default_branch(repo)  # no remote names a default either
+    with pytest.raises(FatalError, match=r"HEAD is detached .*: check out a branch first"):
+        init_repo(path)
+    assert not (path / "README.md").exists()  # nothing was added
