@@ -340,3 +340,18 @@ def test_an_unreadable_remembered_gist_is_found_again(
     assert second.gist_id == first.gist_id and not second.created  # no second gist
     assert list(gh.gists) == [first.gist_id]
     assert sessions(gh.files(first.gist_id)["decisions.md"]) == {"s1", "s2"}
+
+
+def test_a_gist_without_knowledge_files_is_refused_and_nothing_written(
+    gh: GitHubStandIn, memory: MemoryLayout
+) -> None:
+    meta = json.dumps({"project": "proj"})
+    gist_id = gh.create_gist({"metadata.json": meta, "notes.txt": "not engram's"})
+    with pytest.raises(FatalError, match=r"holds no engram knowledge files .* for proj"):
+        gistsync.pull(memory.root, "proj", gist_id)
+    empty = gh.write(gist_id, {"notes.txt": "still nothing"})
+    write(memory, "proj", "decisions.md", block("s1"))
+    before = snapshot(memory.root)
+    with pytest.raises(FatalError, match="pick another with `engram sync history`"):
+        gistsync.restore(memory.root, "proj", empty, gist_id=gist_id)
+    assert snapshot(memory.root) == before
