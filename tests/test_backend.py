@@ -4,8 +4,6 @@ ones; and a plugin backend's default `missing` names what the store holds."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +12,7 @@ from engram_ci.errors import FatalError
 from engram_ci.sync.backend import _REGISTRY as REGISTRY
 from engram_ci.sync.backend import Backend, StoreNotFound, backend_class, register
 
-from .repo_helpers import engram_env
+from .repo_helpers import run_python
 
 
 def test_built_in_backends_are_found_by_name() -> None:
@@ -37,13 +35,7 @@ def test_a_missing_optional_extra_drops_only_its_backend() -> None:
         "from engram_ci.sync.backend import registered\n"
         "print(sorted(registered()))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=engram_env(),
-        timeout=120,
-    )
+    done = run_python("-c", script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["['gist',", "'repo']"]
 
@@ -55,13 +47,7 @@ def test_a_broken_backend_module_is_not_mistaken_for_a_missing_extra() -> None:
         "backend.BUILTIN_MODULES += ('engram_ci.sync.no_such_backend',)\n"
         "backend.registered()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=engram_env(),
-        timeout=120,
-    )
+    done = run_python("-c", script)
     assert done.returncode != 0
     assert "No module named 'engram_ci.sync.no_such_backend'" in done.stderr
 

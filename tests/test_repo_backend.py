@@ -19,11 +19,9 @@ from .repo_helpers import add_block, git
 P = "proj"
 
 
-@pytest.fixture
-def kr(tmp_path: Path) -> Path:
-    path = tmp_path / "kr"
-    reposync.init_repo(path)
-    return path
+def _knowledge_repo(tmp_path: Path) -> Path:
+    reposync.init_repo(tmp_path / "kr")
+    return tmp_path / "kr"
 
 
 def _push(tmp_path: Path, kr: Path, *sessions: str, project: str = P) -> None:
@@ -33,7 +31,8 @@ def _push(tmp_path: Path, kr: Path, *sessions: str, project: str = P) -> None:
     reposync.push_repo(layout.root, project, kr)
 
 
-def test_a_branch_nobody_pushed_to_has_no_projects_and_no_history(kr: Path) -> None:
+def test_a_branch_nobody_pushed_to_has_no_projects_and_no_history(tmp_path: Path) -> None:
+    kr = _knowledge_repo(tmp_path)
     with RepoBackend(kr, branch="agent-a", writing=False) as backend:
         assert backend.list_projects() == []
         assert backend.branch_missing()
@@ -43,7 +42,8 @@ def test_a_branch_nobody_pushed_to_has_no_projects_and_no_history(kr: Path) -> N
             backend.history(P)
 
 
-def test_a_project_held_as_a_file_is_one_line_naming_the_fix(kr: Path, tmp_path: Path) -> None:
+def test_a_project_held_as_a_file_is_one_line_naming_the_fix(tmp_path: Path) -> None:
+    kr = _knowledge_repo(tmp_path)
     (kr / P).write_text("a file where the project's folder should be\n")
     git(kr, "add", P)
     git(kr, "commit", "-q", "-m", "a stray file")
@@ -55,7 +55,8 @@ def test_a_project_held_as_a_file_is_one_line_naming_the_fix(kr: Path, tmp_path:
     assert not mine.root.exists()
 
 
-def test_a_version_in_which_the_project_was_deleted_is_named(kr: Path, tmp_path: Path) -> None:
+def test_a_version_in_which_the_project_was_deleted_is_named(tmp_path: Path) -> None:
+    kr = _knowledge_repo(tmp_path)
     _push(tmp_path, kr, "s1")
     _push(tmp_path, kr, "o1", project="other")
     git(kr, "rm", "-q", "-r", P)

@@ -6,8 +6,6 @@ boto3 speaks signed HTTP to it as to AWS: conditional writes, object versioning,
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from engram_ci.sync.backend import Conflict, Snapshot, VersionNotFound, register
 from engram_ci.sync.s3_api import Location, S3Client
 from engram_ci.sync.s3_backend import BUNDLE_FILE, S3Backend
 
-from .repo_helpers import add_block, engram_env, sessions_in
+from .repo_helpers import add_block, run_python, sessions_in
 from .s3_server import make_bucket
 
 P = "webapp"
@@ -262,12 +260,6 @@ def test_without_boto3_an_s3_sync_names_the_extra_to_install(tmp_path: Path) -> 
         "except FatalError as error:\n"
         "    print(error.title, '|', error)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=engram_env(),
-        timeout=120,
-    )
+    done = run_python("-c", script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "boto3 missing | S3 sync needs boto3: pip install 'engram-ci[s3]'"
