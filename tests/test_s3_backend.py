@@ -15,7 +15,7 @@ import pytest
 from engram_ci.errors import FatalError
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.sync import s3sync
-from engram_ci.sync.backend import Conflict, Snapshot, VersionNotFound, registered
+from engram_ci.sync.backend import Conflict, Snapshot, StoreNotFound, VersionNotFound, registered
 from engram_ci.sync.s3_api import Location, S3Client
 from engram_ci.sync.s3_backend import BUNDLE_FILE, S3Backend
 
@@ -263,3 +263,18 @@ def test_without_boto3_an_s3_sync_names_the_extra_to_install(tmp_path: Path) -> 
     done = run_python("-c", script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "boto3 missing | S3 sync needs boto3: pip install 'engram-ci[s3]'"
+
+
+def test_a_project_never_pushed_has_no_history_or_versions(s3_bucket: str) -> None:
+    backend = S3Backend(f"s3://{s3_bucket}/team")
+    with pytest.raises(StoreNotFound, match="holds no project webapp: push it first"):
+        backend.history(P)
+    with pytest.raises(StoreNotFound, match="push-s3 webapp"):
+        backend.read_version(P, "0123456789abcdef")
+
+
+def test_only_project_bundles_are_listed_as_projects(s3_bucket: str) -> None:
+    client = boto3.client("s3")
+    for key in ("team/notes.txt", "team/a/b/bundle.json", f"team/{P}/{BUNDLE_FILE}", "x/y.json"):
+        client.put_object(Bucket=s3_bucket, Key=key, Body=b"{}")
+    assert S3Backend(f"s3://{s3_bucket}/team").list_projects() == [P]
