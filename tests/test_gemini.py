@@ -32,10 +32,13 @@ def _reply(**fields: Any) -> dict[str, Any]:
     return {"id": "2", "timestamp": STAMP, "type": "gemini", "content": "ok", **fields}
 
 
-def _chat(*messages: Any, **header: Any) -> dict[str, Any]:
+def _chat(*messages: Any) -> dict[str, Any]:
     prompt = {"id": "1", "timestamp": STAMP, "type": "user", "content": PROMPT}
-    return {"sessionId": "abc", "projectHash": HASH, "startTime": STAMP, **header} | {
-        "messages": [prompt, *messages]
+    return {
+        "sessionId": "abc",
+        "projectHash": HASH,
+        "startTime": STAMP,
+        "messages": [prompt, *messages],
     }
 
 
