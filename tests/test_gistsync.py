@@ -355,3 +355,18 @@ def test_a_gist_without_knowledge_files_is_refused_and_nothing_written(
     with pytest.raises(FatalError, match="pick another with `engram sync history`"):
         gistsync.restore(memory.root, "proj", empty, gist_id=gist_id)
     assert snapshot(memory.root) == before
+
+
+def test_a_description_is_set_even_when_the_gist_was_read_from_cache(
+    gh: GitHubStandIn, memory: MemoryLayout
+) -> None:
+    write(memory, "proj", "decisions.md", block("s1"))
+    first = gistsync.push(memory.root, "proj")
+    gistsync.pull(memory.root, "proj", first.gist_id)  # remembers the gist's ETag
+    gh.clear_log()
+    again = gistsync.push(memory.root, "proj", description="team notes")
+    assert gh.gists[first.gist_id].description == "team notes"
+    assert again.changed and gh.count("PATCH") == 1
+    gh.clear_log()
+    assert not gistsync.push(memory.root, "proj", description="team notes").changed
+    assert gh.count("PATCH") == 0
