@@ -56,6 +56,11 @@ def in_order(work: Callable[[int], T], sizes: Sequence[int], jobs: int) -> Gener
                 for index in range(len(sizes)):
                     future, k = where[index]
                     yield future.result()[k]
+            except BaseException:
+                # stopped early (Ctrl-C, a FatalError, the caller closing us): the work still
+                # running is wanted by no one, and waiting for it could take minutes
+                _stop_workers(pool)
+                raise
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:
@@ -77,6 +82,13 @@ def batches(order: list[int], sizes: Sequence[int]) -> list[list[int]]:
     if current:
         out.append(current)
     return out
+
+
+def _stop_workers(pool: Any) -> None:
+    """Kill the pool's workers now: what they were writing is written atomically, so nothing
+    is left torn (ProcessPoolExecutor has no public way to do this before Python 3.14)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
 
 
 def _work_in_worker(indexes: list[int]) -> list[Any]:

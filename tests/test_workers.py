@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -140,6 +141,46 @@ def test_a_worker_whose_parent_is_already_gone_exits_at_once() -> None:
     worker.start()
     worker.join(10)
     assert worker.exitcode == 1
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "close"])
+def test_stopping_early_ends_work_in_flight_at_once(how: str, tmp_path: Path) -> None:
+    """Ctrl-C in a terminal reaches the whole process group: the run ends now, its workers
+    with it, rather than after every batch already handed out has run to its end."""
+    pids = tmp_path / "pids"
+    stop = (
+        "    list(results)\n"
+        if how == "ctrl-c"
+        else "    next(results)\n    results.close()\n"  # the caller stops after the first
+    )
+    script = (
+        "import os, sys, time\n"
+        "from engram_ci import workers\n"
+        "def work(i):\n"
+        f"    with open({str(pids)!r}, 'a') as out: out.write(f'{{os.getpid()}}\\n')\n"
+        "    if i: time.sleep(60)\n"
+        "    return i\n"
+        f"results = workers.in_order(work, [{workers.BATCH_BYTES}] * 4, jobs=2)\n"
+        "try:\n"
+        f"{stop}"
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(130)\n"
+    )
+    began = time.monotonic()
+    run = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        if how == "ctrl-c":
+            while len(_lines(pids)) < 2 and time.monotonic() - began < 30:
+                time.sleep(0.05)  # both workers busy
+            os.killpg(run.pid, signal.SIGINT)
+        code = run.wait(timeout=50)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+    assert time.monotonic() - began < 40  # not the 60 s a worker's batch would take
+    assert code == (130 if how == "ctrl-c" else 0)
+    children = [int(p) for p in _lines(pids)]
+    assert children and not any(_alive(pid) for pid in children)
 
 
 def _lines(path: Path) -> list[str]:
