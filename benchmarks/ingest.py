@@ -128,6 +128,9 @@ class Command:
             "PYTHONPYCACHEPREFIX": str(work / "pycache"),
             "CODEX_HOME": str(work / "no-codex"),
         }
+        # `python -m` puts its working directory before PYTHONPATH: run from one that holds no
+        # checkout, or a run started inside a checkout would time that checkout's code
+        self.cwd = work
         #: CPU seconds (user + system, workers included) of each run, in order
         self.cpu: list[float] = []
         #: sessions each run ingested (--json), to check it read what the loops read
@@ -144,6 +147,7 @@ class Command:
         done = subprocess.run(
             [sys.executable, "-m", "engram_ci", "ingest", *args],
             env=env,
+            cwd=self.cwd,
             capture_output=True,  # stderr: the progress lines, shown only if the run fails
             check=False,
         )

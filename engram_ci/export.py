@@ -22,7 +22,6 @@ from engram_ci.memory import projectfiles
 from engram_ci.memory.archive import META_FILE, read_meta
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import require_project
-from engram_ci.sync.outbound import redact_outbound, redact_value
 
 log = logging.getLogger("engram_ci")
 
@@ -110,6 +109,10 @@ def collect(layout: MemoryLayout, project: str, *, redact: bool = True) -> Proje
     files = projectfiles.read_local(layout, require_project(layout, project))
     sessions = session_metas(layout, project)
     if redact:
+        # imported here: the redactor's rules are a good part of start-up, and `engram
+        # recall` (a hook at every session start) and `engram projects` never redact
+        from engram_ci.sync.outbound import redact_outbound, redact_value
+
         files, _ = redact_outbound(files)
         sessions = redact_value(sessions)
     categories = projectfiles.parse_categories(files)

@@ -15,7 +15,6 @@ adapter drive the same pipeline as the CLI.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import logging
 import os
 import re
@@ -698,6 +697,8 @@ class _Run:
 
 def _no_such_project(wanted: str, known: set[str]) -> FatalError:
     """--project matched no transcript: say so (with the names that exist), never exit 0."""
+    import difflib  # only this error needs it: not part of every run's start-up
+
     close = difflib.get_close_matches(wanted, sorted(known), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     shown = ", ".join(sorted(known)[:20]) or "none"

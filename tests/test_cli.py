@@ -25,7 +25,7 @@ def test_a_bug_exits_3_with_a_traceback(
     def explode(_args: object) -> int:
         raise ZeroDivisionError("boom")
 
-    def parser_with_a_bug() -> cli._Parser:
+    def parser_with_a_bug(_argv: object = None) -> cli._Parser:
         parser = cli._Parser(prog="engram")
         parser.set_defaults(handler=explode)
         return parser
@@ -47,7 +47,7 @@ def test_fatal_error_is_masked(
     def fail(_args: object) -> int:
         raise FatalError("bad token ghp_tokenvalue_in_error: set GITHUB_TOKEN")
 
-    def parser() -> cli._Parser:
+    def parser(_argv: object = None) -> cli._Parser:
         p = cli._Parser(prog="engram")
         p.set_defaults(handler=fail)
         return p

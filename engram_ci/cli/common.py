@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from engram_ci.errors import FatalError
-from engram_ci.knowledge.context import DEFAULT_BUDGET, parse_budget
 from engram_ci.log import register_secret
 from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
 
@@ -58,6 +57,8 @@ def read_token_option(source: str | None, *, option: str = "--token") -> str | N
 
 def context_budget(text: str) -> int:
     """argparse type of --budget: context.md's size in characters."""
+    from engram_ci.knowledge.context import parse_budget
+
     try:
         return parse_budget(text)
     except ValueError as error:
@@ -65,6 +66,9 @@ def context_budget(text: str) -> int:
 
 
 def add_budget_option(parser: argparse.ArgumentParser) -> None:
+    # imported here: only the commands with a --budget need knowledge's context module
+    from engram_ci.knowledge.context import DEFAULT_BUDGET
+
     parser.add_argument(
         "--budget",
         type=context_budget,

@@ -11,7 +11,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci.cli.ingest_cmd import samples_dir
 from engram_ci.memory.paths import MemoryLayout
 
 if TYPE_CHECKING:
@@ -35,6 +34,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     # imported here: `engram --help` should not pay for GitPython and the readers
+    from engram_ci.cli.ingest_cmd import samples_dir
     from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
     from engram_ci.sync import reposync
 

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 from engram_ci.cli.common import add_budget_option, print_json
 from engram_ci.errors import FatalError
-from engram_ci.ingest import IngestOptions, run_ingest, summary_lines
-from engram_ci.knowledge.context import DEFAULT_BUDGET
 from engram_ci.memory.paths import resolve_memory_dir
 from engram_ci.options import PROVIDERS, provider_or_none
 from engram_ci.progress import Progress
@@ -22,6 +20,7 @@ from engram_ci.transcripts.registry import ReaderSpec, all_readers, reader_names
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
+    from engram_ci.ingest import IngestOptions
 
 
 def samples_dir() -> Path:
@@ -173,6 +172,9 @@ def _existing(reader: ReaderSpec, value: str) -> Path:
 def options_from(
     args: argparse.Namespace, env: Mapping[str, str] | None = None, home: Path | None = None
 ) -> IngestOptions:
+    from engram_ci.ingest import IngestOptions  # the pipeline: imported for a run, not --help
+    from engram_ci.knowledge.context import DEFAULT_BUDGET
+
     roots = agent_roots(args, os.environ if env is None else env, home or Path.home())
     agents = tuple(args.agent) if args.agent else None
     if args.no_codex:
@@ -197,6 +199,8 @@ def options_from(
 
 
 def run(args: argparse.Namespace) -> int:
+    from engram_ci.ingest import run_ingest, summary_lines
+
     options = options_from(args)
     # stderr, so stdout stays the summary (or pure JSON): a bar on a terminal, else a plain
     # line every few seconds of a long run (CI logs)

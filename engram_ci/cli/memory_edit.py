@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 from engram_ci.cli.common import layout_from, print_json
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
 from engram_ci.memory import notes
-from engram_ci.memory.search import search
-from engram_ci.memory.status import memory_status
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
@@ -129,6 +127,8 @@ def run_forget(args: argparse.Namespace) -> int:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    from engram_ci.memory.search import search
+
     hits = search(layout_from(args), args.project, args.query, limit=args.limit)
     if args.json:
         print_json([h.to_json() for h in hits])
@@ -145,6 +145,8 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from engram_ci.memory.status import memory_status
+
     status = memory_status(layout_from(args))
     if args.json:
         print_json(status.to_json())

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from engram_ci.knowledge import offline, phrases, prompts, signals
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
-from engram_ci.knowledge.providers import Prompt
 from engram_ci.transcripts.model import Session, Usage
 
 if TYPE_CHECKING:
@@ -63,6 +62,7 @@ def extract_knowledge(
     # imported only here: httpx (and the CLI tools it pulls in) is a tenth of a second of
     # start-up that an offline ingest never needs
     from engram_ci.knowledge import llm
+    from engram_ci.knowledge.providers import Prompt
 
     llm.get_provider(provider)  # an unknown name is a FatalError, not a fallback
     prompt = Prompt(

@@ -17,6 +17,9 @@ Keys: recipients are age X25519 public keys (`age1...`) and SSH public keys (`ss
 `ssh-rsa`), or files listing them one per line (a team's authorized_keys). Identities are age
 identity files or unencrypted SSH private keys. A passphrase uses age's scrypt recipient.
 Every secret learnt here is registered with log.register_secret before anything can print it.
+
+pyrage is imported where it is used: `engram sync ... --help`, the option parsing and syncs
+that never encrypt don't load it.
 """
 
 from __future__ import annotations
@@ -30,11 +33,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pyrage
-from pyrage import passphrase as age_passphrase
-from pyrage import ssh as age_ssh
-from pyrage import x25519 as age_x25519
 
 from engram_ci import log
 from engram_ci.errors import FatalError, Fix
@@ -71,6 +69,9 @@ def seal_files(files: Mapping[str, str], cipher: Cipher) -> dict[str, str]:
 
     Encrypts to the cipher's recipients when it has any, else with its passphrase.
     """
+    import pyrage
+    from pyrage import passphrase as age_passphrase
+
     bundle = json.dumps(
         {"format": _BUNDLE_FORMAT, "files": dict(sorted(files.items()))},
         ensure_ascii=False,
@@ -179,6 +180,9 @@ def _manifest(remote: Mapping[str, str], source: str) -> dict[str, Any]:
 
 
 def _decrypt(payload: bytes, key_kind: str, cipher: Cipher, source: str) -> bytes:
+    import pyrage
+    from pyrage import passphrase as age_passphrase
+
     if key_kind == "passphrase":
         if not cipher.passphrase:
             raise FatalError(
@@ -254,6 +258,10 @@ def _normalized_recipient(recipient: str) -> str:
 
 
 def _recipients(values: Sequence[str]) -> list[Any]:
+    import pyrage
+    from pyrage import ssh as age_ssh
+    from pyrage import x25519 as age_x25519
+
     parsed: list[Any] = []
     for value in values:
         key = _normalized_recipient(value)
@@ -274,6 +282,10 @@ def _recipients(values: Sequence[str]) -> list[Any]:
 
 
 def _identities(values: Sequence[str]) -> list[Any]:
+    import pyrage
+    from pyrage import ssh as age_ssh
+    from pyrage import x25519 as age_x25519
+
     parsed: list[Any] = []
     for value in values:
         log.register_secret(value.strip())
@@ -335,6 +347,8 @@ def _expand_recipients(values: Iterable[str]) -> tuple[str, ...]:
 
 def _read_identity(value: str) -> tuple[str, str | None]:
     """(identity text, a public key derived or found beside it) from a path or the key itself."""
+    from pyrage import x25519 as age_x25519
+
     if value.lstrip().startswith(("AGE-SECRET-KEY-", "-----BEGIN")):
         text, pub_file = value, None  # CI secrets usually hold the key itself, not a path
     else:

@@ -15,7 +15,6 @@ header line with sessionId/projectHash, then one message a line).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -160,6 +159,8 @@ def _result_text(result: Any) -> Any:
 
 def _root_with_hash(project_hash: str, paths: list[str]) -> str | None:
     """The ancestor of a path the session touched whose SHA-256 is the project's hash."""
+    import hashlib  # OpenSSL's start-up is paid only by Gemini sessions that need it
+
     if not _HASH.match(project_hash):
         return None
     for raw in paths:
