@@ -3,7 +3,6 @@ the workspace comes from, and what a thread of the wrong shape costs (nothing bu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +10,17 @@ import pytest
 
 from engram_ci.transcripts import amp
 
-from .agent_stores import CWD, PROJECT, PROMPT
+from .agent_stores import CWD, PROJECT, PROMPT, the_session, write_json
 
 THREAD = "T-0a0a0a0a-1111-4222-8333-444444444444"
 
 
 def _write(home: Path, thread: Any) -> Path:
-    path = home / ".local" / "share" / "amp" / "threads" / f"{THREAD}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(thread))
-    return path
+    return write_json(home / ".local" / "share" / "amp" / "threads" / f"{THREAD}.json", thread)
 
 
 def _read(home: Path) -> Any:
-    (group,) = amp.discover(amp.default_roots({}, home))
-    return amp.read_session(group)
+    return the_session("amp", home)
 
 
 def _thread(*messages: Any, **fields: Any) -> dict[str, Any]:

@@ -10,22 +10,19 @@ from typing import Any
 
 from engram_ci.transcripts import gemini
 
-from .agent_stores import CWD, DONE, EDITED, PROJECT, PROMPT
+from .agent_stores import CWD, DONE, EDITED, PROJECT, PROMPT, the_session, write_json
 
 HASH = hashlib.sha256(CWD.encode()).hexdigest()
 STAMP = "2026-01-05T10:00:00.000Z"
 
 
 def _write_chat(home: Path, document: dict[str, Any], *, folder: str = HASH) -> Path:
-    path = home / ".gemini" / "tmp" / folder / "chats" / "session-2026-01-05T10-00-abc.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document))
-    return path
+    chats = home / ".gemini" / "tmp" / folder / "chats"
+    return write_json(chats / "session-2026-01-05T10-00-abc.json", document)
 
 
 def _read(home: Path) -> Any:
-    (group,) = gemini.discover(gemini.default_roots({}, home))
-    return gemini.read_session(group)
+    return the_session("gemini", home)
 
 
 def _reply(**fields: Any) -> dict[str, Any]:
