@@ -2,11 +2,15 @@
 
 One run: discover transcript groups through every selected reader (transcripts/registry.py:
 one per agent; groups of one session found twice are merged), skip those the manifest says are
-unchanged (a `stat`, no parse), read the rest one session at a time, archive each
-(conversations/, summaries/), extract its knowledge, and finally write each touched project's
-knowledge files ONCE with every new `## Session:` block upserted (a re-ingested session
-replaces its block, blocks written by engram or pulled by sync are kept), then context.md.
-The manifest is saved last: a run killed half-way redoes its sessions next time, harmlessly.
+unchanged (a `stat`, no parse), read the rest one session at a time, extract its knowledge and
+stage its archive (conversations/, summaries/) — all of it WITHOUT the memory lock, so a model
+server that stalls never keeps sync or another ingest waiting. Then, under the lock, the write
+phase: the manifest is read again and a session another run recorded meanwhile from other
+bytes is left to that run (memory/staging.py); the rest have their archive renamed in, and
+each touched project's knowledge files (read again now: a pull may have changed them) are
+written ONCE with every new `## Session:` block upserted (a re-ingested session replaces its
+block, blocks written by engram or pulled by sync are kept), then context.md. The manifest is
+saved last: a run killed half-way redoes its sessions next time, harmlessly.
 
 The readers, the extractor and the progress display are injectable, so tests and the action
 adapter drive the same pipeline as the CLI.
@@ -14,7 +18,6 @@ adapter drive the same pipeline as the CLI.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -23,7 +26,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -32,15 +35,10 @@ from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import CONTEXT_FILE, Block
-from engram_ci.memory import archive, projectfiles
-from engram_ci.memory.fsutil import (
-    STALE_AFTER_SECONDS,
-    StagedWrites,
-    file_lock,
-    remove_stale_temp_files,
-    sync_filesystems,
-)
+from engram_ci.memory import archive, projectfiles, staging
+from engram_ci.memory.fsutil import StagedWrites, file_lock, sync_filesystems
 from engram_ci.memory.manifest import (
+    MANIFEST_NAME,
     Entry,
     Fingerprint,
     Manifest,
@@ -91,6 +89,8 @@ Extractor = Callable[[Session], ExtractionLike]
 
 @dataclass(frozen=True)
 class IngestOptions:
+    """What one ingest run reads, where it writes, and how (the CLI's and the action's flags)."""
+
     memory_dir: Path
     #: shorthands for roots["claude-code"] and roots["codex"]
     claude_roots: tuple[Path, ...] = ()
@@ -135,6 +135,8 @@ class IngestOptions:
 
 @dataclass
 class IngestReport:
+    """What an ingest run found and did: counts, projects, skipped lines and timings."""
+
     memory_dir: str = ""
     dry_run: bool = False
     transcripts_found: int = 0
@@ -217,6 +219,8 @@ def _absolute(roots: tuple[Path, ...]) -> tuple[Path, ...]:
 
 @dataclass(frozen=True)
 class _RedactedExtraction:
+    """An extraction with every secret in its text replaced (see `redacted`)."""
+
     entries: dict[str, str]
     confidence: str
     summary: str
@@ -307,10 +311,10 @@ def run_ingest(
     )
     if options.dry_run:
         return run.execute()  # writes nothing, so it needs (and creates) no lock file
-    # held for the whole run so two ingests (or an ingest and a pull) never interleave
-    with file_lock(run.layout.lock_file):
-        _sweep_hourly(run.layout)
-        return run.execute()
+    # staged files are safe from the sweep while the lease is held; the memory lock is taken
+    # by execute for the write phase only
+    with staging.staging_lease(run.layout) as lease:
+        return run.execute(lease)
 
 
 @dataclass
@@ -331,7 +335,8 @@ class _Pending:
 class _Outcome:
     """What processing one group produced: small and picklable, so a worker can return it."""
 
-    kind: Literal["failed", "not_session", "unwanted", "ingested"]
+    #: superseded: read, but another run recorded the group meanwhile (_Run._still_ours)
+    kind: Literal["failed", "not_session", "unwanted", "superseded", "ingested"]
     #: the group was read (its bytes count), even if the session was then dropped
     bytes_read: bool = False
     #: (message, title) of a FatalError from the extractor: the parent stops the run with it
@@ -352,10 +357,18 @@ class _Outcome:
     tool_errors: int = 0
     #: CPU seconds spent reading, extracting, archiving this group
     seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    #: the archive files staged for the write phase (memory/staging.py)
+    staged: tuple[staging.Staged, ...] = ()
+
+
+#: a group to read: the reader that found it, its fingerprint at discovery
+_Todo = tuple[Reader, TranscriptGroup, Fingerprint]
 
 
 @dataclass
 class _Run:
+    """One ingest run's state: its options, readers, extractor and the report it fills."""
+
     options: IngestOptions
     layout: MemoryLayout
     readers: Sequence[tuple[Reader, tuple[Path, ...]]]
@@ -374,27 +387,32 @@ class _Run:
     #: every project a transcript of this run belongs to (wanted or not): --project's check
     projects_seen: set[str] = field(default_factory=set)
 
-    def execute(self) -> IngestReport:
+    def execute(self, lease: staging.Lease | None = None) -> IngestReport:
+        """Read and extract without the memory lock, then write under it (a dry run writes
+        nothing and takes no lock). `lease` keeps the staged files from the sweep."""
         self.report.memory_dir = str(self.layout.root)
         self.report.dry_run = self.options.dry_run
         extracting = self.extract is not None or self.make_extract is not None
         if extracting and self.options.provider not in (None, "", "offline"):
             self.report.provider = str(self.options.provider)
         began = time.process_time()
+        read_as = _manifest_identity(self.layout)
         manifest = Manifest.load(self.layout.state_dir)
         todo = self._changed_groups(manifest)
         if todo and self.make_extract is not None:
             self.extract = self.make_extract()
         self.report.timings["discover"] += time.process_time() - began
-        self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
+        done: list[tuple[_Todo, _Outcome]] = []
         try:
-            projects = self._ingest_all(manifest, todo)
+            self._process_all(todo, done)
+            if self.options.dry_run:
+                projects = self._apply_all(manifest, manifest, done)
+            else:
+                with file_lock(self.layout.lock_file):
+                    projects = self._write_phase(manifest, read_as, done, lease)
         finally:
-            self.progress.finish()
-        if not self.options.dry_run:
-            began = time.process_time()
-            self._commit(manifest)
-            self.report.timings["write"] += time.process_time() - began
+            # whatever a failure left staged (what was put in place is no longer staged)
+            staging.discard(f for _, outcome in done for f in outcome.staged)
         self.report.projects = sorted(projects)
         self.report.malformed_lines = dict(self.stats.malformed)
         self.report.unknown_types = dict(self.stats.unknown_types)
@@ -407,9 +425,27 @@ class _Run:
             raise _no_such_project(wanted, self.projects_seen | set(self.layout.projects()))
         return self.report
 
-    def _changed_groups(
-        self, manifest: Manifest
-    ) -> list[tuple[Reader, TranscriptGroup, Fingerprint]]:
+    def _write_phase(
+        self,
+        planned: Manifest,
+        read_as: tuple[int, ...] | None,
+        done: list[tuple[_Todo, _Outcome]],
+        lease: staging.Lease | None,
+    ) -> set[str]:
+        """Under the memory lock: the manifest as it is now (another ingest may have saved
+        one since this run read it), every outcome applied to it, then the commit."""
+        began = time.process_time()
+        current = planned
+        if _manifest_identity(self.layout) != read_as:
+            current = Manifest.load(self.layout.state_dir)
+        projects = self._apply_all(planned, current, done)
+        self._commit(current)
+        if lease is not None:
+            staging.sweep_hourly(self.layout, lease)
+        self.report.timings["write"] += time.process_time() - began
+        return projects
+
+    def _changed_groups(self, manifest: Manifest) -> list[_Todo]:
         todo = []
         seen: set[str] = set()  # session ids: one session found by two readers counts once
         since = self.options.since_seconds
@@ -448,25 +484,68 @@ class _Run:
     def _wanted(self, project: str | None) -> bool:
         return self.options.project is None or project == self.options.project
 
-    def _ingest_all(
-        self, manifest: Manifest, todo: list[tuple[Reader, TranscriptGroup, Fingerprint]]
+    def _process_all(self, todo: list[_Todo], done: list[tuple[_Todo, _Outcome]]) -> None:
+        """Process every group (in worker processes when it pays), collecting the outcomes in
+        order into `done` (small: the archive went to staged files, not into memory)."""
+        self.progress.start(len(todo), sum(total_size(p) for _, _, p in todo))
+        try:
+            # closing(): a FatalError stops the workers now, not when the generator is collected
+            with closing(self._outcomes(todo)) as outcomes:
+                for item, outcome in zip(todo, outcomes, strict=True):
+                    done.append((item, outcome))
+                    if outcome.fatal is not None:
+                        raise FatalError(outcome.fatal[0], title=outcome.fatal[1])
+                    self.progress.advance(total_size(item[2]))
+        finally:
+            self.progress.finish()
+
+    def _apply_all(
+        self, planned: Manifest, current: Manifest, done: list[tuple[_Todo, _Outcome]]
     ) -> set[str]:
-        """Process every group (in worker processes when it pays), apply results in order."""
+        """Apply the outcomes in order to `current`, the manifest as of the write phase;
+        `planned` is the one this run decided what to read by."""
+        before = [planned.get(group_key(group)) for (_, group, _), _ in done]
         projects: set[str] = set()
-        # closing(): a FatalError stops the workers now, not whenever the generator is collected
-        with closing(self._outcomes(todo)) as outcomes:
-            for (_, group, print_), outcome in zip(todo, outcomes, strict=True):
-                if outcome.fatal is not None:
-                    raise FatalError(outcome.fatal[0], title=outcome.fatal[1])
-                project = self._apply(manifest, group, print_, outcome)
-                if project:
-                    projects.add(project)
-                self.progress.advance(total_size(print_))
+        for index, (((_, group, print_), outcome), entry) in enumerate(
+            zip(done, before, strict=True)
+        ):
+            recorded = outcome.kind in ("not_session", "ingested")
+            ours = not recorded or self._still_ours(current, group, print_, entry, outcome)
+            # the archive first: the commit's barrier covers it before the manifest says done
+            (staging.put_in_place if ours else staging.discard)(outcome.staged)
+            done[index] = (done[index][0], replace(outcome, staged=()))
+            project = self._apply(current, group, print_, outcome if ours else _superseded(outcome))
+            if project:
+                projects.add(project)
         return projects
 
-    def _outcomes(
-        self, todo: list[tuple[Reader, TranscriptGroup, Fingerprint]]
-    ) -> Generator[_Outcome, None, None]:
+    def _still_ours(
+        self,
+        current: Manifest,
+        group: TranscriptGroup,
+        print_: Fingerprint,
+        planned: Entry | None,
+        outcome: _Outcome,
+    ) -> bool:
+        """Whether this run's reading of the group may be recorded. Another ingest may have
+        recorded the group while this one read it: from the same bytes, recording ours too is
+        what two runs one after the other would do (a block replaces a block) — unless ours
+        skipped the knowledge theirs extracted; from other bytes, one of the two readings is
+        stale — the other run's stands, and if it is the stale one its fingerprint no longer
+        matches the transcript, so the next run redoes it."""
+        now = current.get(group_key(group))
+        if now is None or now == planned:
+            return True
+        if now.fingerprint == print_:
+            return outcome.entries is not None or not (
+                now.status == "ingested" and now.has_knowledge
+            )
+        log.info(
+            "%s: another ingest recorded it meanwhile from other bytes; left to it", group.main
+        )
+        return False
+
+    def _outcomes(self, todo: list[_Todo]) -> Generator[_Outcome, None, None]:
         jobs = self._worker_count(len(todo))
         if jobs < 2:
             for reader, group, _ in todo:
@@ -530,9 +609,16 @@ class _Run:
         # read back from disk on every walk)
         extracted = time.process_time()
         meta = archive.session_meta(session)
+        staged = staging.StagedFiles()
         if not self.options.dry_run:
             summary = extraction.summary if extraction else None
-            archive.write_session(self.layout, session, summary=summary, meta=meta)
+            try:
+                archive.write_session(
+                    self.layout, session, summary=summary, meta=meta, write=staged
+                )
+            except BaseException:
+                staging.discard(staged.files)
+                raise
         archived = time.process_time()
         return _Outcome(
             "ingested",
@@ -549,6 +635,7 @@ class _Run:
             tool_calls=meta["tool_calls_with_subagents"],
             tool_errors=meta["tool_errors"] + sum(map(_all_tool_errors, session.subagents)),
             seconds=(read - began, extracted - read, archived - extracted),
+            staged=tuple(staged.files),
         )
 
     def _apply(
@@ -572,7 +659,7 @@ class _Run:
             return None
         if outcome.project:
             self.projects_seen.add(outcome.project)
-        if outcome.kind == "unwanted":
+        if outcome.kind in ("unwanted", "superseded"):
             return None
         key = group_key(group)
         categories = self._queue_blocks(outcome, manifest.get(key))
@@ -695,6 +782,22 @@ class _Run:
         return blocks_written, len(result.written)
 
 
+def _superseded(outcome: _Outcome) -> _Outcome:
+    """What is left of an outcome another run's record of the same group overrode: the bytes
+    and lines it read still count, nothing of it is recorded."""
+    return _Outcome("superseded", bytes_read=True, stats=outcome.stats, seconds=outcome.seconds)
+
+
+def _manifest_identity(layout: MemoryLayout) -> tuple[int, ...] | None:
+    """What tells one manifest file from another: every save renames a new file in, so an
+    equal identity means nobody saved one since (the copy in memory is still current)."""
+    try:
+        info = (layout.state_dir / MANIFEST_NAME).stat()
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
 def _no_such_project(wanted: str, known: set[str]) -> FatalError:
     """--project matched no transcript: say so (with the names that exist), never exit 0."""
     import difflib  # only this error needs it: not part of every run's start-up
@@ -707,21 +810,6 @@ def _no_such_project(wanted: str, known: set[str]) -> FatalError:
         "the session cwd's last component; `--project-name engram` uses engram's folder names)",
         title="unknown project",
     )
-
-
-def _sweep_hourly(layout: MemoryLayout) -> None:
-    """Remove the temp files killed runs left (fsutil.remove_stale_temp_files), at most once
-    an hour: they only count as stale after an hour, and walking the whole memory tree on
-    every run would cost an unchanged re-ingest more than everything else it does."""
-    stamp = layout.state_dir / "swept"
-    with contextlib.suppress(FileNotFoundError):
-        if time.time() - stamp.stat().st_mtime < STALE_AFTER_SECONDS:
-            return
-    swept = remove_stale_temp_files(layout.root)
-    if swept:
-        log.info("removed %d temp file(s) an interrupted run left behind", swept)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.touch()
 
 
 def _check_session_id(session_id: str) -> None:

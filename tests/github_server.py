@@ -11,7 +11,8 @@ It behaves like api.github.com where shared/FACTS.md says the behaviour matters:
 - 422 for '/' in a file name and for empty content; 401 for an unknown token; 404 for a
   valid token without the `gist` scope (and for someone else's gist on writes);
 - ETag / If-None-Match answered 304; rate-limit answers (primary and secondary) and 5xx on
-  demand (`fail`), hooks that run before a request (`before`), and a request log.
+  demand (`fail`), bodies that are huge or never end (`flood`), hooks that run before a
+  request (`before`), and a request log.
 
 Use it as the `github_server` pytest fixture, or standalone (the action's docker tests do):
 
@@ -88,6 +89,22 @@ class Fault:
     after: bool  # process the request first, then answer the fault (a lost response)
 
 
+@dataclass
+class Flood:
+    """A 200 whose body is huge or endless, for the next `count` matching requests."""
+
+    path: str  # a regex matched against the path
+    count: int
+    #: "length" (Content-Length: `total`), "close" (no length: until the connection closes)
+    #: or "chunked" (Transfer-Encoding: chunked)
+    framing: str
+    total: int | None  # bytes sent; None: until the client hangs up
+    chunk: int
+    interval: float  # seconds between chunks (a trickle), 0 for as fast as the socket takes
+    #: bytes the server managed to send per answer (the client's hang-up ends it)
+    sent: list[int] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class LoggedRequest:
     method: str
@@ -105,6 +122,7 @@ class GitHubStandIn:
         self.requests: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self.hooks: list[tuple[str, str, Callable[[], None]]] = []
+        self.floods: list[Flood] = []
         self.patch_delay = 0.0  # seconds a PATCH waits before applying: widens race windows
         self.stall = 0.0  # seconds every request waits before any answer: a hung server
         self._ids = itertools.count(1)
@@ -142,6 +160,26 @@ class GitHubStandIn:
         body: Any = raw if raw is not None else {"message": message}
         with self.lock:
             self.faults.append(Fault(status, method, path, count, headers or {}, body, after))
+
+    def flood(
+        self,
+        *,
+        path: str,
+        framing: str = "chunked",
+        total: int | None = None,
+        count: int = 1,
+        chunk: int = 64 * 1024,
+        interval: float = 0.0,
+    ) -> Flood:
+        """Answer the next `count` GETs matching `path` with 200 and a body of `total` bytes
+        of JSON-looking junk (None: endless), framed as `framing`; the Flood records what
+        was sent."""
+        assert framing in ("length", "close", "chunked")
+        assert framing != "length" or total is not None
+        flood = Flood(path, count, framing, total, chunk, interval)
+        with self.lock:
+            self.floods.append(flood)
+        return flood
 
     def rate_limit(
         self, kind: str = "secondary", *, wait: int = 0, count: int = 1, method: str | None = None
@@ -355,6 +393,10 @@ class _Handler(BaseHTTPRequestHandler):
             hook()
         if state.stall:
             time.sleep(state.stall)
+        flood = self._take_flood(method, path)
+        if flood is not None:
+            self._send_flood(method, path, flood)
+            return
         fault = self._take_fault(method, path)
         if fault is not None and not fault.after:
             self._send(method, path, fault.status, fault.body, fault.headers)
@@ -376,6 +418,48 @@ class _Handler(BaseHTTPRequestHandler):
             for h in due:
                 state.hooks.remove(h)
         return [h[2] for h in due]
+
+    def _take_flood(self, method: str, path: str) -> Flood | None:
+        state = self.state
+        with state.lock:
+            for flood in state.floods:
+                if method == "GET" and re.search(flood.path, path):
+                    flood.count -= 1
+                    if flood.count <= 0:
+                        state.floods.remove(flood)
+                    return flood
+        return None
+
+    def _send_flood(self, method: str, path: str, flood: Flood) -> None:
+        with self.state.lock:
+            self.state.requests.append(LoggedRequest(method, path, 200))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if flood.framing == "length":
+            self.send_header("Content-Length", str(flood.total))
+        elif flood.framing == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        piece = b'{"id": "' + b"f" * max(0, flood.chunk - 8)
+        sent = 0
+        try:
+            while flood.total is None or sent < flood.total:
+                data = piece[: flood.chunk if flood.total is None else flood.total - sent]
+                if flood.framing == "chunked":
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                else:
+                    self.wfile.write(data)
+                sent += len(data)
+                if flood.interval:
+                    time.sleep(flood.interval)
+            if flood.framing == "chunked":
+                self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True  # the client hung up: what a cap is for
+        flood.sent.append(sent)
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         state = self.state

@@ -21,7 +21,7 @@ from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts import claude
 from engram_ci.transcripts.lines import sniff_type
 from engram_ci.transcripts.model import Session
-from engram_ci.transcripts.registry import merge_groups
+from engram_ci.transcripts.registry import get_reader, merge_groups
 from tests.reader_helpers import copy_store, read_sessions
 
 SAMPLES = Path(__file__).parent / "claude_samples"
@@ -35,7 +35,7 @@ def projects(tmp_path: Path) -> Path:
 
 
 def _sessions(root: Path) -> dict[str, Session]:
-    return read_sessions(claude.READER, [root])
+    return read_sessions(get_reader("claude-code"), [root])
 
 
 def test_queued_prompts_in_both_forms_are_human_turns_in_order_and_count_once(

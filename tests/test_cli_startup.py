@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from engram_ci.cli import app as cli
 from engram_ci.errors import FatalError
+from engram_ci.transcripts.registry import READERS
 
 #: third-party libraries and our own heavy modules that no start-up below may pay for
 HEAVY = (
@@ -51,10 +54,10 @@ with open(sys.argv[1], "w") as out:
 """
 
 
-def loaded_by(tmp_path: Path, *argv: str) -> set[str]:
+def loaded_by(tmp_path: Path, *argv: str, env: Mapping[str, str] | None = None) -> set[str]:
     report = tmp_path / "modules.json"
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(report), *argv], capture_output=True, text=True
+        [sys.executable, "-c", PROBE, str(report), *argv], capture_output=True, text=True, env=env
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(report.read_text())
@@ -110,6 +113,52 @@ def test_an_offline_ingest_imports_no_sync_llm_or_other_command(tmp_path: Path) 
     }
     assert heavy_in(modules, (*HEAVY, "engram_ci.knowledge.providers")) == ["engram_ci.sync.redact"]
     assert command_modules(modules) == {"engram_ci.cli.common", "engram_ci.cli.ingest_cmd"}
+
+
+#: what reading a store other than Claude Code's imports: the reader modules and their helpers
+OTHER_READERS = {r.module for r in READERS if r.name != "claude-code"} | {
+    "engram_ci.transcripts.chat_store",
+    "engram_ci.transcripts.anthropic_blocks",
+    "engram_ci.transcripts.codex_rollout",
+    "engram_ci.transcripts.codex_items",
+    "sqlite3",  # opencode's database
+}
+#: environment variables that move an agent's store away from the home folder
+STORE_VARIABLES = [
+    "ENGRAM_SESSIONS_DIR",
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
+    "CURSOR_CONFIG_DIR",
+    "CLINE_HOME",
+    "XDG_CONFIG_HOME",
+    "APPDATA",
+    "COPILOT_HOME",
+    "GEMINI_CLI_HOME",
+    "XDG_DATA_HOME",
+    "AMP_HOME",
+    "RUNNER_TEMP",
+]
+
+
+def test_ingest_help_imports_no_reader_nor_the_session_model(tmp_path: Path) -> None:
+    """The registry lists every agent's flag and store without importing its reader."""
+    modules = loaded_by(tmp_path, "ingest", "--help")
+    readers = {r.module for r in READERS} | OTHER_READERS | {"engram_ci.transcripts.claude"}
+    assert modules & readers == set()
+    assert "engram_ci.transcripts.model" not in modules
+
+
+def test_an_ingest_imports_only_the_readers_of_the_stores_on_the_machine(tmp_path: Path) -> None:
+    """The registry knows every agent's flag and store without its module: a machine with
+    only Claude Code's store pays for no other reader (issue 14)."""
+    home = tmp_path / "home"
+    shutil.copytree(Path(__file__).parent / "claude_samples", home / ".claude" / "projects")
+    env = {k: v for k, v in os.environ.items() if k not in STORE_VARIABLES} | {"HOME": str(home)}
+    memory = tmp_path / "memory"
+    modules = loaded_by(tmp_path, "ingest", "--jobs", "1", "--memory-dir", str(memory), env=env)
+    assert (memory / "knowledge").is_dir()  # it ran: the store was ingested
+    assert "engram_ci.transcripts.claude" in modules
+    assert sorted(modules & OTHER_READERS) == []
 
 
 def test_recall_imports_no_redactor(tmp_path: Path) -> None:

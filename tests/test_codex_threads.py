@@ -16,6 +16,7 @@ from engram_ci.cli import main as cli_main
 from engram_ci.transcripts import codex
 from engram_ci.transcripts.lines import iter_lines
 from engram_ci.transcripts.model import ParseStats, Session
+from engram_ci.transcripts.registry import codex_roots, get_reader
 from tests.reader_helpers import copy_store, read_sessions
 
 HOME = Path(__file__).parent / "codex_threads"
@@ -31,7 +32,7 @@ def codex_home(tmp_path: Path) -> Path:
 
 
 def _read(home: Path) -> dict[str, Session]:
-    return read_sessions(codex.READER, codex.default_roots({}, home.parent))
+    return read_sessions(get_reader("codex"), codex_roots({}, home.parent))
 
 
 def _compress(path: Path) -> Path:
@@ -42,7 +43,7 @@ def _compress(path: Path) -> Path:
 
 
 def test_children_join_their_parent_and_archived_threads_are_found(codex_home: Path) -> None:
-    groups = codex.discover(codex.default_roots({}, codex_home.parent))
+    groups = codex.discover(codex_roots({}, codex_home.parent))
     assert [g.session_id for g in groups] == [ARCHIVED, PARENT]
     assert [codex.thread_id(p) for p in groups[1].parts] == [PARENT, CHILD, FORK]
     assert groups[0].main.parent.name == "archived_sessions"

@@ -457,7 +457,7 @@ def test_since_reads_only_recently_modified_transcripts(
     samples: Path, memory: MemoryLayout
 ) -> None:
     old = time.time() - 3600
-    for path in samples.rglob("*.jsonl"):
+    for path in samples.rglob("*"):  # every part: a subagent's meta.json counts too
         os.utime(path, (old, old))
     recent = next(samples.glob("-home-dev-src-invoice-cli/*.jsonl"))
     recent.touch()

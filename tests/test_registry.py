@@ -2,48 +2,81 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 
 import pytest
 
 from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions, default_readers
-from engram_ci.transcripts import claude, codex
 from engram_ci.transcripts.model import TranscriptGroup
 from engram_ci.transcripts.registry import (
+    READERS,
+    ReaderSpec,
     all_readers,
+    claude_roots,
+    codex_roots,
     get_reader,
     merge_groups,
     reader_names,
 )
 
 
-def test_every_registered_module_declares_a_reader_with_a_unique_name_and_flag() -> None:
+def test_every_registered_reader_has_a_unique_name_and_flag_and_a_module() -> None:
     readers = all_readers()
     assert reader_names()[:2] == ["claude-code", "codex"]
     assert len({r.name for r in readers}) == len(readers)
     assert len({r.option for r in readers}) == len(readers)
-    assert get_reader("codex") is codex.READER
+    assert get_reader("codex") is READERS[1]
     with pytest.raises(FatalError, match=r"unknown agent 'vim'.*claude-code"):
         get_reader("vim")
 
 
+@pytest.mark.parametrize("reader", READERS, ids=lambda r: r.name)
+def test_a_registered_module_reads_its_agent_s_sessions(reader: ReaderSpec) -> None:
+    module = importlib.import_module(reader.module)
+    assert reader.load() is module
+    assert reader.name == module.SOURCE  # what its sessions and groups say they are
+
+
+def test_a_module_without_a_reader_is_a_programming_error() -> None:
+    spec = ReaderSpec("x", "x-dir", "nowhere", claude_roots, "engram_ci.transcripts.model")
+    with pytest.raises(TypeError, match="defines no discover"):
+        spec.load()
+
+
+def test_a_missing_store_is_not_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry knows every agent's store without its module: a store that is not on the
+    machine costs a stat, not an import."""
+    monkeypatch.delitem(sys.modules, "engram_ci.transcripts.opencode", raising=False)
+    opencode = get_reader("opencode")
+    roots = opencode.default_roots({}, tmp_path)
+    assert not opencode.has_store(roots)
+    assert opencode.discover(roots) == []
+    assert "engram_ci.transcripts.opencode" not in sys.modules
+    (tmp_path / ".local" / "share" / "opencode").mkdir(parents=True)
+    assert opencode.has_store(roots)
+    assert opencode.discover(roots) == []
+    assert "engram_ci.transcripts.opencode" in sys.modules
+
+
 def test_claude_default_roots_follow_claude_config_dir_and_engram_sessions_dir() -> None:
     home = Path("/home/me")
-    assert claude.default_roots({}, home) == [home / ".claude" / "projects"]
+    assert claude_roots({}, home) == [home / ".claude" / "projects"]
     env = {"CLAUDE_CONFIG_DIR": "/a, /b"}
-    assert claude.default_roots(env, home) == [Path("/a/projects"), Path("/b/projects")]
+    assert claude_roots(env, home) == [Path("/a/projects"), Path("/b/projects")]
     env["ENGRAM_SESSIONS_DIR"] = "/sessions"
-    assert claude.default_roots(env, home) == [Path("/sessions")]
+    assert claude_roots(env, home) == [Path("/sessions")]
 
 
 def test_codex_default_roots_are_sessions_and_archived_sessions() -> None:
     home = Path("/home/me")
-    assert codex.default_roots({}, home) == [
+    assert codex_roots({}, home) == [
         home / ".codex" / "sessions",
         home / ".codex" / "archived_sessions",
     ]
-    assert codex.default_roots({"CODEX_HOME": "/c"}, home)[1] == Path("/c/archived_sessions")
+    assert codex_roots({"CODEX_HOME": "/c"}, home)[1] == Path("/c/archived_sessions")
 
 
 def _group(sid: str, folder: str, *names: str) -> TranscriptGroup:
@@ -77,6 +110,6 @@ def test_dispatch_goes_through_the_registry_with_absolute_roots_and_agent_select
         roots={"claude-code": (Path("rel"),), "codex": (Path("c"),)},
         agents=("codex",),
     )
-    assert default_readers(options) == [(codex.READER, (tmp_path / "c",))]
+    assert default_readers(options) == [(get_reader("codex"), (tmp_path / "c",))]
     with pytest.raises(FatalError, match="unknown agent"):
         default_readers(IngestOptions(memory_dir=tmp_path, agents=("nope",)))

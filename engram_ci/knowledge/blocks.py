@@ -108,6 +108,8 @@ def tombstone(session_id: str, timestamp: str, deleted_at: str) -> Block:
 
 @dataclass(frozen=True)
 class KnowledgeFile:
+    """A parsed knowledge file: the text before the first block, then its blocks in order."""
+
     preamble: str
     blocks: tuple[Block, ...] = field(default_factory=tuple)
 

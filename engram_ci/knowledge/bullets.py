@@ -23,6 +23,7 @@ rather than clip), no assistant narration.
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = [
@@ -59,27 +60,33 @@ LABELS: dict[str, str] = {
 _LABEL_RE = re.compile(r"^(" + "|".join(sorted(map(re.escape, LABELS), key=len)[::-1]) + r"): ")
 
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[*])")
-#: what an agent says about its own process rather than the project
-_NARRATION_RE = re.compile(
+#: what an agent says about its own process rather than the project (case-blind, see _compiled)
+_NARRATION = (
     r"^(i'?ll|i will|i'?m (going|ready|now|about)|i am going|let me|let'?s (start|check|look|see"
     r"|first|now|run|try|verify|test)|now(,)? (i|let'?s|let me|we)|first(,)? (i|let)|i need to"
     r"|i see\b|i can see|i notice|i understand|i have (a good|enough|all)|looking at|based on"
     r"|here'?s (what|a|the|my)|you'?re (absolutely )?right|good (point|catch|question|idea)"
     r"|great (point|catch|question|idea|observation)|thank you|hello|hi\b|sure\b|okay\b"
     r"|ok\b|perfect|excellent|great|awesome|done[.!]|got it|ah[,! ]|oh[,! ]|hmm|wait"
-    r"|actually,? (i|let)|everything (is|'s) (working|done|set|ready|in place)|all set\b)",
-    re.IGNORECASE,
+    r"|actually,? (i|let)|everything (is|'s) (working|done|set|ready|in place)|all set\b)"
 )
 #: leading exclamations an answer opens with ("Perfect! The tests pass." -> "The tests pass.")
-_INTERJECTION_RE = re.compile(
+_INTERJECTION = (
     r"^((perfect|excellent|great|awesome|done|good|nice|exactly|yes|ah|oh|okay|ok|got it"
     r"|all done|success|fixed|ah yes|oh no)[!.,:]+\s*"
     r"|(you'?re (absolutely )?right|good (point|catch|observation|question)"
-    r"|great (point|catch|observation|question))( -| —)?[!.,:]*\s+|[✅🎉✓✔️]+\s*)+",
-    re.IGNORECASE,
+    r"|great (point|catch|observation|question))( -| —)?[!.,:]*\s+|[✅🎉✓✔️]+\s*)+"
 )
 _LINK_RE = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _EMPHASIS_RE = re.compile(r"\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)")
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """`pattern`, case-blind, compiled on first use: the two phrase tables above take ~2 ms to
+    compile, which `engram ingest --help` and an unchanged re-ingest (they import this module
+    but judge no text) do not pay."""
+    return re.compile(pattern, re.IGNORECASE)
 
 
 def bullet_label(line: str) -> tuple[str | None, str]:
@@ -93,11 +100,11 @@ def bullet_label(line: str) -> tuple[str | None, str]:
 
 def is_narration(sentence: str) -> bool:
     """An agent talking about what it will do or how it feels, not about the project."""
-    return bool(_NARRATION_RE.match(sentence.strip().lstrip("*_#> ").strip()))
+    return bool(_compiled(_NARRATION).match(sentence.strip().lstrip("*_#> ").strip()))
 
 
 def strip_interjections(text: str) -> str:
-    return _INTERJECTION_RE.sub("", text.strip())
+    return _compiled(_INTERJECTION).sub("", text.strip())
 
 
 def clean_markdown(text: str) -> str:

@@ -69,6 +69,8 @@ _NARROWING_RE = re.compile(
 
 @dataclass
 class _Item:
+    """One line context.md may keep, with what ranks it: sessions, recency, runs."""
+
     section: str
     label: str | None
     text: str

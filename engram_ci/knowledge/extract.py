@@ -33,6 +33,8 @@ MODEL_ITEMS_CAP = 12
 
 @dataclass(frozen=True)
 class Extraction:
+    """What an extractor drew from one session: knowledge bullets and a summary."""
+
     #: category -> markdown bullets; only categories that have something
     entries: dict[str, str]
     confidence: str  # "high" | "medium" | "low"

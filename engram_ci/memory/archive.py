@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,9 @@ MAX_INPUT_CHARS = 8_000  # a Write call's input holds a whole file; the result s
 _BACKTICKS = re.compile(r"`{3,}")
 #: the input keys that say in one line what a tool call did
 _HEADLINE_KEYS = ("command", "file_path", "path", "pattern", "url", "query", "description")
+#: how write_session puts one file down: (path, its text in pieces, whether an existing file
+#: may be compared and left alone) -> whether anything was written
+FileWriter = Callable[[Path, Iterable[str], bool], bool]
 
 
 def _fenced(text: str, info: str = "") -> str:
@@ -280,12 +283,11 @@ def read_meta(data: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
-def _write_if_changed(path: Path, chunks: Iterable[str], *, new_folder: bool = False) -> bool:
+def _write_if_changed(path: Path, chunks: Iterable[str], compare: bool) -> bool:
     # Not fsynced one by one (that was a third of an ingest's time): the rename means a killed
     # ingest leaves the old file or the new one, and ingest's commit then syncs the
-    # filesystem once for all of a run's files before its manifest records them. In a folder
-    # this run created there is nothing to compare with.
-    return atomic_write_chunks(path, chunks, durable=False, only_if_changed=not new_folder)
+    # filesystem once for all of a run's files before its manifest records them.
+    return atomic_write_chunks(path, chunks, durable=False, only_if_changed=compare)
 
 
 def write_session(
@@ -294,26 +296,25 @@ def write_session(
     *,
     summary: str | None,
     meta: dict[str, Any] | None = None,
+    write: FileWriter = _write_if_changed,
 ) -> list[Path]:
     """Write the session's archive files (and its summary when given); return those written.
-    `meta` is session_meta(session) when the caller has it already.
+    `meta` is session_meta(session) when the caller has it already; `write` puts each file
+    down (ingest passes one that stages it, to be renamed in under the memory lock).
 
     The caller has checked project and session id with paths.check_project_name.
     """
     directory = layout.conversation_dir(session.project, session.session_id)
-    new_folder = make_folder(directory)
+    # in a folder this call created there is nothing to compare with
+    compare = not make_folder(directory)
     meta = meta or session_meta(session)
     outputs: dict[Path, Iterable[str]] = {
         directory / CONVERSATION_FILE: conversation_chunks(session, meta),
         directory / META_FILE: (_pretty_json(meta, sort_keys=False) + "\n",),
     }
-    written = [
-        path
-        for path, chunks in outputs.items()
-        if _write_if_changed(path, chunks, new_folder=new_folder)
-    ]
+    written = [path for path, chunks in outputs.items() if write(path, chunks, compare)]
     if summary is not None:
         path = layout.summary_file(session.project, session.session_id)
-        if _write_if_changed(path, (summary.rstrip("\n") + "\n",)):
+        if write(path, (summary.rstrip("\n") + "\n",), True):
             written.append(path)
     return written

@@ -82,17 +82,46 @@ def atomic_write_chunks(
     and is left as it was (mtime included); at the first difference the agreed prefix is
     copied from the old file into the temp file and the rest streams after it.
     """
+    staged = stage_chunks(path, chunks, mode=mode, durable=durable, only_if_changed=only_if_changed)
+    if staged is None:
+        return False
+    replace_staged(staged, path)
+    return True
+
+
+def stage_chunks(
+    path: Path,
+    chunks: Iterable[str],
+    *,
+    mode: int = 0o644,
+    durable: bool = True,
+    only_if_changed: bool = False,
+) -> str | None:
+    """atomic_write_chunks up to, not including, the rename: the name of the temp file beside
+    `path` that holds the new bytes (replace_staged puts it in place later), or None when
+    only_if_changed found `path` already holding them. Until renamed, readers see the old
+    file; a killed process leaves a temp file remove_stale_temp_files sweeps."""
     pieces = (chunk.encode("utf-8") for chunk in chunks)
     old = _open_if_exists(path) if only_if_changed else None
     if old is None:
-        return _write_pieces(path, b"", pieces, None, mode=mode, durable=durable)
+        return _stage_pieces(path, b"", pieces, None, mode=mode, durable=durable)
     with old:
         agreed, first_difference = _agreed_prefix(old, pieces)
         if first_difference is None:
-            return False
-        return _write_pieces(
+            return None
+        return _stage_pieces(
             path, first_difference, pieces, (old, agreed), mode=mode, durable=durable
         )
+
+
+def replace_staged(tmp_name: str, path: Path) -> None:
+    """Rename a staged temp file over `path`; on failure the temp file is removed."""
+    try:
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
 
 
 def _open_if_exists(path: Path) -> BinaryIO | None:
@@ -113,7 +142,7 @@ def _agreed_prefix(old: BinaryIO, pieces: Iterator[bytes]) -> tuple[int, bytes |
     return agreed, (b"" if old.read(1) else None)
 
 
-def _write_pieces(
+def _stage_pieces(
     path: Path,
     first: bytes,
     rest: Iterator[bytes],
@@ -121,8 +150,8 @@ def _write_pieces(
     *,
     mode: int,
     durable: bool,
-) -> bool:
-    """Temp file <- (prefix bytes of an old file) + first + rest, then rename over `path`."""
+) -> str:
+    """Temp file beside `path` <- (prefix bytes of an old file) + first + rest; its name."""
     fd, tmp_name = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as tmp:
@@ -137,8 +166,7 @@ def _write_pieces(
             os.fchmod(tmp.fileno(), mode)
             if durable:
                 os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-        return True
+        return tmp_name
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)

@@ -52,6 +52,8 @@ def total_size(print_: Fingerprint) -> int:
 
 @dataclass(frozen=True)
 class Entry:
+    """What the manifest remembers of one transcript group: its fingerprint and outcome."""
+
     fingerprint: Fingerprint
     status: Status
     session_id: str | None = None

@@ -119,6 +119,8 @@ def merge_texts(*texts: str) -> str:
 
 @dataclass(frozen=True)
 class BlockDiff:
+    """How many live blocks a write added, removed and changed."""
+
     added: int
     removed: int
     changed: int

@@ -141,6 +141,8 @@ def for_upload(files: Mapping[str, str], *, now: datetime | None = None) -> File
 
 @dataclass(frozen=True)
 class LocalWrite:
+    """The files a local write changed, and how their blocks changed."""
+
     written: tuple[str, ...]
     diff: merge.BlockDiff
 

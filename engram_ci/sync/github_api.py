@@ -24,13 +24,14 @@ from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException
-from github.Requester import Requester
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 
 from engram_ci import __version__
 from engram_ci.deadline import DeadlineExceeded, call_within
 from engram_ci.errors import FatalError
 from engram_ci.log import register_secret
 from engram_ci.memory import limits
+from engram_ci.sync.answer_cap import AnswerTooLarge, cap_answers
 from engram_ci.sync.github_answers import (
     MAX_ANSWER_BYTES,
     MAX_GIST_BYTES,
@@ -131,6 +132,7 @@ class GistStore:
             user_agent=f"engram-ci/{__version__}",
         )
         self._requester: Requester = self._github.requester
+        _read_answers_capped(self._requester)
         self._raw_session = requests.Session()
 
     def close(self) -> None:
@@ -426,6 +428,8 @@ class GistStore:
                     + " (ENGRAM_HTTP_DEADLINE_SECONDS sets the limit)",
                     title="GitHub too slow",
                 ) from None
+            except AnswerTooLarge as error:  # no gist answer is that big: not GitHub's API
+                raise not_a_gist(action, self.api_url, str(error)) from None
             except RuntimeError as error:  # PyGithub refuses a redirect to another host/scheme
                 raise redirected(action, self.api_url, " ".join(str(error).split()[:8])) from None
             except _Ambiguous as error:
@@ -453,6 +457,38 @@ class GistStore:
                 if found is not None:
                     log.info("the earlier attempt did create gist %s; using it", found.id)
                     return found  # type: ignore[return-value]
+
+
+class _Capped:
+    """A PyGithub connection whose session reads answers at most MAX_ANSWER_BYTES long."""
+
+    session: requests.Session
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cap_answers(self.session, MAX_ANSWER_BYTES)
+
+
+class _CappedHTTP(_Capped, HTTPRequestsConnectionClass):
+    pass
+
+
+class _CappedHTTPS(_Capped, HTTPSRequestsConnectionClass):
+    pass
+
+
+def _read_answers_capped(requester: Requester) -> None:
+    """Give this requester connections whose answers are capped while read (sync/answer_cap).
+
+    PyGithub reads every answer whole before returning it. Its own seam,
+    Requester.injectConnectionClasses, swaps the classes of every Requester in the process
+    and turns keep-alive off; this replaces the class this one requester picked for its
+    scheme. The name is private to PyGithub (pinned <3): if a release renames it, the
+    tests of hostile answers fail (tests/test_answer_cap.py), not a user's pull."""
+    fields = vars(requester)
+    picked = fields["_Requester__connectionClass"]
+    https = issubclass(picked, HTTPSRequestsConnectionClass)
+    fields["_Requester__connectionClass"] = _CappedHTTPS if https else _CappedHTTP
 
 
 MAX_PAGES = 200  # of 100 items: far past any real user's gists or a gist's versions

@@ -10,7 +10,7 @@ rejected-by-user is a failed call. The workspace is the first tree's file URI.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,19 +24,9 @@ from engram_ci.transcripts.chat_store import (
     path_from_uri,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
-from engram_ci.transcripts.registry import ReaderSpec
 
 SOURCE: Final = "amp"
 _FAILED = frozenset({"error", "cancelled", "rejected-by-user"})
-
-
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """$AMP_HOME/threads, else $XDG_DATA_HOME/amp/threads, else ~/.local/share/amp/threads."""
-    explicit = env.get("AMP_HOME", "").strip()
-    if explicit:
-        return [Path(explicit).expanduser() / "threads"]
-    data = env.get("XDG_DATA_HOME", "").strip()
-    return [(Path(data) if data else home / ".local" / "share") / "amp" / "threads"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -110,13 +100,3 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
         project_hint=project_hint,
         started_at=iso_from_millis(thread.get("created")),
     )
-
-
-READER = ReaderSpec(
-    name=SOURCE,
-    option="amp-dir",
-    store="~/.local/share/amp/threads",
-    default_roots=default_roots,
-    discover=discover,
-    read_session=read_session,
-)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import orjson
@@ -47,7 +47,6 @@ from engram_ci.transcripts.lines import (
     pick_project,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
-from engram_ci.transcripts.registry import ReaderSpec
 from engram_ci.transcripts.turnlog import HOT_CHARS
 
 log = logging.getLogger("engram_ci.transcripts.claude")
@@ -58,17 +57,6 @@ _META_SUFFIX = ".meta.json"
 _WORKFLOW_AGENTS = "workflows/wf_*/agent-*"
 
 # ---------------------------------------------------------------- discovery
-
-
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """$ENGRAM_SESSIONS_DIR, else every $CLAUDE_CONFIG_DIR entry's projects/ (Claude Code
-    accepts a comma-separated list), else ~/.claude/projects."""
-    explicit = env.get("ENGRAM_SESSIONS_DIR", "").strip()
-    if explicit:
-        return [Path(explicit).expanduser()]
-    config_dirs = [p.strip() for p in env.get("CLAUDE_CONFIG_DIR", "").split(",")]
-    roots = [Path(p).expanduser() / "projects" for p in config_dirs if p]
-    return roots or [home / ".claude" / "projects"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -251,13 +239,3 @@ def _did_work(agent: Session) -> bool:
         turn.tool_calls or (turn.is_prompt and turn.text.strip() != "Warmup")
         for turn in agent.turns
     )
-
-
-READER = ReaderSpec(
-    name=SOURCE,
-    option="sessions-dir",
-    store="$ENGRAM_SESSIONS_DIR, else ~/.claude/projects",
-    default_roots=default_roots,
-    discover=discover,
-    read_session=read_session,
-)

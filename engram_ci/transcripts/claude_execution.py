@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,9 +36,8 @@ from engram_ci.errors import FatalError, Fix
 from engram_ci.transcripts.claude_turns import Transcript
 from engram_ci.transcripts.lines import has_conversation, pick_project
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
-from engram_ci.transcripts.registry import ReaderSpec
 
-__all__ = ["FILE_NAME", "MAX_BYTES", "READER", "discover", "read_messages", "read_session"]
+__all__ = ["FILE_NAME", "MAX_BYTES", "discover", "read_messages", "read_session"]
 
 SOURCE: Final = "claude-execution"
 FILE_NAME = "claude-execution-output.json"
@@ -79,13 +78,6 @@ def _init_of(messages: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """The runner's temp folder, where claude-code-action leaves the file: $RUNNER_TEMP, else
-    where GitHub-hosted runners keep it (~/work/_temp, with HOME=/home/runner)."""
-    temp = env.get("RUNNER_TEMP", "").strip()
-    return [Path(temp)] if temp else [home / "work" / "_temp"]
 
 
 def _files(roots: Sequence[Path]) -> list[Path]:
@@ -157,13 +149,3 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
         agent.source = SOURCE
     session.subagents = subagents
     return session
-
-
-READER = ReaderSpec(
-    name=SOURCE,
-    option="claude-action-dir",
-    store="$RUNNER_TEMP, where claude-code-action writes " + FILE_NAME,
-    default_roots=default_roots,
-    discover=discover,
-    read_session=read_session,
-)

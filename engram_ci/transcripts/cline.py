@@ -18,19 +18,16 @@ What the reader has to know about it:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from engram_ci.transcripts.anthropic_blocks import add_message
 from engram_ci.transcripts.chat_store import SessionBuilder, iso_from_millis, load_document
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
-from engram_ci.transcripts.registry import ReaderSpec
 
 SOURCE: Final = "cline"
 HISTORY_FILE = "api_conversation_history.json"
-EXTENSIONS = ("saoudrizwan.claude-dev", "rooveterinaryinc.roo-cline", "kilocode.kilo-code")
-EDITORS = ("Code", "Code - Insiders", "VSCodium", "Cursor", "Windsurf")
 _CWD = re.compile(r"# Current (?:Working|Workspace) Directory \((.+?)\)")
 _WRAPPED = re.compile(r"<(task|feedback|answer|user_message)>\s*(.*?)\s*</\1>", re.S)
 _RESULT = re.compile(r"^\[(\w+)(?: for '.*?')?\] Result:\s*", re.S)
@@ -43,24 +40,6 @@ _XML_TOOLS = (
 _XML_CALL = re.compile(rf"<({_XML_TOOLS})>(.*?)</\1>", re.S)
 _XML_PARAM = re.compile(r"<(\w+)>(.*?)</\1>", re.S)
 _FAILED = re.compile(r"\[ERROR\]|Exit code: [1-9]|Command failed|The tool execution failed")
-
-
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """Every editor's globalStorage/<extension>/tasks (CLINE_HOME names one storage dir)."""
-    explicit = env.get("CLINE_HOME", "").strip()
-    if explicit:
-        return [Path(explicit).expanduser() / "tasks"]
-    config = env.get("XDG_CONFIG_HOME", "").strip()
-    hosts = [Path(config) if config else home / ".config", home / "Library/Application Support"]
-    appdata = env.get("APPDATA", "").strip()
-    if appdata:
-        hosts.append(Path(appdata))
-    return [
-        host / editor / "User" / "globalStorage" / ext / "tasks"
-        for host in hosts
-        for editor in EDITORS
-        for ext in EXTENSIONS
-    ]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -140,13 +119,3 @@ def _xml_calls(builder: SessionBuilder, pending: list[tuple[str, str]]) -> None:
         params = {key: value.strip() for key, value in _XML_PARAM.findall(body)}
         call = builder.call(turn, None, name, params)
         pending.append((name, call.id))
-
-
-READER = ReaderSpec(
-    name=SOURCE,
-    option="cline-dir",
-    store="<editor>/User/globalStorage/<Cline, Roo Code or Kilo Code>/tasks",
-    default_roots=default_roots,
-    discover=discover,
-    read_session=read_session,
-)

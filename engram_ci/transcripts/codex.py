@@ -35,7 +35,6 @@ from engram_ci.transcripts.lines import (
     sniff_type,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
-from engram_ci.transcripts.registry import ReaderSpec
 from engram_ci.transcripts.turnlog import HOT_CHARS
 
 SOURCE: Final = "codex"
@@ -49,13 +48,6 @@ _PARSED_TYPES = frozenset(
     t.encode() for t in {"session_meta", "turn_context", "response_item", "compacted", *ITEM_TYPES}
 )
 _QUIET_TYPES = frozenset(t.encode() for t in QUIET_TYPES)
-
-
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """$CODEX_HOME (else ~/.codex): its sessions/ and archived_sessions/."""
-    explicit = env.get("CODEX_HOME", "").strip()
-    codex_home = Path(explicit).expanduser() if explicit else home / ".codex"
-    return [codex_home / "sessions", codex_home / "archived_sessions"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -232,14 +224,3 @@ def _to_session(
         summaries=list(rollout.summaries),
         stats=stats,
     )
-
-
-READER = ReaderSpec(
-    name=SOURCE,
-    option="codex-dir",
-    store="$CODEX_HOME/sessions and archived_sessions, else ~/.codex/…; DIR may be a "
-    "$CODEX_HOME or any folder of rollouts",
-    default_roots=default_roots,
-    discover=discover,
-    read_session=read_session,
-)

@@ -13,7 +13,7 @@ Other events (session.info, assistant.turn_start, …) carry no conversation and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,7 +26,6 @@ from engram_ci.transcripts.chat_store import (
 )
 from engram_ci.transcripts.lines import timestamp_of
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
-from engram_ci.transcripts.registry import ReaderSpec
 
 SOURCE: Final = "copilot"
 _QUIET = frozenset(
@@ -52,13 +51,6 @@ _QUIET = frozenset(
         "abort",
     }
 )
-
-
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """$COPILOT_HOME (else ~/.copilot)/session-state."""
-    explicit = env.get("COPILOT_HOME", "").strip()
-    base = Path(explicit).expanduser() if explicit else home / ".copilot"
-    return [base / "session-state"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -122,13 +114,3 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
         elif kind not in _QUIET:
             stats.unknown_types[str(kind)] += 1
     return builder.build(group, session_id, project_hint=project_hint)
-
-
-READER = ReaderSpec(
-    name=SOURCE,
-    option="copilot-dir",
-    store="~/.copilot/session-state",
-    default_roots=default_roots,
-    discover=discover,
-    read_session=read_session,
-)

@@ -11,7 +11,7 @@ lossy: the reader prefers a cwd any record states.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -19,18 +19,10 @@ from engram_ci.transcripts.anthropic_blocks import add_message
 from engram_ci.transcripts.chat_store import SessionBuilder, iso_from_millis, jsonl_objects
 from engram_ci.transcripts.lines import project_from_folder, timestamp_of
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
-from engram_ci.transcripts.registry import ReaderSpec
 
 SOURCE: Final = "cursor"
 _QUERY = re.compile(r"<user_query>\s*(.*?)\s*</user_query>", re.S)
 _BOOKKEEPING = frozenset({"turn_ended", "turn_started", "summary", "checkpoint"})
-
-
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """~/.cursor/projects (CURSOR_CONFIG_DIR moves ~/.cursor)."""
-    explicit = env.get("CURSOR_CONFIG_DIR", "").strip()
-    base = Path(explicit).expanduser() if explicit else home / ".cursor"
-    return [base / "projects"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -84,13 +76,3 @@ def _file_time(group: TranscriptGroup) -> str | None:
         return iso_from_millis(group.main.stat().st_mtime * 1000)
     except OSError:
         return None
-
-
-READER = ReaderSpec(
-    name=SOURCE,
-    option="cursor-dir",
-    store="~/.cursor/projects/*/agent-transcripts",
-    default_roots=default_roots,
-    discover=discover,
-    read_session=read_session,
-)

@@ -16,7 +16,7 @@ header line with sessionId/projectHash, then one message a line).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
@@ -30,19 +30,11 @@ from engram_ci.transcripts.chat_store import (
     text_or_none,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
-from engram_ci.transcripts.registry import ReaderSpec
 
 SOURCE: Final = "gemini"
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 _PATH_KEYS = ("absolute_path", "file_path", "path", "dir_path", "directory")
 _NOTES = frozenset({"info", "error", "warning"})
-
-
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """~/.gemini/tmp (GEMINI_CLI_HOME moves the home that holds .gemini)."""
-    explicit = env.get("GEMINI_CLI_HOME", "").strip()
-    base = Path(explicit).expanduser() if explicit else home
-    return [base / ".gemini" / "tmp"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -175,13 +167,3 @@ def _ancestors(raw: str) -> Iterator[str]:
     if path.is_absolute():
         yield str(path)
         yield from (str(parent) for parent in path.parents)
-
-
-READER = ReaderSpec(
-    name=SOURCE,
-    option="gemini-dir",
-    store="~/.gemini/tmp/*/chats",
-    default_roots=default_roots,
-    discover=discover,
-    read_session=read_session,
-)

@@ -38,6 +38,8 @@ TOOL_KINDS: tuple[ToolKind, ...] = (
 
 @dataclass
 class ToolCall:
+    """One tool call the agent made, with its result once paired."""
+
     id: str
     name: str
     input: dict[str, Any]
@@ -51,6 +53,8 @@ class ToolCall:
 
 @dataclass
 class Usage:
+    """Model tokens used: input, output, and prompt-cache reads and writes."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
@@ -106,6 +110,8 @@ class Turn:
 
 @dataclass
 class ParseStats:
+    """What reading a transcript met: lines, bytes, and what was skipped and why."""
+
     lines: int = 0
     bytes: int = 0
     #: reason -> count: bad_json, invalid_utf8, not_object, missing_type, bad_shape, too_long
@@ -127,6 +133,8 @@ class ParseStats:
 
 @dataclass
 class Session:
+    """One agent session as every reader gives it: metadata, turns, subagents, stats."""
+
     session_id: str
     #: the agent that wrote it: its reader's name in registry.py ("claude-code", "codex", …)
     source: str

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -35,7 +35,6 @@ from engram_ci.transcripts.chat_store import (
 )
 from engram_ci.transcripts.lines import THINKING_LIMIT
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
-from engram_ci.transcripts.registry import ReaderSpec
 
 SOURCE: Final = "opencode"
 DB_FILE = "opencode.db"
@@ -48,12 +47,6 @@ class _Record:
 
     info: dict[str, Any]
     messages: list[tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
-
-
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """$XDG_DATA_HOME/opencode (else ~/.local/share/opencode): storage/ and opencode.db."""
-    data = env.get("XDG_DATA_HOME", "").strip()
-    return [(Path(data) if data else home / ".local" / "share") / "opencode"]
 
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -289,13 +282,3 @@ def _assistant(
             cache_creation_tokens=count(cache.get("write")),
         )
     )
-
-
-READER = ReaderSpec(
-    name=SOURCE,
-    option="opencode-dir",
-    store="~/.local/share/opencode (storage/ or opencode.db)",
-    default_roots=default_roots,
-    discover=discover,
-    read_session=read_session,
-)

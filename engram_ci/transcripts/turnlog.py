@@ -14,8 +14,6 @@ ingest and holds only what this process wrote. It is removed when the log is col
 from __future__ import annotations
 
 import bisect
-import pickle
-import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -62,6 +60,10 @@ class TurnLog(Sequence[Turn]):
         moving = self.hot[: max(0, len(self.hot) - keep)]
         if not moving:
             return []
+        # imported here: only a session too big for memory needs them (start-up, issue 14)
+        import pickle
+        import tempfile
+
         data = pickle.dumps(moving, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             if self._file is None:
@@ -158,6 +160,8 @@ class TurnLog(Sequence[Turn]):
     __hash__ = None  # type: ignore[assignment]  # mutable, like a list
 
     def _load(self, number: int) -> list[Turn]:
+        import pickle  # loaded by spill(), which wrote the chunk
+
         assert self._file is not None
         offset, size = self._chunks[number]
         self._file.seek(offset)
