@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from engram_ci.transcripts import amp
+from engram_ci.transcripts.registry import amp_roots
 
 from .agent_stores import CWD, PROJECT, PROMPT, the_session, write_json
 
@@ -41,11 +42,9 @@ def _result(ident: str, run: Any) -> dict[str, Any]:
 
 def test_the_store_moves_with_amp_home_or_xdg_data_home(tmp_path: Path) -> None:
     home = Path("/home/dev")
-    assert amp.default_roots({"AMP_HOME": str(tmp_path)}, home) == [tmp_path / "threads"]
-    assert amp.default_roots({"XDG_DATA_HOME": str(tmp_path)}, home) == [
-        tmp_path / "amp" / "threads"
-    ]
-    assert amp.default_roots({"AMP_HOME": " ", "XDG_DATA_HOME": ""}, home) == [
+    assert amp_roots({"AMP_HOME": str(tmp_path)}, home) == [tmp_path / "threads"]
+    assert amp_roots({"XDG_DATA_HOME": str(tmp_path)}, home) == [tmp_path / "amp" / "threads"]
+    assert amp_roots({"AMP_HOME": " ", "XDG_DATA_HOME": ""}, home) == [
         home / ".local" / "share" / "amp" / "threads"
     ]
 
@@ -139,7 +138,7 @@ def test_the_thread_id_and_a_hint_name_the_session(tmp_path: Path) -> None:
     thread = _thread({"role": "assistant", "content": "hi"}, title="Fix cart tests")
     del thread["id"]
     _write(tmp_path, thread)
-    (group,) = amp.discover(amp.default_roots({}, tmp_path))
+    (group,) = amp.discover(amp_roots({}, tmp_path))
     session = amp.read_session(group, project_hint=PROJECT)
     assert session is not None
     assert session.session_id == THREAD  # from the file name when the thread has no id
@@ -150,5 +149,5 @@ def test_only_thread_files_are_discovered(tmp_path: Path) -> None:
     path = _write(tmp_path, _thread())
     (path.parent / "index.json").write_text("{}")
     (path.parent / "T-draft.json.tmp").write_text("{}")
-    roots = [tmp_path / "gone", *amp.default_roots({}, tmp_path)]
+    roots = [tmp_path / "gone", *amp_roots({}, tmp_path)]
     assert [g.session_id for g in amp.discover(roots)] == [THREAD]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from engram_ci.transcripts import cline
+from engram_ci.transcripts.registry import CLINE_EDITORS, CLINE_EXTENSIONS, cline_roots
 
 from .agent_stores import CWD, PROJECT, PROMPT
 
@@ -36,17 +37,15 @@ def _user(text: str) -> dict[str, Any]:
 
 
 def test_cline_home_names_one_storage_dir(tmp_path: Path) -> None:
-    assert cline.default_roots({"CLINE_HOME": str(tmp_path)}, Path("/home/dev")) == [
-        tmp_path / "tasks"
-    ]
+    assert cline_roots({"CLINE_HOME": str(tmp_path)}, Path("/home/dev")) == [tmp_path / "tasks"]
 
 
 def test_every_editor_and_extension_is_searched(tmp_path: Path) -> None:
-    roots = cline.default_roots({"APPDATA": "C:/Users/dev/AppData/Roaming"}, Path("/home/dev"))
-    assert len(roots) == 3 * len(cline.EDITORS) * len(cline.EXTENSIONS)
+    roots = cline_roots({"APPDATA": "C:/Users/dev/AppData/Roaming"}, Path("/home/dev"))
+    assert len(roots) == 3 * len(CLINE_EDITORS) * len(CLINE_EXTENSIONS)
     windows = Path("C:/Users/dev/AppData/Roaming/Code/User/globalStorage")
     assert windows / "rooveterinaryinc.roo-cline" / "tasks" in roots
-    xdg = cline.default_roots({"XDG_CONFIG_HOME": str(tmp_path)}, Path("/home/dev"))
+    xdg = cline_roots({"XDG_CONFIG_HOME": str(tmp_path)}, Path("/home/dev"))
     assert tmp_path / "VSCodium/User/globalStorage/kilocode.kilo-code/tasks" in xdg
 
 

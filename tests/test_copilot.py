@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engram_ci.transcripts import copilot
+from engram_ci.transcripts.registry import copilot_roots
 
 from .agent_stores import CWD, DONE, PROJECT, PROMPT
 
@@ -28,7 +29,7 @@ def _read(root: Path) -> Any:
 
 
 def test_copilot_home_moves_the_store(tmp_path: Path) -> None:
-    assert copilot.default_roots({"COPILOT_HOME": str(tmp_path)}, Path("/home/dev")) == [
+    assert copilot_roots({"COPILOT_HOME": str(tmp_path)}, Path("/home/dev")) == [
         tmp_path / "session-state"
     ]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engram_ci.transcripts import cursor
+from engram_ci.transcripts.registry import cursor_roots
 
 from .agent_stores import DONE, PROJECT, PROMPT
 
@@ -21,7 +22,7 @@ def _write(home: Path, records: list[Any], folder: str = "home-dev-src-shop") ->
 
 
 def _group(home: Path) -> Any:
-    (group,) = cursor.discover([home / "gone", *cursor.default_roots({}, home)])
+    (group,) = cursor.discover([home / "gone", *cursor_roots({}, home)])
     return group
 
 
@@ -34,7 +35,7 @@ def _text(text: str) -> dict[str, str]:
 
 
 def test_cursor_config_dir_moves_the_store(tmp_path: Path) -> None:
-    assert cursor.default_roots({"CURSOR_CONFIG_DIR": str(tmp_path)}, Path("/home/dev")) == [
+    assert cursor_roots({"CURSOR_CONFIG_DIR": str(tmp_path)}, Path("/home/dev")) == [
         tmp_path / "projects"
     ]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engram_ci.transcripts import gemini
+from engram_ci.transcripts.registry import gemini_roots
 
 from .agent_stores import CWD, DONE, EDITED, PROJECT, PROMPT, the_session, write_json
 
@@ -80,7 +81,7 @@ def test_a_document_of_the_wrong_shape_is_counted_not_read(tmp_path: Path) -> No
     path = _write_chat(tmp_path, {})
     for shape in ([1, 2], {"messages": "none"}):
         path.write_text(json.dumps(shape))
-        (group,) = gemini.discover(gemini.default_roots({}, tmp_path))
+        (group,) = gemini.discover(gemini_roots({}, tmp_path))
         assert gemini.read_session(group) is None
 
 
@@ -181,21 +182,19 @@ def test_a_folder_that_is_not_a_hash_names_the_project(tmp_path: Path) -> None:
 
 def test_a_project_hint_wins_over_the_hash(tmp_path: Path) -> None:
     _write_chat(tmp_path, _chat(_reply()))
-    (group,) = gemini.discover(gemini.default_roots({}, tmp_path))
+    (group,) = gemini.discover(gemini_roots({}, tmp_path))
     session = gemini.read_session(group, project_hint="storefront")
     assert session is not None and session.project == "storefront"
 
 
 def test_gemini_cli_home_moves_the_store(tmp_path: Path) -> None:
-    assert gemini.default_roots({"GEMINI_CLI_HOME": str(tmp_path)}, Path("/nowhere")) == [
+    assert gemini_roots({"GEMINI_CLI_HOME": str(tmp_path)}, Path("/nowhere")) == [
         tmp_path / ".gemini" / "tmp"
     ]
-    assert gemini.default_roots({"GEMINI_CLI_HOME": " "}, tmp_path) == [
-        tmp_path / ".gemini" / "tmp"
-    ]
+    assert gemini_roots({"GEMINI_CLI_HOME": " "}, tmp_path) == [tmp_path / ".gemini" / "tmp"]
 
 
 def test_roots_that_do_not_exist_are_skipped(tmp_path: Path) -> None:
     _write_chat(tmp_path, _chat(_reply()))
-    roots = [tmp_path / "gone", *gemini.default_roots({}, tmp_path)]
+    roots = [tmp_path / "gone", *gemini_roots({}, tmp_path)]
     assert [g.session_id for g in gemini.discover(roots)] == ["2026-01-05T10-00-abc"]

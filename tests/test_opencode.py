@@ -15,6 +15,7 @@ import pytest
 
 from engram_ci.transcripts import opencode
 from engram_ci.transcripts.model import Session
+from engram_ci.transcripts.registry import opencode_roots
 
 from .agent_stores import CWD, DONE, PROJECT, PROMPT, opencode_db
 from .agent_stores import opencode as opencode_files
@@ -56,13 +57,13 @@ def _exchange(prefix: str, prompt: str, reply: str) -> list[tuple[dict[str, Any]
 
 
 def _read_all(home: Path) -> list[Session]:
-    groups = opencode.discover(opencode.default_roots({}, home))
+    groups = opencode.discover(opencode_roots({}, home))
     sessions = [opencode.read_session(g) for g in groups]
     return [s for s in sessions if s is not None]
 
 
 def test_the_store_moves_with_xdg_data_home(tmp_path: Path) -> None:
-    assert opencode.default_roots({"XDG_DATA_HOME": str(tmp_path)}, Path("/home/dev")) == [
+    assert opencode_roots({"XDG_DATA_HOME": str(tmp_path)}, Path("/home/dev")) == [
         tmp_path / "opencode"
     ]
 
@@ -73,7 +74,7 @@ def test_a_subagent_session_is_read_into_its_parent(tmp_path: Path) -> None:
     _add_session(
         storage, "ses_02", _exchange("c", "find the discount code", "in cart.py"), parentID="ses_01"
     )
-    groups = opencode.discover(opencode.default_roots({}, tmp_path))
+    groups = opencode.discover(opencode_roots({}, tmp_path))
     assert [g.session_id for g in groups] == ["ses_01"]  # the child is no session of its own
     (group,) = groups
     assert storage / "session" / "prj1" / "ses_02.json" in group.parts  # its change re-ingests
@@ -119,7 +120,7 @@ def test_a_loop_of_parents_ends_and_keeps_every_session(
     storage = _storage(tmp_path)
     for sid, parent in parents.items():
         _add_session(storage, sid, _exchange(sid, f"prompt {sid}", "ok"), parentID=parent)
-    groups = opencode.discover(opencode.default_roots({}, tmp_path))
+    groups = opencode.discover(opencode_roots({}, tmp_path))
     infos = [p for g in groups for p in g.parts if p.parent.parent.name == "session"]
     assert sorted(p.stem for p in infos) == sorted(parents)  # each session once, none lost
 
@@ -208,7 +209,7 @@ def test_a_database_that_is_not_one_is_skipped(tmp_path: Path) -> None:
     root = tmp_path / ".local" / "share" / "opencode"
     root.mkdir(parents=True)
     (root / "opencode.db").write_bytes(b"not a database" * 100)
-    assert opencode.discover(opencode.default_roots({}, tmp_path)) == []
+    assert opencode.discover(opencode_roots({}, tmp_path)) == []
 
 
 def test_a_database_without_the_tables_is_skipped(tmp_path: Path) -> None:
@@ -216,12 +217,12 @@ def test_a_database_without_the_tables_is_skipped(tmp_path: Path) -> None:
     root.mkdir(parents=True)
     with sqlite3.connect(root / "opencode.db") as db:
         db.execute("CREATE TABLE kv (k TEXT, v TEXT)")
-    assert opencode.discover(opencode.default_roots({}, tmp_path)) == []
+    assert opencode.discover(opencode_roots({}, tmp_path)) == []
 
 
 def test_a_database_changed_under_the_reader_costs_a_count(tmp_path: Path) -> None:
     root = opencode_db(tmp_path)
-    (group,) = opencode.discover(opencode.default_roots({}, tmp_path))
+    (group,) = opencode.discover(opencode_roots({}, tmp_path))
     with sqlite3.connect(root / "opencode.db") as db:
         db.execute("DROP TABLE part")  # an OpenCode upgrade migrated the store meanwhile
     assert opencode.read_session(group) is None
@@ -229,14 +230,14 @@ def test_a_database_changed_under_the_reader_costs_a_count(tmp_path: Path) -> No
 
 def test_a_database_removed_under_the_reader_costs_a_count(tmp_path: Path) -> None:
     root = opencode_db(tmp_path)
-    (group,) = opencode.discover(opencode.default_roots({}, tmp_path))
+    (group,) = opencode.discover(opencode_roots({}, tmp_path))
     (root / "opencode.db").unlink()
     assert opencode.read_session(group) is None
 
 
 def test_a_session_row_deleted_under_the_reader_is_no_session(tmp_path: Path) -> None:
     root = opencode_db(tmp_path)
-    (group,) = opencode.discover(opencode.default_roots({}, tmp_path))
+    (group,) = opencode.discover(opencode_roots({}, tmp_path))
     with sqlite3.connect(root / "opencode.db") as db:
         db.execute("DELETE FROM session")
     assert opencode.read_session(group) is None
@@ -247,7 +248,7 @@ def test_a_database_under_a_path_with_uri_characters_is_read(folder: str, tmp_pa
     opencode_db(tmp_path / "home")
     data = tmp_path / folder
     shutil.move(tmp_path / "home" / ".local" / "share", data)
-    groups = opencode.discover(opencode.default_roots({"XDG_DATA_HOME": str(data)}, tmp_path))
+    groups = opencode.discover(opencode_roots({"XDG_DATA_HOME": str(data)}, tmp_path))
     (group,) = groups
     session = opencode.read_session(group)
     assert session is not None and session.prompts == [PROMPT]
@@ -262,5 +263,5 @@ def test_a_subagent_that_never_talked_is_left_out(tmp_path: Path) -> None:
 
 def test_a_session_without_a_conversation_is_none(tmp_path: Path) -> None:
     _add_session(_storage(tmp_path), "ses_e", [({"id": "msg_1", "role": "user"}, [])])
-    (group,) = opencode.discover(opencode.default_roots({}, tmp_path))
+    (group,) = opencode.discover(opencode_roots({}, tmp_path))
     assert opencode.read_session(group) is None
