@@ -257,6 +257,10 @@ def bench_shape(
     print(f"  {'CPU s by phase, --jobs 1':<32}: {parts} (wall {one:.3f})")
     same = tree_hash(work / f"j1-{shape.name}-0") == tree_hash(work / f"j{max_jobs}-{shape.name}-0")
     print(f"  {'--jobs 1 == --jobs N output':<32}: {'identical' if same else 'DIFFERENT'}")
+    if other is not None:  # an optimisation must not change a byte of what is written
+        ours, theirs = (tree_hash(work / f"{who}-{shape.name}-0") for who in ("cmd", "other"))
+        verdict = "identical" if ours == theirs else "DIFFERENT"
+        print(f"  {'output == --compare checkout':<32}: {verdict} ({ours[:12]})")
     counts = report.to_json()  # type: ignore[attr-defined]
     for who, full_runs in (("command", full["command"]), ("--compare checkout", full["other"])):
         if set(full_runs) - {counts["sessions_ingested"]}:

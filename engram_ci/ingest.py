@@ -58,7 +58,7 @@ from engram_ci.transcripts.model import (
 )
 from engram_ci.transcripts.private import scrub_session
 from engram_ci.transcripts.project_names import engram_folder_name
-from engram_ci.transcripts.registry import Reader, all_readers, get_reader, merge_groups
+from engram_ci.transcripts.registry import Reader, get_reader, is_builtin, merge_groups
 
 log = logging.getLogger("engram_ci")
 
@@ -298,7 +298,7 @@ def run_ingest(
     injected = extractor is not None and wants_knowledge
     run = _Run(
         # injected readers/extractors (tests' fakes) stay in this process
-        parallel=all(reader in all_readers() for reader, _ in readers) and not injected,
+        parallel=all(is_builtin(reader) for reader, _ in readers) and not injected,
         options=options,
         layout=MemoryLayout(options.memory_dir),
         readers=readers,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engram_ci.knowledge import bullets
 
@@ -48,3 +50,18 @@ def test_statements_are_not_narration_and_interjections_go() -> None:
         "Vercel has its own config."
     )
     assert bullets.clean_markdown("**Fixed** [the link](http://x) *now*") == "Fixed the link now"
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["[a](b)", "](", "[", "]", "(", ")", "**", "__", "*", "_", " ", "x"]),
+            st.text(max_size=8),
+        ),
+        max_size=16,
+    )
+)
+def test_clean_markdown_fast_paths_answer_as_the_regexes_do(parts: list[str]) -> None:
+    text = "".join(parts)
+    slow = bullets._EMPHASIS_RE.sub("", bullets._LINK_RE.sub(r"\1", text))
+    assert bullets.clean_markdown(text) == " ".join(slow.split())

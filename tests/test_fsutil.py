@@ -134,3 +134,21 @@ def test_a_staged_write_that_fails_leaves_no_temp_file(tmp_path: Path) -> None:
         staged.add(tmp_path / "bugs.md", "a lone surrogate \ud800 cannot be written")
     assert len(staged) == 0
     assert os.listdir(tmp_path) == []
+
+
+def test_chunked_writes_are_gathered_in_bounded_batches_with_every_byte_kept(
+    tmp_path: Path,
+) -> None:
+    # pieces well past one batch, so several write(2)s; then a rewrite that keeps a prefix of
+    # the old file (copied through the same fd) and changes the rest
+    pieces = [f"{n:07d}|".ljust(997, "x") + "\n" for n in range(3000)]
+    target = tmp_path / "big.md"
+    assert fsutil.atomic_write_chunks(target, pieces, durable=False)
+    assert target.read_text() == "".join(pieces)
+    changed = [*pieces[:2500], "changed\n", *pieces[2600:]]
+    assert fsutil.atomic_write_chunks(target, changed, durable=False, only_if_changed=True)
+    assert target.read_text() == "".join(changed)
+    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
+    assert [p.name for p in tmp_path.iterdir()] == ["big.md"]
+    assert fsutil.atomic_write_chunks(target, [""], durable=False)
+    assert target.read_bytes() == b""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engram_ci.knowledge import human
 
@@ -70,3 +72,71 @@ def test_asked_is_whole_sentences_and_problems_are_found() -> None:
         "The redirect still doesn't work :("
     )
     assert human.reports_problem("Add a button.") is None
+
+
+def _said_as_before(text: str) -> tuple[str, ...]:
+    """human._said before it remembered whether its last sentence announced a paste."""
+    found: list[str] = []
+    for sentence in human.sentences(text[: human._READ_CHARS], min_words=2, min_chars=6):
+        sentence = human.clean_markdown(sentence).rstrip("\\ ")
+        if sentence.endswith(":") or (found and human._PASTE_RE.search(found[-1])):
+            break
+        if (
+            len(sentence) <= human._SENTENCE_CHARS
+            and not sentence.endswith(",")
+            and not human._CODE_RE.search(sentence)
+        ):
+            found.append(sentence)
+    return tuple(found)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Here is the output of the logs. ",
+                "Please fix it now. ",
+                "x = 1; ",
+                "Use this, ",
+                "like:\n",
+                "Does this doc page help? ",
+                "Keep it simple please. ",
+                "No, use uv instead. ",
+                "\n",
+            ]
+        ),
+        max_size=10,
+    )
+)
+def test_said_answers_as_before(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert human._said(text) == _said_as_before(text)
+
+
+def _preferences_as_before(text: str) -> list[str]:
+    """human.preferences with the code-span regex run on every sentence."""
+    found = []
+    for sentence in human._said(text):
+        if not human._WANT_RE.search(human._CODE_SPAN_RE.sub("", sentence)):
+            continue
+        if sentence.endswith("?") and not human._PROPOSAL_RE.search(sentence):
+            continue
+        if human._REQUEST_RE.match(sentence) and not human._CONSTRAINT_RE.search(sentence):
+            continue
+        found.append(sentence)
+    return found
+
+
+_PREFERENCE_PIECES = ["I prefer `uv` ", "hide it `instead` ", "`", "we should ", "use pnpm"]
+_PREFERENCE_PIECES += [". ", "? ", "Could you ", "keep it simple", " without tabs", "\n"]
+
+
+@given(
+    st.lists(
+        st.sampled_from(_PREFERENCE_PIECES),
+        max_size=12,
+    )
+)
+def test_preferences_answer_as_before(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert human.preferences(text) == _preferences_as_before(text)

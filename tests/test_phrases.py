@@ -118,3 +118,32 @@ def test_every_phrase_of_a_prose_regex_passes_its_pre_check(pattern: phrases.Phr
         for text in (phrase, f"So {phrase.upper()}, then.", f"→{phrase.title()}→"):
             assert pattern.regex.search(text), text
             assert phrases.Prose(text).may_hold(pattern), text
+
+
+def _sentences_regex_always(text: str, min_words: int = 4, min_chars: int = 15) -> list[str]:
+    """sentences() as it was before its fast paths: every regex on every text and line."""
+    text = phrases._FENCE_RE.sub("\n", text[: phrases.PROSE_CHARS])
+    found = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("|", "#", ">", "<")):
+            continue
+        line = phrases._LIST_MARK_RE.sub("", line).replace("**", "")
+        for sentence in phrases._SENTENCE_END_RE.split(line):
+            sentence = sentence.strip()
+            if len(sentence) >= min_chars and len(sentence.split()) >= min_words:
+                found.append(sentence)
+    return found
+
+
+_MARKDOWN_PIECES = st.sampled_from(
+    ["```", "```py\n", "- ", "* ", "+ ", "• ", "1. ", "12) ", "٣. ", "²) ", "**", "\n", "  ", ". ",
+     "? ", "! ", "Then ", "we switch to uv", "`x`", "| a |", "# H", "> q", "\u2028", "\x85"]
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(_MARKDOWN_PIECES, st.text(max_size=12)), max_size=20))
+def test_sentences_fast_paths_answer_as_the_regexes_do(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert sentences(text) == _sentences_regex_always(text)
+    assert sentences(text, 2, 6) == _sentences_regex_always(text, 2, 6)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from engram_ci.errors import FatalError
 from engram_ci.ingest import IngestOptions, default_readers
+from engram_ci.transcripts import registry
 from engram_ci.transcripts.model import TranscriptGroup
 from engram_ci.transcripts.registry import (
     READERS,
@@ -113,3 +116,21 @@ def test_dispatch_goes_through_the_registry_with_absolute_roots_and_agent_select
     assert default_readers(options) == [(get_reader("codex"), (tmp_path / "c",))]
     with pytest.raises(FatalError, match="unknown agent"):
         default_readers(IngestOptions(memory_dir=tmp_path, agents=("nope",)))
+
+
+def test_a_reader_is_found_without_importing_the_readers_after_it() -> None:
+    # a fresh interpreter: what ingesting Claude Code's store alone imports
+    code = (
+        "import sys\n"
+        "from engram_ci.transcripts import registry\n"
+        "reader = registry.get_reader('claude-code')\n"
+        "others = [r.module for r in registry.READERS[1:] if r.module in sys.modules]\n"
+        "print(others, registry.is_builtin(reader), registry.is_builtin(object()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["[]", "True", "False"]
+    # every reader is still found, and is built in; a stand-in with the same fields is not
+    for name in registry.reader_names():
+        reader = registry.get_reader(name)
+        assert reader.name == name and registry.is_builtin(reader)
+        assert not registry.is_builtin(dataclasses.replace(reader, module="tests.elsewhere"))

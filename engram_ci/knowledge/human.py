@@ -75,9 +75,10 @@ _PROBLEM_RE = re.compile(
 def _said(text: str) -> tuple[str, ...]:
     """The human's sentences, markdown folded, long pastes left out."""
     found: list[str] = []
+    paste_follows = False  # _PASTE_RE on found[-1], asked once per sentence kept
     for sentence in sentences(text[:_READ_CHARS], min_words=2, min_chars=6):
         sentence = clean_markdown(sentence).rstrip("\\ ")  # "\\" ends a line in Claude Code
-        if sentence.endswith(":") or (found and _PASTE_RE.search(found[-1])):
+        if sentence.endswith(":") or paste_follows:
             break  # "…do something like:", "does this doc page help?": a paste follows
         if (
             len(sentence) <= _SENTENCE_CHARS
@@ -85,6 +86,7 @@ def _said(text: str) -> tuple[str, ...]:
             and not _CODE_RE.search(sentence)
         ):
             found.append(sentence)
+            paste_follows = bool(_PASTE_RE.search(sentence))
     return tuple(found)
 
 
@@ -92,7 +94,9 @@ def preferences(text: str) -> list[str]:
     """Sentences of a prompt that state what the human wants, in their words."""
     found = []
     for sentence in _said(text):
-        if not _WANT_RE.search(_CODE_SPAN_RE.sub("", sentence)):
+        # (a code span needs a backtick: most sentences skip the sub() call)
+        unquoted = _CODE_SPAN_RE.sub("", sentence) if "`" in sentence else sentence
+        if not _WANT_RE.search(unquoted):
             continue  # "instead" inside `// TODO: hide it instead` is quoted, not said
         if sentence.endswith("?") and not _PROPOSAL_RE.search(sentence):
             continue  # a question asks; it does not state a want

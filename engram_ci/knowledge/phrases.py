@@ -103,14 +103,25 @@ def sentences(text: str, min_words: int = 4, min_chars: int = 15) -> list[str]:
     """Prose sentences of a markdown text (its first PROSE_CHARS): code fences, tables and
     headings dropped, and sentences shorter than that (an agent's "Done." says nothing; a
     human's "No, use X." does)."""
-    text = _FENCE_RE.sub("\n", text[:PROSE_CHARS])
+    text = text[:PROSE_CHARS]
+    if "```" in text:  # no fence can match without one: most texts skip the regex
+        text = _FENCE_RE.sub("\n", text)
     found = []
     for line in text.splitlines():
         line = line.strip()
-        if not line or line.startswith(("|", "#", ">", "<")):
+        # what follows only removes and splits: a line already too short yields nothing
+        if not line or len(line) < min_chars or line.startswith(("|", "#", ">", "<")):
             continue
-        line = _LIST_MARK_RE.sub("", line).replace("**", "")
-        for sentence in _SENTENCE_END_RE.split(line):
+        # the list-mark regex can only match a line opening with a mark, or with a digit
+        # (isdigit() holds for every \d and more) when a "." or ")" follows somewhere: the
+        # other lines skip a regex call each
+        first = line[0]
+        if first in "-*+•" or (first.isdigit() and ("." in line or ")" in line)):
+            line = _LIST_MARK_RE.sub("", line)
+        line = line.replace("**", "")
+        # a sentence ends at . ! or ?: a line holding none is one piece, without a split()
+        ends = "." in line or "!" in line or "?" in line
+        for sentence in _SENTENCE_END_RE.split(line) if ends else (line,):
             sentence = sentence.strip()
             if len(sentence) >= min_chars and len(sentence.split()) >= min_words:
                 found.append(sentence)

@@ -23,12 +23,13 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: b
     """
     fd, tmp_name = _temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
+        try:
+            _write_all(fd, data)  # one write(2): no buffered file around it
+            os.fchmod(fd, mode)
             if durable:
-                os.fsync(tmp.fileno())
-        os.chmod(tmp_name, mode)
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -154,18 +155,17 @@ def _stage_pieces(
     """Temp file beside `path` <- (prefix bytes of an old file) + first + rest; its name."""
     fd, tmp_name = _temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as tmp:
+        try:
             if prefix is not None:
                 old, size = prefix
                 old.seek(0)
-                _copy_exactly(old, tmp, size)
-            tmp.write(first)
-            for piece in rest:
-                tmp.write(piece)
-            tmp.flush()
-            os.fchmod(tmp.fileno(), mode)
+                _copy_exactly(old, fd, size)
+            _write_batched(fd, first, rest)
+            os.fchmod(fd, mode)
             if durable:
-                os.fsync(tmp.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         return tmp_name
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -173,12 +173,38 @@ def _stage_pieces(
         raise
 
 
-def _copy_exactly(source: BinaryIO, target: BinaryIO, size: int) -> None:
+#: pieces are gathered up to this many bytes per write(2): a session's archive is rendered
+#: in thousands of pieces, and a syscall each (or a buffered file's wrapping: fstat, ioctl,
+#: lseek) was most of a small file's cost; the bound keeps memory flat for a huge one
+_WRITE_BATCH = 1 << 20
+
+
+def _write_batched(fd: int, first: bytes, rest: Iterator[bytes]) -> None:
+    batch, size = [first], len(first)
+    for piece in rest:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _WRITE_BATCH:
+            _write_all(fd, b"".join(batch))
+            batch, size = [], 0
+    if size:
+        _write_all(fd, b"".join(batch))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until all of `data` is written (a write may be short, on a full pipe or a
+    signal; a full disk raises)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_exactly(source: BinaryIO, fd: int, size: int) -> None:
     while size > 0:
         block = source.read(min(size, 1 << 20))
         if not block:
             raise OSError(f"{getattr(source, 'name', 'a file')} shrank while being rewritten")
-        target.write(block)
+        _write_all(fd, block)
         size -= len(block)
 
 
@@ -301,9 +327,11 @@ class StagedWrites:
     def add(self, path: Path, text: str, *, mode: int = 0o644) -> None:
         fd, tmp_name = _temp_beside(path)
         try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(text.encode("utf-8"))
-            os.chmod(tmp_name, mode)
+            try:
+                _write_all(fd, text.encode("utf-8"))
+                os.fchmod(fd, mode)
+            finally:
+                os.close(fd)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)

@@ -16,12 +16,15 @@ Publishable keys (Stripe `pk_live_`, SSH/age *public* keys) are public by design
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from engram_ci.sync.secret_contexts import CONTEXT_RULES
+from engram_ci.sync.secret_gate import LiteralIndex, pattern_key
+from engram_ci.sync.secret_gate_table import GATE_LITERALS
 from engram_ci.sync.secret_rules import VENDOR_RULES, Rule
 
 MARKER = "[REDACTED:{kind}]"
@@ -37,8 +40,41 @@ class RedactionReport:
 
 
 _RULES = VENDOR_RULES + CONTEXT_RULES
-_COMPILED = tuple(re.compile(rule.pattern) for rule in _RULES)
-_LEADS = tuple(re.compile(f"(?:{rule.lead})\\Z") if rule.lead else None for rule in _RULES)
+
+
+@functools.cache
+def _compiled(index: int) -> re.Pattern[str]:
+    """Rule `index`'s regex, compiled the first time the gate lets it be tried: compiling all
+    118 at import was most of this module's start-up, and a typical ingest tries a few."""
+    return re.compile(_RULES[index].pattern)
+
+
+@functools.cache
+def _lead(index: int) -> re.Pattern[str] | None:
+    lead = _RULES[index].lead
+    return re.compile(f"(?:{lead})\\Z") if lead else None
+
+
+def _literal_indexes(
+    table: Mapping[str, tuple[str, ...]] = GATE_LITERALS,
+) -> tuple[frozenset[int], LiteralIndex, LiteralIndex]:
+    """(rules that always run, the literal index of the other plain rules, of the lowered)."""
+    always: set[int] = set()
+    needing: tuple[dict[str, set[int]], dict[str, set[int]]] = ({}, {})
+    for index, rule in enumerate(_RULES):
+        literals = table.get(pattern_key(rule.pattern))
+        if literals is None:  # not gated, or its pattern changed since the table was written
+            always.add(index)
+        for literal in literals or ():
+            needing[rule.lowered].setdefault(literal, set()).add(index)
+    plain, lowered = (
+        LiteralIndex({literal: frozenset(ix) for literal, ix in table.items()}) for table in needing
+    )
+    return frozenset(always), plain, lowered
+
+
+#: secret_gate.py: a rule none of whose required literals is in a text cannot match it
+_UNGATED, _PLAIN_LITERALS, _LOWERED_LITERALS = _literal_indexes()
 
 #: every kind a marker can name
 KINDS: frozenset[str] = frozenset().union(*(rule.all_kinds() for rule in _RULES))
@@ -73,7 +109,7 @@ class _Hit:
 
 def _lead_start(index: int, text: str, start: int) -> int | None:
     """Where rule `index`'s candidate begins, given its match begins at `start`."""
-    lead = _LEADS[index]
+    lead = _lead(index)
     if lead is None:
         return start
     found = lead.search(text, max(0, start - _RULES[index].lead_max), start)
@@ -133,17 +169,20 @@ def _accept(index: int, text: str, start: int, match: re.Match[str]) -> _Hit | N
     return _Hit(start, match.end(), match.span(group), inner or kind)
 
 
-def _hits(text: str, rules: range) -> list[_Hit]:
-    """Accepted secrets in `text`, leftmost first (then the first rule listed), none overlapping."""
-    lowered: str | None = None
+def _hits(text: str, rules: range, *, gated: bool = True) -> list[_Hit]:
+    """Accepted secrets in `text`, leftmost first (then the first rule listed), none overlapping.
+    gated=False tries every rule (what the gate must never differ from: the tests' yardstick)."""
+    lowered = _ascii_lower(text)
+    if gated:
+        possible = _PLAIN_LITERALS.keys_in(text) | _LOWERED_LITERALS.keys_in(lowered) | _UNGATED
+    else:
+        possible = set(rules)
     candidates: list[tuple[int, int, re.Match[str]]] = []
     for index in rules:
-        if _RULES[index].lowered:
-            lowered = _ascii_lower(text) if lowered is None else lowered
-            subject = lowered
-        else:
-            subject = text
-        for match in _COMPILED[index].finditer(subject):
+        if index not in possible:
+            continue  # finditer would find nothing (secret_gate.py): skipped in C, not tried
+        subject = lowered if _RULES[index].lowered else text
+        for match in _compiled(index).finditer(subject):
             start = _lead_start(index, text, match.start())
             if start is not None:
                 candidates.append((start, index, match))

@@ -55,6 +55,7 @@ __all__ = [
     "ReaderSpec",
     "all_readers",
     "get_reader",
+    "is_builtin",
     "merge_groups",
     "reader_names",
 ]
@@ -290,6 +291,12 @@ def get_reader(name: str) -> ReaderSpec:
             return reader
     known = ", ".join(reader_names())
     raise FatalError(f"unknown agent {name!r}: use one of {known}")
+
+
+def is_builtin(reader: object) -> bool:
+    """`reader` is one of the registered readers, not a test's stand-in (which runs in-process,
+    never in a worker)."""
+    return any(reader == spec for spec in READERS)
 
 
 def merge_groups(groups: Iterable[TranscriptGroup]) -> list[TranscriptGroup]:
