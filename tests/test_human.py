@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engram_ci.knowledge import human
+from engram_ci.knowledge.phrases import sentences
 
 
 @pytest.mark.parametrize(
@@ -77,7 +78,7 @@ def test_asked_is_whole_sentences_and_problems_are_found() -> None:
 def _said_as_before(text: str) -> tuple[str, ...]:
     """human._said before it remembered whether its last sentence announced a paste."""
     found: list[str] = []
-    for sentence in human.sentences(text[: human._READ_CHARS], min_words=2, min_chars=6):
+    for sentence in sentences(text[: human._READ_CHARS], min_words=2, min_chars=6):
         sentence = human.clean_markdown(sentence).rstrip("\\ ")
         if sentence.endswith(":") or (found and human._PASTE_RE.search(found[-1])):
             break

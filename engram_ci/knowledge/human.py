@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 
 from engram_ci.knowledge.bullets import clean_markdown, whole_sentences
-from engram_ci.knowledge.phrases import sentences
+from engram_ci.knowledge.phrases import iter_sentences
 
 __all__ = ["PREFERENCE_CAP", "asked", "correction", "preferences", "reports_problem"]
 
@@ -76,7 +76,7 @@ def _said(text: str) -> tuple[str, ...]:
     """The human's sentences, markdown folded, long pastes left out."""
     found: list[str] = []
     paste_follows = False  # _PASTE_RE on found[-1], asked once per sentence kept
-    for sentence in sentences(text[:_READ_CHARS], min_words=2, min_chars=6):
+    for sentence in iter_sentences(text[:_READ_CHARS], min_words=2, min_chars=6):
         sentence = clean_markdown(sentence).rstrip("\\ ")  # "\\" ends a line in Claude Code
         if sentence.endswith(":") or paste_follows:
             break  # "…do something like:", "does this doc page help?": a paste follows
