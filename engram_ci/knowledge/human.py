@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 
 from engram_ci.knowledge.bullets import clean_markdown, whole_sentences
-from engram_ci.knowledge.phrases import any_case, folded, iter_sentences, may_contain
+from engram_ci.knowledge.phrases import iter_sentences
 
 __all__ = ["PREFERENCE_CAP", "asked", "correction", "preferences", "reports_problem"]
 
@@ -31,13 +31,6 @@ _WANT_RE = re.compile(
     r"|make sure|must|prefer|only (use|run|work))\b",
     re.IGNORECASE,
 )
-#: words one of which every match of _WANT_RE holds: most sentences hold none, which a
-#: memchr scan of their lowered bytes tells faster than the regex (tests/test_human.py checks
-#: the regex's matches against them)
-_WANT_WORDS = any_case(
-    "love", "prefer", "rather", "like", "want", "don", "do not", "never", "always", "avoid",
-    "should", "need", "must", "let", "instead", "keep", "make sure", "only",
-)  # fmt: skip
 #: what a request needs besides its ask to state a lasting want: a constraint
 _CONSTRAINT_RE = re.compile(
     r"\b(keep(ing)? (it|the|them|this|that)|without|instead|rather than|don'?t|do not|never"
@@ -103,7 +96,7 @@ def preferences(text: str) -> list[str]:
     for sentence in _said(text):
         # (a code span needs a backtick: most sentences skip the sub() call)
         unquoted = _CODE_SPAN_RE.sub("", sentence) if "`" in sentence else sentence
-        if not may_contain(folded(unquoted), _WANT_WORDS) or not _WANT_RE.search(unquoted):
+        if not _WANT_RE.search(unquoted):
             continue  # "instead" inside `// TODO: hide it instead` is quoted, not said
         if sentence.endswith("?") and not _PROPOSAL_RE.search(sentence):
             continue  # a question asks; it does not state a want
