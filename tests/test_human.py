@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -141,3 +144,66 @@ _PREFERENCE_PIECES += [". ", "? ", "Could you ", "keep it simple", " without tab
 def test_preferences_answer_as_before(parts: list[str]) -> None:
     text = "".join(parts)
     assert human.preferences(text) == _preferences_as_before(text)
+
+
+_JUMPING = [human._WANT_RE, human._PASTE_RE, human._PROBLEM_RE]
+
+
+def _plain(jumping: re.Pattern[str]) -> re.Pattern[str]:
+    """The regex without _jumping's look-ahead: what it must answer as."""
+    found = re.fullmatch(r"\(\?=\[[^\]]+\]\)\(\?:(.*)\)", jumping.pattern, re.DOTALL)
+    assert found, jumping.pattern
+    return re.compile(found.group(1), re.IGNORECASE)
+
+
+def _first_chars(items: Any) -> tuple[set[str], bool]:
+    """The characters a match of parsed regex `items` can start with, and whether it can be
+    empty (only the constructs these regexes use: anything else fails the test)."""
+    chars: set[str] = set()
+    for op, arg in items:
+        name = str(op)
+        if name == "AT":  # \b, ^: zero-width
+            continue
+        if name == "LITERAL":
+            return chars | {chr(arg)}, False
+        if name == "SUBPATTERN":
+            found, empty = _first_chars(arg[-1])
+        elif name == "BRANCH":
+            found, empty = set(), False
+            for branch in arg[1]:
+                more, may_be_empty = _first_chars(branch)
+                found, empty = found | more, empty or may_be_empty
+        elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+            found, empty = _first_chars(arg[2])
+            empty = empty or arg[0] == 0
+        else:
+            raise AssertionError(f"{name} opens a match: extend _first_chars")
+        chars |= found
+        if not empty:
+            return chars, False
+    return chars, True
+
+
+@pytest.mark.parametrize("jumping", _JUMPING)
+def test_the_look_ahead_holds_every_letter_a_match_can_start_with(
+    jumping: re.Pattern[str],
+) -> None:
+    letters = re.fullmatch(r"\(\?=\[([^\]]+)\]\).*", jumping.pattern, re.DOTALL)
+    assert letters
+    starts, may_be_empty = _first_chars(re._parser.parse(_plain(jumping).pattern))  # type: ignore[attr-defined]
+    assert not may_be_empty
+    assert starts <= set(letters.group(1))
+
+
+@pytest.mark.parametrize("jumping", _JUMPING)
+@given(data=st.data())
+def test_the_look_ahead_letters_match_as_the_plain_regex_does(
+    jumping: re.Pattern[str], data: st.DataObject
+) -> None:
+    # a match of the plain regex somewhere in any text (odd cases such as "İ", "ſ" and the
+    # Kelvin sign included): the fast one finds the same span
+    plain = _plain(jumping)
+    around = st.text(alphabet=st.sampled_from("aZ .:(İıſ\u212a\n'"), max_size=6)
+    text = data.draw(around) + data.draw(st.from_regex(plain)) + data.draw(around)
+    expected, found = plain.search(text), jumping.search(text)
+    assert (found and found.span()) == (expected and expected.span())

@@ -18,18 +18,28 @@ from engram_ci.knowledge.phrases import iter_sentences
 __all__ = ["PREFERENCE_CAP", "asked", "correction", "preferences", "reports_problem"]
 
 PREFERENCE_CAP = 8
+
+
+def _jumping(letters: str, pattern: str) -> re.Pattern[str]:
+    """`pattern`, ignoring case, behind a look-ahead of the `letters` its matches can start
+    with: Python's re then skips to those letters instead of trying every alternative at
+    every position (about twice as fast on prompts). The same matches: keep the letters in
+    step with the alternatives (tests/test_human.py checks them)."""
+    return re.compile(f"(?=[{letters}])(?:{pattern})", re.IGNORECASE)
+
+
 #: the human states wants early: a long prompt goes on with pasted logs, docs and code
 _READ_CHARS = 800
 _SENTENCE_CHARS = 260
 #: a want, a convention, a constraint: "I'd like", "don't", "keep it", "use X instead"
-_WANT_RE = re.compile(
+_WANT_RE = _jumping(
+    "ilpwydnaskmor",
     r"\b(i'?d (love|prefer|rather)|i'?d like (to|it|the|a|an)\b|i (want|prefer|like)\b"
     r"|i don'?t (want|like|need|think)|^(please )?(don'?t|do not|never|always|avoid)"
     r"|(please|we|you) (don'?t|do not|never|always)|we (should|shouldn'?t|need|don'?t need|want"
     r"|must)|should (we|be|use|run|not|only|also)|let'?s (use|keep|do|go|not|make|stick|switch"
     r"|change|first|just)|instead|rather than|no need|keep(ing)? (it|the|them|this|that)"
     r"|make sure|must|prefer|only (use|run|work))\b",
-    re.IGNORECASE,
 )
 #: what a request needs besides its ask to state a lasting want: a constraint
 _CONSTRAINT_RE = re.compile(
@@ -39,10 +49,10 @@ _CONSTRAINT_RE = re.compile(
 )
 #: a sentence announcing pasted material (docs, logs, output): the sentences after it are not
 #: the human's words
-_PASTE_RE = re.compile(
+_PASTE_RE = _jumping(
+    "tbhm",
     r"\b(this|these|the following|below|here'?s|here is|man page)\b.*\b(docs?|page|output|logs?"
     r"|errors?|trace|diff|patch|har|messages?|snippet)\b",
-    re.IGNORECASE,
 )
 _CODE_SPAN_RE = re.compile(r"`[^`]*`")
 _REQUEST_RE = re.compile(r"^(hey \w+, )?(can|could|would|will) you\b|^please\b", re.IGNORECASE)
@@ -63,11 +73,11 @@ _PUSHBACK_RE = re.compile(
     re.IGNORECASE,
 )
 #: a prompt reporting that something broke: the reply that follows is a fix
-_PROBLEM_RE = re.compile(
+_PROBLEM_RE = _jumping(
+    "dinsefbclmuh:",
     r"(doesn'?t|does not|didn'?t|isn'?t|is not|still( doesn'?t)?|not) work|\b(error|errors|failed"
     r"|fails|failing|broken|blocked|crash(es|ed)?|lost|missing|unhappy|mysterious|stuck|hangs?"
     r"|hanging|nothing happens)\b|:\(",
-    re.IGNORECASE,
 )
 
 
