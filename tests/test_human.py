@@ -207,3 +207,17 @@ def test_the_look_ahead_letters_match_as_the_plain_regex_does(
     text = data.draw(around) + data.draw(st.from_regex(plain)) + data.draw(around)
     expected, found = plain.search(text), jumping.search(text)
     assert (found and found.span()) == (expected and expected.span())
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.sampled_from("a1_ {};=(:).\t'\"é٣\u2028"), max_size=4),
+            st.from_regex(human._CODE_RE),
+        ),
+        max_size=5,
+    )
+)
+def test_looks_like_code_answers_as_the_regex_does(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert human._looks_like_code(text) == bool(human._CODE_RE.search(text))
