@@ -22,7 +22,6 @@ __all__ = [
     "correction",
     "preferences",
     "reports_problem",
-    "sentences",
 ]
 
 PREFERENCE_CAP = 8

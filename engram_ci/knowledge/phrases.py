@@ -31,6 +31,7 @@ __all__ = [
     "Prose",
     "any_case",
     "folded",
+    "iter_sentences",
     "may_contain",
     "may_have_todo",
     "may_hold",
