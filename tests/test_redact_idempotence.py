@@ -122,6 +122,12 @@ def test_the_issue_counterexample_keeps_the_analytics_cookie() -> None:
     assert redact_text(once) == once
 
 
+def test_every_kind_s_marker_is_seen_as_one() -> None:
+    for kind in redact.KINDS:
+        marker = redact.MARKER.format(kind=kind)
+        assert redact._marker_edges(f"x {marker} y") == [2, 2 + len(marker)], kind
+
+
 def test_a_marker_lends_no_rule_its_name() -> None:
     """`[REDACTED:api-key]: x` is not `key: x`, nor `[REDACTED:pypi-token]=x` `token=x`."""
     for marker in ("[REDACTED:pypi-token]", "[REDACTED:api-key]", "[REDACTED:password]"):
