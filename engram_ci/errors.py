@@ -15,6 +15,8 @@ import errno
 from dataclasses import dataclass
 from typing import Literal
 
+__all__ = ["EXIT_BUG", "EXIT_OK", "EXIT_USER_ERROR", "FatalError", "Fix", "environment_error"]
+
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_BUG = 3

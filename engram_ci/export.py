@@ -23,6 +23,8 @@ from engram_ci.memory.archive import META_FILE, read_meta
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import require_project
 
+__all__ = ["FORMATS", "collect", "recall", "render", "session_metas", "summarize_projects"]
+
 log = logging.getLogger("engram_ci")
 
 FORMATS = ("json", "markdown", "html")

@@ -60,6 +60,8 @@ from engram_ci.transcripts.private import scrub_session
 from engram_ci.transcripts.project_names import engram_folder_name
 from engram_ci.transcripts.registry import Reader, get_reader, is_builtin, merge_groups
 
+__all__ = ["IngestOptions", "IngestReport", "default_readers", "run_ingest", "summary_lines"]
+
 log = logging.getLogger("engram_ci")
 
 UNKNOWN_TIME = "unknown"

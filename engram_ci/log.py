@@ -16,6 +16,18 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
+__all__ = [
+    "MASK",
+    "InertLines",
+    "configure",
+    "inert_streams",
+    "logger",
+    "mask",
+    "neutralise_commands",
+    "register_secret",
+    "registered_secrets",
+]
+
 logger = logging.getLogger("engram_ci")
 
 _SECRETS: set[str] = set()

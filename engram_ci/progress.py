@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
+__all__ = ["MB", "NullProgress", "Progress", "ProgressSink"]
+
 TTY_INTERVAL = 0.1  # seconds between redraws on a terminal (~10/s)
 PLAIN_INTERVAL = 5.0  # seconds between plain lines; a shorter run prints none
 BAR_WIDTH = 24

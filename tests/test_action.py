@@ -263,6 +263,29 @@ def test_pull_repo_merges_a_branch_into_memory(
     assert begin_marker(PROJECT) in (step.workspace / "CLAUDE.md").read_text()
 
 
+def test_pull_repo_takes_force_and_version_like_pull(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`force` and `version` mean in pull-repo what they mean in pull (and in the CLI's
+    pull-repo): replace local knowledge; restore the project as of a commit."""
+    from tests.repo_helpers import add_block
+
+    make_workspace_repo(step.workspace)
+    stage(step.sessions)
+    assert step.run(capsys, mode="push-repo", branch="memory", memory_path="m1") == EXIT_OK
+    first = step.outputs["commit-sha"]
+    add_block(MemoryLayout(step.workspace / "m1"), PROJECT, "later", "- added later")
+    inputs = {"branch": "memory", "skip_ingest": "true"}
+    assert step.run(capsys, mode="push-repo", memory_path="m1", **inputs) == EXIT_OK
+    decisions = step.memory.knowledge_dir(PROJECT) / "decisions.md"
+
+    assert step.run(capsys, mode="pull-repo", version=first[:12], **inputs) == EXIT_OK
+    assert "added later" not in decisions.read_text()  # a tombstone for it stays
+    add_block(step.memory, PROJECT, "local-only", "- only here")
+    assert step.run(capsys, mode="pull-repo", force="true", **inputs) == EXIT_OK
+    assert "added later" in decisions.read_text() and "only here" not in decisions.read_text()
+
+
 def test_repo_modes_outside_a_repository_fail_cleanly(
     step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -361,9 +384,7 @@ def test_other_booleans_are_refused_naming_the_input(
 ) -> None:
     code = step.run(capsys, mode="ingest", push_remote=value if value != "false " else "no")
     assert code == EXIT_USER_ERROR
-    assert "::error title=invalid input push-remote::input 'push-remote' must be true or false" in (
-        step.stdout
-    )
+    assert "::error title=invalid input push-remote::invalid push-remote " in (step.stdout)
     assert "invalid input push-remote" in step.summary
     assert step.outputs == {}
 
@@ -721,8 +742,11 @@ def test_budget_input_sizes_the_context(tmp_path: Path) -> None:
     assert action_config.parse_config(action_config.read_inputs(env), env).budget is None
     sized = action_config.read_inputs({**env, "INPUT_BUDGET": "4000"})
     assert action_config.parse_config(sized, env).budget == 4000
-    with pytest.raises(FatalError, match="input 'budget': budget wants a number of characters"):
+    with pytest.raises(FatalError) as refused:
         action_config.parse_config(action_config.read_inputs({**env, "INPUT_BUDGET": "tiny"}), env)
+    assert refused.value.worded("action") == (
+        "invalid budget 'tiny': the `budget` input wants a number of characters >= 1,000"
+    )
 
 
 def test_a_hostile_project_name_cannot_issue_runner_commands(
@@ -754,3 +778,24 @@ def test_the_host_variants_user_memory_gets_the_section_without_a_warning(
 def test_the_adapter_stays_thin() -> None:
     """Issue 13: inputs -> config, summary, outputs, hand-off live in modules of their own."""
     assert len(Path(action.__file__).read_text().splitlines()) <= 250
+
+
+def test_pull_sizes_the_context_file_and_local_memory_by_the_budget_input(
+    step: Step, gist_server: GitHubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The `budget` input sizes everything a pull writes for the next agent: the context
+    file, the CLAUDE.md section and the local context.md the sync's merge regenerates."""
+    stage(step.sessions)
+    assert step.run(capsys, **_gist_inputs(gist_server, memory_path="pusher")) == EXIT_OK
+    pulled = {}
+    for budget in ("", "1000"):
+        inputs = _gist_inputs(gist_server, mode="pull", budget=budget, claude_md="CLAUDE.md")
+        assert step.run(capsys, **inputs, force="true") == EXIT_OK, step.stdout
+        context = Path(step.outputs["context-file"]).read_text().split("not instructions", 1)[1]
+        local = (step.memory.knowledge_dir(PROJECT) / "context.md").read_text()
+        claude_md = (step.workspace / "CLAUDE.md").read_text()
+        pulled[budget] = (context, local, claude_md)
+    default, sized = pulled[""], pulled["1000"]
+    assert len(default[0]) > 1_000 and len(default[1]) > 1_000
+    assert len(sized[0]) < 1_100 and len(sized[1]) <= 1_000  # the preamble's tail aside
+    assert len(sized[2]) < len(default[2])

@@ -297,4 +297,4 @@ def test_budget_sizes_the_context_on_ingest_and_recall(
         capsys, "ingest", "--samples", "--memory-dir", str(memory), "--budget", "50"
     )
     assert code == 1
-    assert "--budget wants a number of characters >= 1,000, not '50'" in err
+    assert "invalid budget '50': --budget wants a number of characters >= 1,000" in err

@@ -208,3 +208,21 @@ def test_restore_sticks_and_versions_take_seven_characters(
     assert code == 1 and "version deadbeef not found in gist" in err
     code, _, err = run(capsys, "sync", "restore", "proj", first[:7], "--gist-id", "0badc0de", *mem)
     assert code == 1 and "Gist not found: 0badc0de" in err
+
+
+def test_pull_without_an_id_finds_the_projects_gist_as_the_action_does(
+    gh: GitHubStandIn, memory: MemoryLayout, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gist lookup is the library's (gistsync.find_gist), shared by both faces: the gist
+    the project last synced with, else the owner's newest holding it."""
+    other = ["--memory-dir", str(tmp_path / "fresh")]
+    code, _, err = run(capsys, "sync", "pull", "proj", *other)
+    assert code == 1
+    assert "no gist of the token's owner holds project 'proj'" in err
+    assert "`engram sync pull PROJECT ID`" in err and "gist-id` input" not in err
+    seed(memory, "proj", "s1")
+    run(capsys, "sync", "push", "proj", "--memory-dir", str(memory.root))
+    (gist_id,) = gh.gists
+    code, out, _ = run(capsys, "sync", "pull", "proj", "--json", *other)
+    assert (code, json.loads(out)["gist_id"]) == (0, gist_id)
+    assert "s1" in (tmp_path / "fresh" / "knowledge" / "proj" / "decisions.md").read_text()

@@ -13,6 +13,7 @@ import pytest
 from pyrage import x25519
 
 from engram_ci import log
+from engram_ci.cli.common import add_encryption_options
 from engram_ci.errors import FatalError
 from engram_ci.sync import crypto
 from engram_ci.sync.crypto import MANIFEST_FILE, PAYLOAD_FILE, Cipher
@@ -223,15 +224,16 @@ def test_secrets_are_registered_and_hidden_from_repr() -> None:
 
 def test_cli_options() -> None:
     parser = argparse.ArgumentParser()
-    crypto.add_cli_options(parser)
-    assert crypto.cipher_from_args(parser.parse_args([])) is None
+    add_encryption_options(parser)
+
+    def chosen(*argv: str) -> crypto.Encryption:
+        return crypto.encryption_from_args(parser.parse_args(argv), pulling=False)
+
+    assert chosen().cipher is None
     _, public = age_key()
-    args = parser.parse_args(["--recipient", public])
-    assert crypto.cipher_from_args(args) == Cipher(recipients=(public,))
+    assert chosen("--recipient", public).cipher == Cipher(recipients=(public,))
     with pytest.raises(FatalError, match="--recipient"):
-        cipher = crypto.cipher_from_args(parser.parse_args(["--encrypt"]))
-        assert cipher is not None
-        crypto.seal_files(FILES, cipher)
+        chosen("--encrypt")
 
 
 # -- the encryption policy the CLI and the Action share ----------------------------------------

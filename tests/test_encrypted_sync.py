@@ -177,8 +177,10 @@ def test_gist_pull_with_a_wrong_or_missing_key_touches_nothing(
     stranger = Cipher(identities=(new_key()[0],))
     with pytest.raises(FatalError, match="none of your identities"):
         gistsync.pull(b.root, P, gist_id, cipher=stranger)
-    with pytest.raises(FatalError, match="encrypted"):
+    with pytest.raises(FatalError, match="encrypted") as keyless:
         gistsync.pull(b.root, P, gist_id)
+    assert "--identity FILE (or $ENGRAM_AGE_IDENTITY)" in keyless.value.worded("cli")
+    assert "the `identity` input (or $ENGRAM_AGE_IDENTITY)" in keyless.value.worded("action")
     with pytest.raises(FatalError, match="none of your identities"):
         gistsync.push(b.root, P, gist_id=gist_id, cipher=stranger)
     assert snapshot(b.root) == before

@@ -9,6 +9,8 @@ inside a function counts too.
 from __future__ import annotations
 
 import ast
+import importlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,7 +38,7 @@ STAGE_OF_TOP_LEVEL = {
     "progress": "base",
     "workers": "base",
     "deadline": "base",
-    "options": "base",  # option values both faces accept (provider choices)
+    "options": "faces",  # the option table both faces read (its parsers use lower stages)
     "ingest": "ingest",
     "export": "ingest",
     "importer": "ingest",
@@ -93,3 +95,77 @@ def test_every_top_level_module_has_a_stage() -> None:
     for path in PACKAGE.iterdir():
         if path.is_dir() and (path / "__init__.py").exists():
             assert stage_of(f"engram_ci.{path.name}") in ORDER, path.name
+
+
+# -- the public surface: every module says what it exports, and nobody reaches past that --------
+
+MODULES = {module_name(path): path for path in SOURCES}
+#: a module's own attributes, never part of anything's surface
+_DUNDERS = {"__file__", "__name__", "__path__", "__doc__", "__spec__"}
+
+
+def declared_all(path: Path) -> list[str] | None:
+    """The literal `__all__` the module assigns at its top level, or None."""
+    for node in ast.parse(path.read_text()).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        targets = node.targets if isinstance(node, ast.Assign) else [target]
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            value = node.value
+            assert isinstance(value, ast.List | ast.Tuple), f"{path}: __all__ is no literal list"
+            return [ast.literal_eval(e) for e in value.elts]
+    return None
+
+
+def names_taken(path: Path) -> Iterator[tuple[str, str]]:
+    """(module, name) for every name `path` takes from another engram_ci module: imported
+    from it, or read as an attribute of the module imported under a name."""
+    tree = ast.parse(path.read_text())
+    here = module_name(path) if path.is_relative_to(PACKAGE) else None
+    bound: dict[str, str] = {}  # local name -> the engram_ci module it is
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("engram_ci"):
+            assert node.module is not None
+            for alias in node.names:
+                if f"{node.module}.{alias.name}" in MODULES:
+                    bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                elif node.module != here:
+                    yield node.module, alias.name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("engram_ci") and alias.asname:
+                    bound[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            module = bound.get(node.value.id)
+            if module and module != here and f"{module}.{node.attr}" not in MODULES:
+                yield module, node.attr
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_every_module_declares_its_public_names(path: Path) -> None:
+    declared = declared_all(path)
+    assert declared is not None, f"{path.relative_to(ROOT)} has no __all__"
+    assert len(set(declared)) == len(declared), "a name listed twice"
+    if path.name == "__main__.py":  # runs when imported; exports nothing
+        assert declared == []
+        return
+    module = importlib.import_module(module_name(path))
+    missing = [name for name in declared if not hasattr(module, name)]
+    assert not missing, f"{path.relative_to(ROOT)}: __all__ names what it lacks: {missing}"
+
+
+def test_no_module_takes_a_name_another_does_not_export() -> None:
+    """engram_ci's modules take only what a module exports; a test may also reach a private
+    helper (`_name`) it must pin, never a public name left out of `__all__`."""
+    exported = {name: declared_all(path) or [] for name, path in MODULES.items()}
+    tests = sorted((ROOT / "tests").rglob("*.py"))
+    reached = []
+    for path in [*SOURCES, *tests]:
+        in_package = path.is_relative_to(PACKAGE)
+        for module, name in names_taken(path):
+            if name in _DUNDERS or name in exported.get(module, [name]):
+                continue
+            if not in_package and name.startswith("_"):
+                continue
+            reached.append(f"{path.relative_to(ROOT)}: {module}.{name}")
+    assert not reached, "taken but not in the module's __all__:\n" + "\n".join(reached)

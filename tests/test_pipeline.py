@@ -238,3 +238,28 @@ def test_ingest_racing_push_repo_and_pull_repo_loses_nothing(tmp_path: Path, rou
     reposync.push_repo(memory.root, project, repo, branch="shared", push_remote=True)
     shown = git(remote, "show", f"shared:{project}/decisions.md")
     assert "local-decisions" in shown and "remote-decisions" in shown
+
+
+def test_a_sync_writes_the_local_context_at_the_users_budget(tmp_path: Path) -> None:
+    """A merge synthesises context.md at the default size, which is what the store keeps
+    (so two budgets never make a revision each); local memory gets the size asked for."""
+    from engram_ci.knowledge.blocks import CONTEXT_FILE
+    from engram_ci.knowledge.context import DEFAULT_BUDGET
+
+    layout = MemoryLayout(tmp_path / "pusher")
+    for n in range(80):
+        body = f"- Decided to keep module {n} flat because the reviewers asked for it twice"
+        add_block(layout, P, f"s{n}", body, timestamp=f"2025-01-{n % 28 + 1:02d}T00:00:00Z")
+    store = MemoryStore()
+    Pipeline(layout, store, context_budget=1_000).push(P)
+    stored = store.files[CONTEXT_FILE]
+    assert 1_000 < len(stored) <= DEFAULT_BUDGET
+    assert len(read_local(layout, P)[CONTEXT_FILE]) <= 1_000
+    Pipeline(layout, store, context_budget=1_000).push(P)
+    assert store.version == 1  # the local size is no change to upload
+
+    puller = MemoryLayout(tmp_path / "puller")
+    Pipeline(puller, store, context_budget=1_500).pull(P)
+    assert 1_000 < len(read_local(puller, P)[CONTEXT_FILE]) <= 1_500
+    Pipeline(puller, store).pull(P, force=True)
+    assert read_local(puller, P)[CONTEXT_FILE] == stored

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from engram_ci.errors import FatalError
 from engram_ci.sync.git_repo import GitRepo
 from engram_ci.sync.repoinit import STRATEGIES, default_branch, ensure_merge_setup
 
@@ -52,3 +55,8 @@ def test_default_branch_prefers_the_checked_out_one_then_the_remotes(tmp_path: P
     git(path, "checkout", "-q", "--detach")
     with GitRepo.open(path) as repo:
         assert default_branch(repo) == "trunk"  # detached: what origin's HEAD names
+    git(path, "symbolic-ref", "-d", "refs/remotes/origin/HEAD")
+    with GitRepo.open(path) as repo, pytest.raises(FatalError) as detached:
+        default_branch(repo)  # detached, nothing names a branch: each face says how to
+    assert detached.value.worded("cli").endswith("name the branch with --branch NAME")
+    assert detached.value.worded("action").endswith("name the branch with the `branch` input")

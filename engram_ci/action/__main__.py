@@ -4,4 +4,6 @@ import sys
 
 from engram_ci.action.adapter import main
 
+__all__: list[str] = []
+
 raise SystemExit(main(sys.argv[1:]))

@@ -17,7 +17,7 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engram_ci import log
 from engram_ci.action import summary as job_summary
@@ -127,56 +127,43 @@ def _sync(config: ActionConfig, outcome: Outcome) -> None:
         identities=config.identities,
         passphrase=config.passphrase,
     )
+    # what every mode passes: the token, the keys and the size of the local context.md
+    shared: dict[str, Any] = {"token": config.token, "cipher": keys.cipher, "budget": config.budget}
+    if not config.pulling:
+        shared["encrypt"] = keys.encrypt
+    where = (config.memory_dir, config.project)
+    gist: dict[str, Any] = {"token": config.token, "api_url": config.api_url}
     if config.mode == "push":
         outcome.gist = gistsync.push(
-            config.memory_dir,
-            config.project,
-            gist_id=config.gist_id,
-            description=config.description,
-            token=config.token,
-            api_url=config.api_url,
-            cipher=keys.cipher,
-            encrypt=keys.encrypt,
+            *where, gist_id=config.gist_id, description=config.description, **shared | gist
         )
     elif config.mode == "pull":
         try:
-            gist_id = config.gist_id or gistsync.find_gist(
-                config.memory_dir, config.project, token=config.token, api_url=config.api_url
-            )
+            gist_id = config.gist_id or gistsync.find_gist(*where, **gist)
         except StoreNotFound:
             outcome.noop = f"no gist holds {config.project!r} yet (the first push makes one)"
             return
         outcome.gist = gistsync.pull(
-            config.memory_dir,
-            config.project,
-            gist_id,
-            force=config.force,
-            version=config.version,
-            token=config.token,
-            api_url=config.api_url,
-            cipher=keys.cipher,
+            *where, gist_id, force=config.force, version=config.version, **shared | gist
         )
     elif config.mode == "push-repo":
         outcome.repo = reposync.push_repo(
-            config.memory_dir,
-            config.project,
+            *where,
             config.repo_path,
             branch=config.branch,
             message=config.message,
             push_remote=config.push_remote,
-            token=config.token,
-            cipher=keys.cipher,
-            encrypt=keys.encrypt,
+            **shared,
         )
     else:
         outcome.repo = reposync.pull_repo(
-            config.memory_dir,
-            config.project,
+            *where,
             config.repo_path,
             branch=config.branch,
             fetch_remote=config.fetch_remote,
-            token=config.token,
-            cipher=keys.cipher,
+            force=config.force,
+            version=config.version,
+            **shared,
         )
 
 
@@ -184,11 +171,15 @@ def _hand_off(config: ActionConfig, layout: MemoryLayout, outcome: Outcome) -> N
     from engram_ci.action.handoff import write_claude_md, write_context_file
 
     if config.context_file is not None:
-        write_context_file(layout, config.project, config.context_file)
+        write_context_file(layout, config.project, config.context_file, budget=config.budget)
         outcome.context_file = config.host.to_host(config.context_file)
     if config.claude_md is not None:
         outcome.claude_md_changed = write_claude_md(
-            layout, config.project, config.claude_md, workspace=config.workspace
+            layout,
+            config.project,
+            config.claude_md,
+            workspace=config.workspace,
+            budget=config.budget,
         )
 
 

@@ -14,11 +14,13 @@ from urllib.parse import quote
 
 from engram_ci.errors import FatalError
 from engram_ci.knowledge.blocks import CONTEXT_FILE
-from engram_ci.knowledge.context import synthesize
+from engram_ci.knowledge.context import DEFAULT_BUDGET, synthesize
 from engram_ci.memory import projectfiles
 from engram_ci.memory.fsutil import atomic_write_text, read_text_if_exists
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts.model import check_project_name
+
+__all__ = ["END_MARKER", "begin_marker", "render_section", "replace_section", "write_context"]
 
 _MARKER_PREFIX = "<!-- engram-ci:"
 END_MARKER = "<!-- engram-ci:end -->"
@@ -33,14 +35,15 @@ def begin_marker(project: str) -> str:
     return f"<!-- engram-ci:begin project={quote(project, safe='')} -->"
 
 
-def project_context(layout: MemoryLayout, project: str) -> str:
-    """The project's context.md, or one synthesised from its knowledge files."""
+def project_context(layout: MemoryLayout, project: str, budget: int | None = None) -> str:
+    """The project's context.md, or one synthesised from its knowledge files (always, at
+    that size, when a budget is asked for)."""
     project = check_project_name(project)
     text = read_text_if_exists(layout.knowledge_dir(project) / CONTEXT_FILE)
-    if text and text.strip():
+    if budget is None and text and text.strip():
         return text
     categories = projectfiles.parse_categories(projectfiles.read_local(layout, project))
-    return synthesize(project, categories)
+    return synthesize(project, categories, budget or DEFAULT_BUDGET)
 
 
 def render_section(project: str, context_text: str) -> str:
@@ -71,13 +74,16 @@ def replace_section(document: str, project: str, section: str) -> str:
     return document[: found.start()] + section + document[end + len(END_MARKER) :]
 
 
-def write_context(layout: MemoryLayout, project: str, path: Path) -> bool:
-    """Write the project's context into `path`'s marked section; True when the file changed.
+def write_context(
+    layout: MemoryLayout, project: str, path: Path, *, budget: int | None = None
+) -> bool:
+    """Write the project's context (sized to `budget`, when given) into `path`'s marked
+    section; True when the file changed.
 
     Atomic (readers see the old file or the new one) and keeps the file's permissions.
     """
     current = read_text_if_exists(path)
-    section = render_section(project, project_context(layout, project))
+    section = render_section(project, project_context(layout, project, budget))
     updated = replace_section(current or "", project, section)
     if updated == current:
         return False

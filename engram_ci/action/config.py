@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engram_ci.errors import FatalError
-from engram_ci.options import PROVIDERS, provider_or_none
+from engram_ci.options import OPTIONS, Option, provider_or_none
 
 __all__ = [
+    "ACTION_ONLY_INPUTS",
     "INPUT_DEFAULTS",
     "MODES",
     "PULL_MODES",
@@ -40,39 +41,31 @@ __all__ = [
 MODES = ("push", "pull", "push-repo", "pull-repo", "ingest")
 PULL_MODES = ("pull", "pull-repo")
 RUNNER_TEMP = "${{ runner.temp }}"
+#: action.yml's inputs that are no shared option (engram_ci.options), each with its default
+#: and why the CLI has no such option
+ACTION_ONLY_INPUTS: dict[str, tuple[str, str]] = {
+    "mode": ("push", "the CLI has a command per mode"),
+    "project": ("", "the repository's name; the CLI names the project as an argument"),
+    "repo-path": (".", "the CLI's repo commands take the repo's PATH as an argument"),
+    "api-url": ("", "GITHUB_API_URL, which the CLI reads too"),
+    "sessions-path": (
+        f"{RUNNER_TEMP}/engram-sessions",
+        "the CLI's --sessions-dir, --codex-dir, ... come from the reader registry",
+    ),
+    "codex-sessions-path": ("", "the CLI's --codex-dir comes from the reader registry"),
+    "execution-file": ("", "claude-code-action's output; the CLI reads a folder of them"),
+    "skip-ingest": ("false", "the CLI runs ingest and sync as separate commands"),
+    "context-file": (f"{RUNNER_TEMP}/engram-context.md", "the CLI prints it: `engram recall`"),
+    "claude-md": ("", "the CLI writes it with `engram recall --into FILE`"),
+    "passphrase": ("", "a secret: the CLI reads $ENGRAM_PASSPHRASE, never argv"),
+    "git-user-name": ("", "the CLI commits as the repository's git config says"),
+    "git-user-email": ("", "the CLI commits as the repository's git config says"),
+    "runner-temp": (RUNNER_TEMP, "the runner's temp folder as the host sees it"),
+}
 #: every input action.yml declares (tests keep the two in step), with the adapter's default
 INPUT_DEFAULTS: dict[str, str] = {
-    "mode": "push",
-    "project": "",  # the repository's name
-    "gist-id": "",
-    "version": "",
-    "repo-path": ".",
-    "branch": "",
-    "token": "",
-    "api-url": "",  # GITHUB_API_URL
-    "sessions-path": f"{RUNNER_TEMP}/engram-sessions",
-    "codex-sessions-path": "",
-    "execution-file": "",
-    "memory-path": f"{RUNNER_TEMP}/engram-memory",
-    "skip-ingest": "false",
-    "description": "",
-    "message": "",
-    "push-remote": "false",
-    "fetch-remote": "false",
-    "force": "false",
-    "provider": "offline",
-    "provider-url": "",
-    "model": "",
-    "budget": "",  # context.DEFAULT_BUDGET
-    "context-file": f"{RUNNER_TEMP}/engram-context.md",
-    "claude-md": "",
-    "encrypt": "false",
-    "recipients": "",
-    "identity": "",
-    "passphrase": "",
-    "git-user-name": "",  # the repository's identity, else engram-ci's
-    "git-user-email": "",
-    "runner-temp": RUNNER_TEMP,
+    **{o.action_input: o.input_default for o in OPTIONS.values() if o.action_input},
+    **{name: default for name, (default, _) in ACTION_ONLY_INPUTS.items()},
 }
 SECRET_INPUTS = ("token", "passphrase", "identity")
 #: provider keys reach the container through the step's env; mask them too
@@ -183,16 +176,20 @@ def _invalid(name: str, message: str) -> FatalError:
     return FatalError(message, title=f"invalid input {name}")
 
 
+def _spec(name: str) -> Option:
+    """The shared option behind input `name`; an Action-only input gets a spec of its own."""
+    shared = OPTIONS.get(name)
+    return shared if shared and shared.action_input == name else Option(name, "", flag=None)
+
+
 def _bool(raw: Mapping[str, str], name: str) -> bool:
     value = raw[name].strip() or INPUT_DEFAULTS[name]
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise _invalid(
-        name,
-        f"input {name!r} must be true or false (YAML 1.2 core schema: true | True | TRUE | "
-        f"false | False | FALSE), got {value!r}",
+    raise _spec(name).invalid(
+        value, "true or false (YAML 1.2 core schema: true | True | TRUE | false | False | FALSE)"
     )
 
 
@@ -216,6 +213,18 @@ class _Reader:
 
     def paths(self, name: str) -> tuple[Path, ...]:
         return tuple(self.path(p) for p in self.lines(name))
+
+    def value(self, name: str) -> object:
+        """A shared option's value: its parser and choices, as the CLI's flag has them."""
+        return _spec(name).value(self.text(name) or "")
+
+    def choice(self, name: str) -> str | None:
+        value = self.value(name)
+        return value if isinstance(value, str) else None
+
+    def number(self, name: str) -> int | None:
+        value = self.value(name)
+        return value if isinstance(value, int) else None
 
     def optional_path(self, name: str) -> Path | None:
         value = self.text(name)
@@ -241,9 +250,6 @@ def parse_config(
             "no project: set the `project` input (GITHUB_REPOSITORY is not set either)",
             title="missing input project",
         )
-    provider = read.text("provider")
-    if provider not in PROVIDERS:
-        raise _invalid("provider", f"unknown provider {provider!r}: use {', '.join(PROVIDERS)}")
     repo_path = read.path(read.text("repo-path") or ".")
     server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     is_workspace_repo = bool(repository) and repo_path.resolve() == workspace.resolve()
@@ -267,10 +273,10 @@ def parse_config(
         push_remote=_bool(raw, "push-remote"),
         fetch_remote=_bool(raw, "fetch-remote"),
         force=_bool(raw, "force"),
-        provider=provider_or_none(provider),
+        provider=provider_or_none(read.choice("provider")),
         provider_url=read.text("provider-url"),
         model=read.text("model"),
-        budget=_budget(read.text("budget")),
+        budget=read.number("budget"),
         context_file=read.optional_path("context-file"),
         claude_md=read.optional_path("claude-md"),
         encrypt=_bool(raw, "encrypt"),
@@ -282,17 +288,6 @@ def parse_config(
         event=env.get("GITHUB_EVENT_NAME", ""),
         host=HostPaths(Path(runner_temp), Path(host_temp) if host_temp else None),
     )
-
-
-def _budget(value: str | None) -> int | None:
-    from engram_ci.knowledge.context import parse_budget
-
-    if value is None:
-        return None
-    try:
-        return parse_budget(value)
-    except ValueError as error:
-        raise _invalid("budget", f"input 'budget': {error}") from None
 
 
 def _identities(value: str) -> tuple[str, ...]:

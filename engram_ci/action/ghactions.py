@@ -23,6 +23,8 @@ from actions_toolkit.file_command import prepare_key_value_message
 from engram_ci.log import neutralise_commands
 from engram_ci.sync.secret_shapes import secret_name_kind
 
+__all__ = ["SUMMARY_LIMIT", "AnnotationFormatter", "Runner", "parse_file_command"]
+
 #: the shell's own variables whose names only look like secrets (PWD: the working directory)
 _SHELL_STATE = frozenset({"PWD", "OLDPWD"})
 #: the runner's own tokens, masked like any other

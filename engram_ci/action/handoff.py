@@ -20,7 +20,7 @@ from pathlib import Path
 from engram_ci.memory.fsutil import atomic_write_text
 from engram_ci.memory.paths import MemoryLayout
 
-__all__ = ["PREAMBLE", "write_claude_md", "write_context_file"]
+__all__ = ["NO_MEMORY", "PREAMBLE", "write_claude_md", "write_context_file"]
 
 log = logging.getLogger("engram_ci")
 
@@ -33,17 +33,25 @@ PREAMBLE = (
 NO_MEMORY = "No shared memory for this project yet: this run's work will start it.\n"
 
 
-def write_context_file(layout: MemoryLayout, project: str, path: Path) -> None:
-    """The project's context (what `engram recall` prints) under a preamble, atomically."""
+def write_context_file(
+    layout: MemoryLayout, project: str, path: Path, *, budget: int | None = None
+) -> None:
+    """The project's context (what `engram recall [--budget N]` prints) under a preamble,
+    atomically."""
     from engram_ci import export
 
     known = project in layout.projects()
-    body = export.recall(layout, project) if known else NO_MEMORY
+    body = export.recall(layout, project, budget=budget) if known else NO_MEMORY
     atomic_write_text(path, PREAMBLE.format(project=project) + body, mode=0o644)
 
 
 def write_claude_md(
-    layout: MemoryLayout, project: str, path: Path, *, workspace: Path
+    layout: MemoryLayout,
+    project: str,
+    path: Path,
+    *,
+    workspace: Path,
+    budget: int | None = None,
 ) -> bool | None:
     """The marked section in `path`; True when it changed, None when there is no memory."""
     from engram_ci.action.claudemd import write_context
@@ -57,4 +65,4 @@ def write_claude_md(
         )
     if project not in layout.projects():
         return None
-    return write_context(layout, project, path)
+    return write_context(layout, project, path, budget=budget)

@@ -23,9 +23,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 from engram_ci import __version__, log
 from engram_ci.errors import EXIT_BUG, EXIT_USER_ERROR, FatalError, environment_error
+from engram_ci.options import add_option
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
+
+__all__ = ["COMMANDS", "SYNC_COMMANDS", "build_parser", "main"]
 
 #: the module whose register() adds each command, in `engram --help` order: a new command
 #: is added there and named here. "sync" is the group of SYNC_COMMANDS.
@@ -55,12 +58,7 @@ class _Parser(argparse.ArgumentParser):
 def common_options() -> argparse.ArgumentParser:
     """Options every command accepts, before or after the subcommand name."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--memory-dir",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="memory root (default: $ENGRAM_MEMORY_DIR, else ~/memory)",
-    )
+    add_option(common, "memory-path", default=argparse.SUPPRESS)
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="more detail"
     )

@@ -6,15 +6,26 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from engram_ci.errors import FatalError
 from engram_ci.log import register_secret
 from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
+from engram_ci.options import add_option
 
-if TYPE_CHECKING:
-    #: the type argparse gives `add_subparsers()`; named once here
-    Subparsers: TypeAlias = argparse._SubParsersAction[Any]
+__all__ = [
+    "Subparsers",
+    "add_encryption_options",
+    "add_pull_options",
+    "add_sync_options",
+    "layout_from",
+    "print_json",
+    "read_token_option",
+]
+
+#: the type argparse gives `add_subparsers()`; named once here (a string: argparse's class
+#: takes no type arguments at run time)
+Subparsers: TypeAlias = "argparse._SubParsersAction[Any]"
 
 
 def layout_from(args: argparse.Namespace) -> MemoryLayout:
@@ -55,24 +66,27 @@ def read_token_option(source: str | None, *, option: str = "--token") -> str | N
     return token
 
 
-def context_budget(text: str) -> int:
-    """argparse type of --budget: context.md's size in characters."""
-    from engram_ci.knowledge.context import parse_budget
-
-    try:
-        return parse_budget(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"--{error}") from None
+def add_encryption_options(parser: argparse.ArgumentParser) -> None:
+    """--encrypt, --recipient, --identity for a sync command (crypto.encryption_from_args)."""
+    group = parser.add_argument_group("end-to-end encryption (age)")
+    for name in ("encrypt", "recipients", "identity"):
+        add_option(group, name)
 
 
-def add_budget_option(parser: argparse.ArgumentParser) -> None:
-    # imported here: only the commands with a --budget need knowledge's context module
-    from engram_ci.knowledge.context import DEFAULT_BUDGET
+def add_sync_options(parser: argparse.ArgumentParser, *, adopt: str | None) -> None:
+    """What every push and pull takes: --adopt (when the command can adopt), --json,
+    --budget and the encryption options."""
+    if adopt is not None:
+        parser.add_argument("--adopt", action="store_true", help=adopt)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_option(parser, "budget")  # the local context.md's: the store keeps the default
+    add_encryption_options(parser)
 
-    parser.add_argument(
-        "--budget",
-        type=context_budget,
-        default=None,
-        metavar="N",
-        help=f"context.md's size in characters (default: {DEFAULT_BUDGET}, about 1,500 tokens)",
-    )
+
+def add_pull_options(
+    parser: argparse.ArgumentParser, *, version: str, metavar: str, adopt: str | None
+) -> None:
+    """A pull's options, whatever the store: --force, --version and add_sync_options'."""
+    add_option(parser, "force", help="replace local files instead of merging")
+    add_option(parser, "version", metavar=metavar, help=version)
+    add_sync_options(parser, adopt=adopt)

@@ -15,6 +15,8 @@ from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
 
+__all__ = ["register"]
+
 
 def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(

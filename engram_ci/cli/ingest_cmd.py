@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci.cli.common import add_budget_option, print_json
+from engram_ci.cli.common import print_json
 from engram_ci.errors import FatalError
 from engram_ci.memory.paths import resolve_memory_dir
-from engram_ci.options import PROVIDERS, provider_or_none
+from engram_ci.options import add_option, provider_or_none
 from engram_ci.progress import Progress
-from engram_ci.transcripts.project_names import PROJECT_NAME_RULES
 from engram_ci.transcripts.registry import ReaderSpec, all_readers, reader_names
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
     from engram_ci.ingest import IngestOptions
+
+__all__ = ["register", "samples_dir"]
 
 
 def samples_dir() -> Path:
@@ -45,20 +45,9 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--project", metavar="P", help="only ingest sessions of project P (none: an error)"
     )
-    parser.add_argument(
-        "--since",
-        type=parse_duration,
-        metavar="DURATION",
-        help="only transcripts modified within DURATION, e.g. 5m, 2h, 1d (what hooks run)",
-    )
-    parser.add_argument(
-        "--project-name",
-        choices=PROJECT_NAME_RULES,
-        default="cwd",
-        help="name projects by the session cwd's last component (cwd, default) or as "
-        "upstream engram decodes the transcript folder (engram), so both tools agree",
-    )
-    parser.add_argument("--force", action="store_true", help="re-ingest unchanged transcripts")
+    add_option(parser, "since")
+    add_option(parser, "project-name")
+    add_option(parser, "force", help="re-ingest unchanged transcripts")
     parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
     parser.add_argument("--skip-knowledge", action="store_true", help="archive conversations only")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -80,14 +69,8 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled sample transcripts"
     )
-    parser.add_argument(
-        "--provider",
-        choices=PROVIDERS,
-        default=None,
-        help="knowledge extractor (default offline; LLM keys from ANTHROPIC_API_KEY etc.)",
-    )
-    parser.add_argument("--provider-url", metavar="URL", help="the LLM endpoint to use")
-    parser.add_argument("--model", metavar="M", help="the LLM model name")
+    for name in ("provider", "provider-url", "model"):
+        add_option(parser, name)
     parser.add_argument(
         "--no-codex",
         action="store_true",
@@ -99,38 +82,9 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         help="file sessions run in a git worktree (<repo>/worktrees/<name>, "
         "<repo>/.claude/worktrees/<name>) under the worktree's name, not the repository's",
     )
-    parser.add_argument(
-        "--jobs",
-        type=_positive_int,
-        metavar="N",
-        help="worker processes for reading and extracting (default: one per CPU)",
-    )
-    add_budget_option(parser)
+    add_option(parser, "jobs")
+    add_option(parser, "budget")
     parser.set_defaults(handler=run)
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> float:
-    """`30s`, `5m`, `2h`, `1d`, `1w` (a bare number is seconds) -> seconds."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if not match:
-        raise argparse.ArgumentTypeError(
-            f"--since wants a duration like 30s, 5m, 2h or 1d, not {text!r}"
-        )
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--jobs wants a whole number >= 1, not {text!r}")
-    return value
 
 
 def _dest(option: str) -> str:

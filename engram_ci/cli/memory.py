@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engram_ci import export
-from engram_ci.cli.common import add_budget_option, layout_from, print_json
+from engram_ci.cli.common import layout_from, print_json
 from engram_ci.memory.fsutil import atomic_write_text
+from engram_ci.options import add_option
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
+
+__all__ = ["register"]
 
 
 def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -34,7 +37,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         type=Path,
         help="write it into a marked section of FILE (e.g. CLAUDE.md), replaced on each run",
     )
-    add_budget_option(recall)
+    add_option(recall, "budget")
     recall.set_defaults(handler=run_recall)
 
     exporter = subparsers.add_parser(
@@ -86,7 +89,9 @@ def run_recall(args: argparse.Namespace) -> int:
 
     layout = layout_from(args)
     export.recall(layout, args.project)  # unknown project: the same one-line error as recall
-    changed = claudemd.write_context(layout, args.project, args.into.expanduser())
+    changed = claudemd.write_context(
+        layout, args.project, args.into.expanduser(), budget=args.budget
+    )
     print(f"{'updated' if changed else 'unchanged'} {args.into}", file=sys.stderr)
     return 0
 

@@ -10,12 +10,22 @@ import argparse
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from engram_ci.cli.common import layout_from, print_json
+from engram_ci.cli.common import (
+    add_pull_options,
+    add_sync_options,
+    layout_from,
+    print_json,
+)
+from engram_ci.options import add_option
 from engram_ci.sync import crypto
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
     from engram_ci.sync import gistsync
+
+__all__ = ["register"]
+
+ADOPT_HELP = "use a gist whose metadata names another project (it becomes this project's)"
 
 
 def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -27,13 +37,9 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "that differ. Without --gist-id the project's gist is reused, or created.",
     )
     push.add_argument("project", help="the project whose knowledge to push")
-    push.add_argument(
-        "--gist-id", metavar="ID", help="the gist to push to (default: the project's)"
-    )
-    push.add_argument("--description", metavar="D", help="description of a new gist")
-    _adopt_option(push)
-    push.add_argument("--json", action="store_true", help="print the result as JSON")
-    crypto.add_cli_options(push)
+    add_option(push, "gist-id", help="the gist to push to (default: the project's)")
+    add_option(push, "description")
+    add_sync_options(push, adopt=ADOPT_HELP)
     push.set_defaults(handler=run_push)
 
     pull = subparsers.add_parser(
@@ -45,12 +51,16 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "to it.",
     )
     pull.add_argument("project", help="the project to pull into")
-    pull.add_argument("gist_id", metavar="ID", help="a gist id, or a version of the project's gist")
-    pull.add_argument("--force", action="store_true", help="replace local files instead of merging")
-    pull.add_argument("--version", metavar="SHA", help="restore this version of the gist")
-    _adopt_option(pull)
-    pull.add_argument("--json", action="store_true", help="print the result as JSON")
-    crypto.add_cli_options(pull)
+    pull.add_argument(
+        "gist_id",
+        metavar="ID",
+        nargs="?",
+        help="a gist id, or a version of the project's gist (default: the gist the project "
+        "last synced with, else your newest gist holding it — as the Action finds it)",
+    )
+    add_pull_options(
+        pull, version="restore this version of the gist", metavar="SHA", adopt=ADOPT_HELP
+    )
     pull.set_defaults(handler=run_pull)
 
     restore = subparsers.add_parser(
@@ -62,10 +72,8 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     restore.add_argument("project", help="the project to restore")
     restore.add_argument("version", metavar="VERSION", help="a version (7+ hex characters)")
-    restore.add_argument("--gist-id", metavar="ID", help="the gist (default: the project's)")
-    restore.add_argument("--json", action="store_true", help="print the result as JSON")
-    _adopt_option(restore)
-    crypto.add_cli_options(restore)
+    add_option(restore, "gist-id")
+    add_sync_options(restore, adopt=ADOPT_HELP)
     restore.set_defaults(handler=run_restore)
 
     clone = subparsers.add_parser(
@@ -75,9 +83,8 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     clone.add_argument("gist_id", metavar="ID", help="the gist to copy")
     clone.add_argument("new_project", metavar="NEW", help="the new project's name")
-    clone.add_argument("--version", metavar="SHA", help="clone this version of the gist")
-    clone.add_argument("--json", action="store_true", help="print the result as JSON")
-    crypto.add_cli_options(clone)
+    add_option(clone, "version", metavar="SHA", help="clone this version of the gist")
+    add_sync_options(clone, adopt=None)
     clone.set_defaults(handler=run_clone)
 
     listing = subparsers.add_parser("list", parents=[common], help="your gists for a project")
@@ -90,14 +97,6 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     hist.add_argument("--version", metavar="V", help="show that version's files and sizes")
     hist.add_argument("--json", action="store_true", help="print the history as JSON")
     hist.set_defaults(handler=run_history)
-
-
-def _adopt_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--adopt",
-        action="store_true",
-        help="use a gist whose metadata names another project (it becomes this project's)",
-    )
 
 
 def run_push(args: argparse.Namespace) -> int:
@@ -130,9 +129,11 @@ def run_push(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace, *, pulling: bool) -> dict[str, Any]:
-    """cipher= and encrypt= for a gistsync call, by the policy the Action uses too."""
+    """cipher=, encrypt= (pushes) and budget= for a gistsync call, by the policy the Action
+    uses too."""
     chosen = crypto.encryption_from_args(args, pulling=pulling)
-    return {"cipher": chosen.cipher} | ({} if pulling else {"encrypt": chosen.encrypt})
+    keys = {"cipher": chosen.cipher, "budget": args.budget}
+    return keys | ({} if pulling else {"encrypt": chosen.encrypt})
 
 
 def _print_pull(result: gistsync.GistPullResult, project: str) -> None:
@@ -154,10 +155,11 @@ def _print_pull(result: gistsync.GistPullResult, project: str) -> None:
 def run_pull(args: argparse.Namespace) -> int:
     from engram_ci.sync import gistsync  # PyGithub loads only when a gist command runs
 
+    root = layout_from(args).root
     result = gistsync.pull(
-        layout_from(args).root,
+        root,
         args.project,
-        args.gist_id,
+        args.gist_id or gistsync.find_gist(root, args.project),
         force=args.force,
         version=args.version,
         adopt=args.adopt,

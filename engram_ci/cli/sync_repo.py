@@ -12,18 +12,22 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engram_ci.cli.common import print_json, read_token_option
+from engram_ci.cli.common import (
+    add_pull_options,
+    add_sync_options,
+    print_json,
+    read_token_option,
+)
 from engram_ci.memory.paths import resolve_memory_dir
+from engram_ci.options import add_option
 from engram_ci.sync import crypto
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
 
-CREDENTIALS_HELP = (
-    "a FILE holding the token for an http(s) remote, or `-` to read it from stdin (default: "
-    "$ENGRAM_GIT_TOKEN; else $GITHUB_TOKEN, $GH_TOKEN or `gh auth token`, sent to GitHub "
-    "hosts only). Passed to git in its environment, never in argv, a URL or .git/config"
-)
+__all__ = ["register"]
+
+ADOPT_HELP = "use a project folder whose metadata.json names another project"
 
 
 def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -33,8 +37,8 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         help="create a knowledge repo, or add what a clone is missing (merge driver, files)",
     )
     init.add_argument("path", type=Path, metavar="PATH", help="the repo (created when missing)")
-    init.add_argument(
-        "--branch", help="branch of a new repo (default: git's init.defaultBranch, else main)"
+    add_option(
+        init, "branch", help="branch of a new repo (default: git's init.defaultBranch, else main)"
     )
     init.set_defaults(handler=_init)
 
@@ -42,41 +46,39 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
         "push-repo", parents=[common], help="merge a project's knowledge into a git repo, commit"
     )
     _project_and_path(push)
-    push.add_argument("--message", "-m", help="commit message")
-    push.add_argument(
-        "--branch", help="branch to write (default: the current branch, else the remote's default)"
+    add_option(push, "message", "-m")
+    add_option(
+        push,
+        "branch",
+        help="branch to write (default: the current branch, else the remote's default)",
     )
-    push.add_argument(
-        "--push-remote", action="store_true", help="push; merge and retry if the remote moved"
-    )
+    add_option(push, "push-remote")
     push.add_argument(
         "--attempts", type=int, default=None, help="push tries before giving up (default: 12)"
     )
     _remote_options(push)
-    _adopt_option(push)
-    crypto.add_cli_options(push)
+    add_sync_options(push, adopt=ADOPT_HELP)
     push.set_defaults(handler=_push)
 
     pull = subparsers.add_parser(
         "pull-repo", parents=[common], help="merge a project from a git repo into local memory"
     )
     _project_and_path(pull)
-    pull.add_argument(
-        "--branch",
+    add_option(
+        pull,
+        "branch",
         help="branch to read (default: the current branch, else the remote's default); "
         "one that does not exist yet is a notice, not an error",
     )
-    pull.add_argument("--fetch-remote", action="store_true", help="fetch the branch first")
-    pull.add_argument("--force", action="store_true", help="replace local files instead of merging")
-    pull.add_argument(
-        "--version",
-        metavar="COMMIT",
-        help="restore the project as it was at this commit (7+ hex characters); the next "
+    add_option(pull, "fetch-remote")
+    add_pull_options(
+        pull,
+        version="restore the project as it was at this commit (7+ hex characters); the next "
         "push-repo makes the branch equal to it",
+        metavar="COMMIT",
+        adopt=ADOPT_HELP,
     )
     _remote_options(pull)
-    _adopt_option(pull)
-    crypto.add_cli_options(pull)
     pull.set_defaults(handler=_pull)
 
     merge = subparsers.add_parser(
@@ -86,7 +88,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     merge.add_argument("branches", nargs="+", metavar="BRANCH", help="branches to merge in")
     merge.add_argument("--path", type=Path, default=Path("."), help="the repo (default: .)")
-    merge.add_argument("--message", "-m", help="commit message")
+    add_option(merge, "message", "-m")
     merge.add_argument("--json", action="store_true", help="print the result as JSON")
     merge.set_defaults(handler=_merge)
 
@@ -105,20 +107,11 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 def _project_and_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", metavar="PROJECT", help="the project to sync")
     parser.add_argument("path", type=Path, metavar="PATH", help="the knowledge repo")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def _remote_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remote", help="remote name (default: the branch's, else origin)")
-    parser.add_argument("--token", metavar="FILE|-", help=CREDENTIALS_HELP)
-
-
-def _adopt_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--adopt",
-        action="store_true",
-        help="use a project folder whose metadata.json names another project",
-    )
+    add_option(parser, "token")
 
 
 def _memory(args: argparse.Namespace) -> Path:
@@ -151,6 +144,7 @@ def _push(args: argparse.Namespace) -> int:
         cipher=keys.cipher,
         encrypt=keys.encrypt,
         adopt=args.adopt,
+        budget=args.budget,
     )
     if args.message and not result.changed:
         print(
@@ -186,6 +180,7 @@ def _pull(args: argparse.Namespace) -> int:
         force=args.force,
         adopt=args.adopt,
         version=args.version,
+        budget=args.budget,
     )
     if args.json:
         print_json(dataclasses.asdict(result))

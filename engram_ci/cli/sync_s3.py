@@ -11,11 +11,13 @@ import argparse
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from engram_ci.cli.common import layout_from, print_json
+from engram_ci.cli.common import add_pull_options, add_sync_options, layout_from, print_json
 from engram_ci.sync import crypto
 
 if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
+
+__all__ = ["register"]
 
 LOCATION_HELP = "where the knowledge lives: s3://BUCKET or s3://BUCKET/PREFIX"
 
@@ -30,9 +32,7 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     push.add_argument("project", help="the project to push")
     push.add_argument("url", metavar="S3_URL", help=LOCATION_HELP)
-    push.add_argument("--adopt", action="store_true", help="take over another project's place")
-    push.add_argument("--json", action="store_true", help="print the result as JSON")
-    crypto.add_cli_options(push)
+    add_sync_options(push, adopt="take over another project's place")
     push.set_defaults(handler=run_push)
 
     pull = subparsers.add_parser(
@@ -44,13 +44,12 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     pull.add_argument("project", help="the project to pull into")
     pull.add_argument("url", metavar="S3_URL", help=LOCATION_HELP)
-    pull.add_argument("--force", action="store_true", help="replace local files instead of merging")
-    pull.add_argument(
-        "--version", metavar="V", help="restore this version (>= 7 hex characters of its ETag)"
+    add_pull_options(
+        pull,
+        version="restore this version (>= 7 hex characters of its ETag)",
+        metavar="V",
+        adopt="take another project's knowledge",
     )
-    pull.add_argument("--adopt", action="store_true", help="take another project's knowledge")
-    pull.add_argument("--json", action="store_true", help="print the result as JSON")
-    crypto.add_cli_options(pull)
     pull.set_defaults(handler=run_pull)
 
     hist = subparsers.add_parser(
@@ -65,12 +64,15 @@ def register(subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
 def run_push(args: argparse.Namespace) -> int:
     from engram_ci.sync import s3sync  # boto3 loads only when an S3 command runs
 
+    keys = crypto.encryption_from_args(args, pulling=False)  # the policy the Action uses
     result = s3sync.push(
         layout_from(args).root,
         args.project,
         args.url,
-        cipher=crypto.cipher_from_args(args),
+        cipher=keys.cipher,
+        encrypt=keys.encrypt,
         adopt=args.adopt,
+        budget=args.budget,
     )
     if args.json:
         print_json(asdict(result))
@@ -96,8 +98,9 @@ def run_pull(args: argparse.Namespace) -> int:
         args.url,
         force=args.force,
         version=args.version,
-        cipher=crypto.cipher_from_args(args),
+        cipher=crypto.encryption_from_args(args, pulling=True).cipher,
         adopt=args.adopt,
+        budget=args.budget,
     )
     if args.json:
         print_json(asdict(result))

@@ -24,6 +24,28 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
+__all__ = [
+    "CONFIDENCE_TAG",
+    "CONTEXT_FILE",
+    "KNOWLEDGE_CATEGORIES",
+    "NOTE_PREFIX",
+    "OFFLINE_SOURCE",
+    "SOURCE_TAG",
+    "TOMBSTONE_TAG",
+    "Block",
+    "KnowledgeFile",
+    "drop_own",
+    "empty_file",
+    "parse",
+    "render",
+    "render_tags",
+    "replace_blocks",
+    "sanitize_body",
+    "sort_blocks",
+    "tombstone",
+    "upsert_own",
+]
+
 #: engram's seven knowledge files, in its order; context.md is their synthesis
 KNOWLEDGE_CATEGORIES: tuple[str, ...] = (
     "decisions",

@@ -96,13 +96,14 @@ class _Item:
 
 
 def parse_budget(text: str) -> int:
-    """A budget as a user gives it (--budget, the action's input); ValueError names the fix."""
+    """A budget as a user gives it (--budget, the action's input); ValueError says what it
+    wants (engram_ci.options words the error for each face)."""
     try:
         value = int(text.strip())
     except ValueError:
         value = 0
     if value < MIN_BUDGET:
-        raise ValueError(f"budget wants a number of characters >= {MIN_BUDGET:,}, not {text!r}")
+        raise ValueError(f"a number of characters >= {MIN_BUDGET:,}")
     return value
 
 

@@ -27,6 +27,8 @@ from engram_ci.knowledge.signals import (
 from engram_ci.knowledge.tool_output import error_line
 from engram_ci.transcripts.model import Session
 
+__all__ = ["BUGS_CAP", "OPEN_FAILURES_CAP", "SOLUTIONS_CAP", "Bugs"]
+
 BUGS_CAP = 8
 #: a Fix bullet's length at most (short of paths longer than that)
 FIX_CHARS = 380

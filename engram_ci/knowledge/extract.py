@@ -22,6 +22,8 @@ from engram_ci.transcripts.model import Session, Usage
 if TYPE_CHECKING:
     import httpx
 
+__all__ = ["Extraction", "extract_knowledge", "extract_offline"]
+
 logger = logging.getLogger("engram_ci")
 #: warnings already given in this process that would only repeat (a missing key)
 _said_once: set[str] = set()

@@ -15,7 +15,15 @@ from functools import lru_cache
 from engram_ci.knowledge.bullets import clean_markdown, whole_sentences
 from engram_ci.knowledge.phrases import sentences
 
-__all__ = ["PREFERENCE_CAP", "asked", "correction", "preferences", "reports_problem"]
+__all__ = [
+    "PREFERENCE_CAP",
+    "asked",
+    "clean_markdown",
+    "correction",
+    "preferences",
+    "reports_problem",
+    "sentences",
+]
 
 PREFERENCE_CAP = 8
 #: the human states wants early: a long prompt goes on with pasted logs, docs and code

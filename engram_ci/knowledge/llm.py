@@ -37,11 +37,14 @@ from engram_ci.log import mask, register_secret
 from engram_ci.transcripts.model import Usage
 
 __all__ = [
+    "MAX_REPLY_BYTES",
+    "MAX_RETRIES",
     "Completion",
     "LLMError",
     "MissingKeyError",
     "StalledError",
     "complete_json",
+    "deadline_seconds",
     "get_provider",
     "parse_json_object",
     "schema_errors",

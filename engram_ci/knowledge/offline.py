@@ -57,6 +57,8 @@ from engram_ci.knowledge.signals import (
 )
 from engram_ci.transcripts.model import Session, ToolCall, Turn
 
+__all__ = ["digest", "extract", "render_summary"]
+
 CAPS = {
     "decisions": 8,
     "corrections": 6,

@@ -14,6 +14,29 @@ from typing import NamedTuple
 
 from engram_ci.knowledge.prompts import clip
 
+__all__ = [
+    "CAUSE",
+    "CAUSE_RE",
+    "DECISION",
+    "DECISION_RE",
+    "INSIGHT",
+    "INSIGHT_RE",
+    "INTENT",
+    "INTENT_RE",
+    "PROSE_CHARS",
+    "TODO",
+    "TODO_RE",
+    "Phrases",
+    "Prose",
+    "any_case",
+    "folded",
+    "may_contain",
+    "may_have_todo",
+    "may_hold",
+    "one_line",
+    "sentences",
+]
+
 LINE_CHARS = 200
 #: how much of one text the sentence heuristics read: decisions and causes are stated early,
 #: and a bound keeps a huge pasted reply from costing more than a typical one

@@ -14,6 +14,16 @@ from collections.abc import Iterable, Iterator
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES
 from engram_ci.transcripts.model import Session, ToolCall
 
+__all__ = [
+    "CATEGORY_MEANINGS",
+    "HEAD_SHARE",
+    "KNOWLEDGE_SCHEMA",
+    "SCHEMA_NAME",
+    "SYSTEM",
+    "clip",
+    "render_session",
+]
+
 DEFAULT_BUDGET_CHARS = 60_000
 #: share of the budget kept from the session's start when it must be cut in the middle
 HEAD_SHARE = 0.4

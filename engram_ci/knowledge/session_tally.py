@@ -22,6 +22,8 @@ from engram_ci.knowledge.signals import (
 from engram_ci.knowledge.tool_output import error_line
 from engram_ci.transcripts.model import ToolCall
 
+__all__ = ["QUESTIONS_CAP", "Tally"]
+
 PROCEDURES_CAP = 12
 _CHECKS = ("Test", "Lint", "Build")
 #: a TODO the code carries is a comment; "markdown TODO files" in prose is not one

@@ -25,6 +25,33 @@ from engram_ci.knowledge.tool_output import (
 )
 from engram_ci.transcripts.model import Session, ToolCall, ToolKind, Turn
 
+__all__ = [
+    "ANSWER_RE",
+    "KIND_ORDER",
+    "SHELL_TOOLS",
+    "CallFacts",
+    "Earliest",
+    "FirstDistinct",
+    "agents",
+    "canonical_command",
+    "code",
+    "command_kind",
+    "command_of",
+    "dedupe",
+    "facts_of",
+    "failed",
+    "human_text",
+    "is_edit",
+    "is_misuse",
+    "is_rejection",
+    "names_misuse",
+    "path_of",
+    "paths_of",
+    "rejection_reason",
+    "retry_matches",
+    "subject_of",
+]
+
 #: what a call does comes from ToolCall.kind (each reader maps its agent's tool names);
 #: these vendor names are the fallback for calls built without a kind
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "apply_patch"})

@@ -10,6 +10,15 @@ from collections.abc import Iterator
 
 from engram_ci.knowledge.phrases import one_line
 
+__all__ = [
+    "BANNER_RE",
+    "ERROR_WORD_RE",
+    "EXCEPTION_RE",
+    "EXIT_RE",
+    "error_line",
+    "reports_failure_summary",
+]
+
 #: a test or lint run's output reporting failures; reports_failure_summary() is its fast twin
 _FAIL_SUMMARY_RE = re.compile(r"(?m)^(FAILED |ERROR: )|\b[1-9]\d* (failed|errors?)\b")
 _NONZERO_DIGITS = frozenset("123456789")

@@ -22,6 +22,8 @@ from engram_ci.memory.fsutil import atomic_write_chunks, make_folder
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts.model import Session, ToolCall, Turn
 
+__all__ = ["META_FILE", "read_meta", "render_conversation", "session_meta", "write_session"]
+
 CONVERSATION_FILE = "conversation.md"
 META_FILE = "meta.json"
 MAX_INPUT_CHARS = 8_000  # a Write call's input holds a whole file; the result says enough

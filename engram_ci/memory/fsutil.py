@@ -14,6 +14,21 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+__all__ = [
+    "STALE_AFTER_SECONDS",
+    "StagedWrites",
+    "atomic_write_bytes",
+    "atomic_write_chunks",
+    "atomic_write_text",
+    "file_lock",
+    "make_folder",
+    "read_text_if_exists",
+    "remove_stale_temp_files",
+    "replace_staged",
+    "stage_chunks",
+    "sync_filesystems",
+]
+
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
     """Write `data` to a temp file beside `path`, fsync it, then rename over `path`.

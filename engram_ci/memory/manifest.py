@@ -21,6 +21,16 @@ from typing import Any, Literal
 from engram_ci.memory.fsutil import atomic_write_text, read_text_if_exists
 from engram_ci.transcripts.model import TranscriptGroup
 
+__all__ = [
+    "MANIFEST_NAME",
+    "Entry",
+    "Fingerprint",
+    "Manifest",
+    "fingerprint",
+    "group_key",
+    "total_size",
+]
+
 log = logging.getLogger("engram_ci")
 
 MANIFEST_NAME = "ingest-manifest.json"

@@ -24,6 +24,17 @@ from dataclasses import dataclass
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge.blocks import Block, KnowledgeFile
 
+__all__ = [
+    "BlockDiff",
+    "canonical",
+    "diff",
+    "merge",
+    "merge3",
+    "merge_all",
+    "merge_texts",
+    "winner",
+]
+
 ACCESS_TAG = "access"
 
 

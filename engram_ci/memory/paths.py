@@ -11,6 +11,8 @@ from pathlib import Path
 
 from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES
 
+__all__ = ["KNOWN_KNOWLEDGE_FILES", "METADATA_FILE", "MemoryLayout", "resolve_memory_dir"]
+
 METADATA_FILE = "metadata.json"
 #: every file name sync may read from or write to a remote, and nothing else
 KNOWN_KNOWLEDGE_FILES: frozenset[str] = frozenset(

@@ -26,6 +26,22 @@ from engram_ci.memory.fsutil import StagedWrites, atomic_write_text
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
 from engram_ci.transcripts.model import check_project_name
 
+__all__ = [
+    "FileSet",
+    "current_context",
+    "diff_filesets",
+    "for_upload",
+    "merge_filesets",
+    "metadata_json",
+    "parse_categories",
+    "project_of",
+    "read_local",
+    "require_project",
+    "split_known",
+    "with_context",
+    "write_local",
+]
+
 log = logging.getLogger("engram_ci")
 
 #: file name -> text

@@ -31,7 +31,15 @@ from engram_ci.memory.fsutil import (
 )
 from engram_ci.memory.paths import MemoryLayout
 
-__all__ = ["Lease", "StagedFiles", "discard", "put_in_place", "staging_lease", "sweep_hourly"]
+__all__ = [
+    "Lease",
+    "Staged",
+    "StagedFiles",
+    "discard",
+    "put_in_place",
+    "staging_lease",
+    "sweep_hourly",
+]
 
 log = logging.getLogger("engram_ci")
 

@@ -37,14 +37,31 @@ from typing import Any
 from engram_ci import log
 from engram_ci.errors import FatalError, Fix
 
+__all__ = [
+    "MANIFEST_FILE",
+    "PAYLOAD_FILE",
+    "Cipher",
+    "Encryption",
+    "cipher_from_options",
+    "encryption_for",
+    "encryption_from_args",
+    "is_sealed",
+    "open_files",
+    "seal_files",
+    "sealed_for",
+]
+
 MANIFEST_FILE = "engram-encrypted.json"
 PAYLOAD_FILE = "knowledge.age"
 FORMAT = "engram-encrypted"
 VERSION = 1
 _BUNDLE_FORMAT = "engram-knowledge-bundle"
-_KEY_FIX = (
-    "--identity FILE (or set ENGRAM_AGE_IDENTITY) with a key it was encrypted to, "
-    "or set ENGRAM_PASSPHRASE"
+#: how to open an encrypted store, in the words of each face
+NEEDS_KEY = Fix(
+    "decrypt it with a key given by {option}, or set ENGRAM_PASSPHRASE",
+    flag="--identity FILE",
+    input="identity",
+    env="ENGRAM_AGE_IDENTITY",
 )
 
 
@@ -117,9 +134,7 @@ def open_files(
         return dict(remote)
     manifest = _manifest(remote, source)
     if cipher is None:
-        raise FatalError(
-            f"{source} is encrypted: pass --encrypt with {_KEY_FIX}", title="encrypted remote"
-        )
+        raise FatalError(f"{source} is encrypted", title="encrypted remote", fix=NEEDS_KEY)
     payload = remote.get(PAYLOAD_FILE)
     if not payload:
         raise FatalError(
@@ -406,40 +421,6 @@ def _split_identities(value: str) -> list[str]:
     if value.lstrip().startswith(("AGE-SECRET-KEY-", "-----BEGIN")):
         return [value]
     return _split_list(value)
-
-
-def add_cli_options(parser: argparse.ArgumentParser) -> None:
-    """--encrypt, --recipient, --identity for a sync command (see cipher_from_args)."""
-    group = parser.add_argument_group("end-to-end encryption (age)")
-    group.add_argument(
-        "--encrypt",
-        action="store_true",
-        help="encrypt what is uploaded and decrypt what is downloaded (age); keys from the "
-        "options below, ENGRAM_AGE_RECIPIENTS / ENGRAM_AGE_IDENTITY, or ENGRAM_PASSPHRASE",
-    )
-    group.add_argument(
-        "--recipient",
-        action="append",
-        default=[],
-        metavar="KEY|FILE",
-        help="age (age1...) or SSH public key to encrypt to, or a file of them (repeatable)",
-    )
-    group.add_argument(
-        "--identity",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="age identity file or unencrypted SSH private key to decrypt with (repeatable)",
-    )
-
-
-def cipher_from_args(args: argparse.Namespace) -> Cipher | None:
-    """The Cipher the options ask for; None when encryption is not asked for at all."""
-    recipients = list(getattr(args, "recipient", None) or [])
-    identities = list(getattr(args, "identity", None) or [])
-    if not (getattr(args, "encrypt", False) or recipients or identities):
-        return None
-    return cipher_from_options(recipients=recipients, identities=identities)
 
 
 @dataclass(frozen=True)

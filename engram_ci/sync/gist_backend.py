@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engram_ci.errors import Fix
 from engram_ci.memory.fsutil import atomic_write_text, read_text_if_exists
 from engram_ci.memory.paths import METADATA_FILE, MemoryLayout
 from engram_ci.memory.projectfiles import project_of
@@ -185,9 +186,13 @@ class GistBackend(Backend):
             found = found or getattr(find_project_gist(self.store, project), "id", None)
             if found is None:
                 raise StoreNotFound(
-                    f"no gist holds project {project}: push it first, or name one with "
-                    "--gist-id (`engram sync list` shows them)",
+                    f"no gist holds project {project}",
                     title="gist not found",
+                    fix=Fix(
+                        "push it first, or name one with {option}",
+                        flag="--gist-id (`engram sync list` shows them)",
+                        input="gist-id",
+                    ),
                 )
             self.gist_id = found
         return self.gist_id

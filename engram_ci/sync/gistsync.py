@@ -32,7 +32,7 @@ from engram_ci.sync.gist_backend import (
     recall,
 )
 from engram_ci.sync.github_api import GistNotFound, GistStore, GistSummary, Version
-from engram_ci.sync.pipeline import Encryption, Pipeline, PullOutcome, Retry
+from engram_ci.sync.pipeline import Encryption, Pipeline, PullOutcome, Retry, synced_counts
 from engram_ci.sync.tokens import require_token, resolve_api_url
 from engram_ci.transcripts.model import check_project_name
 
@@ -113,6 +113,7 @@ def _pipeline(
     cipher: crypto.Cipher | None,
     encrypt: bool | None,
     adopt: bool,
+    budget: int | None,
     *,
     keep_base: bool = True,
 ) -> Pipeline:
@@ -123,6 +124,7 @@ def _pipeline(
         retry=Retry.from_env(attempts=MAX_ROUNDS),
         adopt=adopt,
         keep_base=keep_base,
+        context_budget=budget,
     )
 
 
@@ -138,12 +140,14 @@ def push(
     store: GistStore | None = None,
     adopt: bool = False,
     encrypt: bool | None = None,
+    budget: int | None = None,
 ) -> GistPushResult:
+    """Merge the gist and `project`, upload what differs; `budget` sizes the local context.md."""
     layout = MemoryLayout(memory_dir)
     project = check_project_name(project)
     with _connect(token, api_url, store) as gists:
         backend = GistBackend(layout, gists, gist_id=gist_id, description=description)
-        outcome = _pipeline(layout, backend, cipher, encrypt, adopt).push(project)
+        outcome = _pipeline(layout, backend, cipher, encrypt, adopt, budget).push(project)
         described = not outcome.created and backend.apply_description()
     assert backend.gist_id is not None
     return GistPushResult(
@@ -151,11 +155,8 @@ def push(
         url=outcome.url,
         revision=outcome.version,
         created=outcome.created,
-        changed=outcome.changed or described,
-        files_synced=outcome.files,
         secrets_redacted=outcome.secrets_redacted,
-        blocks_added=outcome.blocks_added,
-        blocks_removed=outcome.blocks_removed,
+        **synced_counts(outcome, changed=outcome.changed or described),
     )
 
 
@@ -164,11 +165,8 @@ def _result(backend: GistBackend, outcome: PullOutcome) -> GistPullResult:
         gist_id=backend.gist_id or "",
         url=backend.url,
         revision=outcome.version,
-        changed=outcome.changed,
-        files_synced=outcome.files,
-        blocks_added=outcome.blocks_added,
-        blocks_removed=outcome.blocks_removed,
         restored=outcome.restored,
+        **synced_counts(outcome),
     )
 
 
@@ -184,6 +182,7 @@ def pull(
     cipher: crypto.Cipher | None = None,
     store: GistStore | None = None,
     adopt: bool = False,
+    budget: int | None = None,
 ) -> GistPullResult:
     """Merge gist `gist_id` into `project`; `gist_id` may also be a version of the project's
     remembered gist, and `version` a version of `gist_id`: both restore that version."""
@@ -193,7 +192,7 @@ def pull(
 
         def run(target: str, ref: str | None) -> GistPullResult:
             backend = GistBackend(layout, gists, gist_id=target)
-            pipeline = _pipeline(layout, backend, cipher, None, adopt)
+            pipeline = _pipeline(layout, backend, cipher, None, adopt, budget)
             if ref is None:
                 return _result(backend, pipeline.pull(project, force=force))
             return _result(backend, pipeline.restore(project, ref))
@@ -235,6 +234,7 @@ def restore(
     cipher: crypto.Cipher | None = None,
     store: GistStore | None = None,
     adopt: bool = False,
+    budget: int | None = None,
 ) -> GistPullResult:
     """Make `version` of the project's gist the local knowledge, so the next push makes the
     gist equal to it (the blocks added since become tombstones)."""
@@ -242,7 +242,8 @@ def restore(
     project = check_project_name(project)
     with _connect(token, api_url, store) as gists:
         backend = GistBackend(layout, gists, gist_id=gist_id)
-        outcome = _pipeline(layout, backend, cipher, None, adopt).restore(project, version)
+        pipeline = _pipeline(layout, backend, cipher, None, adopt, budget)
+        outcome = pipeline.restore(project, version)
         return _result(backend, outcome)
 
 
@@ -256,6 +257,7 @@ def clone(
     api_url: str | None = None,
     cipher: crypto.Cipher | None = None,
     store: GistStore | None = None,
+    budget: int | None = None,
 ) -> GistPullResult:
     """Copy a gist into a project that does not exist yet (or exists empty). The new project
     is independent: the gist is kept as lineage only, and its first push creates its own."""
@@ -268,7 +270,7 @@ def clone(
         )
     with _connect(token, api_url, store) as gists:
         backend = GistBackend(layout, gists, gist_id=gist_id, remember=False)
-        pipeline = _pipeline(layout, backend, cipher, None, True, keep_base=False)
+        pipeline = _pipeline(layout, backend, cipher, None, True, budget, keep_base=False)
         outcome = pipeline.pull(new_project, version=version)
     synced_base.write_lineage(layout, new_project, f"gist {gist_id}", outcome.version)
     return _result(backend, outcome)
@@ -331,8 +333,8 @@ def find_gist(
             f"no gist of the token's owner holds project {project!r}",
             title="gist not found",
             fix=Fix(
-                "name one with {option} (a push's gist-id), or push first",
-                flag="--gist-id",
+                "name the gist with {option}, or push first",
+                flag="`engram sync pull PROJECT ID`",
                 input="gist-id",
             ),
         )

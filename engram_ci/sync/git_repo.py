@@ -35,6 +35,22 @@ from engram_ci.errors import FatalError
 from engram_ci.log import mask, register_secret
 from engram_ci.memory.fsutil import file_lock
 
+__all__ = [
+    "EMPTY_TREE",
+    "FALLBACK_EMAIL",
+    "MODE_FILE",
+    "MODE_LINK",
+    "MODE_TREE",
+    "AuthFailed",
+    "Entry",
+    "GitRepo",
+    "PushRejected",
+    "RefMoved",
+    "auth_origin",
+    "configured_default_branch",
+    "public_url",
+]
+
 log = logging.getLogger("engram_ci")
 
 MODE_TREE = 0o040000

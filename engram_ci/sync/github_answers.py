@@ -28,8 +28,10 @@ __all__ = [
     "RetryPolicy",
     "backoff",
     "check_size",
+    "describe",
     "explain",
     "not_a_gist",
+    "redirected",
     "retry_delay",
 ]
 

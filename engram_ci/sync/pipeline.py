@@ -26,11 +26,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from engram_ci.deadline import seconds_from_env
 from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge import blocks as knowledge
-from engram_ci.knowledge.blocks import KnowledgeFile
+from engram_ci.knowledge import context
+from engram_ci.knowledge.blocks import CONTEXT_FILE, KnowledgeFile
 from engram_ci.memory import merge as blockmerge
 from engram_ci.memory.fsutil import file_lock
 from engram_ci.memory.paths import KNOWN_KNOWLEDGE_FILES, METADATA_FILE, MemoryLayout
@@ -54,13 +56,17 @@ from engram_ci.transcripts.model import check_project_name
 log = logging.getLogger("engram_ci")
 
 __all__ = [
+    "BACKOFF_CAP",
     "Encryption",
     "Pipeline",
     "PullOutcome",
     "PushOutcome",
     "Retry",
+    "SyncCounts",
     "backoff",
     "redact_outbound",
+    "synced_counts",
+    "with_tombstones",
 ]
 
 BACKOFF_BASE = 0.1  # seconds; doubles per attempt, capped, then scaled by a random jitter
@@ -113,6 +119,26 @@ class PullOutcome:
     restored: str | None = None  # the version a restore made local
 
 
+class SyncCounts(TypedDict):
+    """What every face's sync result reports, whatever the store: see synced_counts."""
+
+    changed: bool
+    files_synced: tuple[str, ...]
+    blocks_added: int
+    blocks_removed: int
+
+
+def synced_counts(outcome: PushOutcome | PullOutcome, *, changed: bool | None = None) -> SyncCounts:
+    """The counts a store's result takes from the pipeline's outcome (`changed` overridden
+    when the store changed more than knowledge, e.g. a gist's description)."""
+    return SyncCounts(
+        changed=outcome.changed if changed is None else changed,
+        files_synced=outcome.files,
+        blocks_added=outcome.blocks_added,
+        blocks_removed=outcome.blocks_removed,
+    )
+
+
 @dataclass(frozen=True)
 class _Upload:
     plain: FileSet  # redacted plaintext: what the store holds once opened
@@ -132,6 +158,7 @@ class Pipeline:
         retry: Retry | None = None,
         adopt: bool = False,
         keep_base: bool = True,
+        context_budget: int | None = None,
     ) -> None:
         self.layout = layout
         self.backend = backend
@@ -139,6 +166,8 @@ class Pipeline:
         self.retry = retry or Retry.from_env()
         self.adopt = adopt  # take over a store whose metadata names another project
         self.keep_base = keep_base  # False for a clone: no tie to the store it came from
+        #: context.md's size locally (None: the default, as the store holds it)
+        self.context_budget = context_budget
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -199,7 +228,7 @@ class Pipeline:
             now = read_local(self.layout, project)
             # ingest (or another writer) may have added blocks since we read: merge them in
             final = merged if now == local else threeway.merge(project, local, now, [merged])
-            write_local(self.layout, project, final)
+            write_local(self.layout, project, self._sized(project, final))
             self._keep_base(project, version, upload.plain)
             self._synced(project)
         diff = diff_filesets(first_plain, upload.plain)
@@ -224,9 +253,13 @@ class Pipeline:
         if attempt >= retry.attempts or spent + delay > retry.deadline_seconds:
             raise FatalError(
                 f"push of {project} to {self.backend.location} was rejected {attempt} times "
-                f"in {spent:.0f}s ({why}): the store kept moving; local memory is unchanged — "
-                "run the command again, or raise --attempts / ENGRAM_SYNC_DEADLINE_SECONDS",
+                f"in {spent:.0f}s ({why}): the store kept moving; local memory is unchanged",
                 title="push rejected",
+                fix=Fix(
+                    "run it again, or raise {option}",
+                    flag="--attempts",
+                    env="ENGRAM_SYNC_DEADLINE_SECONDS",
+                ),
             )
         log.info("%s moved (%s): merging again in %.2fs", self.backend.location, why, delay)
         retry.sleep(delay)
@@ -309,6 +342,7 @@ class Pipeline:
     def _write_back(
         self, project: str, local: FileSet, target: FileSet, *, replace: bool
     ) -> tuple[bool, tuple[str, ...], int, int]:
+        target = self._sized(project, target)
         written = write_local(self.layout, project, target)
         gone: tuple[str, ...] = ()
         if replace:  # local knowledge files the target does not have go too
@@ -321,24 +355,20 @@ class Pipeline:
 
     # -- shared steps -------------------------------------------------------------------------
 
+    def _sized(self, project: str, files: FileSet) -> FileSet:
+        """`files` with context.md at the user's budget. A merge synthesises it at the
+        default — what the store holds, so two budgets never make a revision each — and
+        local memory keeps the size the user asked for (ingest writes it at that size too)."""
+        categories = parse_categories(files)
+        if self.context_budget is None or not categories:
+            return files
+        return files | {CONTEXT_FILE: context.synthesize(project, categories, self.context_budget)}
+
     def _open(self, snapshot: Snapshot) -> FileSet:
         """The store's knowledge files in plaintext (opened when sealed), known names only."""
         body = {n: t for n, t in _managed(snapshot.files).items() if n != METADATA_FILE}
-        if crypto.is_sealed(body):
-            cipher = self.encryption.cipher
-            where = self.backend.location
-            if cipher is None:
-                raise FatalError(
-                    f"{where} is encrypted",
-                    title="store is encrypted",
-                    fix=Fix(
-                        "decrypt it with a key given by {option}, or set ENGRAM_PASSPHRASE",
-                        flag="--identity FILE",
-                        input="identity",
-                        env="ENGRAM_AGE_IDENTITY",
-                    ),
-                )
-            body = crypto.open_files(body, cipher, source=where)
+        if crypto.is_sealed(body):  # without a key: an error saying how to give one
+            body = crypto.open_files(body, self.encryption.cipher, source=self.backend.location)
         return {n: t for n, t in body.items() if n in KNOWN_KNOWLEDGE_FILES}
 
     def _synced(self, project: str) -> None:

@@ -32,6 +32,8 @@ from engram_ci.sync.secret_gate import LiteralIndex, pattern_key
 from engram_ci.sync.secret_gate_table import GATE_LITERALS
 from engram_ci.sync.secret_rules import VENDOR_RULES, Rule
 
+__all__ = ["KINDS", "RedactionReport", "redact_files", "redact_text"]
+
 MARKER = "[REDACTED:{kind}]"
 _MARKER = re.compile(r"\[REDACTED:[a-z0-9-]{1,64}\]")
 

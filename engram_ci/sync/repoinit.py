@@ -21,10 +21,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES
 from engram_ci.memory.paths import METADATA_FILE
 from engram_ci.sync.git_repo import MODE_FILE, Entry, GitRepo, configured_default_branch
+
+__all__ = ["STRATEGIES", "default_branch", "ensure_merge_setup", "init_repo", "no_branch_yet"]
 
 log = logging.getLogger("engram_ci")
 
@@ -153,7 +155,11 @@ def default_branch(repo: GitRepo, remote: str | None = None) -> str:
         if found:
             return repo.check_branch_name(found)
     if current is None:
-        raise FatalError(f"HEAD is detached in {repo.top_level}: pass --branch NAME")
+        raise FatalError(
+            f"HEAD is detached in {repo.top_level}",
+            title="no branch",
+            fix=Fix("name the branch with {option}", flag="--branch NAME", input="branch"),
+        )
     return current
 
 

@@ -19,7 +19,14 @@ from engram_ci.memory.paths import MemoryLayout
 from engram_ci.sync import crypto, repomerge
 from engram_ci.sync.backend import StoreNotFound
 from engram_ci.sync.git_repo import GitRepo
-from engram_ci.sync.pipeline import BACKOFF_CAP, Encryption, Pipeline, Retry, backoff
+from engram_ci.sync.pipeline import (
+    BACKOFF_CAP,
+    Encryption,
+    Pipeline,
+    Retry,
+    backoff,
+    synced_counts,
+)
 from engram_ci.sync.repo_backend import RepoBackend, git_token, target_branch
 from engram_ci.sync.repoinit import ensure_merge_setup, init_repo, no_branch_yet
 from engram_ci.transcripts.model import check_project_name
@@ -27,6 +34,8 @@ from engram_ci.transcripts.model import check_project_name
 __all__ = [
     "BACKOFF_CAP",
     "PUSH_ATTEMPTS",
+    "RepoPullResult",
+    "RepoPushResult",
     "backoff",
     "git_token",
     "init_repo",
@@ -87,6 +96,7 @@ def push_repo(
     sleep: Callable[[float], None] = time.sleep,
     encrypt: bool | None = None,
     adopt: bool = False,
+    budget: int | None = None,
 ) -> RepoPushResult:
     layout = MemoryLayout(memory_dir)
     project = check_project_name(project)
@@ -99,18 +109,16 @@ def push_repo(
             encryption=Encryption.of(cipher, encrypt),
             retry=Retry.from_env(attempts=max(1, attempts), sleep=sleep),
             adopt=adopt,
+            context_budget=budget,
         )
         outcome = pipeline.push(project)
         return RepoPushResult(
             commit_sha=outcome.version,
             branch=backend.branch,
-            changed=outcome.changed,
             pushed=backend.pushed,
-            files_synced=outcome.files,
             secrets_redacted=outcome.secrets_redacted,
-            blocks_added=outcome.blocks_added,
-            blocks_removed=outcome.blocks_removed,
             attempts=outcome.attempts,
+            **synced_counts(outcome),
         )
 
 
@@ -127,6 +135,7 @@ def pull_repo(
     force: bool = False,
     adopt: bool = False,
     version: str | None = None,
+    budget: int | None = None,
 ) -> RepoPullResult:
     """Merge `project/` from the branch (and its remote, when fetching) into local memory,
     reading straight from the object database: no checkout, nothing written to the repo.
@@ -137,7 +146,10 @@ def pull_repo(
     with RepoBackend(
         path, branch=branch, remote_sync=fetch_remote, token=token, remote=remote, writing=False
     ) as backend:
-        pipeline = Pipeline(layout, backend, encryption=Encryption.of(cipher, False), adopt=adopt)
+        encryption = Encryption.of(cipher, False)
+        pipeline = Pipeline(
+            layout, backend, encryption=encryption, adopt=adopt, context_budget=budget
+        )
         try:
             if version:
                 outcome = pipeline.restore(project, version)
@@ -151,13 +163,7 @@ def pull_repo(
             notice = no_branch_yet(backend.repo, backend.branch) + where
             return RepoPullResult("", backend.branch, False, (), 0, 0, notice=notice)
         return RepoPullResult(
-            commit_sha=outcome.version,
-            branch=backend.branch,
-            changed=outcome.changed,
-            files_synced=outcome.files,
-            blocks_added=outcome.blocks_added,
-            blocks_removed=outcome.blocks_removed,
-            restored=outcome.restored,
+            outcome.version, backend.branch, restored=outcome.restored, **synced_counts(outcome)
         )
 
 

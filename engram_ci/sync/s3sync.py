@@ -44,6 +44,7 @@ def push(
     encrypt: bool | None = None,
     adopt: bool = False,
     client: S3Client | None = None,
+    budget: int | None = None,
 ) -> PushOutcome:
     """Merge the bucket's copy with local knowledge and write it back if anything differs."""
     project = check_project_name(project)
@@ -55,6 +56,7 @@ def push(
             encryption=Encryption.of(cipher, encrypt),
             retry=Retry.from_env(),
             adopt=adopt,
+            context_budget=budget,
         )
         return pipeline.push(project)
 
@@ -69,13 +71,17 @@ def pull(
     cipher: crypto.Cipher | None = None,
     adopt: bool = False,
     client: S3Client | None = None,
+    budget: int | None = None,
 ) -> PullOutcome:
     """Merge the bucket's copy into local memory; with `version`, restore that version (the
     next push makes the bucket equal to it)."""
     project = check_project_name(project)
     layout = MemoryLayout(memory_dir)
     with _backend(url, client) as backend:
-        pipeline = Pipeline(layout, backend, encryption=Encryption.of(cipher), adopt=adopt)
+        encryption = Encryption.of(cipher)
+        pipeline = Pipeline(
+            layout, backend, encryption=encryption, adopt=adopt, context_budget=budget
+        )
         if version is not None:
             return pipeline.restore(project, version)
         return pipeline.pull(project, force=force)

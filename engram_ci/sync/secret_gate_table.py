@@ -1,5 +1,7 @@
 """Written by `python -m engram_ci.sync.secret_gate`: do not edit (secret_gate.py)."""
 
+__all__ = ["GATE_LITERALS"]
+
 # fmt: off
 GATE_LITERALS: dict[str, tuple[str, ...]] = {
     'cd218a6e00fb': ('----',),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "GENERIC_NAMES",
     "is_placeholder",
     "plausible_assigned",
     "plausible_secret",

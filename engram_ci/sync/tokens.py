@@ -9,6 +9,8 @@ import subprocess
 from engram_ci.errors import FatalError
 from engram_ci.log import register_secret
 
+__all__ = ["find_token", "require_token", "resolve_api_url"]
+
 DEFAULT_API_URL = "https://api.github.com"
 
 

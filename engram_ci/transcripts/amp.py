@@ -25,6 +25,8 @@ from engram_ci.transcripts.chat_store import (
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
 
+__all__ = ["discover", "read_session"]
+
 SOURCE: Final = "amp"
 _FAILED = frozenset({"error", "cancelled", "rejected-by-user"})
 

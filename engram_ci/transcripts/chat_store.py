@@ -44,6 +44,7 @@ from engram_ci.transcripts.model import (
 __all__ = [
     "MAX_DOCUMENT_BYTES",
     "SessionBuilder",
+    "as_text",
     "count",
     "iso_from_millis",
     "jsonl_objects",

@@ -49,6 +49,8 @@ from engram_ci.transcripts.lines import (
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 from engram_ci.transcripts.turnlog import HOT_CHARS
 
+__all__ = ["discover", "read_session"]
+
 log = logging.getLogger("engram_ci.transcripts.claude")
 
 _AGENT_PREFIX = "agent-"

@@ -37,7 +37,7 @@ from engram_ci.transcripts.claude_turns import Transcript
 from engram_ci.transcripts.lines import has_conversation, pick_project
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 
-__all__ = ["FILE_NAME", "MAX_BYTES", "discover", "read_messages", "read_session"]
+__all__ = ["FILE_NAME", "MAX_BYTES", "SOURCE", "discover", "read_messages", "read_session"]
 
 SOURCE: Final = "claude-execution"
 FILE_NAME = "claude-execution-output.json"

@@ -26,7 +26,7 @@ from engram_ci.transcripts.claude_turns import Transcript
 from engram_ci.transcripts.lines import SeenHashes, iter_lines, parse_object, sniff_type
 from engram_ci.transcripts.model import ParseStats
 
-__all__ = ["Sidechains", "read_lines"]
+__all__ = ["SAFE_ID", "Sidechains", "read_lines"]
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 #: line types turned into turns (or titles, summaries, queued prompts)

@@ -43,6 +43,8 @@ from engram_ci.transcripts.lines import (
 from engram_ci.transcripts.model import ParseStats, Session, ToolCall, ToolKind, Turn, Usage
 from engram_ci.transcripts.turnlog import HOT_CHARS, TurnLog
 
+__all__ = ["SOURCE", "TOOL_KINDS", "Transcript"]
+
 SOURCE: Final = "claude-code"
 #: Claude Code's tools by common kind; the rest (TodoWrite, AskUserQuestion, BashOutput,
 #: MCP tools…) are "other"

@@ -37,6 +37,8 @@ from engram_ci.transcripts.lines import (
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 from engram_ci.transcripts.turnlog import HOT_CHARS
 
+__all__ = ["discover", "read_session", "thread_id"]
+
 SOURCE: Final = "codex"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PATTERNS = ("rollout-*.jsonl", "rollout-*.jsonl.zst")

@@ -48,7 +48,7 @@ from engram_ci.transcripts.model import ParseStats, ToolCall, Turn, Usage
 from engram_ci.transcripts.private import strip_private
 from engram_ci.transcripts.turnlog import HOT_CHARS, TurnLog
 
-__all__ = ["ITEM_TYPES", "QUIET_TYPES", "Rollout"]
+__all__ = ["ITEM_TYPES", "QUIET_TYPES", "SAFE_ID", "Rollout"]
 
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 #: user-message openings that are Codex's injected context, never the human's words

@@ -27,6 +27,8 @@ from engram_ci.transcripts.chat_store import (
 from engram_ci.transcripts.lines import timestamp_of
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
 
+__all__ = ["discover", "read_session"]
+
 SOURCE: Final = "copilot"
 _QUIET = frozenset(
     {

@@ -20,6 +20,8 @@ from engram_ci.transcripts.chat_store import SessionBuilder, iso_from_millis, js
 from engram_ci.transcripts.lines import project_from_folder, timestamp_of
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 
+__all__ = ["discover", "read_session"]
+
 SOURCE: Final = "cursor"
 _QUERY = re.compile(r"<user_query>\s*(.*?)\s*</user_query>", re.S)
 _BOOKKEEPING = frozenset({"turn_ended", "turn_started", "summary", "checkpoint"})

@@ -31,6 +31,8 @@ from engram_ci.transcripts.chat_store import (
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
 
+__all__ = ["discover", "read_session"]
+
 SOURCE: Final = "gemini"
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 _PATH_KEYS = ("absolute_path", "file_path", "path", "dir_path", "directory")

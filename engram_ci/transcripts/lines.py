@@ -24,6 +24,31 @@ from engram_ci.errors import FatalError
 from engram_ci.transcripts.model import ParseStats, Session, Turn, check_project_name
 from engram_ci.transcripts.private import strip_private
 
+__all__ = [
+    "INPUT_VALUE_LIMIT",
+    "KEEP_BUDGET",
+    "MAX_LINE_BYTES",
+    "REPLY_FLOOR",
+    "RESULT_LIMIT",
+    "STUB_LIMIT",
+    "TEXT_LIMIT",
+    "THINKING_LIMIT",
+    "Budget",
+    "SeenHashes",
+    "clip",
+    "clip_input",
+    "has_conversation",
+    "iter_lines",
+    "keep_worktree_apart",
+    "parse_object",
+    "pick_project",
+    "project_from_folder",
+    "read_head",
+    "sniff_type",
+    "text_of",
+    "timestamp_of",
+]
+
 #: lines longer than this are skipped (counted as too_long) without ever being held whole;
 #: real lines reach a few MB (pasted images), a hostile one may be 50 MB or more
 MAX_LINE_BYTES = 32 * 1024 * 1024

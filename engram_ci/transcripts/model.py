@@ -17,6 +17,18 @@ from typing import Any, Literal
 
 from engram_ci.errors import FatalError
 
+__all__ = [
+    "TOOL_KINDS",
+    "ParseStats",
+    "Session",
+    "ToolCall",
+    "ToolKind",
+    "TranscriptGroup",
+    "Turn",
+    "Usage",
+    "check_project_name",
+]
+
 Role = Literal["user", "assistant"]
 #: what a tool call does, whatever the agent calls it (each reader maps its tool names):
 #: shell = runs a command; edit = changes part of a file (incl. patches); write = writes a

@@ -35,6 +35,8 @@ from engram_ci.transcripts.chat_store import (
 from engram_ci.transcripts.lines import THINKING_LIMIT
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
 
+__all__ = ["discover", "read_session"]
+
 SOURCE: Final = "opencode"
 DB_FILE = "opencode.db"
 _SEPARATOR = "#"  # a database session's group is `<db>#<session id>`

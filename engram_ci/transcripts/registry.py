@@ -54,6 +54,8 @@ __all__ = [
     "ReaderModule",
     "ReaderSpec",
     "all_readers",
+    "claude_roots",
+    "codex_roots",
     "get_reader",
     "is_builtin",
     "merge_groups",

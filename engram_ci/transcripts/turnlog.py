@@ -22,6 +22,8 @@ from typing import IO, overload
 from engram_ci.errors import FatalError
 from engram_ci.transcripts.model import ToolCall, Turn
 
+__all__ = ["HOT_CHARS", "KEEP_OPEN", "TurnLog"]
+
 #: kept text (chars) a reader holds in memory before older turns spill to disk, and how many
 #: of the newest turns always stay in memory: a reply's later blocks and its tool results
 #: arrive within a few lines, so only turns that can no longer change move out
