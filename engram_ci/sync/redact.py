@@ -35,7 +35,7 @@ from engram_ci.sync.secret_rules import VENDOR_RULES, Rule
 __all__ = ["KINDS", "RedactionReport", "redact_files", "redact_text"]
 
 MARKER = "[REDACTED:{kind}]"
-_MARKER = re.compile(r"\[REDACTED:[a-z0-9-]{1,64}\]")
+_MARKER_PATTERN = re.compile(r"\[REDACTED:[a-z0-9-]{1,64}\]")
 
 
 @dataclass
@@ -212,7 +212,7 @@ def _marker_edges(text: str) -> list[int]:
     """[start, end, start, end...] of the markers already in `text` (sorted, disjoint)."""
     if "[REDACTED:" not in text:
         return []
-    return [edge for found in _MARKER.finditer(text) for edge in found.span()]
+    return [edge for found in _MARKER_PATTERN.finditer(text) for edge in found.span()]
 
 
 def _cuts_a_marker(edges: list[int], start: int, end: int) -> bool:
@@ -234,11 +234,12 @@ def redact_text(text: str, report: RedactionReport | None = None) -> str:
     """Replace every secret in `text` with `[REDACTED:kind]`: a text with no secret left, so
     redacting it again changes nothing.
 
-    One pass is not always enough: a pass takes the leftmost of overlapping candidates, and
-    a candidate it skipped (inside a longer one that was refused, or whose lead ran into an
-    accepted secret) can be whole once that secret is a marker. So a text with secrets is
-    scanned again until a pass finds none. It ends: each pass turns text outside markers into
-    a marker, and no hit begins inside one. A text without secrets (nearly all) is scanned once.
+    One pass is not always enough: a pass skips every candidate that overlaps an accepted
+    secret, and what it skipped can stand alone once that secret is a marker (a rule's next
+    match hidden inside its own overlapping one, a name glued to the end of a PEM block). So
+    a text with secrets is scanned again until a pass finds none. It ends: each pass turns
+    text outside markers into a marker, and no hit begins inside one. A text without secrets
+    (nearly all) is scanned once.
     """
     hits = _hits(text, range(len(_RULES)))
     for _ in range(_MAX_PASSES):
