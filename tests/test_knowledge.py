@@ -139,3 +139,90 @@ def test_tombstones_are_blocks_with_a_deleted_tag() -> None:
     text = knowledge.render(KnowledgeFile("# D", (dead,)))
     assert "## Session: s1 (2025) [deleted:2025-06-01]" in text
     assert knowledge.parse(text).live_blocks() == ()
+
+
+# -- pinned by mutation testing (README "Mutation testing") -----------------------------------
+
+
+def test_with_tag_appends_a_new_tag_and_sets_an_existing_one_in_place() -> None:
+    block = Block("s", "t", "- x", (("a", "1"), ("b", "2")))
+    assert block.with_tag("c", "3").tags == (("a", "1"), ("b", "2"), ("c", "3"))
+    assert block.with_tag("a", "9").tags == (("a", "9"), ("b", "2"))
+
+
+def test_a_tombstone_has_no_body_and_renders_as_its_header_alone() -> None:
+    dead = knowledge.tombstone("s1", "2025", "2025-06-01")
+    assert dead.body == ""
+    text = knowledge.render(KnowledgeFile("# D", (dead,)))
+    assert text == "# D\n\n\n## Session: s1 (2025) [deleted:2025-06-01]\n"
+
+
+def test_lookups_by_key_and_session_and_tombstone() -> None:
+    first, second = Block("s1", "1", "- a"), Block("s1", "2", "- b")
+    kf = KnowledgeFile("# D", (first, second, knowledge.tombstone("s2", "3", "4")))
+    assert kf.by_key(second.key) == second and kf.by_key("nope") is None
+    assert kf.get("s1") == first and kf.get("nope") is None
+    assert kf.is_tombstoned("s2") and not kf.is_tombstoned("s1")
+    assert knowledge.title_for("open_questions") == "Open questions"
+    assert knowledge.empty_file("decisions") == KnowledgeFile("# Decisions")
+
+
+def test_a_fence_closed_on_the_last_line_without_a_newline_still_closes() -> None:
+    text = "# D\n\n## Session: a (1)\n\n```\n## Session: forged (2)\n```"
+    assert [b.session_id for b in knowledge.parse(text).blocks] == ["a"]
+
+
+def test_a_bare_fence_that_never_closes_ends_at_the_next_header() -> None:
+    text = "# D\n\n## Session: a (1)\n\n```\nlog\n\n## Session: b (2)\n\n- kept\n"
+    assert [b.session_id for b in knowledge.parse(text).blocks] == ["a", "b"]
+
+
+def test_parse_keeps_leading_spaces_and_edge_letters_of_preamble_and_body() -> None:
+    text = "  X preamble X\n\n## Session: a (1)\n    indented X\n  more  \nX last X\n"
+    kf = knowledge.parse(text)
+    assert kf.preamble == "  X preamble X"
+    assert kf.blocks[0].body == "    indented X\n  more\nX last X"  # trailing spaces go
+    assert knowledge.render(kf) == "  X preamble X\n\n\n## Session: a (1)\n\n" + (
+        "    indented X\n  more\nX last X\n"
+    )
+
+
+def test_sanitize_body_escapes_near_headers_and_keeps_what_follows_a_closed_fence() -> None:
+    assert knowledge.sanitize_body("## Session: not a whole header") == (
+        "\\## Session: not a whole header"
+    )
+    body = "```\ncode\n```\n## Session: x (1)\nafter"
+    assert knowledge.sanitize_body(body) == "```\ncode\n```\n\\## Session: x (1)\nafter"
+    assert knowledge.sanitize_body("    code X\r\nnext X") == "    code X\nnext X"
+    assert knowledge.sanitize_body("X") == "X"
+
+
+def test_block_operations_keep_the_preamble() -> None:
+    kf = KnowledgeFile("# Decisions\n\nintro", (Block("s1", "1", "- a", OFFLINE),))
+    new = Block("s2", "2", "- b", OFFLINE)
+    assert knowledge.replace_blocks(kf, [new]).preamble == kf.preamble
+    assert knowledge.upsert_own(kf, [new])[0].preamble == kf.preamble
+    assert knowledge.drop_own(kf, {"s1"}).preamble == kf.preamble
+
+
+def test_upsert_own_skips_a_refused_block_and_goes_on_with_the_rest() -> None:
+    dead = knowledge.tombstone("gone", "1", "2")
+    model = Block("read", "1", "- a model's reading", MODEL)
+    kf = KnowledgeFile("# D", (dead, model))
+    new = [
+        Block("gone", "1", "- forgotten session", OFFLINE),  # tombstoned: skipped
+        Block("read", "1", "- offline", OFFLINE),  # a model's reading stands: skipped
+        Block("n1", "1", "- one", OFFLINE),
+        Block("n2", "1", "- two", OFFLINE),
+    ]
+    result, written = knowledge.upsert_own(kf, new)
+    assert written == 2
+    assert {b.session_id for b in result.live_blocks()} == {"read", "n1", "n2"}
+    assert result.get("read") == model
+
+
+def test_an_offline_re_read_replaces_our_earlier_offline_block() -> None:
+    old = Block("s1", "1", "- first offline reading", OFFLINE)
+    new = Block("s1", "1", "- second offline reading", OFFLINE)
+    result, written = knowledge.upsert_own(KnowledgeFile("# D", (old,)), [new])
+    assert written == 1 and result.blocks == (new,)

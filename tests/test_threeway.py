@@ -74,3 +74,37 @@ def test_the_store_s_redacted_copy_gives_way_to_the_local_original_and_nothing_e
     swapped = with_local_originals(remote, local)["decisions.md"]
     assert f"- deploy with {secret}" in swapped  # the local original, not the redacted copy
     assert "- theirs" in swapped and "- mine" not in swapped  # a real change is the store's
+
+
+def test_a_store_copy_whose_header_was_redacted_is_paired_by_session() -> None:
+    """A secret in a header (here the timestamp) gives the store's copy another key: its
+    original is found among the local blocks of the same session, and no other is taken."""
+    from engram_ci.sync import redact as redaction
+
+    secret = "ghp_" + "Zq8Wp7Lm6Kj5Hg4Fd3Sa2Qw1Er9Ty0Ui8Op7"
+    header = f"## Session: s1 (2025-01-01 {secret})"
+    local = {
+        "decisions.md": f"# Decisions\n\n\n{header}\n\n- deploy\n"
+        "\n\n## Session: s1 (2025-02-01T00:00:00Z)\n\n- a later reflection\n"
+    }
+    remote = {"decisions.md": redaction.redact_text(f"# Decisions\n\n\n{header}\n\n- deploy\n")}
+    assert secret not in remote["decisions.md"]
+    swapped = threeway.with_local_originals(remote, local)["decisions.md"]
+    assert knowledge.parse(swapped).blocks == knowledge.parse(local["decisions.md"]).blocks[:1]
+    for base in (None, remote):
+        merged = knowledge.parse(threeway.merge(P, base, local, [remote])["decisions.md"])
+        assert [b.timestamp for b in merged.blocks] == [
+            f"2025-01-01 {secret}",
+            "2025-02-01T00:00:00Z",
+        ]
+
+
+def test_a_context_file_alone_passes_through_a_merge_with_a_base() -> None:
+    context = {"context.md": "# Project context: proj\n\n- kept\n"}
+    assert threeway.merge(P, {}, context, [{}]) == context
+    assert threeway.merge(P, {}, {}, [context]) == context
+
+
+def test_a_store_file_with_nothing_to_swap_is_passed_on_byte_for_byte() -> None:
+    stored = {"decisions.md": "# Decisions\n## Session: a (2025-01-01T00:00:00Z)\n- a   \n\n\n\n"}
+    assert threeway.with_local_originals(stored, files(b="b")) == stored
