@@ -56,6 +56,11 @@ def in_order(work: Callable[[int], T], sizes: Sequence[int], jobs: int) -> Gener
                 for index in range(len(sizes)):
                     future, k = where[index]
                     yield future.result()[k]
+            except BaseException:
+                # stopped early (Ctrl-C, a FatalError, the caller closing us): the work still
+                # running is wanted by no one, and waiting for it could take minutes
+                _stop_workers(pool)
+                raise
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:
@@ -79,6 +84,13 @@ def batches(order: list[int], sizes: Sequence[int]) -> list[list[int]]:
     return out
 
 
+def _stop_workers(pool: Any) -> None:
+    """Kill the pool's workers now: what they were writing is written atomically, so nothing
+    is left torn (ProcessPoolExecutor has no public way to do this before Python 3.14)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def _work_in_worker(indexes: list[int]) -> list[Any]:
     assert _FORKED_WORK is not None, "workers must be forked by in_order"
     return [_FORKED_WORK(i) for i in indexes]
@@ -87,12 +99,11 @@ def _work_in_worker(indexes: list[int]) -> list[Any]:
 def _die_with_parent(parent_pid: int) -> None:
     """A worker inherits the parent's descriptors (ingest's memory lock among them): if the
     parent is killed, an orphaned worker would hold the lock (and block every later run)
-    forever. On Linux, die with it."""
-    if sys.platform == "linux":
-        import ctypes
-        import signal
+    forever: die with it (in_order runs only where `can_fork`, i.e. on Linux, which has prctl)."""
+    import ctypes
+    import signal
 
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)

@@ -17,6 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engram_ci.transcripts.model import Session
+from engram_ci.transcripts.registry import get_reader
+
 CWD = "/home/dev/src/shop"
 PROJECT = "shop"
 PROMPT = "Please fix the failing cart tests"
@@ -26,9 +29,18 @@ PASSED_OUTPUT = "12 passed in 0.4s"
 EDITED = f"{CWD}/shop/cart.py"
 
 
-def _write(path: Path, value: Any) -> None:
+def write_json(path: Path, value: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, indent=1))
+    return path
+
+
+def the_session(agent: str, home: Path) -> Session | None:
+    """The session read from the one group `agent`'s reader discovers in its store under
+    `home` (None when that group reads as no session)."""
+    reader = get_reader(agent)
+    (group,) = reader.discover(reader.default_roots({}, home))
+    return reader.read_session(group)
 
 
 def _lines(path: Path, records: list[dict[str, Any]]) -> None:
@@ -116,7 +128,7 @@ def cline(home: Path) -> Path:
         f"<environment_details>\n# Current Working Directory ({CWD}) Files\ncart.py\n"
         "</environment_details>"
     )
-    _write(
+    write_json(
         task / "api_conversation_history.json",
         [
             {
@@ -183,11 +195,11 @@ def cline(home: Path) -> Path:
             {"role": "assistant", "content": [{"type": "text", "text": DONE}]},
         ],
     )
-    _write(
+    write_json(
         task / "ui_messages.json",
         [{"ts": 1736000000000, "type": "say", "say": "task", "text": PROMPT}],
     )
-    _write(task / "task_metadata.json", {"files_in_context": []})
+    write_json(task / "task_metadata.json", {"files_in_context": []})
     return storage / "tasks"
 
 
@@ -296,7 +308,7 @@ def gemini(home: Path) -> Path:
             "timestamp": stamp,
         }
 
-    _write(
+    write_json(
         root / project_hash / "chats" / "session-2026-01-05T10-00-abc12345.json",
         {
             "sessionId": "abc12345-0000-4000-8000-000000000001",
@@ -432,11 +444,11 @@ def opencode(home: Path) -> Path:
     root = home / ".local" / "share" / "opencode"
     storage = root / "storage"
     info, messages = _opencode_records()
-    _write(storage / "session" / "prj1" / "ses_01.json", info)
+    write_json(storage / "session" / "prj1" / "ses_01.json", info)
     for message, parts in messages:
-        _write(storage / "message" / "ses_01" / f"{message['id']}.json", message)
+        write_json(storage / "message" / "ses_01" / f"{message['id']}.json", message)
         for part in parts:
-            _write(
+            write_json(
                 storage / "part" / message["id"] / f"{part['id']}.json",
                 {**part, "messageID": message["id"], "sessionID": "ses_01"},
             )
@@ -487,7 +499,7 @@ def opencode_db(home: Path) -> Path:
 
 def amp(home: Path) -> Path:
     root = home / ".local" / "share" / "amp" / "threads"
-    _write(
+    write_json(
         root / "T-0a0a0a0a-1111-4222-8333-444444444444.json",
         {
             "v": 12,

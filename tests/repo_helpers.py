@@ -75,8 +75,13 @@ def installed_env(tmp: Path, **extra: str) -> dict[str, str]:
 
 
 def run_engram(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return run_python("-m", "engram_ci", *args, env=env)
+
+
+def run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` with this checkout importable (`-c SCRIPT` runs code in a fresh process)."""
     return subprocess.run(
-        [sys.executable, "-m", "engram_ci", *args],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         env=env or engram_env(),

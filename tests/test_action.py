@@ -438,6 +438,21 @@ def test_identity_input_holds_age_keys_and_ssh_key_blocks() -> None:
     ssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\nBBBB\n-----END OPENSSH PRIVATE KEY-----"
     keys = action_config._identities(f"# comment\nAGE-SECRET-KEY-1ABC\n{ssh}\n")
     assert keys == ("AGE-SECRET-KEY-1ABC", ssh + "\n")
+    with pytest.raises(FatalError, match="private key without its -----END line"):
+        action_config._identities("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n")  # cut short
+
+
+def test_without_a_project_input_or_repository_the_project_is_asked_for(tmp_path: Path) -> None:
+    env = {"GITHUB_WORKSPACE": str(tmp_path)}
+    with pytest.raises(FatalError, match="set the `project` input") as error:
+        action_config.parse_config(action_config.read_inputs(env), env)
+    assert error.value.title == "missing input project"
+
+
+def test_an_unknown_provider_is_refused_naming_the_known_ones(tmp_path: Path) -> None:
+    env = {"GITHUB_WORKSPACE": str(tmp_path), "GITHUB_REPOSITORY": "o/r", "INPUT_PROVIDER": "gpt"}
+    with pytest.raises(FatalError, match=r"unknown provider 'gpt': use .*offline"):
+        action_config.parse_config(action_config.read_inputs(env), env)
 
 
 def test_encrypt_without_keys_names_the_missing_input(

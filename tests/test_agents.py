@@ -16,7 +16,7 @@ from engram_ci.transcripts.chat_store import tool_kind
 from engram_ci.transcripts.model import Session
 from engram_ci.transcripts.registry import get_reader, reader_names
 
-from .agent_stores import CWD, DONE, PROJECT, PROMPT, STORES, opencode_db
+from .agent_stores import CWD, DONE, PROJECT, PROMPT, STORES, opencode_db, the_session
 
 CASES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     **{name: (name, writer) for name, writer in STORES.items()},
@@ -25,11 +25,7 @@ CASES: dict[str, tuple[str, Callable[[Path], Path]]] = {
 
 
 def read_one(agent: str, home: Path) -> Session:
-    reader = get_reader(agent)
-    roots = reader.default_roots({}, home)
-    groups = reader.discover(roots)
-    assert len(groups) == 1, groups
-    session = reader.read_session(groups[0])
+    session = the_session(agent, home)
     assert session is not None
     return session
 

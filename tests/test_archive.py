@@ -110,3 +110,14 @@ def test_no_summary_means_no_summary_file(tmp_path: Path) -> None:
     layout = MemoryLayout(tmp_path / "memory")
     archive.write_session(layout, _session(), summary=None)
     assert not layout.summary_file("demo", "s1").exists()
+
+
+def test_a_tool_input_with_a_huge_integer_is_still_archived() -> None:
+    # JSON allows integers of any size (a transcript may hold one); orjson refuses past 64 bits
+    call = ToolCall("t9", "Bash", {"command": "factor", "n": 2**70, "name": "ünïcode"}, "ok")
+    session = _session()
+    session.turns[-1].tool_calls.append(call)
+    text = archive.render_conversation(session)
+    expected = json.dumps(call.input, indent=2, ensure_ascii=False, sort_keys=True)
+    assert expected in text
+    assert str(2**70) in text

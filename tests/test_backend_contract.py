@@ -336,3 +336,19 @@ def test_versions_are_named_whole_or_by_a_unique_prefix_of_seven() -> None:
     ):
         with pytest.raises(VersionNotFound, match=why):
             match_version(ref, versions, where="w")
+
+
+def test_history_lists_the_versions_newest_first_and_projects_are_listed(
+    harness: Harness, tmp_path: Path
+) -> None:
+    a = machine(tmp_path, "a", "v1")
+    first = push(harness, a)
+    add_block(a, P, "v2", "- later")
+    second = push(harness, a)
+    with harness.backend(MemoryLayout(tmp_path / "b"), P) as backend:
+        versions = [v.version for v in backend.history(P)]
+        assert versions[:2] == [second.version, first.version]
+        assert P in backend.list_projects()
+        assert backend.read_version(P, first.version).files.keys() >= {"decisions.md"}
+        missing = backend.missing("no-such-project")
+    assert isinstance(missing, FatalError) and "no-such-project" in str(missing)

@@ -870,3 +870,46 @@ def test_a_result_arriving_after_its_call_spilled_is_still_paired(tmp_path: Path
 
 def text_block(n: int) -> dict[str, Any]:
     return {"type": "text", "text": f"reply {n}"}
+
+
+def test_discovery_skips_what_only_looks_like_a_transcript(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "projects" / "-home-me-code-my-app"
+    convo = [user("u1", "hi"), assistant("a1", "m1", [{"type": "text", "text": "hello"}])]
+    write(folder / "s-1.jsonl", convo)
+    (folder / "looks-like.jsonl").mkdir()  # a folder named like a transcript
+    # a flat agent file whose first 50 lines name no session: not guessed at
+    write(folder / "agent-x.jsonl", [{"type": "summary", "summary": "…"}] * 60 + convo)
+    (folder / "s-2").mkdir()
+    (folder / "s-2" / "subagents").write_text("a file where the folder should be")
+    # an orphaned subagent folder holding only a .meta.json: nothing to read
+    write(folder / "s-3" / "subagents" / "agent-a.meta.json", [{"agentType": "Explore"}])
+    with caplog.at_level("WARNING", logger="engram_ci"):
+        groups = claude.discover([tmp_path / "projects"])
+    assert [g.session_id for g in groups] == ["s-1"]
+    assert "agent-x.jsonl: an agent transcript that names no parent session" in caplog.text
+
+
+def test_an_orphaned_subagent_with_a_damaged_meta_is_read_without_its_type(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "projects" / "-home-me-code-my-app" / "s-1" / "subagents"
+    write(
+        folder / "agent-a1.jsonl",
+        [
+            user("u1", "find callers"),
+            assistant(
+                "a1",
+                "m1",
+                [{"type": "tool_use", "id": "t1", "name": "Grep", "input": {"pattern": "f("}}],
+            ),
+        ],
+    )
+    (folder / "agent-a1.meta.json").write_text('["Explore", "find callers"]')
+    (group,) = claude.discover([tmp_path / "projects"])
+    assert group.session_id == "s-1"  # the parent transcript is gone, the agent's work is not
+    session = claude.read_session(group)
+    assert session is not None
+    (agent,) = session.subagents
+    assert (agent.agent_id, agent.agent_type) == ("a1", None)

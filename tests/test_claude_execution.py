@@ -94,3 +94,54 @@ def test_without_cwd_the_project_is_the_repositorys_name(
     path = write_execution_file(tmp_path / "exec.json", cwd=None)
     session = reader.read_session(reader.discover([path])[0])
     assert session is not None and session.project == "widget"
+
+
+def test_a_file_that_is_missing_or_huge_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(FatalError, match=r"cannot read execution file .*No such file"):
+        reader.read_messages(tmp_path / "gone.json")
+    huge = tmp_path / "exec.json"
+    with huge.open("wb") as out:
+        out.truncate(reader.MAX_BYTES + 1)  # sparse: never read
+    with pytest.raises(FatalError, match=f"over {reader.MAX_BYTES}") as error:
+        reader.read_messages(huge)
+    assert "\n" not in str(error.value)
+
+
+def test_a_file_naming_no_session_is_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_execution_file(tmp_path / "exec.json")
+    messages = [
+        {k: v for k, v in m.items() if k != "session_id"} for m in json.loads(path.read_text())
+    ]
+    path.write_text(json.dumps(messages))
+    assert reader.discover([path]) == []
+    assert "no message names a session_id" in caplog.text
+    messages[2]["session_id"] = "from-a-later-message"  # without init, any message may name it
+    path.write_text(json.dumps(messages))
+    assert [g.session_id for g in reader.discover([path])] == ["from-a-later-message"]
+
+
+def test_a_file_broken_after_discovery_is_no_session(tmp_path: Path) -> None:
+    path = write_execution_file(tmp_path / "exec.json")
+    [group] = reader.discover([path])
+    path.write_text('[{"type": "assistant"')  # the action was still writing it
+    assert reader.read_session(group) is None
+
+
+def test_messages_without_content_are_counted_and_inits_model_comes_first(
+    tmp_path: Path,
+) -> None:
+    path = write_execution_file(tmp_path / "exec.json")
+    messages = json.loads(path.read_text())
+    messages[0]["model"] = "claude-opus-4-1"  # the session's model, not the first reply's
+    messages += [
+        {"type": "assistant", "session_id": EXECUTION_SESSION},
+        {"type": "user", "session_id": EXECUTION_SESSION, "message": {"role": "user"}},
+        "not a message",
+    ]
+    path.write_text(json.dumps(messages))
+    session = reader.read_session(reader.discover([path])[0])
+    assert session is not None
+    assert session.stats.malformed["bad_shape"] == 2
+    assert session.models == ["claude-opus-4-1", "claude-sonnet-4-5"]

@@ -41,16 +41,20 @@ HEAVY = (
 #: what a command's --help must not import on top of HEAVY: the ingest pipeline
 PIPELINE = ("engram_ci.ingest", "engram_ci.knowledge.extract")
 
-#: runs main(argv) in a fresh interpreter; writes its exit code and sys.modules to argv[1]
+#: runs main(argv) in a fresh interpreter; writes its exit code and the modules it imported
+#: to argv[1] (not those loaded before it ran: under CI's coverage run, coverage has already
+#: loaded its own, sqlite3 among them)
 PROBE = """
-import json, sys
+import sys
+before = set(sys.modules)
+import json
 from engram_ci.cli.app import main
 try:
     code = main(sys.argv[2:])
 except SystemExit as done:
     code = done.code
 with open(sys.argv[1], "w") as out:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, out)
+    json.dump({"code": code, "modules": sorted(set(sys.modules) - before)}, out)
 """
 
 

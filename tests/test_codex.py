@@ -231,3 +231,79 @@ def test_a_long_rollout_spills_to_disk_and_reads_the_same(tmp_path: Path) -> Non
     assert archive.session_meta(moved) == archive.session_meta(kept)
     late = next(c for c in moved.tool_calls if c.id == "late")
     assert late.result == "built late" and moved.stats.orphan_results == 0
+
+
+def _line(kind: str, payload: Any, stamp: str = "2025-01-02T03:04:06Z") -> dict[str, Any]:
+    return {"timestamp": stamp, "type": kind, "payload": payload}
+
+
+def _late(kind: str, payload: Any) -> dict[str, Any]:
+    return {"payload": payload, "type": kind}
+
+
+def _item(payload: dict[str, Any]) -> dict[str, Any]:
+    return _line("response_item", payload)
+
+
+def _event(payload: dict[str, Any]) -> dict[str, Any]:
+    return _line("event_msg", payload)
+
+
+def test_odd_but_valid_lines_are_read_or_skipped_as_codex_means_them(tmp_path: Path) -> None:
+    _rollout(
+        tmp_path,
+        [
+            _line("turn_context", {"cwd": "/x/from-context"}),  # no model: none is made up
+            _line("session_meta", {"id": "../../etc", "cwd": "/x/proj"}),  # not a safe id
+            _line("compacted", {"message": "   "}),
+            _line("compacted", "not an object"),
+            # "type" after the payload: the line is parsed whole, and read the same
+            _late("brand_new_line", {}),
+            _late("world_state", {}),  # known to carry nothing: not counted
+            _item({"type": "message", "role": "user", "content": []}),  # empty: no turn
+            _prompt("the prompt as the message item has it"),
+            _event({"type": "user_message", "message": "what the human typed"}),
+            _event({"type": "user_message", "message": "  "}),  # nothing typed: no prompt
+            _late("event_msg", {"type": "agent_reasoning", "text": "…"}),
+            _event({"type": "token_count", "info": "not an object"}),
+            _event({"type": "token_count", "info": {"last_token_usage": {"input_tokens": 7}}}),
+            _event({"type": "token_count", "info": {}}),
+            _item({"type": "message", "role": "assistant", "content": [{"type": "output_text"}]}),
+            _item({"type": "message", "role": "tool", "content": "?"}),
+            _item({"type": "ghost_snapshot", "ghost_commit": {}}),
+            _item({"type": "image_generation_call", "id": "ig1"}),
+            _item({"type": "function_call_output", "output": "no call_id"}),
+            _item({"type": "function_call_output", "call_id": "never-called", "output": "x"}),
+            _item({"type": "message", "role": "assistant", "content": "Done."}),
+        ],
+    )
+    s = codex.read_session(codex.discover([tmp_path])[0])
+    assert s is not None
+    assert s.session_id == "rollout-2025-01-02T03-04-05-x"  # the unsafe id was not taken
+    assert s.cwd == "/x/from-context" and s.project == "from-context"
+    assert s.models == []
+    assert s.stats.unknown_types == {"brand_new_line": 1}
+    assert s.stats.malformed == {"bad_shape": 2}  # the tool message, the output without call_id
+    assert s.stats.orphan_results == 1
+    # a user_message event names the prompt: the message item nobody vouched for was injected
+    assert s.prompts == ["what the human typed"]
+    assert [t.text for t in s.turns if t.role == "user" and t.is_meta] == [
+        "the prompt as the message item has it"
+    ]
+    assert s.usage.input_tokens == 7
+    assert [t.text for t in s.turns if t.role == "assistant"] == ["Done."]
+    assert s.turns[-1].unknown_blocks == {"image_generation_call": 1}
+
+
+def test_a_childs_copies_of_its_ancestors_metas_do_not_rename_it(tmp_path: Path) -> None:
+    _rollout(
+        tmp_path,
+        [
+            _line("session_meta", {"id": "child-thread", "cwd": "/x/child"}),
+            _line("session_meta", {"id": "parent-thread", "cwd": "/x/parent"}),
+            _prompt("hello"),
+        ],
+    )
+    s = codex.read_session(codex.discover([tmp_path])[0])
+    assert s is not None
+    assert (s.session_id, s.cwd) == ("child-thread", "/x/child")

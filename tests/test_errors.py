@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from engram_ci.errors import FatalError, Fix
+import errno
+
+from engram_ci.errors import FatalError, Fix, environment_error
 
 
 def test_a_plain_message_keeps_working_and_stays_one_line() -> None:
@@ -28,3 +30,16 @@ def test_an_environment_variable_is_offered_beside_the_option_or_alone() -> None
     assert both.worded("action") == "set the `token` input (or $ENGRAM_GIT_TOKEN)"
     cli_only = Fix("set {option}", flag="--jobs", env="ENGRAM_JOBS")
     assert cli_only.worded("action") == "set $ENGRAM_JOBS"  # never a flag in a job
+
+
+def test_the_machines_faults_name_their_fix_and_others_are_bugs() -> None:
+    full = environment_error(OSError(errno.ENOSPC, "No space left on device", "/m/bugs.md"))
+    assert full is not None
+    assert str(full).startswith("cannot write /m/bugs.md (No space left on device); nothing")
+    assert "free some space" in str(full)
+    read_only = environment_error(OSError(errno.EROFS, "Read-only file system"))
+    assert read_only is not None
+    assert "point --memory-dir at a writable folder" in str(read_only)
+    assert "the `memory-path` input" in read_only.worded("action")
+    assert environment_error(OSError(errno.ENOENT, "No such file or directory")) is None
+    assert environment_error(OSError("no errno at all")) is None

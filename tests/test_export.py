@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -147,3 +148,15 @@ def test_meta_json_written_by_upstream_engram_is_read_with_its_keys(
     assert mapped["models"] == ["claude-x"] and mapped["tokens"]["total"] == 15
     rows = {s.name: s for s in export.summarize_projects(filled)}
     assert rows["weather-api"].last_activity == "2025-12-01T11:00:00Z"
+
+
+def test_a_damaged_session_record_is_skipped_with_a_warning(
+    filled: MemoryLayout, caplog: pytest.LogCaptureFixture
+) -> None:
+    atomic_write_text(filled.conversation_dir("weather-api", "s3") / "meta.json", "{half a reco")
+    atomic_write_text(filled.conversation_dir("weather-api", "s4") / "meta.json", '["s4"]')
+    with caplog.at_level(logging.WARNING, logger="engram_ci"):
+        metas = export.session_metas(filled, "weather-api")
+    assert [m["session_id"] for m in metas] == ["s1", "s2"]
+    assert "skipping" in caplog.text and "s3" in caplog.text
+    assert export.session_metas(filled, "no-archive-yet") == []

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,45 @@ def test_make_folder_says_whether_it_made_it(tmp_path: Path) -> None:
     assert fsutil.make_folder(deep) is True
     assert fsutil.make_folder(deep) is False
     assert deep.is_dir()
+
+
+def test_a_chunked_write_that_fails_leaves_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "context.md"
+    target.write_text("old")
+
+    def pieces() -> Iterator[str]:
+        yield "new start, "
+        raise RuntimeError("the extractor broke mid-file")
+
+    with pytest.raises(RuntimeError, match="mid-file"):
+        fsutil.atomic_write_chunks(target, pieces())
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["context.md"]
+
+
+def test_a_file_that_shrinks_while_being_rewritten_is_an_error_not_a_torn_file(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "decisions.md"
+    kept = "## Session: a\n" + "kept\n" * 100_000  # past any read buffer: read from disk again
+    target.write_text(kept + "## Session: b\n")
+
+    def pieces() -> Iterator[str]:
+        yield kept  # agrees with the old file: not copied yet
+        target.write_text("")  # another process truncated it meanwhile
+        yield "changed\n"
+
+    with pytest.raises(OSError, match="shrank while being rewritten"):
+        fsutil.atomic_write_chunks(target, pieces(), only_if_changed=True)
+    assert os.listdir(tmp_path) == ["decisions.md"]  # no temp file left behind
+
+
+def test_a_staged_write_that_fails_leaves_no_temp_file(tmp_path: Path) -> None:
+    staged = fsutil.StagedWrites(barrier=lambda paths: None)
+    with pytest.raises(UnicodeEncodeError):
+        staged.add(tmp_path / "bugs.md", "a lone surrogate \ud800 cannot be written")
+    assert len(staged) == 0
+    assert os.listdir(tmp_path) == []
 
 
 def test_chunked_writes_are_gathered_in_bounded_batches_with_every_byte_kept(

@@ -154,3 +154,11 @@ def test_data_at_a_line_start_never_becomes_a_runner_command() -> None:
     out = io.StringIO()
     Runner(stdout=out, env={}).set_output("project", "::add-mask::x\n::stop-commands::y")
     assert not [ln for ln in out.getvalue().splitlines() if ln.startswith("::")]
+
+
+def test_a_summary_other_steps_filled_is_left_alone(tmp_path: Path) -> None:
+    runner, _, _, summary = _runner(tmp_path)
+    summary.write_bytes(b"y" * SUMMARY_LIMIT)  # earlier steps used the whole 1 MiB
+    runner.append_summary("# engram\n")
+    assert summary.stat().st_size == SUMMARY_LIMIT
+    assert not summary.read_bytes().endswith(b"# engram\n")

@@ -324,3 +324,49 @@ def test_pull_of_an_oversized_gist_writes_nothing(
     with pytest.raises(FatalError, match="over the 4,096-byte limit for one file"):
         gistsync.pull(memory.root, "proj", gist_id)
     assert not memory.knowledge_dir("proj").exists()
+
+
+@pytest.mark.parametrize("memo", ["{not json", '{"url": "no id"}', '["abc"]'])
+def test_an_unreadable_remembered_gist_is_found_again(
+    memo: str, gh: GitHubStandIn, memory: MemoryLayout, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(memory, "proj", "decisions.md", block("s1"))
+    first = gistsync.push(memory.root, "proj")
+    (memory.state_dir / "gists" / "proj.json").write_text(memo)
+    write(memory, "proj", "decisions.md", block("s1"), block("s2"))
+    with caplog.at_level(logging.WARNING, logger="engram_ci"):
+        second = gistsync.push(memory.root, "proj")
+    assert "ignoring unreadable" in caplog.text
+    assert second.gist_id == first.gist_id and not second.created  # no second gist
+    assert list(gh.gists) == [first.gist_id]
+    assert sessions(gh.files(first.gist_id)["decisions.md"]) == {"s1", "s2"}
+
+
+def test_a_gist_without_knowledge_files_is_refused_and_nothing_written(
+    gh: GitHubStandIn, memory: MemoryLayout
+) -> None:
+    meta = json.dumps({"project": "proj"})
+    gist_id = gh.create_gist({"metadata.json": meta, "notes.txt": "not engram's"})
+    with pytest.raises(FatalError, match=r"holds no engram knowledge files .* for proj"):
+        gistsync.pull(memory.root, "proj", gist_id)
+    empty = gh.write(gist_id, {"notes.txt": "still nothing"})
+    write(memory, "proj", "decisions.md", block("s1"))
+    before = snapshot(memory.root)
+    with pytest.raises(FatalError, match="pick another with `engram sync history`"):
+        gistsync.restore(memory.root, "proj", empty, gist_id=gist_id)
+    assert snapshot(memory.root) == before
+
+
+def test_a_description_is_set_even_when_the_gist_was_read_from_cache(
+    gh: GitHubStandIn, memory: MemoryLayout
+) -> None:
+    write(memory, "proj", "decisions.md", block("s1"))
+    first = gistsync.push(memory.root, "proj")
+    gistsync.pull(memory.root, "proj", first.gist_id)  # remembers the gist's ETag
+    gh.clear_log()
+    again = gistsync.push(memory.root, "proj", description="team notes")
+    assert gh.gists[first.gist_id].description == "team notes"
+    assert again.changed and gh.count("PATCH") == 1
+    gh.clear_log()
+    assert not gistsync.push(memory.root, "proj", description="team notes").changed
+    assert gh.count("PATCH") == 0

@@ -154,9 +154,10 @@ def test_a_full_disk_is_one_line_and_nothing_is_lost(
         (200, b"<html><body>Sign in to your proxy</body></html>", "not JSON"),
         (200, b'{"unexpected": true}', "not a gist"),
         (200, b'{"id": "abc", "files": ["a list"]}', "not a gist"),
+        (200, b'{"id": "abc", "files": {"a.md": "not an object"}}', "malformed files"),
         (304, b"", "304"),
     ],
-    ids=["html", "json-not-a-gist", "files-not-a-map", "304-unasked"],
+    ids=["html", "json-not-a-gist", "files-not-a-map", "files-not-objects", "304-unasked"],
 )
 def test_a_hostile_answer_is_one_line_and_nothing_is_lost(
     gh: GitHubStandIn,
@@ -219,6 +220,31 @@ def test_a_huge_raw_file_is_refused_in_bounded_memory(gh: GitHubStandIn) -> None
         pytest.raises(FatalError, match=r"10 MB|limit for one file"),
     ):
         store.get(gist_id)
+
+
+@pytest.mark.parametrize(
+    "raw", [b'{"gists": []}', b'[{"id": "abc"}, "not a gist"]'], ids=["object", "mixed-list"]
+)
+def test_a_gist_listing_that_is_not_a_list_of_gists_is_one_error(
+    gh: GitHubStandIn, raw: bytes
+) -> None:
+    gh.fail(200, method="GET", path=r"^/gists(\?|$)", raw=raw)
+    with (
+        GistStore(TOKEN, gh.api_url, policy=RetryPolicy(budget_seconds=0)) as store,
+        pytest.raises(FatalError, match="not a list of JSON objects"),
+    ):
+        store.list_gists()
+
+
+def test_a_large_file_the_server_cannot_serve_is_one_error(gh: GitHubStandIn) -> None:
+    gist_id = gh.create_gist({"big.md": "x" * (1024 * 1024 + 10)})
+    gh.fail(404, path=r"^/raw/", message="Not Found", count=5)
+    with (
+        GistStore(TOKEN, gh.api_url, policy=RetryPolicy(budget_seconds=0)) as store,
+        pytest.raises(FatalError) as error,
+    ):
+        store.get(gist_id)
+    assert "404" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_an_empty_gist_id_names_the_fix(

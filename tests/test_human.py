@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from engram_ci.knowledge import human
+from engram_ci.knowledge.phrases import sentences
 
 
 @pytest.mark.parametrize(
@@ -77,7 +81,7 @@ def test_asked_is_whole_sentences_and_problems_are_found() -> None:
 def _said_as_before(text: str) -> tuple[str, ...]:
     """human._said before it remembered whether its last sentence announced a paste."""
     found: list[str] = []
-    for sentence in human.sentences(text[: human._READ_CHARS], min_words=2, min_chars=6):
+    for sentence in sentences(text[: human._READ_CHARS], min_words=2, min_chars=6):
         sentence = human.clean_markdown(sentence).rstrip("\\ ")
         if sentence.endswith(":") or (found and human._PASTE_RE.search(found[-1])):
             break
@@ -140,3 +144,80 @@ _PREFERENCE_PIECES += [". ", "? ", "Could you ", "keep it simple", " without tab
 def test_preferences_answer_as_before(parts: list[str]) -> None:
     text = "".join(parts)
     assert human.preferences(text) == _preferences_as_before(text)
+
+
+_JUMPING = [human._WANT_RE, human._PASTE_RE, human._PROBLEM_RE]
+
+
+def _plain(jumping: re.Pattern[str]) -> re.Pattern[str]:
+    """The regex without _jumping's look-ahead: what it must answer as."""
+    found = re.fullmatch(r"\(\?=\[[^\]]+\]\)\(\?:(.*)\)", jumping.pattern, re.DOTALL)
+    assert found, jumping.pattern
+    return re.compile(found.group(1), re.IGNORECASE)
+
+
+def _first_chars(items: Any) -> tuple[set[str], bool]:
+    """The characters a match of parsed regex `items` can start with, and whether it can be
+    empty (only the constructs these regexes use: anything else fails the test)."""
+    chars: set[str] = set()
+    for op, arg in items:
+        name = str(op)
+        if name == "AT":  # \b, ^: zero-width
+            continue
+        if name == "LITERAL":
+            return chars | {chr(arg)}, False
+        if name == "SUBPATTERN":
+            found, empty = _first_chars(arg[-1])
+        elif name == "BRANCH":
+            found, empty = set(), False
+            for branch in arg[1]:
+                more, may_be_empty = _first_chars(branch)
+                found, empty = found | more, empty or may_be_empty
+        elif name in ("MAX_REPEAT", "MIN_REPEAT"):
+            found, empty = _first_chars(arg[2])
+            empty = empty or arg[0] == 0
+        else:
+            raise AssertionError(f"{name} opens a match: extend _first_chars")
+        chars |= found
+        if not empty:
+            return chars, False
+    return chars, True
+
+
+@pytest.mark.parametrize("jumping", _JUMPING)
+def test_the_look_ahead_holds_every_letter_a_match_can_start_with(
+    jumping: re.Pattern[str],
+) -> None:
+    letters = re.fullmatch(r"\(\?=\[([^\]]+)\]\).*", jumping.pattern, re.DOTALL)
+    assert letters
+    starts, may_be_empty = _first_chars(re._parser.parse(_plain(jumping).pattern))  # type: ignore[attr-defined]
+    assert not may_be_empty
+    assert starts <= set(letters.group(1))
+
+
+@pytest.mark.parametrize("jumping", _JUMPING)
+@given(data=st.data())
+def test_the_look_ahead_letters_match_as_the_plain_regex_does(
+    jumping: re.Pattern[str], data: st.DataObject
+) -> None:
+    # a match of the plain regex somewhere in any text (odd cases such as "İ", "ſ" and the
+    # Kelvin sign included): the fast one finds the same span
+    plain = _plain(jumping)
+    around = st.text(alphabet=st.sampled_from("aZ .:(İıſ\u212a\n'"), max_size=6)
+    text = data.draw(around) + data.draw(st.from_regex(plain)) + data.draw(around)
+    expected, found = plain.search(text), jumping.search(text)
+    assert (found and found.span()) == (expected and expected.span())
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.sampled_from("a1_ {};=(:).\t'\"é٣\u2028"), max_size=4),
+            st.from_regex(human._CODE_RE),
+        ),
+        max_size=5,
+    )
+)
+def test_looks_like_code_answers_as_the_regex_does(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert human._looks_like_code(text) == bool(human._CODE_RE.search(text))

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from engram_ci.cli.app import main
+from engram_ci.errors import FatalError
+from engram_ci.importer import MAX_IMPORT_BYTES, parse_export
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.memory.paths import MemoryLayout
 
@@ -107,6 +109,8 @@ def test_export_redacts_unless_asked_not_to(
         ("not json", "not JSON"),
         ('{"project": "p"}', "no `knowledge` object"),
         ('{"knowledge": {"../etc": []}}', "unknown category"),
+        ('{"knowledge": {"bugs": "## Session: s1"}}', "bugs is not a list of blocks"),
+        ('{"knowledge": {"bugs": ["## Session: s1"]}}', "a block is not an object"),
         ('{"knowledge": {"bugs": [{"session": "s"}]}}', "lacks its session"),
         (
             '{"knowledge": {"bugs": [{"session": "a (b) [c]\\n## Session: x", '
@@ -160,3 +164,10 @@ def test_unreadable_or_binary_files_are_named(
     encrypted.write_bytes(os.urandom(64) + b"\xff\xfe")
     assert main(["import", P, str(encrypted)]) == 1
     assert "gpg -d FILE | engram import P -" in capsys.readouterr().err
+
+
+def test_an_import_too_large_is_refused_before_parsing(tmp_path: Path) -> None:
+    huge = '{"knowledge": {}, "pad": "' + "x" * MAX_IMPORT_BYTES + '"}'
+    with pytest.raises(FatalError, match=r"larger than 64 MiB: split the project") as error:
+        parse_export(huge, "export.json")
+    assert error.value.title == "import too large"

@@ -53,3 +53,25 @@ def test_inert_lines_keep_data_from_starting_a_runner_command() -> None:
     assert not [ln for ln in lines if ln.lstrip().startswith(("::", "##["))]
     assert lines[1] == "proj ::add-mask:: in the middle ::"
     assert lines[3] == '{"name": "::x"}'
+
+
+def test_errors_are_labelled_and_cannot_start_a_runner_command() -> None:
+    sink = io.StringIO()
+    log.configure(stream=sink)
+    try:
+        logging.getLogger("engram_ci").error("::error::forged annotation")
+        logging.getLogger("engram_ci").info("plain")
+    finally:
+        log.configure()
+    first, *_ = sink.getvalue().splitlines()
+    assert first.startswith("error: ") and not first.removeprefix("error: ").startswith("::")
+
+
+def test_inert_lines_stand_in_for_a_writable_text_stream() -> None:
+    sink = io.StringIO()
+    stream = log.InertLines(sink)
+    assert stream.writable()
+    stream.writelines(["a\n", "::b\n"])  # io's own helpers accept it
+    stream.flush()
+    assert sink.getvalue().splitlines()[0] == "a"
+    assert not sink.getvalue().splitlines()[1].startswith("::")

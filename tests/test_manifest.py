@@ -88,3 +88,12 @@ def test_an_unchanged_manifest_is_not_written_again(tmp_path: Path) -> None:
     loaded.record("k2", entry)
     loaded.save(tmp_path)
     assert Manifest.load(tmp_path).entries.keys() == {"k", "k2"}
+
+
+def test_a_part_that_vanished_changes_the_fingerprint_without_failing(tmp_path: Path) -> None:
+    group = _group(tmp_path)
+    before = fingerprint(group)
+    group.parts[1].unlink()  # a subagent transcript removed between discovery and now
+    after = fingerprint(group)
+    assert after != before
+    assert [path for path, _, _ in after] == [str(group.main)]

@@ -3,6 +3,7 @@ regexes would, whatever the case or the characters around."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -147,3 +148,15 @@ def test_sentences_fast_paths_answer_as_the_regexes_do(parts: list[str]) -> None
     text = "".join(parts)
     assert sentences(text) == _sentences_regex_always(text)
     assert sentences(text, 2, 6) == _sentences_regex_always(text, 2, 6)
+
+
+@given(
+    st.lists(st.one_of(_MARKDOWN_PIECES, st.text(max_size=12)), max_size=20),
+    st.integers(0, 4),
+)
+def test_iter_sentences_yields_what_sentences_returns_in_order(parts: list[str], n: int) -> None:
+    # _outcome and human._said stop after their first few: those must be sentences()'s first few
+    text = "".join(parts)
+    assert list(phrases.iter_sentences(text)) == _sentences_regex_always(text)
+    assert list(phrases.iter_sentences(text, 2, 6)) == _sentences_regex_always(text, 2, 6)
+    assert list(itertools.islice(phrases.iter_sentences(text), n)) == sentences(text)[:n]

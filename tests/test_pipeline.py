@@ -217,8 +217,8 @@ def test_each_conflict_backs_off_longer_until_the_attempts_run_out(
     assert raised.value.title == "push rejected"
     assert str(raised.value) == (
         "push of proj to the test store was rejected 4 times in 0s (someone else wrote): the "
-        "store kept moving; local memory is unchanged — run the command again, or raise "
-        "--attempts / ENGRAM_SYNC_DEADLINE_SECONDS"
+        "store kept moving; local memory is unchanged: run it again, or raise --attempts (or "
+        "$ENGRAM_SYNC_DEADLINE_SECONDS)"
     )
     assert "the test store moved (someone else wrote): merging again in 0.20s" in caplog.messages
 
@@ -444,7 +444,7 @@ def test_a_sealed_store_without_a_key_is_one_error_naming_the_fix(tmp_path: Path
     store.version = 1
     with pytest.raises(FatalError) as raised:
         Pipeline(layout, store).pull(P)
-    assert raised.value.title == "store is encrypted"
+    assert raised.value.title == "encrypted remote"
     assert str(raised.value) == (
         "the test store is encrypted: decrypt it with a key given by --identity FILE (or "
         "$ENGRAM_AGE_IDENTITY), or set ENGRAM_PASSPHRASE"

@@ -110,3 +110,20 @@ def test_for_upload_leaves_expired_blocks_out() -> None:
     assert upload["bugs.md"] == files["bugs.md"] and upload["context.md"] == files["context.md"]
     later = projectfiles.for_upload(files, now=datetime(2025, 1, 1, 12, tzinfo=UTC))
     assert later == files
+
+
+@pytest.mark.parametrize(
+    ("metadata", "project"),
+    [
+        ('{"project": "shop", "tool": "engram-ci"}', "shop"),
+        ('{"project": ["shop"]}', None),
+        ('["shop"]', None),
+        ("{half written", None),
+        (None, None),
+    ],
+)
+def test_the_project_a_store_names_or_none(metadata: str | None, project: str | None) -> None:
+    files = {"decisions.md": "# Decisions\n"}
+    if metadata is not None:
+        files["metadata.json"] = metadata
+    assert projectfiles.project_of(files) == project

@@ -185,3 +185,37 @@ def test_a_subdirectory_of_a_repo_points_at_the_top_level(repo_path: Path) -> No
     (repo_path / "proj").mkdir()
     with pytest.raises(FatalError, match=f"inside the git repository {repo_path}"):
         GitRepo.open(repo_path / "proj")
+
+
+def test_a_token_is_never_sent_to_a_remote_that_is_not_http(repo_path: Path) -> None:
+    token = "tok-" + "b" * 20
+    with GitRepo.open(repo_path) as repo:
+        for url in ("/srv/knowledge.git", "git@github.com:org/repo.git", "file:///srv/k.git"):
+            repo.authorize(url, token)
+        env = repo._git.environment()
+    assert not any(token in value for value in env.values())
+    assert not any(k.startswith("GIT_CONFIG_KEY") and "extraheader" in env[k] for k in env)
+
+
+@pytest.mark.parametrize("name", ["-rf", "a..b", "with space", "end.lock", ""])
+def test_branch_names_git_refuses_are_one_line(repo_path: Path, name: str) -> None:
+    with GitRepo.open(repo_path) as repo:
+        with pytest.raises(FatalError, match=r"invalid branch name .*use a name git accepts"):
+            repo.check_branch_name(name)
+        assert repo.check_branch_name("agent-a") == "agent-a"
+
+
+def test_nothing_in_nothing_out(repo_path: Path) -> None:
+    with GitRepo.open(repo_path) as repo:
+        assert repo.write_blobs([]) == []
+        assert repo.subtree(None, "proj") is None  # an unborn branch holds no project
+
+
+def test_local_config_is_set_read_and_unset(repo_path: Path) -> None:
+    with GitRepo.open(repo_path) as repo:
+        assert repo.config_get("engram.test") is None
+        repo.config_set_local("engram.test", "one")
+        assert repo.config_get("engram.test") == "one"
+        repo.config_unset_local("engram.test")
+        repo.config_unset_local("engram.test")  # unsetting what is not there is fine
+        assert repo.config_get("engram.test") is None

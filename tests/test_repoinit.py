@@ -8,7 +8,7 @@ import pytest
 
 from engram_ci.errors import FatalError
 from engram_ci.sync.git_repo import GitRepo
-from engram_ci.sync.repoinit import STRATEGIES, default_branch, ensure_merge_setup
+from engram_ci.sync.repoinit import STRATEGIES, default_branch, ensure_merge_setup, init_repo
 
 from .repo_helpers import git
 
@@ -60,3 +60,14 @@ def test_default_branch_prefers_the_checked_out_one_then_the_remotes(tmp_path: P
         default_branch(repo)  # detached, nothing names a branch: each face says how to
     assert detached.value.worded("cli").endswith("name the branch with --branch NAME")
     assert detached.value.worded("action").endswith("name the branch with the `branch` input")
+
+
+def test_a_detached_head_with_nothing_to_go_by_asks_for_a_branch(tmp_path: Path) -> None:
+    path = _repo(tmp_path)
+    git(path, "commit", "-q", "--allow-empty", "-m", "x")
+    git(path, "checkout", "-q", "--detach")
+    with GitRepo.open(path) as repo, pytest.raises(FatalError, match="--branch NAME"):
+        default_branch(repo)  # no remote names a default either
+    with pytest.raises(FatalError, match=r"HEAD is detached .*: check out a branch first"):
+        init_repo(path)
+    assert not (path / "README.md").exists()  # nothing was added

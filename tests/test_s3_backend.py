@@ -15,11 +15,11 @@ import pytest
 from engram_ci.errors import FatalError
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.sync import s3sync
-from engram_ci.sync.backend import Conflict, Snapshot, VersionNotFound, registered
+from engram_ci.sync.backend import Conflict, Snapshot, StoreNotFound, VersionNotFound, registered
 from engram_ci.sync.s3_api import Location, S3Client
 from engram_ci.sync.s3_backend import BUNDLE_FILE, S3Backend
 
-from .repo_helpers import add_block, sessions_in
+from .repo_helpers import add_block, run_python, sessions_in
 from .s3_server import make_bucket
 
 P = "webapp"
@@ -246,3 +246,35 @@ def test_a_snapshot_token_is_not_needed_to_write(s3_bucket: str) -> None:
     first = backend.write(P, {"context.md": "# ctx\n"}, expected=Snapshot({}, None))
     backend.write(P, {"context.md": "# ctx 2\n"}, expected=Snapshot({}, first.version))
     assert backend.read(P).files["context.md"] == "# ctx 2\n"
+
+
+def test_without_boto3_an_s3_sync_names_the_extra_to_install(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['boto3'] = None  # installed without the s3 extra\n"
+        "from pathlib import Path\n"
+        "from engram_ci.errors import FatalError\n"
+        "from engram_ci.sync import s3sync\n"
+        "try:\n"
+        f"    s3sync.push(Path({str(tmp_path)!r}), 'webapp', 's3://bucket/team')\n"
+        "except FatalError as error:\n"
+        "    print(error.title, '|', error)\n"
+    )
+    done = run_python("-c", script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "boto3 missing | S3 sync needs boto3: pip install 'engram-ci[s3]'"
+
+
+def test_a_project_never_pushed_has_no_history_or_versions(s3_bucket: str) -> None:
+    backend = S3Backend(f"s3://{s3_bucket}/team")
+    with pytest.raises(StoreNotFound, match="holds no project webapp: push it first"):
+        backend.history(P)
+    with pytest.raises(StoreNotFound, match="push-s3 webapp"):
+        backend.read_version(P, "0123456789abcdef")
+
+
+def test_only_project_bundles_are_listed_as_projects(s3_bucket: str) -> None:
+    client = boto3.client("s3")
+    for key in ("team/notes.txt", "team/a/b/bundle.json", f"team/{P}/{BUNDLE_FILE}", "x/y.json"):
+        client.put_object(Bucket=s3_bucket, Key=key, Body=b"{}")
+    assert S3Backend(f"s3://{s3_bucket}/team").list_projects() == [P]

@@ -202,3 +202,20 @@ def test_earliest_orders_items_that_arrive_out_of_order(
     for order, item in arrivals:
         earliest.add(order, item)
     assert earliest.items == dedupe(items, cap)
+
+
+def _canonical_regex_always(line: str) -> str:
+    line = signals._CD_PREFIX_RE.sub("", line.strip())
+    return " ".join(signals._PLUMBING_RE.sub("", line).split())
+
+
+_COMMAND_PIECES = st.sampled_from(
+    ["cd ", "cd x && ", "src", " && ", " 2>&1", "2>/dev/null", " 2>", "|", " | ", "head -20",
+     "tail", "grep x", "wc -l", "less", " ", "\t", "\n", "pytest -q", "'a|b'", "make"]
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(_COMMAND_PIECES, st.text(max_size=4)), max_size=10))
+def test_canonical_command_skips_only_regexes_that_cannot_match(parts: list[str]) -> None:
+    line = "".join(parts)
+    assert signals.canonical_command(line) == _canonical_regex_always(line)

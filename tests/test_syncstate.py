@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+
+import pytest
 
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.syncstate import SyncRecord, last_syncs, record_sync
@@ -35,3 +38,14 @@ def test_an_unreadable_record_is_skipped(memory: MemoryLayout) -> None:
     record_sync(memory, "app", "repo", "/srv/kr")
     (memory.state_dir / "syncs" / "app" / "junk.json").write_text("{not json")
     assert [r.target for r in last_syncs(memory, "app")] == ["/srv/kr"]
+
+
+def test_a_record_that_cannot_be_written_is_a_warning_not_a_failed_sync(
+    memory: MemoryLayout, caplog: pytest.LogCaptureFixture
+) -> None:
+    memory.state_dir.mkdir(parents=True)
+    (memory.state_dir / "syncs").write_text("a file where the folder should be")
+    with caplog.at_level(logging.WARNING, logger="engram_ci"):
+        record_sync(memory, "app", "repo", "/srv/kr")  # the sync itself succeeded: no raise
+    assert "could not record the sync time" in caplog.text
+    assert last_syncs(memory, "app") == []

@@ -39,3 +39,23 @@ def test_api_url_from_actions_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tokens.resolve_api_url() == "https://ghe.example.com/api/v3"
     with pytest.raises(FatalError, match="invalid API URL"):
         tokens.resolve_api_url("ftp://nope")
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "#!/nonexistent/interpreter\n",  # a broken gh install: it cannot even start
+        "#!/bin/sh\necho 'You are not logged into any GitHub hosts' >&2\nexit 1\n",
+        "#!/bin/sh\nexit 0\n",  # succeeds and says nothing
+    ],
+)
+def test_a_gh_that_gives_no_token_means_no_token(
+    script: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    gh = tmp_path / "gh"
+    gh.write_text(script)
+    gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    assert tokens.find_token() is None
+    with pytest.raises(FatalError, match="GITHUB_TOKEN or GH_TOKEN"):
+        tokens.require_token()

@@ -87,3 +87,20 @@ def test_inside_resolves_the_way_but_not_the_last_step(places: tuple[Path, Path]
     assert inside(workspace / "link" / "etc", root) is None
     assert inside(workspace / ".." / "outside", root) is None
     assert inside(workspace, root) == root
+
+
+def test_paths_that_are_not_there_or_not_paths_change_nothing(
+    places: tuple[Path, Path], tmp_path: Path
+) -> None:
+    workspace, _ = places
+    give_back([workspace / "never-written"], workspace)  # a run that wrote nothing
+    give_back([workspace / "mem"], tmp_path / "no-workspace")  # no workspace: nothing to match
+    assert _owners(workspace) == {OWNER}
+    assert inside(workspace / "bad\0name" / "x", workspace.resolve()) is None
+
+
+def test_a_workspace_we_own_needs_no_giving_back(tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    (workspace / "mem").mkdir(parents=True)
+    give_back([workspace / "mem"], workspace)
+    assert _owners(workspace) == {os.geteuid()}

@@ -42,6 +42,7 @@ __all__ = [
     "replace_blocks",
     "sanitize_body",
     "sort_blocks",
+    "title_for",
     "tombstone",
     "upsert_own",
 ]

@@ -39,6 +39,7 @@ from engram_ci.knowledge.phrases import (
     TODO,
     TODO_RE,
     Prose,
+    iter_sentences,
     one_line,
     sentences,
 )
@@ -324,7 +325,7 @@ def _outcome(reply: str) -> str | None:
     """What a reply says was done: its first sentences that are neither narration, questions
     nor announcements, whole."""
     said = []
-    for sentence in sentences(reply[:_OUTCOME_CHARS]):
+    for sentence in iter_sentences(reply[:_OUTCOME_CHARS]):  # stops at the second kept
         if sentence[-1] not in ".!)`*_":  # a list item's fragment, a heading, a question
             continue
         sentence = strip_interjections(clean_markdown(sentence))

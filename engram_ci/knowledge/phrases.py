@@ -10,6 +10,7 @@ pre-checks can only say "maybe": the regexes decide, so output is as if they ran
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from engram_ci.knowledge.prompts import clip
@@ -30,6 +31,7 @@ __all__ = [
     "Prose",
     "any_case",
     "folded",
+    "iter_sentences",
     "may_contain",
     "may_have_todo",
     "may_hold",
@@ -126,10 +128,15 @@ def sentences(text: str, min_words: int = 4, min_chars: int = 15) -> list[str]:
     """Prose sentences of a markdown text (its first PROSE_CHARS): code fences, tables and
     headings dropped, and sentences shorter than that (an agent's "Done." says nothing; a
     human's "No, use X." does)."""
+    return list(iter_sentences(text, min_words, min_chars))
+
+
+def iter_sentences(text: str, min_words: int = 4, min_chars: int = 15) -> Iterator[str]:
+    """sentences(), one at a time: a caller that wants the first few stops the split there
+    (a 4 KB reply read for its opening two sentences splits its opening lines only)."""
     text = text[:PROSE_CHARS]
     if "```" in text:  # no fence can match without one: most texts skip the regex
         text = _FENCE_RE.sub("\n", text)
-    found = []
     for line in text.splitlines():
         line = line.strip()
         # what follows only removes and splits: a line already too short yields nothing
@@ -147,8 +154,7 @@ def sentences(text: str, min_words: int = 4, min_chars: int = 15) -> list[str]:
         for sentence in _SENTENCE_END_RE.split(line) if ends else (line,):
             sentence = sentence.strip()
             if len(sentence) >= min_chars and len(sentence.split()) >= min_words:
-                found.append(sentence)
-    return found
+                yield sentence
 
 
 def may_hold(text: str, *patterns: re.Pattern[str]) -> bool:

@@ -267,8 +267,13 @@ def command_of(call: ToolCall) -> str | None:
 def canonical_command(line: str) -> str:
     """One command line as a procedure: no leading `cd x &&`, no output plumbing (`2>&1`,
     `| head -20`) that only trimmed what the agent read."""
-    line = _CD_PREFIX_RE.sub("", line.strip())
-    line = _PLUMBING_RE.sub("", line)
+    line = line.strip()
+    # each regex only where it can match (most commands have neither): a `cd` prefix opens
+    # the line, plumbing needs a "2>" or a "|"; the regex scan tries every position
+    if line.startswith("cd "):
+        line = _CD_PREFIX_RE.sub("", line)
+    if "2>" in line or "|" in line:
+        line = _PLUMBING_RE.sub("", line)
     return " ".join(line.split())
 
 

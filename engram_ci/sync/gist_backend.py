@@ -324,11 +324,6 @@ def recall(layout: MemoryLayout, project: str) -> Remembered | None:
         return None
 
 
-def remember(layout: MemoryLayout, project: str, gist_id: str, url: str = "") -> None:
-    text = json.dumps(asdict(Remembered(gist_id, url, None, None, {})), indent=1) + "\n"
-    atomic_write_text(_memo_file(layout, project), text, mode=0o600)
-
-
 def find_project_gist(gists: GistStore, project: str) -> RemoteGist | None:
     """The newest of the user's gists whose metadata.json names `project`."""
     for summary in _candidates(gists.list_gists(), project):

@@ -25,7 +25,14 @@ from engram_ci.memory.fsutil import atomic_write_text
 from engram_ci.memory.paths import METADATA_FILE
 from engram_ci.sync.git_repo import MODE_FILE, MODE_TREE, Entry, GitRepo
 
-__all__ = ["merge_commits", "merge_trees", "run_driver", "run_strategy"]
+__all__ = [
+    "STRATEGY_DECLINED",
+    "merge_commits",
+    "merge_file",
+    "merge_trees",
+    "run_driver",
+    "run_strategy",
+]
 
 CATEGORY_FILES = frozenset(f"{c}.md" for c in KNOWLEDGE_CATEGORIES)
 

@@ -219,10 +219,7 @@ class S3Client:
                 Bucket=self.location.bucket, Prefix=key, MaxKeys=1000
             )
 
-        try:
-            page = self._run(f"list versions of {key}", call)
-        except FatalError:
-            raise
+        page = self._run(f"list versions of {key}", call)
         found = [
             ObjectVersion(
                 str(v.get("VersionId") or "null"),

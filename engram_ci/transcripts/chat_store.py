@@ -273,12 +273,6 @@ class SessionBuilder:
         )
         call.is_error = call.is_error or is_error
 
-    def last_assistant(self, timestamp: str | None = None) -> Turn:
-        """The current assistant turn (a new empty one when the last turn is the user's)."""
-        if self.turns and self.turns[-1].role == "assistant":
-            return self.turns[-1]
-        return self.assistant("", timestamp)
-
     def _stamp(self, timestamp: str | None) -> None:
         if timestamp:
             self._stamps.append(timestamp)

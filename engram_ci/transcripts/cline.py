@@ -26,7 +26,11 @@ from engram_ci.transcripts.anthropic_blocks import add_message
 from engram_ci.transcripts.chat_store import SessionBuilder, iso_from_millis, load_document
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 
-__all__ = ["discover", "read_session"]
+__all__ = [
+    "HISTORY_FILE",
+    "discover",
+    "read_session",
+]
 
 SOURCE: Final = "cline"
 HISTORY_FILE = "api_conversation_history.json"

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 import orjson
 
@@ -70,11 +71,13 @@ def _discover_files(storage: Path) -> list[TranscriptGroup]:
             parent_of[path.stem] = info["parentID"]
     members: dict[str, list[str]] = defaultdict(list)
     for sid in infos:
-        root = sid
-        while root in parent_of and parent_of[root] in infos and len(members) < 10_000:
+        root, above = sid, {sid}
+        while root in parent_of and parent_of[root] in infos:
             root = parent_of[root]
-            if root == sid:
+            if root in above:  # the parents loop (a damaged store): read it on its own
+                root = sid
                 break
+            above.add(root)
         members[root].append(sid)
     groups = []
     for root, sids in members.items():
@@ -109,7 +112,8 @@ def _discover_db(db: Path) -> list[TranscriptGroup]:
 @contextlib.contextmanager
 def _connect(db: Path) -> Iterator[sqlite3.Connection | None]:
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        # quoted: a `#`, `?` or `%` in the path would end or change the URI's path
+        conn = sqlite3.connect(f"file:{quote(str(db))}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error:
         yield None
         return

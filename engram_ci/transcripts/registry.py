@@ -49,16 +49,24 @@ if TYPE_CHECKING:  # `engram ingest --help` lists the readers without loading th
     from engram_ci.transcripts.model import Session, TranscriptGroup
 
 __all__ = [
+    "CLINE_EDITORS",
+    "CLINE_EXTENSIONS",
     "READERS",
     "Reader",
     "ReaderModule",
     "ReaderSpec",
     "all_readers",
+    "amp_roots",
     "claude_roots",
+    "cline_roots",
     "codex_roots",
+    "copilot_roots",
+    "cursor_roots",
+    "gemini_roots",
     "get_reader",
     "is_builtin",
     "merge_groups",
+    "opencode_roots",
     "reader_names",
 ]
 
