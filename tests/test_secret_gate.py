@@ -5,12 +5,13 @@ random text alike."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engram_ci.sync import redact
+from engram_ci.sync import redact, secret_gate, secret_gate_table
 from engram_ci.sync.secret_contexts import CONTEXT_RULES
 from engram_ci.sync.secret_gate import LiteralIndex, gate_table, required_literals
 from engram_ci.sync.secret_gate_table import GATE_LITERALS
@@ -61,6 +62,17 @@ def test_the_written_table_is_the_one_the_rules_give() -> None:
     )
 
 
+def test_the_table_is_what_its_command_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    secret_gate.main()
+    written = capsys.readouterr().out
+    namespace: dict[str, object] = {}
+    exec(written, namespace)  # noqa: S102 - our own generated module
+    assert namespace["GATE_LITERALS"] == GATE_LITERALS
+    # line for line what secret_gate_table.py holds, which may add only its `__all__`
+    committed = iter(Path(secret_gate_table.__file__).read_text().splitlines())
+    assert all(line in committed for line in written.splitlines())
+
+
 def test_a_rule_missing_from_the_table_is_always_tried() -> None:
     always, plain, lowered = redact._literal_indexes({})
     assert always == frozenset(range(len(redact._RULES)))
@@ -76,6 +88,16 @@ def test_the_index_sees_overlapping_and_nested_literals() -> None:
     assert index.keys_in("ssk-") == {1}
     assert index.keys_in("nothing here") == set()
     assert LiteralIndex({}).keys_in("sk-") == set()
+
+
+@pytest.mark.parametrize(
+    "literals", [("ghp_", "gho_"), ("ghp_", "gho_", "ghs_"), ("sk-", "xy"), ("ab", "abc", "abd")]
+)
+def test_the_index_sees_every_branch_of_its_trie(literals: tuple[str, ...]) -> None:
+    index = LiteralIndex({literal: frozenset({n}) for n, literal in enumerate(literals)})
+    for literal in literals:
+        expected = {m for m, other in enumerate(literals) if literal.startswith(other)}
+        assert index.keys_in(f"x {literal} y") == expected, literal
 
 
 @pytest.mark.parametrize("index", range(len(redact._RULES)))
