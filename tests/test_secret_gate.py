@@ -34,6 +34,7 @@ def _both(text: str) -> tuple[list[object], list[object]]:
         (r"[A-Z]{4}key=(\d+)", {"key="}),  # the longest stretch wins, wherever it is
         (r"(?:ab|\d+)cd", {"cd"}),  # a branch that spells nothing: the literal after it
         (r"x+(?:token|secret)", {"token", "secret"}),
+        (r"\d+(sk-\w+)", {"sk-"}),  # inside a group that spells nothing as a whole
     ],
 )
 def test_required_literals_are_what_every_match_contains(pattern: str, literals: set[str]) -> None:
@@ -86,6 +87,8 @@ def test_the_index_sees_overlapping_and_nested_literals() -> None:
     assert index.keys_in("a sk-ant-x") == {1, 2, 3}  # `sk-` and `ant` inside `sk-ant-`
     assert index.keys_in("sk-an") == {1}
     assert index.keys_in("ssk-") == {1}
+    # the next literal may start one character after the last one's start
+    assert LiteralIndex({"ab": frozenset({5}), "bc": frozenset({6})}).keys_in("abc") == {5, 6}
     assert index.keys_in("nothing here") == set()
     assert LiteralIndex({}).keys_in("sk-") == set()
 
