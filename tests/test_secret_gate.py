@@ -35,6 +35,14 @@ def _both(text: str) -> tuple[list[object], list[object]]:
         (r"(?:ab|\d+)cd", {"cd"}),  # a branch that spells nothing: the literal after it
         (r"x+(?:token|secret)", {"token", "secret"}),
         (r"\d+(sk-\w+)", {"sk-"}),  # inside a group that spells nothing as a whole
+        (r"(?:\d+sk-)+\w", {"sk-"}),  # inside repeats of at least one, of every kind
+        (r"(?:\d+sk-)+?", {"sk-"}),
+        (r"(?:\d+sk-)++", {"sk-"}),
+        (r"(?:\d+sk-){1,9}", {"sk-"}),
+        (r"(?>\d+sk-)", {"sk-"}),
+        (r"(?:\d+sk-)*xyz", {"xyz"}),  # a repeat that may be absent requires nothing
+        (r"(?:\d+ab|\w+cd)\d", {"ab", "cd"}),  # each alternative's own literal
+        (r"(?:\d+ab|\w+)xy", {"xy"}),
     ],
 )
 def test_required_literals_are_what_every_match_contains(pattern: str, literals: set[str]) -> None:
