@@ -43,6 +43,14 @@ def _both(text: str) -> tuple[list[object], list[object]]:
         (r"(?:\d+sk-)*xyz", {"xyz"}),  # a repeat that may be absent requires nothing
         (r"(?:\d+ab|\w+cd)\d", {"ab", "cd"}),  # each alternative's own literal
         (r"(?:\d+ab|\w+)xy", {"xy"}),
+        (r"[abcdefgh]xy", {f"{c}xy" for c in "abcdefgh"}),  # a class of up to 8 is spelled
+        (r"[abcdefghi]xy", {"xy"}),
+        (r"(?:ab){3}", {"ababab"}),  # up to 3 copies are spelled
+        (r"(?:ab){4}", {"ab"}),
+        (r"xb{1,2}y", {"xby", "xbby"}),
+        (r"ab?c", {"ac", "abc"}),
+        # 8 x 8 x 8 spellings are too many: the first two classes' 64 stand for the stretch
+        (r"[abcdefgh][abcdefgh][abcdefgh]", {a + b for a in "abcdefgh" for b in "abcdefgh"}),
     ],
 )
 def test_required_literals_are_what_every_match_contains(pattern: str, literals: set[str]) -> None:
