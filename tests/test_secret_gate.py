@@ -51,6 +51,7 @@ def _both(text: str) -> tuple[list[object], list[object]]:
         (r"ab?c", {"ac", "abc"}),
         # 8 x 8 x 8 spellings are too many: the first two classes' 64 stand for the stretch
         (r"[abcdefgh][abcdefgh][abcdefgh]", {a + b for a in "abcdefgh" for b in "abcdefgh"}),
+        (r"(?:[abcdefgh][abcdefgh])xy", {a + b + "xy" for a in "abcdefgh" for b in "abcdefgh"}),
     ],
 )
 def test_required_literals_are_what_every_match_contains(pattern: str, literals: set[str]) -> None:
