@@ -48,6 +48,8 @@ def _both(text: str) -> tuple[list[object], list[object]]:
         (r"(?:ab){3}", {"ababab"}),  # up to 3 copies are spelled
         (r"(?:ab){4}", {"ab"}),
         (r"xb{1,2}y", {"xby", "xbby"}),
+        (r"x(?:ab){1,2}?y", {"xaby", "xababy"}),  # lazy and possessive repeats alike
+        (r"x(?:ab){1,2}+y", {"xaby", "xababy"}),
         (r"ab?c", {"ac", "abc"}),
         # 8 x 8 x 8 spellings are too many: the first two classes' 64 stand for the stretch
         (r"[abcdefgh][abcdefgh][abcdefgh]", {a + b for a in "abcdefgh" for b in "abcdefgh"}),
