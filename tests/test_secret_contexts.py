@@ -47,3 +47,46 @@ def test_a_secret_s_context_with_a_value_that_is_not_one_stays(text: str) -> Non
 )
 def test_a_secret_in_its_context_is_replaced_and_named(text: str, expected: str) -> None:
     assert redact_text(text) == expected
+
+
+# A value spelled like an identifier (CorrectHorse7, SolarizedDark2) is a reference when bare
+# (`-p $PW`'s cousin `-p dbPassword`) but a literal when quoted: each judge must tell the
+# shape plausible_assigned whether its value was quoted, or where quoting cannot say (netrc,
+# an XML element's text, a cookie) which reading holds.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # quoted after a flag: a literal password
+            "sshpass -p 'CorrectHorse7' ssh deploy@host",
+            "sshpass -p '[REDACTED:password]' ssh deploy@host",
+        ),
+        ('mysql -u root -p"CorrectHorse7" db', 'mysql -u root -p"[REDACTED:password]" db'),
+        (  # netrc has no variables: its bare password is always a literal
+            "machine api.example.com login deploy password CorrectHorse7",
+            "machine api.example.com login deploy password [REDACTED:netrc-password]",
+        ),
+        (
+            '- name: DB_PASSWORD\n  value: "CorrectHorse7"',
+            '- name: DB_PASSWORD\n  value: "[REDACTED:password]"',
+        ),
+        ("<password>CorrectHorse7</password>", "<password>[REDACTED:password]</password>"),
+    ],
+)
+def test_an_identifier_like_value_is_a_secret_where_it_is_a_literal(
+    text: str, expected: str
+) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sshpass -p CorrectHorse7 ssh deploy@host",  # bare after a flag: a name, not a password
+        "mysql -u root -pCorrectHorse7 db",
+        "- name: DB_PASSWORD\n  value: CorrectHorse7",
+        # a cookie's values are never quoted: one spelled like a name is a setting
+        "Cookie: theme=SolarizedDark2; lang=en",
+    ],
+)
+def test_an_identifier_like_value_stays_where_it_reads_as_a_name(text: str) -> None:
+    assert redact_text(text) == text

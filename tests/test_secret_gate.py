@@ -5,12 +5,13 @@ random text alike."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engram_ci.sync import redact
+from engram_ci.sync import redact, secret_gate, secret_gate_table
 from engram_ci.sync.secret_contexts import CONTEXT_RULES
 from engram_ci.sync.secret_gate import LiteralIndex, gate_table, required_literals
 from engram_ci.sync.secret_gate_table import GATE_LITERALS
@@ -33,6 +34,28 @@ def _both(text: str) -> tuple[list[object], list[object]]:
         (r"[A-Z]{4}key=(\d+)", {"key="}),  # the longest stretch wins, wherever it is
         (r"(?:ab|\d+)cd", {"cd"}),  # a branch that spells nothing: the literal after it
         (r"x+(?:token|secret)", {"token", "secret"}),
+        (r"\d+(sk-\w+)", {"sk-"}),  # inside a group that spells nothing as a whole
+        (r"(?:\d+sk-)+\w", {"sk-"}),  # inside repeats of at least one, of every kind
+        (r"(?:\d+sk-)+?", {"sk-"}),
+        (r"(?:\d+sk-)++", {"sk-"}),
+        (r"(?:\d+sk-){1,9}", {"sk-"}),
+        (r"(?>\d+sk-)", {"sk-"}),
+        (r"(?:\d+sk-)*xyz", {"xyz"}),  # a repeat that may be absent requires nothing
+        (r"(?:\d+ab|\w+cd)\d", {"ab", "cd"}),  # each alternative's own literal
+        (r"(?:\d+ab|\w+)xy", {"xy"}),
+        (r"[abcdefgh]xy", {f"{c}xy" for c in "abcdefgh"}),  # a class of up to 8 is spelled
+        (r"[abcdefghi]xy", {"xy"}),
+        (r"(?:ab){3}", {"ababab"}),  # up to 3 copies are spelled
+        (r"(?:ab){4}", {"ab"}),
+        (r"xb{1,2}y", {"xby", "xbby"}),
+        (r"x(?:ab){1,2}?y", {"xaby", "xababy"}),  # lazy and possessive repeats alike
+        (r"x(?:ab){1,2}+y", {"xaby", "xababy"}),
+        (r"ab?c", {"ac", "abc"}),
+        # 8 x 8 x 8 spellings are too many: the first two classes' 64 stand for the stretch
+        (r"[abcdefgh][abcdefgh][abcdefgh]", {a + b for a in "abcdefgh" for b in "abcdefgh"}),
+        # a group or an alternation of exactly 64 spellings is still spelled
+        (r"([abcdefgh][abcdefgh])xy", {a + b + "xy" for a in "abcdefgh" for b in "abcdefgh"}),
+        (r"(?:[abcdefgh][abcdefgh]|ab)xy", {a + b + "xy" for a in "abcdefgh" for b in "abcdefgh"}),
     ],
 )
 def test_required_literals_are_what_every_match_contains(pattern: str, literals: set[str]) -> None:
@@ -61,6 +84,17 @@ def test_the_written_table_is_the_one_the_rules_give() -> None:
     )
 
 
+def test_the_table_is_what_its_command_writes(capsys: pytest.CaptureFixture[str]) -> None:
+    secret_gate.main()
+    written = capsys.readouterr().out
+    namespace: dict[str, object] = {}
+    exec(written, namespace)  # noqa: S102 - our own generated module
+    assert namespace["GATE_LITERALS"] == GATE_LITERALS
+    # line for line what secret_gate_table.py holds, which may add only its `__all__`
+    committed = iter(Path(secret_gate_table.__file__).read_text().splitlines())
+    assert all(line in committed for line in written.splitlines())
+
+
 def test_a_rule_missing_from_the_table_is_always_tried() -> None:
     always, plain, lowered = redact._literal_indexes({})
     assert always == frozenset(range(len(redact._RULES)))
@@ -74,8 +108,20 @@ def test_the_index_sees_overlapping_and_nested_literals() -> None:
     assert index.keys_in("a sk-ant-x") == {1, 2, 3}  # `sk-` and `ant` inside `sk-ant-`
     assert index.keys_in("sk-an") == {1}
     assert index.keys_in("ssk-") == {1}
+    # the next literal may start one character after the last one's start
+    assert LiteralIndex({"ab": frozenset({5}), "bc": frozenset({6})}).keys_in("abc") == {5, 6}
     assert index.keys_in("nothing here") == set()
     assert LiteralIndex({}).keys_in("sk-") == set()
+
+
+@pytest.mark.parametrize(
+    "literals", [("ghp_", "gho_"), ("ghp_", "gho_", "ghs_"), ("sk-", "xy"), ("ab", "abc", "abd")]
+)
+def test_the_index_sees_every_branch_of_its_trie(literals: tuple[str, ...]) -> None:
+    index = LiteralIndex({literal: frozenset({n}) for n, literal in enumerate(literals)})
+    for literal in literals:
+        expected = {m for m, other in enumerate(literals) if literal.startswith(other)}
+        assert index.keys_in(f"x {literal} y") == expected, literal
 
 
 @pytest.mark.parametrize("index", range(len(redact._RULES)))
