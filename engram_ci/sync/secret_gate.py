@@ -227,6 +227,8 @@ def main() -> None:
     table = gate_table(rule.pattern for rule in VENDOR_RULES + CONTEXT_RULES)
     print('"""Written by `python -m engram_ci.sync.secret_gate`: do not edit (secret_gate.py)."""')
     print()
+    print('__all__ = ["GATE_LITERALS"]')
+    print()
     print("# fmt: off")
     print("GATE_LITERALS: dict[str, tuple[str, ...]] = {")
     for key, literals in table.items():
