@@ -24,7 +24,14 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["GATE_CHARS", "LiteralIndex", "gate_table", "pattern_key", "required_literals"]
+__all__ = [
+    "GATE_CHARS",
+    "LiteralIndex",
+    "gate_table",
+    "main",
+    "pattern_key",
+    "required_literals",
+]
 
 #: CPython's regex parser (the deprecated public name is sre_parse); private but unchanged in
 #: shape since Python 2, and any surprise from it only makes a rule ungated (see _required)
