@@ -56,6 +56,17 @@ def _both(text: str) -> tuple[list[object], list[object]]:
         # a group or an alternation of exactly 64 spellings is still spelled
         (r"([abcdefgh][abcdefgh])xy", {a + b + "xy" for a in "abcdefgh" for b in "abcdefgh"}),
         (r"(?:[abcdefgh][abcdefgh]|ab)xy", {a + b + "xy" for a in "abcdefgh" for b in "abcdefgh"}),
+        (r"[abcdefgh]{2}xy", {a + b + "xy" for a in "abcdefgh" for b in "abcdefgh"}),  # a repeat
+        # one spelling more: the alternation is required through its alternatives, the repeat
+        # through its body, and the stretch after them is spelled on its own
+        (
+            r"(?:[abcdefgh][abcdefgh]|xy|zw)\d",
+            {a + b for a in "abcdefgh" for b in "abcdefgh"} | {"xy", "zw"},
+        ),
+        (r"[abcdefgh]{2,3}xy", {"xy"}),
+        # the stretch that overflowed starts again at the item that overflowed it, so the class
+        # before `xyz` still sharpens it
+        (r"[abcdefgh][abcdefgh][abcdefgh]xyz", {c + "xyz" for c in "abcdefgh"}),
     ],
 )
 def test_required_literals_are_what_every_match_contains(pattern: str, literals: set[str]) -> None:
