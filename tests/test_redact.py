@@ -155,6 +155,10 @@ def test_empty_and_unicode_text() -> None:
     assert redact_text(text) == text
     token = "ghp_" + "a1B2c3D4e5F6g7H8i9J0" * 2
     assert redact_text(f"İİİ {token[:40]} İ") == "İİİ [REDACTED:github-pat] İ"
+    # names are read case-insensitively (`İ`.lower() is two characters: the offsets hold)...
+    assert redact_text("İİİ password: Xk9#mQ2zLp İ") == "İİİ password: [REDACTED:password] İ"
+    # ...as str.lower reads them: the Kelvin sign is Unicode's other capital k
+    assert redact_text("\u212aEY = Xk9#mQ2zLp") == "\u212aEY = [REDACTED:api-key]"
 
 
 #: measured on the 118 real transcripts (11.8 MB): 0 redactions, none of them holds a secret
@@ -222,12 +226,21 @@ def test_passwords_on_command_lines_and_in_prose() -> None:
         ("f(password=Xk9#mQ2zLp)", "f(password=[REDACTED:password])"),
         ("DB_PASSWORD=Xk9#mQ2zLp; echo ok", "DB_PASSWORD=[REDACTED:password]; echo ok"),
         ("key = Xk9#(mQ2zLp)", "key = [REDACTED:api-key]"),
+        ("f(g(password=Xk9#(mQ)2zLp))", "f(g(password=[REDACTED:password]))"),
+        # a value ending in a letter keeps it (only `,` `;` and unopened brackets are cut)
+        ("DB_PASSWORD=Xk9#mQ2zLpX", "DB_PASSWORD=[REDACTED:password]"),
         # the next `;key=` / `&key=` pair is not part of the value
         (
             "Server=db;Password=Xk9#mQ2zLp;Database=app",
             "Server=db;Password=[REDACTED:password];Database=app",
         ),
         ("/login?token=Xk9mQ2zLpW8v&page=2", "/login?token=[REDACTED:token]&page=2"),
+        # ...even after a one-character value (too short to be a secret: all of it is kept)
+        ("/login?token=Q&page=Zx81kdjQ02kdLq", "/login?token=Q&page=Zx81kdjQ02kdLq"),
+        (
+            "Server=db;Password=Q;Database=Zx81kdjQ02kdLq",
+            "Server=db;Password=Q;Database=Zx81kdjQ02kdLq",
+        ),
         # quoted, a word with a digit is a literal; bare, it could be a variable
         ('"password": "sunshine7"', '"password": "[REDACTED:password]"'),
         ("password = sunshine7", "password = sunshine7"),
@@ -354,3 +367,77 @@ def test_a_filler_is_told_from_a_secret_by_its_distinct_characters(
     from engram_ci.sync.secret_shapes import plausible_secret
 
     assert plausible_secret(value) is secret
+
+
+# -- pinned by mutation testing: where a candidate is glued to a word or a base64 blob --------
+
+_GHP = "ghp_Zq8vLr2pXk3mN7bT4wY6hJ9cF1dG5sA0eR2u"
+_AKIA = "AKIAZQ8VLR2PXK3MN7BT"  # made of base64's own characters only
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a token in a URL path: a `/` beside `ghp_` or `sk-ant-` is a path's, no blob holds `_`
+        (
+            f"curl https://api.example.com/v1/{_GHP}",
+            "curl https://api.example.com/v1/[REDACTED:github-pat]",
+        ),
+        (f"GET /repos/{_GHP}/contents", "GET /repos/[REDACTED:github-pat]/contents"),
+        # JSON's `\n` `\t` `\r` end the word before a token, even at the very start...
+        (f"\\n{_GHP}", "\\n[REDACTED:github-pat]"),
+        (f"x\\t{_GHP}", "x\\t[REDACTED:github-pat]"),
+        # ...any other letter after a backslash does not
+        (f"\\X{_GHP}", f"\\X{_GHP}"),
+        # a key-shaped run inside a base64 blob (an image, say) is part of the blob...
+        (f"Q/{_AKIA}==", f"Q/{_AKIA}=="),
+        (f"{_AKIA}+Q", f"{_AKIA}+Q"),
+        (f"iVBORw0KGgo/{_AKIA}+Zm9vYmFy", f"iVBORw0KGgo/{_AKIA}+Zm9vYmFy"),
+        # ...but a `/` that ends the text, or one followed by no more of the blob, is not
+        (f"{_AKIA}/", "[REDACTED:aws-access-key-id]/"),
+        (f"({_AKIA}/ rotated)", "([REDACTED:aws-access-key-id]/ rotated)"),
+        # `=` padding ends a blob: what follows it is not more of it
+        (
+            "AccountKey=" + "Zq8vLr2pXk3mN7bT" * 3 + "==X1",
+            "AccountKey=[REDACTED:azure-storage-key]X1",
+        ),
+    ],
+)
+def test_a_token_glued_to_a_word_or_blob_is_part_of_it_and_nothing_else_is(
+    text: str, expected: str
+) -> None:
+    assert redact_text(text) == expected
+
+
+def test_a_mailchimp_suffix_without_its_key_is_no_secret() -> None:
+    text = "the cluster prod-us1 is down; eu-us12 too"
+    assert redact_text(text) == text
+
+
+# -- pinned by mutation testing: the literal gate's index, built from the committed table -----
+
+
+def test_a_gated_rule_is_tried_exactly_where_one_of_its_literals_occurs() -> None:
+    from engram_ci.sync import redact
+    from engram_ci.sync.secret_gate import pattern_key
+    from engram_ci.sync.secret_gate_table import GATE_LITERALS
+
+    always, plain, lowered = redact._literal_indexes(GATE_LITERALS)
+    assert always == redact._UNGATED
+    for index, rule in enumerate(redact._RULES):
+        literals = GATE_LITERALS.get(pattern_key(rule.pattern))
+        assert (index in always) is (literals is None), rule.pattern
+        own, other = (lowered, plain) if rule.lowered else (plain, lowered)
+        for literal in literals or ():
+            assert index in own.keys_in(f"({literal})"), (rule.pattern, literal)
+            assert index not in other.keys_in(literal), (rule.pattern, literal)
+    assert plain.keys_in("hello, world") == lowered.keys_in("hello, world") == set()
+
+
+def test_a_text_with_no_rule_s_literal_compiles_only_the_ungated_rules() -> None:
+    """What the gate is for: a typical text compiles and tries a few rules, not all 118."""
+    from engram_ci.sync import redact
+
+    redact._compiled.cache_clear()
+    assert redact_text("hello, world") == "hello, world"
+    assert redact._compiled.cache_info().currsize == len(redact._UNGATED) < len(redact._RULES)

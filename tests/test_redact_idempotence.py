@@ -151,3 +151,17 @@ def test_a_secret_hidden_by_a_refused_overlap_is_caught_in_one_call() -> None:
 def test_the_clean_corpus_is_kept_whole_when_mixed() -> None:
     text = "\n".join(CLEAN + LINES)
     assert redact_text(text) == text
+
+
+def test_a_candidate_ending_inside_a_marker_is_no_secret() -> None:
+    """The cookie rule's match runs to the end of the line, a marker's `]`: a candidate that
+    ends inside a marker (its `]` included) is skipped, so the redacted line is kept."""
+    text = "Set-Cookie: sid=x; Secure=Password: [REDACTED:password]"
+    assert redact_text(text) == text
+
+
+def test_a_secret_after_markers_is_still_redacted() -> None:
+    for markers in (1, 2, 3):
+        before = "[REDACTED:password] and " * markers
+        text = f"{before}password: Xk9#mQ2zLp"
+        assert redact_text(text) == f"{before}password: [REDACTED:password]", markers

@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+import string
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,7 @@ _UNGATED, _PLAIN_LITERALS, _LOWERED_LITERALS = _literal_indexes()
 KINDS: frozenset[str] = frozenset().union(*(rule.all_kinds() for rule in _RULES))
 
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
+_BASE64 = frozenset(string.ascii_letters + string.digits + "+/=")  # a blob's characters
 
 
 def _ascii_lower(text: str) -> str:
@@ -102,6 +104,8 @@ def _glued(text: str, start: int, end: int) -> bool:
     if before.isalnum() or before == "_":
         # ...unless it follows an escape like `\n` in JSON text
         return not (before in "ntr" and start >= 2 and text[start - 2] == "\\")
+    if not _BASE64.issuperset(text[start:end]):
+        return False  # no base64 blob holds its `_`, `-`...: a `/` beside it is a URL path's
     if before in "+/" and start >= 2 and text[start - 2].isalnum():
         return True
     return end + 1 < len(text) and text[end] in "+/" and text[end + 1].isalnum()
