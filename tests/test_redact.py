@@ -228,7 +228,7 @@ def test_passwords_on_command_lines_and_in_prose() -> None:
         ("key = Xk9#(mQ2zLp)", "key = [REDACTED:api-key]"),
         ("f(g(password=Xk9#(mQ)2zLp))", "f(g(password=[REDACTED:password]))"),
         # a value ending in a letter keeps it (only `,` `;` and unopened brackets are cut)
-        ("DB_PASSWORD=Xk9#mQ2zLpX", "DB_PASSWORD=[REDACTED:password]"),
+        ("mysql -u root -pXk9#mQ2zLpX shop", "mysql -u root -p[REDACTED:password] shop"),
         # the next `;key=` / `&key=` pair is not part of the value
         (
             "Server=db;Password=Xk9#mQ2zLp;Database=app",
@@ -393,7 +393,9 @@ _AKIA = "AKIAZQ8VLR2PXK3MN7BT"  # made of base64's own characters only
         (f"Q/{_AKIA}==", f"Q/{_AKIA}=="),
         (f"{_AKIA}+Q", f"{_AKIA}+Q"),
         (f"iVBORw0KGgo/{_AKIA}+Zm9vYmFy", f"iVBORw0KGgo/{_AKIA}+Zm9vYmFy"),
-        # ...but a `/` that ends the text, or one followed by no more of the blob, is not
+        # ...but a `/` that ends the text, or one followed by no more of the blob, is not,
+        # nor a `/` that follows no blob character
+        (f"ls /{_AKIA}", "ls /[REDACTED:aws-access-key-id]"),
         (f"{_AKIA}/", "[REDACTED:aws-access-key-id]/"),
         (f"({_AKIA}/ rotated)", "([REDACTED:aws-access-key-id]/ rotated)"),
         # `=` padding ends a blob: what follows it is not more of it
