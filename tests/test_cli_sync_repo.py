@@ -285,6 +285,9 @@ def test_a_project_folder_of_another_project_needs_adopt(
     add_block(mem, P, "s2", "- more")
     capsys.readouterr()
     err = _one_line_error(capsys, *push)
-    assert "belongs to project 'other', not 'proj'" in err and "--adopt" in err
+    assert err.endswith(
+        "belongs to project 'other', not 'proj': sync other with it, or pass --adopt to make "
+        "it proj's"
+    )
     assert main([*push, "--adopt"]) == 0
     assert json.loads(git(kr, "show", f"HEAD:{P}/metadata.json"))["project"] == P
