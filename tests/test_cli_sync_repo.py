@@ -81,7 +81,13 @@ def test_errors_are_one_line_with_the_fix(
     assert "not in branch main" in err
     assert main(["sync", "pull-repo", P, str(kr), "--branch", "x", *common]) == 0
     notice = capsys.readouterr().err
-    assert "branch 'x' does not exist yet" in notice and "--branch x" in notice
+    assert notice == (
+        f"engram: branch 'x' does not exist yet in {kr}: nothing to pull (branches here: main): "
+        f"`engram sync push-repo proj {kr} --branch x` creates it, or look on the remote with "
+        "--fetch-remote\n"
+    )
+    assert main(["sync", "pull-repo", P, str(kr), "--branch", "x", "--json", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["notice"] == notice.strip().removeprefix("engram: ")
     err = _one_line_error(capsys, "sync", "push-repo", P, str(kr), "--push-remote", *common)
     assert "git -C" in err and "remote add origin URL" in err
     err = _one_line_error(capsys, "sync", "merge", "nope", "--path", str(kr))
