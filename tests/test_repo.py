@@ -13,7 +13,6 @@ from engram_ci.errors import FatalError
 from engram_ci.sync.git_repo import (
     EMPTY_TREE,
     FALLBACK_EMAIL,
-    MODE_EXEC,
     MODE_FILE,
     MODE_LINK,
     MODE_TREE,
@@ -186,7 +185,8 @@ def test_an_entry_is_described_in_a_persons_words() -> None:
         return Entry("x", mode, "0" * 40).describe()
 
     assert kind(MODE_LINK) == "symlink" and kind(MODE_TREE) == "directory"
-    assert kind(MODE_FILE) == kind(MODE_EXEC) == kind(0o100664) == "file"  # no "mode 100644"
+    # a file, an executable, an old group-writable file: no "mode 100644"
+    assert kind(MODE_FILE) == kind(0o100755) == kind(0o100664) == "file"
     assert kind(0o170000) == "tree entry of unknown type (git mode 170000)"
 
 
