@@ -843,10 +843,13 @@ def test_since_leaves_older_transcripts_out(step: Step, capsys: pytest.CaptureFi
     conversations = step.memory.root / "conversations" / PROJECT
     assert (conversations / new.stem).is_dir()
     assert not (conversations / OLD_SESSION).exists()
+    assert "| 2 | 1 | 0 | 0 | 0 |" in step.summary  # found, ingested, unchanged, not, failed
+    assert "1 transcript(s) not modified within `since`: left out" in step.summary
     # left out, not lost: without `since` the next run takes it
     assert step.run(capsys, mode="ingest") == EXIT_OK, step.stdout
     assert step.outputs["sessions-ingested"] == "1"
     assert (conversations / OLD_SESSION).is_dir()
+    assert "within `since`" not in step.summary
 
 
 def test_project_name_engram_names_the_project_as_upstream_engram_does(
