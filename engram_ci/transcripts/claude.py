@@ -57,6 +57,7 @@ log = logging.getLogger("engram_ci.transcripts.claude")
 _AGENT_PREFIX = "agent-"
 _COMPACTION_PREFIX = "agent-acompact"
 _META_SUFFIX = ".meta.json"
+_PEEK_CHUNK = 64 * 1024
 
 # ---------------------------------------------------------------- discovery
 
@@ -160,9 +161,11 @@ def _group(session_id: str, main: Path, parts: Iterable[Path], folder: Path) -> 
 
 
 def _peek_session_id(path: Path, max_lines: int = 50) -> str | None:
-    """The sessionId named by the first lines of a flat (2.0.x) agent transcript."""
+    """The sessionId named by the first lines of a flat (2.0.x) agent transcript.
+
+    Read in small chunks: the first line names it, and every re-ingest peeks again."""
     stats = ParseStats()
-    for count, line in enumerate(iter_lines(path, stats), start=1):
+    for count, line in enumerate(iter_lines(path, stats, chunk_bytes=_PEEK_CHUNK), start=1):
         obj = parse_object(line, stats)
         session_id = obj.get("sessionId") if obj else None
         if isinstance(session_id, str) and SAFE_ID.fullmatch(session_id):
