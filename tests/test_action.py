@@ -264,6 +264,21 @@ def test_pull_repo_merges_a_branch_into_memory(
     assert begin_marker(PROJECT) in (step.workspace / "CLAUDE.md").read_text()
 
 
+def test_pull_repo_of_a_branch_nobody_pushed_yet_is_a_green_notice_in_inputs_words(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like a pull of a gist nobody made yet: not a failure, and the notice says which run
+    makes the branch, worded as inputs (mode, branch, fetch-remote), not as CLI flags."""
+    make_workspace_repo(step.workspace)
+    code = step.run(capsys, mode="pull-repo", branch="memory", skip_ingest="true")
+    assert code == EXIT_OK, step.stdout + step.stderr
+    notice = next(line for line in step.stdout.splitlines() if "nothing to do" in line)
+    assert notice.startswith("::notice::engram-ci: nothing to do:"), notice
+    assert "mode push-repo and branch memory" in notice and "`fetch-remote` input" in notice
+    assert "--" not in notice  # no CLI flag
+    assert step.outputs["changed"] == "false"
+
+
 def test_pull_repo_takes_force_and_version_like_pull(
     step: Step, capsys: pytest.CaptureFixture[str]
 ) -> None:

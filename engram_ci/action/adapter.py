@@ -153,6 +153,8 @@ def _sync(config: ActionConfig, outcome: Outcome) -> None:
             version=config.version,
             **shared,
         )
+        # a branch nobody pushed yet: green, with what would give the next pull something
+        outcome.noop = outcome.repo.worded_notice("action")
 
 
 def _hand_off(config: ActionConfig, layout: MemoryLayout, outcome: Outcome) -> None:
