@@ -6,7 +6,9 @@ once, print it, and exit 1. Anything else escaping is a bug and exits 3.
 
 A fix that names a setting travels as data (`Fix`), not as words: the CLI spells the setting as
 its flag (`--fetch-remote`), the Action as its input (`fetch-remote`), so a job's log never tells
-the user to pass a flag it has no command line for.
+the user to pass a flag it has no command line for. A fix only the CLI has a setting for
+carries the Action's own words (`action_text`: what a workflow's author should do instead).
+Notices that name a fix (reposync's "nothing to pull yet") are worded the same way (`worded`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ import errno
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["EXIT_BUG", "EXIT_OK", "EXIT_USER_ERROR", "FatalError", "Fix", "environment_error"]
+__all__ = [
+    "EXIT_BUG",
+    "EXIT_OK",
+    "EXIT_USER_ERROR",
+    "Face",
+    "FatalError",
+    "Fix",
+    "environment_error",
+    "worded",
+]
 
 EXIT_OK = 0
 EXIT_USER_ERROR = 1
@@ -27,12 +38,14 @@ Face = Literal["cli", "action"]
 @dataclass(frozen=True)
 class Fix:
     """What to change, with the setting as data. `text` may hold `{option}`, replaced by the
-    setting as the face names it: the CLI's `flag`, the Action's `input`, else `$env`."""
+    setting as the face names it: the CLI's `flag`, the Action's `input`, else `$env`.
+    `action_text`, when the Action has no input for the setting, replaces `text` there."""
 
     text: str
     flag: str | None = None
     input: str | None = None
     env: str | None = None
+    action_text: str | None = None
 
     def worded(self, face: Face = "cli") -> str:
         name = self.flag if face == "cli" else self.input and f"the `{self.input}` input"
@@ -40,7 +53,15 @@ class Fix:
             name = f"${self.env}"
         elif name is not None and self.env:
             name = f"{name} (or ${self.env})"
-        return self.text.replace("{option}", name or "the setting")
+        own = self.action_text if face == "action" else None
+        return (self.text if own is None else own).replace("{option}", name or "the setting")
+
+
+def worded(problem: str, fix: Fix | None, face: Face = "cli") -> str:
+    """`problem: fix` on one line, the fix in the face's words (just `problem` without one)."""
+    if fix is None:
+        return problem
+    return " ".join(f"{problem}: {fix.worded(face)}".split())
 
 
 class FatalError(Exception):
@@ -60,9 +81,7 @@ class FatalError(Exception):
         super().__init__(self.worded("cli"))
 
     def worded(self, face: Face = "cli") -> str:
-        if self.fix is None:
-            return self.problem
-        return " ".join(f"{self.problem}: {self.fix.worded(face)}".split())
+        return worded(self.problem, self.fix, face)
 
 
 #: what the machine, not the program, got wrong: each with its fix

@@ -201,20 +201,18 @@ OPTIONS: dict[str, Option] = {
             kind="list",  # the CLI names key files; the Action's input holds the keys (a secret)
             metavar="FILE",
         ),
-        # the CLI's only, so far: an Action input would take them from here
+        # which sessions ingest reads, how it names their projects, and how many workers
         Option(
             "since",
             "only transcripts modified within DURATION, e.g. 5m, 2h, 1d (what hooks run)",
             parse=_duration,
             metavar="DURATION",
-            input=None,
         ),
         Option(
             "jobs",
             "worker processes for reading and extracting (default: one per CPU)",
             parse=_positive_int,
             metavar="N",
-            input=None,
         ),
         Option(
             "project-name",
@@ -222,7 +220,6 @@ OPTIONS: dict[str, Option] = {
             "engram decodes the transcript folder (engram), so both tools agree",
             default="cwd",
             choices=PROJECT_NAME_RULES,
-            input=None,
         ),
     )
 }

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -261,6 +262,21 @@ def test_pull_repo_merges_a_branch_into_memory(
     assert step.outputs["changed"] == "true"
     assert (step.memory.knowledge_dir(PROJECT) / "patterns.md").is_file()
     assert begin_marker(PROJECT) in (step.workspace / "CLAUDE.md").read_text()
+
+
+def test_pull_repo_of_a_branch_nobody_pushed_yet_is_a_green_notice_in_inputs_words(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like a pull of a gist nobody made yet: not a failure, and the notice says which run
+    makes the branch, worded as inputs (mode, branch, fetch-remote), not as CLI flags."""
+    make_workspace_repo(step.workspace)
+    code = step.run(capsys, mode="pull-repo", branch="memory", skip_ingest="true")
+    assert code == EXIT_OK, step.stdout + step.stderr
+    notice = next(line for line in step.stdout.splitlines() if "nothing to do" in line)
+    assert notice.startswith("::notice::engram-ci: nothing to do:"), notice
+    assert "mode push-repo and branch memory" in notice and "`fetch-remote` input" in notice
+    assert "--" not in notice  # no CLI flag
+    assert step.outputs["changed"] == "false"
 
 
 def test_pull_repo_takes_force_and_version_like_pull(
@@ -818,3 +834,88 @@ def test_pull_sizes_the_context_file_and_local_memory_by_the_budget_input(
     assert len(default[0]) > 1_000 and len(default[1]) > 1_000
     assert len(sized[0]) < 1_100 and len(sized[1]) <= 1_000  # the preamble's tail aside
     assert len(sized[2]) < len(default[2])
+
+
+# -- ingest's shared options: since, project-name, jobs ----------------------------------------
+
+OLD_SESSION = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def _stage_old_and_new(sessions: Path) -> tuple[Path, Path]:
+    """Two sessions of `app`: one touched just now, one last modified three days ago."""
+    new = stage(sessions)
+    old = stage(sessions, session_id=OLD_SESSION)
+    three_days_ago = time.time() - 3 * 86400
+    os.utime(old, (three_days_ago, three_days_ago))
+    return old, new
+
+
+def test_since_leaves_older_transcripts_out(step: Step, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = _stage_old_and_new(step.sessions)
+    assert old.stem == OLD_SESSION
+    assert step.run(capsys, mode="ingest", since="1d") == EXIT_OK, step.stdout
+    assert step.outputs["sessions-ingested"] == "1"
+    conversations = step.memory.root / "conversations" / PROJECT
+    assert (conversations / new.stem).is_dir()
+    assert not (conversations / OLD_SESSION).exists()
+    assert "| 2 | 1 | 0 | 0 | 0 |" in step.summary  # found, ingested, unchanged, not, failed
+    assert "1 transcript(s) not modified within `since`: left out" in step.summary
+    # left out, not lost: without `since` the next run takes it
+    assert step.run(capsys, mode="ingest") == EXIT_OK, step.stdout
+    assert step.outputs["sessions-ingested"] == "1"
+    assert (conversations / OLD_SESSION).is_dir()
+    assert "within `since`" not in step.summary
+
+
+def test_project_name_engram_names_the_project_as_upstream_engram_does(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.sessions)  # staged under -home-runner-work-app-app, as Claude Code names it
+    engram_name = "home-runner-work-app-app"
+    code = step.run(capsys, mode="ingest", project_name="engram", project=engram_name)
+    assert code == EXIT_OK, step.stdout
+    assert (step.memory.knowledge_dir(engram_name) / "patterns.md").is_file()
+    assert not step.memory.knowledge_dir(PROJECT).exists()
+    assert "::warning" not in step.stdout  # the `project` input names what ingest wrote
+
+
+def test_project_name_cwd_is_the_default(step: Step, capsys: pytest.CaptureFixture[str]) -> None:
+    stage(step.sessions)
+    assert step.run(capsys, mode="ingest", project_name="cwd") == EXIT_OK, step.stdout
+    assert (step.memory.knowledge_dir(PROJECT) / "patterns.md").is_file()
+
+
+def test_jobs_reaches_ingest_and_two_workers_ingest_every_session(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stage_old_and_new(step.sessions)
+    assert step.run(capsys, mode="ingest", jobs="2") == EXIT_OK, step.stdout
+    assert step.outputs["sessions-ingested"] == "2"
+    env = {**os.environ}
+    config = action_config.parse_config(action_config.read_inputs(env), env)
+    assert config.jobs == 2
+    assert config.ingest_options((step.sessions,), (), ()).jobs == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "wants"),
+    [
+        ("jobs", "0", "a whole number >= 1"),
+        ("jobs", "abc", "a whole number >= 1"),
+        ("since", "yesterday", "a duration like 30s, 5m, 2h or 1d"),
+        ("project-name", "folder", "one of cwd, engram"),
+    ],
+)
+def test_a_bad_ingest_option_is_refused_naming_the_input(
+    name: str, value: str, wants: str, step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.sessions)
+    assert step.run(capsys, mode="ingest", **{name: value}) == EXIT_USER_ERROR
+    assert (
+        f"::error title=invalid input {name}::invalid {name} {value!r}: "
+        f"the `{name}` input wants {wants}"
+    ) in step.stdout
+    assert f"--{name}" not in step.stdout  # the Action's words, not the CLI's flag
+    assert f"invalid input {name}" in step.summary
+    assert step.outputs == {}
+    assert not step.memory.root.exists()  # refused before anything was ingested

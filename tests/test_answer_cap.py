@@ -129,6 +129,23 @@ def test_a_flood_is_cut_at_the_cap_in_bounded_memory(
         assert "1074 MB announced" in line  # refused from the header, before reading
 
 
+def test_a_flood_behind_a_same_host_redirect_is_cut_too(gh: GitHubStandIn) -> None:
+    """PyGithub follows a 301 on the API's host itself: the answer it reads there comes
+    through the same capped connection (GistStore._json relies on it and checks no size)."""
+    gist_id = gh.create_gist({"decisions.md": KNOWLEDGE})
+    moved = f"{gh.api_url}/gists/moved"
+    gh.fail(301, method="GET", path=f"/gists/{gist_id}$", headers={"location": moved})
+    flood = gh.flood(path="/gists/moved$", framing="chunked")
+    policy = RetryPolicy(budget_seconds=0, request_deadline=60)
+    with (
+        GistStore(TOKEN, gh.api_url, policy=policy) as store,
+        pytest.raises(FatalError) as refused,
+    ):
+        store.get(gist_id)
+    assert "larger than 40 MB" in str(refused.value)
+    assert flood.count == 0  # the redirect was followed and its flood met
+
+
 def test_a_flooded_pull_is_one_line_exit_1_and_nothing_local_changes(
     gh: GitHubStandIn, tmp_path: Path
 ) -> None:

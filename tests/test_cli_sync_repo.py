@@ -81,7 +81,13 @@ def test_errors_are_one_line_with_the_fix(
     assert "not in branch main" in err
     assert main(["sync", "pull-repo", P, str(kr), "--branch", "x", *common]) == 0
     notice = capsys.readouterr().err
-    assert "branch 'x' does not exist yet" in notice and "--branch x" in notice
+    assert notice == (
+        f"engram: branch 'x' does not exist yet in {kr}: nothing to pull (branches here: main): "
+        f"`engram sync push-repo proj {kr} --branch x` creates it, or look on the remote with "
+        "--fetch-remote\n"
+    )
+    assert main(["sync", "pull-repo", P, str(kr), "--branch", "x", "--json", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["notice"] == notice.strip().removeprefix("engram: ")
     err = _one_line_error(capsys, "sync", "push-repo", P, str(kr), "--push-remote", *common)
     assert "git -C" in err and "remote add origin URL" in err
     err = _one_line_error(capsys, "sync", "merge", "nope", "--path", str(kr))
@@ -285,6 +291,9 @@ def test_a_project_folder_of_another_project_needs_adopt(
     add_block(mem, P, "s2", "- more")
     capsys.readouterr()
     err = _one_line_error(capsys, *push)
-    assert "belongs to project 'other', not 'proj'" in err and "--adopt" in err
+    assert err.endswith(
+        "belongs to project 'other', not 'proj': sync other with it, or pass --adopt to make "
+        "it proj's"
+    )
     assert main([*push, "--adopt"]) == 0
     assert json.loads(git(kr, "show", f"HEAD:{P}/metadata.json"))["project"] == P

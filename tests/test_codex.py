@@ -114,8 +114,10 @@ def test_a_rollout_of_injected_context_only_is_not_a_session(
     assert sessions[CONTEXT_ONLY] is None
 
 
-def _rollout(tmp_path: Path, lines: list[Any]) -> Path:
-    path = tmp_path / "2025" / "01" / "02" / "rollout-2025-01-02T03-04-05-x.jsonl"
+def _rollout(
+    tmp_path: Path, lines: list[Any], name: str = "rollout-2025-01-02T03-04-05-x.jsonl"
+) -> Path:
+    path = tmp_path / "2025" / "01" / "02" / name
     path.parent.mkdir(parents=True)
     with path.open("wb") as fh:
         for item in lines:
@@ -307,3 +309,33 @@ def test_a_childs_copies_of_its_ancestors_metas_do_not_rename_it(tmp_path: Path)
     s = codex.read_session(codex.discover([tmp_path])[0])
     assert s is not None
     assert (s.session_id, s.cwd) == ("child-thread", "/x/child")
+
+
+FORKED = "0199b0c1-aaaa-7bbb-8ccc-00000000f0a1"
+ITS_PARENT = "0199b0c1-aaaa-7bbb-8ccc-00000000a0a1"
+
+
+@pytest.mark.parametrize(
+    "own_id",
+    [{"id": f"../{ITS_PARENT}"}, {"id": "a/b"}, {"id": ".."}, {"id": 7}, {}],
+    ids=["dot-dot-path", "slash", "dot-dot", "not-a-string", "missing"],
+)
+def test_a_fork_whose_own_id_is_unsafe_is_named_by_its_file_not_its_parent(
+    tmp_path: Path, own_id: dict[str, Any]
+) -> None:
+    """A fork found without its parent is a session of its own; its replay of the parent's
+    meta must not name it, or it would take the parent's session (and archive) over."""
+    _rollout(
+        tmp_path,
+        [
+            _line("session_meta", {**own_id, "forked_from_id": ITS_PARENT, "cwd": "/x/fork"}),
+            _line("session_meta", {"id": ITS_PARENT, "cwd": "/x/parent"}),  # the replay
+            _prompt("hello from the fork"),
+        ],
+        name=f"rollout-2026-01-05T10-00-00-{FORKED}.jsonl",
+    )
+    groups = codex.discover([tmp_path])
+    assert [g.session_id for g in groups] == [FORKED]
+    s = codex.read_session(groups[0])
+    assert s is not None
+    assert (s.session_id, s.cwd) == (FORKED, "/x/fork")

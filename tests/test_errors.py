@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from engram_ci.errors import FatalError, Fix, environment_error
+from engram_ci.errors import FatalError, Fix, environment_error, worded
 
 
 def test_a_plain_message_keeps_working_and_stays_one_line() -> None:
@@ -30,6 +30,19 @@ def test_an_environment_variable_is_offered_beside_the_option_or_alone() -> None
     assert both.worded("action") == "set the `token` input (or $ENGRAM_GIT_TOKEN)"
     cli_only = Fix("set {option}", flag="--jobs", env="ENGRAM_JOBS")
     assert cli_only.worded("action") == "set $ENGRAM_JOBS"  # never a flag in a job
+
+
+def test_a_fix_the_action_has_no_input_for_carries_the_actions_own_words() -> None:
+    fix = Fix(
+        "or pass {option} to take it", flag="--adopt", action_text="or take it from a terminal"
+    )
+    assert fix.worded("cli") == "or pass --adopt to take it"
+    assert fix.worded("action") == "or take it from a terminal"  # never "the setting"
+    both = Fix("look with {option}", flag="--fetch", input="fetch", action_text="set {option}")
+    assert both.worded("action") == "set the `fetch` input"  # its words still name the input
+    # a notice words its fix the same way as an error, on one line
+    assert worded("nothing\n here", fix, "action") == "nothing here: or take it from a terminal"
+    assert worded("nothing here", None, "action") == "nothing here"
 
 
 def test_the_machines_faults_name_their_fix_and_others_are_bugs() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -83,12 +84,21 @@ def test_the_action_reads_the_shared_defaults_as_the_cli_does(tmp_path: object) 
     assert config.provider == provider_or_none(args.provider) is None
     assert config.budget is args.budget is None
     assert config.force is args.force is False
+    assert config.since_seconds is args.since is None
+    assert config.jobs is args.jobs is None
+    assert config.project_name == args.project_name == "cwd"
     assert option("project-name").choices == PROJECT_NAME_RULES
 
 
 @pytest.mark.parametrize(
     ("name", "bad"),
-    [("budget", "50"), ("provider", "gpt"), ("since", "soon"), ("jobs", "0")],
+    [
+        ("budget", "50"),
+        ("provider", "gpt"),
+        ("since", "soon"),
+        ("jobs", "0"),
+        ("project-name", "folder"),
+    ],
 )
 def test_a_refused_value_is_worded_by_each_face(name: str, bad: str) -> None:
     spec = option(name)
@@ -107,6 +117,10 @@ def test_a_refused_value_is_worded_by_each_face(name: str, bad: str) -> None:
         ({"INPUT_BUDGET": "lots"}, "the `budget` input wants a number of characters >= 1,000"),
         ({"INPUT_FORCE": "yes"}, "the `force` input wants true or false"),
         ({"INPUT_SKIP-INGEST": "no"}, "the `skip-ingest` input wants true or false"),
+        ({"INPUT_SINCE": "soon"}, "the `since` input wants a duration like 30s, 5m, 2h or 1d"),
+        ({"INPUT_JOBS": "0"}, "the `jobs` input wants a whole number >= 1"),
+        ({"INPUT_JOBS": "abc"}, "the `jobs` input wants a whole number >= 1"),
+        ({"INPUT_PROJECT-NAME": "folder"}, "the `project-name` input wants one of cwd, engram"),
     ],
 )
 def test_the_action_names_the_input(inputs: dict[str, str], wording: str, tmp_path: object) -> None:
@@ -122,3 +136,26 @@ def test_both_faces_state_the_default_budget() -> None:
 
     assert f"default: {DEFAULT_BUDGET}" in option("budget").help
     assert f"default {DEFAULT_BUDGET}" in str(ACTION_INPUTS["budget"]["description"])
+
+
+@pytest.mark.parametrize(
+    ("inputs", "flags"),
+    [
+        ({"INPUT_SINCE": "2h"}, ["--since", "2h"]),
+        ({"INPUT_SINCE": "90"}, ["--since", "90"]),
+        ({"INPUT_JOBS": "2"}, ["--jobs", "2"]),
+        ({"INPUT_PROJECT-NAME": "engram"}, ["--project-name", "engram"]),
+    ],
+)
+def test_ingest_is_asked_alike_by_the_input_and_the_flag(
+    inputs: dict[str, str], flags: list[str], tmp_path: Path
+) -> None:
+    """The Action's IngestOptions and `engram ingest`'s agree on what the shared options set."""
+    from engram_ci.cli.ingest_cmd import options_from
+
+    env = {"GITHUB_WORKSPACE": str(tmp_path), "GITHUB_REPOSITORY": "octo/repo", **inputs}
+    config = action_config.parse_config(action_config.read_inputs(env), env)
+    action = config.ingest_options((tmp_path,), (), ())
+    cli = options_from(build_parser().parse_args(["ingest", "--samples", *flags]))
+    for name in ("since_seconds", "jobs", "project_name", "force", "provider", "context_budget"):
+        assert getattr(action, name) == getattr(cli, name), name

@@ -467,6 +467,11 @@ def test_a_store_of_another_project_is_refused_unless_adopted(tmp_path: Path) ->
         "the test store belongs to project 'other', not 'proj': sync other with it, or pass "
         "--adopt to make it proj's"
     )
+    # the Action has no adopt input: its log says what a workflow's author can do instead
+    assert raised.value.worded("action") == (
+        "the test store belongs to project 'other', not 'proj': set the `project` input to "
+        "'other' to sync it, or make it proj's once from a terminal (the engram CLI's --adopt)"
+    )
     Pipeline(layout, store, adopt=True).push(P)
     assert json.loads(store.files["metadata.json"])["project"] == P
 

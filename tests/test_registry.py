@@ -129,7 +129,7 @@ def test_a_reader_is_found_without_importing_the_readers_after_it() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["[]", "True", "False"]
-    # every reader is still found, and is built in; a stand-in with the same fields is not
+    # every reader is still found, and is built in; a stand-in loading another module is not
     for name in registry.reader_names():
         reader = registry.get_reader(name)
         assert reader.name == name and registry.is_builtin(reader)

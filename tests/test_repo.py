@@ -178,7 +178,16 @@ def test_url_helpers_hide_credentials() -> None:
     assert auth_origin("https://x:secret@github.com:8443/o/r") == "https://github.com:8443/"
     assert auth_origin("/srv/git/repo.git") is None
     assert auth_origin("git@github.com:o/r.git") is None
-    assert Entry("l", MODE_LINK, "0" * 40).describe() == "symlink"
+
+
+def test_an_entry_is_described_in_a_persons_words() -> None:
+    def kind(mode: int) -> str:
+        return Entry("x", mode, "0" * 40).describe()
+
+    assert kind(MODE_LINK) == "symlink" and kind(MODE_TREE) == "directory"
+    # a file, an executable, an old group-writable file: no "mode 100644"
+    assert kind(MODE_FILE) == kind(0o100755) == kind(0o100664) == "file"
+    assert kind(0o170000) == "tree entry of unknown type (git mode 170000)"
 
 
 def test_a_subdirectory_of_a_repo_points_at_the_top_level(repo_path: Path) -> None:

@@ -48,9 +48,7 @@ def test_a_project_held_as_a_file_is_one_line_naming_the_fix(tmp_path: Path) -> 
     git(kr, "add", P)
     git(kr, "commit", "-q", "-m", "a stray file")
     mine = MemoryLayout(tmp_path / "mine")
-    with pytest.raises(
-        FatalError, match=r"proj in .* is a mode 100644, not a directory: rename it"
-    ):
+    with pytest.raises(FatalError, match=r"proj in .* is a file, not a directory: rename it"):
         reposync.pull_repo(mine.root, P, kr)
     assert not mine.root.exists()
 

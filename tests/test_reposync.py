@@ -270,6 +270,16 @@ def test_pull_errors_name_what_exists(kr: Path, tmp_path: Path) -> None:
     nothing = reposync.pull_repo(mine.root, P, kr, branch="nope")
     assert "branch 'nope' does not exist yet" in nothing.notice and "main" in nothing.notice
     assert not nothing.changed and not mine.root.exists()
+    # each face words the way out: the CLI its command and flag, the Action its inputs
+    assert nothing.worded_notice("cli").endswith(
+        f"`engram sync push-repo proj {kr} --branch nope` creates it, or look on the remote "
+        "with --fetch-remote"
+    )
+    assert nothing.worded_notice("action").endswith(
+        ": a run with mode push-repo and branch nope creates it, or look on the remote with "
+        "the `fetch-remote` input"
+    )
+    assert "--" not in nothing.worded_notice("action")
     with pytest.raises(FatalError, match="invalid project name"):
         reposync.pull_repo(mine.root, "../etc", kr)
 
@@ -286,6 +296,14 @@ def test_pull_fetch_remote_merges_the_remote_tip(tmp_path: Path) -> None:
     mine = MemoryLayout(tmp_path / "mine")
     with pytest.raises(FatalError, match="not in branch"):
         reposync.pull_repo(mine.root, P, reader)
+    fetched = reposync.pull_repo(mine.root, P, reader, branch="nope", fetch_remote=True)
+    assert "fetch-remote" not in fetched.worded_notice("action")  # it did look: no such hint
+    assert fetched.worded_notice("action").endswith(
+        "a run with mode push-repo and branch nope creates it"
+    )
+    assert fetched.worded_notice("cli").endswith(
+        f"push-repo proj {reader} --branch nope` creates it"
+    )
     reposync.pull_repo(mine.root, P, reader, fetch_remote=True)
     assert _local_sessions(mine) == {"late"}
     assert git(reader, "status", "--porcelain") == ""

@@ -8,6 +8,7 @@ byte always arrives in time), so only an OVERALL deadline ends a call to it.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -62,5 +63,10 @@ class TrickleServer:
         tb: TracebackType | None,
     ) -> None:
         self._stop.set()
+        # close() alone leaves the accept() blocked (Linux): the join would wait its timeout
+        # out on every test. shutdown() wakes it; the trickling threads see _stop on their
+        # next byte (they are daemons: a client still reading does not hold the run up).
+        with contextlib.suppress(OSError):  # not every platform shuts a listener down
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         self._thread.join(timeout=5)

@@ -79,8 +79,7 @@ def _nothing_to_push(config: ActionConfig, report: IngestReport | None) -> str:
 
 
 def _ingest(config: ActionConfig) -> IngestReport | None:
-    from engram_ci.ingest import IngestOptions, run_ingest
-    from engram_ci.knowledge.context import DEFAULT_BUDGET
+    from engram_ci.ingest import run_ingest
 
     roots = tuple(p for p in config.sessions_paths if p.is_dir())
     codex = tuple(p for p in config.codex_paths if p.is_dir())
@@ -90,22 +89,11 @@ def _ingest(config: ActionConfig) -> IngestReport | None:
     if not roots and not codex and not executions:
         return None
     if executions:
-        from engram_ci.transcripts.claude_execution import SOURCE, read_messages
+        from engram_ci.transcripts.claude_execution import read_messages
 
         for path in executions:  # named by the user: a broken one is an error naming the input
             read_messages(path)
-    options = IngestOptions(
-        memory_dir=config.memory_dir,
-        claude_roots=roots,
-        codex_roots=codex,
-        roots={SOURCE: executions} if executions else {},
-        force=config.force and not config.pulling,
-        provider=config.provider,
-        provider_url=config.provider_url,
-        model=config.model,
-        context_budget=config.budget or DEFAULT_BUDGET,
-    )
-    report = run_ingest(options)
+    report = run_ingest(config.ingest_options(roots, codex, executions))
     if report.projects and config.project not in report.projects:
         log.logger.warning(
             "the transcripts belong to project(s) %s, not %r: set the `project` input to sync them",
@@ -165,6 +153,8 @@ def _sync(config: ActionConfig, outcome: Outcome) -> None:
             version=config.version,
             **shared,
         )
+        # a branch nobody pushed yet: green, with what would give the next pull something
+        outcome.noop = outcome.repo.worded_notice("action")
 
 
 def _hand_off(config: ActionConfig, layout: MemoryLayout, outcome: Outcome) -> None:

@@ -19,9 +19,13 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engram_ci.errors import FatalError
 from engram_ci.options import OPTIONS, Option, provider_or_none
+
+if TYPE_CHECKING:
+    from engram_ci.ingest import IngestOptions
 
 __all__ = [
     "ACTION_ONLY_INPUTS",
@@ -156,6 +160,12 @@ class ActionConfig:
     model: str | None
     #: context.md's size in characters; None for context.DEFAULT_BUDGET
     budget: int | None
+    #: only transcripts modified within this many seconds; None: every one
+    since_seconds: float | None
+    #: "cwd" (ours) or "engram" (upstream's folder decoding)
+    project_name: str
+    #: ingest's worker processes; None: one per CPU
+    jobs: int | None
     context_file: Path | None
     claude_md: Path | None
     encrypt: bool
@@ -170,6 +180,30 @@ class ActionConfig:
     @property
     def pulling(self) -> bool:
         return self.mode in PULL_MODES
+
+    def ingest_options(
+        self, claude: tuple[Path, ...], codex: tuple[Path, ...], executions: tuple[Path, ...]
+    ) -> IngestOptions:
+        """What `engram ingest` is asked by these inputs (the CLI's ingest_cmd.options_from):
+        the transcript folders and files that exist, and each shared option as its flag has it."""
+        from engram_ci.ingest import IngestOptions
+        from engram_ci.knowledge.context import DEFAULT_BUDGET
+        from engram_ci.transcripts.claude_execution import SOURCE
+
+        return IngestOptions(
+            memory_dir=self.memory_dir,
+            claude_roots=claude,
+            codex_roots=codex,
+            roots={SOURCE: executions} if executions else {},
+            force=self.force and not self.pulling,  # a pull's force replaces local files
+            provider=self.provider,
+            provider_url=self.provider_url,
+            model=self.model,
+            context_budget=self.budget or DEFAULT_BUDGET,
+            since_seconds=self.since_seconds,
+            project_name=self.project_name,
+            jobs=self.jobs,
+        )
 
 
 def _invalid(name: str, message: str) -> FatalError:
@@ -226,6 +260,10 @@ class _Reader:
         value = self.value(name)
         return value if isinstance(value, int) else None
 
+    def seconds(self, name: str) -> float | None:
+        value = self.value(name)
+        return value if isinstance(value, float) else None
+
     def optional_path(self, name: str) -> Path | None:
         value = self.text(name)
         return self.path(value) if value else None
@@ -277,6 +315,9 @@ def parse_config(
         provider_url=read.text("provider-url"),
         model=read.text("model"),
         budget=read.number("budget"),
+        since_seconds=read.seconds("since"),
+        project_name=read.choice("project-name") or OPTIONS["project-name"].default,
+        jobs=read.number("jobs"),
         context_file=read.optional_path("context-file"),
         claude_md=read.optional_path("claude-md"),
         encrypt=_bool(raw, "encrypt"),

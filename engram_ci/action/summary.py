@@ -1,9 +1,9 @@
 """The job summary: what was ingested, what this run learned, what was synced and where.
 
 The numbers add up: every transcript group found is ingested, unchanged, not a session
-(empty or summary-only) or failed. "Learned" lists the blocks this run's sessions added, per
-category, by their first line: capped, redacted like an upload (the summary is as public as
-the job log) and HTML-escaped (the text came from transcripts).
+(empty or summary-only), failed, or left out by the `since` input. "Learned" lists the blocks
+this run's sessions added, per category, by their first line: capped, redacted like an upload
+(the summary is as public as the job log) and HTML-escaped (the text came from transcripts).
 """
 
 from __future__ import annotations
@@ -59,6 +59,12 @@ def _ingested(config: ActionConfig, report: IngestReport | None) -> list[str]:
         f"{report.subagents} |",
         "",
     ]
+    if config.since_seconds is not None:
+        # the Action filters by nothing else (no --project), so the rest is what `since` left
+        accounted = report.sessions_ingested + report.sessions_unchanged
+        accounted += report.not_sessions + report.sessions_failed
+        older = report.transcripts_found - accounted
+        lines += [f"  {older} transcript(s) not modified within `since`: left out", ""]
     learned = list(_learned(MemoryLayout(config.memory_dir), report))
     if learned:
         lines += ["- **Learned this run**", *learned]

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from engram_ci.cli.common import Subparsers
     from engram_ci.ingest import IngestOptions
 
-__all__ = ["register", "samples_dir"]
+__all__ = ["options_from", "register", "samples_dir"]
 
 
 def samples_dir() -> Path:

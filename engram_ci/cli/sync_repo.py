@@ -183,9 +183,9 @@ def _pull(args: argparse.Namespace) -> int:
         budget=args.budget,
     )
     if args.json:
-        print_json(dataclasses.asdict(result))
+        print_json(result.to_json())
     elif result.notice:
-        print(f"engram: {result.notice}", file=sys.stderr)
+        print(f"engram: {result.worded_notice('cli')}", file=sys.stderr)
     elif result.restored:
         print(
             f"{args.project}: restored as of commit {result.restored}; the next push-repo "

@@ -58,6 +58,7 @@ MODE_FILE = 0o100644
 MODE_EXEC = 0o100755
 MODE_LINK = 0o120000
 MODE_SUBMODULE = 0o160000
+_MODE_TYPE, _MODE_REGULAR = 0o170000, 0o100000  # a mode's type bits, and a file's
 ZERO_SHA = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 #: who commits when the machine has no git identity (CI containers)
@@ -92,8 +93,12 @@ class Entry:
         return self.mode in (MODE_FILE, MODE_EXEC)
 
     def describe(self) -> str:
+        """What the entry is, in a person's words (after "a": "… is a file, not a directory")."""
         kinds = {MODE_TREE: "directory", MODE_LINK: "symlink", MODE_SUBMODULE: "submodule"}
-        return kinds.get(self.mode, f"mode {self.mode:o}")
+        if self.mode & _MODE_TYPE == _MODE_REGULAR:  # 100644, 100755 or an old 100664
+            return "file"
+        # no git writes another type: the octal mode is for whoever looks at the repository
+        return kinds.get(self.mode, f"tree entry of unknown type (git mode {self.mode:o})")
 
 
 class RefMoved(Exception):

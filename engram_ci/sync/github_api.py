@@ -320,8 +320,8 @@ class GistStore:
     # -- internals -------------------------------------------------------------------------
 
     def _json(self, body: str | None, action: str) -> Any:
-        if body and len(body) > MAX_ANSWER_BYTES:
-            raise not_a_gist(action, self.api_url, f"{len(body) / 1e6:.0f} MB")
+        # No size check here: `body` was read through this requester's capped connection
+        # (_read_answers_capped), redirects included, so it is at most MAX_ANSWER_BYTES.
         try:
             return json.loads(body) if body else {}
         except ValueError:

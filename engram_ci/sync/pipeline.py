@@ -384,9 +384,15 @@ class Pipeline:
         if owner is None or owner == project or self.adopt:
             return
         raise FatalError(
-            f"{self.backend.location} belongs to project {owner!r}, not {project!r}: sync "
-            f"{owner} with it, or pass --adopt to make it {project}'s",
+            f"{self.backend.location} belongs to project {owner!r}, not {project!r}",
             title="store of another project",
+            fix=Fix(
+                f"sync {owner} with it, or pass {{option}} to make it {project}'s",
+                flag="--adopt",
+                # the Action has no adopt input: taking a store over is a person's decision
+                action_text=f"set the `project` input to {owner!r} to sync it, or make it "
+                f"{project}'s once from a terminal (the engram CLI's --adopt)",
+            ),
         )
 
     def _base(self, project: str) -> FileSet | None:

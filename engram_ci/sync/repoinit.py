@@ -133,13 +133,21 @@ def ensure_merge_setup(repo: GitRepo, *, which: Callable[[str], str | None] = sh
     return changed
 
 
-def no_branch_yet(repo: GitRepo, branch: str) -> str:
-    """The notice for pulling a branch nobody pushed to yet."""
+def no_branch_yet(repo: GitRepo, branch: str, project: str, *, fetched: bool) -> tuple[str, Fix]:
+    """The notice for pulling a branch nobody pushed to yet, and its fix: the push that
+    creates the branch, and (when the pull did not fetch) a look at the remote."""
     others = ", ".join(repo.branches()[:10]) or "none"
-    return (
+    notice = (
         f"branch {branch!r} does not exist yet in {repo.top_level}: nothing to pull "
-        f"(`engram sync push-repo PROJECT {repo.top_level} --branch {branch}` creates it; "
-        f"branches here: {others})"
+        f"(branches here: {others})"
+    )
+    cli = f"`engram sync push-repo {project} {repo.top_level} --branch {branch}` creates it"
+    action = f"a run with mode push-repo and branch {branch} creates it"
+    if fetched:
+        return notice, Fix(cli, action_text=action)
+    look = ", or look on the remote with {option}"
+    return notice, Fix(
+        cli + look, flag="--fetch-remote", input="fetch-remote", action_text=action + look
     )
 
 

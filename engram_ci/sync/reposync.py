@@ -9,12 +9,14 @@ so many CI jobs writing one branch at once all land.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from engram_ci.errors import FatalError
+from engram_ci.errors import Face, FatalError, Fix, worded
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.sync import crypto, repomerge
 from engram_ci.sync.backend import StoreNotFound
@@ -71,6 +73,18 @@ class RepoPullResult:
     #: why nothing was pulled, when that is expected (a branch no agent pushed to yet)
     notice: str = ""
     restored: str | None = None  # the commit restored (pull-repo --version)
+    #: what would give the pull something, worded by each face (worded_notice)
+    notice_fix: Fix | None = None
+
+    def worded_notice(self, face: Face = "cli") -> str:
+        """The notice with its fix in the face's words ("" when there is none)."""
+        return worded(self.notice, self.notice_fix, face) if self.notice else ""
+
+    def to_json(self) -> dict[str, Any]:
+        """What `--json` prints: the fields, with the notice as the CLI words it."""
+        data = dataclasses.asdict(self)
+        del data["notice_fix"]
+        return data | {"notice": self.worded_notice("cli")}
 
 
 @dataclass(frozen=True)
@@ -159,9 +173,10 @@ def pull_repo(
             if not backend.branch_missing():
                 raise
             # the sync guide's first step for a new agent: nothing to pull yet, not an error
-            where = "" if fetch_remote else " (pass --fetch-remote to look on the remote)"
-            notice = no_branch_yet(backend.repo, backend.branch) + where
-            return RepoPullResult("", backend.branch, False, (), 0, 0, notice=notice)
+            notice, fix = no_branch_yet(backend.repo, backend.branch, project, fetched=fetch_remote)
+            return RepoPullResult(
+                "", backend.branch, False, (), 0, 0, notice=notice, notice_fix=fix
+            )
         return RepoPullResult(
             outcome.version, backend.branch, restored=outcome.restored, **synced_counts(outcome)
         )

@@ -28,6 +28,7 @@ knowing here (each pinned by tests/test_claude.py):
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -56,7 +57,7 @@ log = logging.getLogger("engram_ci.transcripts.claude")
 _AGENT_PREFIX = "agent-"
 _COMPACTION_PREFIX = "agent-acompact"
 _META_SUFFIX = ".meta.json"
-_WORKFLOW_AGENTS = "workflows/wf_*/agent-*"
+_PEEK_CHUNK = 64 * 1024
 
 # ---------------------------------------------------------------- discovery
 
@@ -76,21 +77,42 @@ def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
 
 
 def _project_folders(root: Path) -> list[Path]:
-    if not root.is_dir():
-        return []
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    dirs, files = _listing(root)
+    folders = sorted(root / name for name in dirs if not name.startswith("."))
     # tolerate a root that is itself one project folder
-    if any(p.suffix == ".jsonl" for p in root.iterdir() if p.is_file()):
+    if any(name.endswith(".jsonl") for name in files):
         folders.insert(0, root)
     return folders
+
+
+def _listing(folder: Path) -> tuple[list[str], list[str]]:
+    """The names of `folder`'s subfolders and files, from one directory read.
+
+    os.scandir reports each entry's type from the directory itself: discovery costs one
+    read per folder instead of a stat per file (an unchanged re-ingest is mostly this).
+    """
+    dirs: list[str] = []
+    files: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir():
+                        dirs.append(entry.name)
+                    elif entry.is_file():
+                        files.append(entry.name)
+                except OSError:
+                    continue  # vanished or unreadable: like a file that is not there
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        pass
+    return dirs, files
 
 
 def _discover_folder(folder: Path) -> list[TranscriptGroup]:
     mains: dict[str, Path] = {}
     agents: dict[str, list[Path]] = defaultdict(list)
-    for path in sorted(folder.glob("*.jsonl")):
-        if not path.is_file():
-            continue
+    dirs, files = _listing(folder)
+    for path in sorted(folder / name for name in files if name.endswith(".jsonl")):
         if not path.name.startswith(_AGENT_PREFIX):
             mains[path.stem] = path
             continue
@@ -99,14 +121,9 @@ def _discover_folder(folder: Path) -> list[TranscriptGroup]:
             log.warning("skipping %s: an agent transcript that names no parent session", path)
         else:
             agents[parent].append(path)
-    for subagents in sorted(folder.glob("*/subagents")):
-        if subagents.is_dir() and SAFE_ID.fullmatch(subagents.parent.name):
-            found = [*subagents.glob("agent-*"), *subagents.glob(_WORKFLOW_AGENTS)]
-            agents[subagents.parent.name].extend(
-                p
-                for p in sorted(found)
-                if (p.suffix == ".jsonl" or p.name.endswith(_META_SUFFIX)) and p.is_file()
-            )
+    for name in sorted(dirs):
+        if SAFE_ID.fullmatch(name) and (found := _subagent_files(folder / name / "subagents")):
+            agents[name].extend(found)
     groups = [_group(sid, main, agents.pop(sid, []), folder) for sid, main in sorted(mains.items())]
     for sid, parts in sorted(agents.items()):
         transcripts = [p for p in parts if p.suffix == ".jsonl"]
@@ -115,15 +132,40 @@ def _discover_folder(folder: Path) -> list[TranscriptGroup]:
     return groups
 
 
+def _subagent_files(subagents: Path) -> list[Path]:
+    """2.1.x agent transcripts and their .meta.json under <session>/subagents, sorted:
+    agent-* files, and Workflow agents under workflows/wf_*/."""
+    dirs, files = _listing(subagents)
+    found = [subagents / name for name in files if _is_agent_part(name)]
+    if "workflows" in dirs:
+        workflows = subagents / "workflows"
+        for run in _listing(workflows)[0]:
+            if run.startswith("wf_"):
+                found.extend(
+                    workflows / run / name
+                    for name in _listing(workflows / run)[1]
+                    if _is_agent_part(name)
+                )
+    return sorted(found)
+
+
+def _is_agent_part(name: str) -> bool:
+    return name.startswith(_AGENT_PREFIX) and (
+        name.endswith(".jsonl") or name.endswith(_META_SUFFIX)
+    )
+
+
 def _group(session_id: str, main: Path, parts: Iterable[Path], folder: Path) -> TranscriptGroup:
     rest = sorted({p for p in parts if p != main}, key=str)
     return TranscriptGroup(session_id, SOURCE, main, (main, *rest), folder)
 
 
 def _peek_session_id(path: Path, max_lines: int = 50) -> str | None:
-    """The sessionId named by the first lines of a flat (2.0.x) agent transcript."""
+    """The sessionId named by the first lines of a flat (2.0.x) agent transcript.
+
+    Read in small chunks: the first line names it, and every re-ingest peeks again."""
     stats = ParseStats()
-    for count, line in enumerate(iter_lines(path, stats), start=1):
+    for count, line in enumerate(iter_lines(path, stats, chunk_bytes=_PEEK_CHUNK), start=1):
         obj = parse_object(line, stats)
         session_id = obj.get("sessionId") if obj else None
         if isinstance(session_id, str) and SAFE_ID.fullmatch(session_id):

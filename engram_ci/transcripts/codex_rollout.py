@@ -102,6 +102,8 @@ class Rollout:
     def __init__(self, hot_chars: int = HOT_CHARS) -> None:
         self.turns = TurnLog(hot_chars)
         self.session_id: str | None = None
+        #: the thread's own session_meta was read (any later one is an ancestor's copy)
+        self._met = False
         self.cwd: str | None = None
         self.git_branch: str | None = None
         self.version: str | None = None
@@ -157,8 +159,11 @@ class Rollout:
 
     def _meta(self, payload: dict[str, Any]) -> None:
         session_id, cwd = payload.get("id"), payload.get("cwd")
-        if self.session_id is not None:
-            return  # a child's copy of its ancestors' metas: the first one is this thread
+        if self._met:
+            # a child's copy of its ancestors' metas: the first one is this thread's, even
+            # when its id is missing or unsafe (the file name names it then, not a parent)
+            return
+        self._met = True
         if isinstance(session_id, str) and SAFE_ID.fullmatch(session_id):
             self.session_id = session_id
         if isinstance(cwd, str) and cwd:

@@ -306,7 +306,7 @@ def get_reader(name: str) -> ReaderSpec:
 def is_builtin(reader: object) -> bool:
     """`reader` is one of the registered readers, not a test's stand-in (which runs in-process,
     never in a worker)."""
-    return any(reader == spec for spec in READERS)
+    return reader in READERS
 
 
 def merge_groups(groups: Iterable[TranscriptGroup]) -> list[TranscriptGroup]:
