@@ -373,6 +373,7 @@ def test_a_filler_is_told_from_a_secret_by_its_distinct_characters(
 
 _GHP = "ghp_Zq8vLr2pXk3mN7bT4wY6hJ9cF1dG5sA0eR2u"
 _AKIA = "AKIAZQ8VLR2PXK3MN7BT"  # made of base64's own characters only
+_BLOB = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB" * 2  # 64 characters of a PNG's base64
 
 
 @pytest.mark.parametrize(
@@ -389,11 +390,21 @@ _AKIA = "AKIAZQ8VLR2PXK3MN7BT"  # made of base64's own characters only
         (f"x\\t{_GHP}", "x\\t[REDACTED:github-pat]"),
         # ...any other letter after a backslash does not
         (f"\\X{_GHP}", f"\\X{_GHP}"),
-        # a key-shaped run inside a base64 blob (an image, say) is part of the blob...
-        (f"Q/{_AKIA}==", f"Q/{_AKIA}=="),
-        (f"{_AKIA}+Q", f"{_AKIA}+Q"),
-        (f"iVBORw0KGgo/{_AKIA}+Zm9vYmFy", f"iVBORw0KGgo/{_AKIA}+Zm9vYmFy"),
-        # ...but a `/` that ends the text, or one followed by no more of the blob, is not,
+        # a key-shaped run inside a base64 blob (an image, say) is part of the blob: 64
+        # base64 characters run on from it, on one side or both together...
+        (f"{_BLOB}/{_AKIA}==", f"{_BLOB}/{_AKIA}=="),
+        (f"{_AKIA}+{_BLOB}", f"{_AKIA}+{_BLOB}"),
+        (f"{_BLOB[:31]}/{_AKIA}+{_BLOB[:31]}", f"{_BLOB[:31]}/{_AKIA}+{_BLOB[:31]}"),
+        # ...fewer make a path or a short run, and the key is redacted
+        (
+            f"{_BLOB[:31]}/{_AKIA}+{_BLOB[:30]} x",
+            f"{_BLOB[:31]}/[REDACTED:aws-access-key-id]+{_BLOB[:30]} x",
+        ),
+        (f"aws s3 ls s3/{_AKIA}", "aws s3 ls s3/[REDACTED:aws-access-key-id]"),
+        (f"/home/me/keys/{_AKIA}/old", "/home/me/keys/[REDACTED:aws-access-key-id]/old"),
+        (f"Q/{_AKIA}==", "Q/[REDACTED:aws-access-key-id]=="),
+        (f"{_AKIA}+Q", "[REDACTED:aws-access-key-id]+Q"),
+        # a `/` that ends the text, or one followed by no more of the blob, is not glue,
         # nor a `/` that follows no blob character
         (f"ls /{_AKIA}", "ls /[REDACTED:aws-access-key-id]"),
         (f"{_AKIA}/", "[REDACTED:aws-access-key-id]/"),

@@ -107,8 +107,27 @@ def _glued(text: str, start: int, end: int) -> bool:
     if not _BASE64.issuperset(text[start:end]):
         return False  # no base64 blob holds its `_`, `-`...: a `/` beside it is a URL path's
     if before in "+/" and start >= 2 and text[start - 2].isalnum():
-        return True
-    return end + 1 < len(text) and text[end] in "+/" and text[end + 1].isalnum()
+        return _in_blob(text, start, end)
+    after = end + 1 < len(text) and text[end] in "+/" and text[end + 1].isalnum()
+    return after and _in_blob(text, start, end)
+
+
+#: base64 characters beside a candidate that make it part of a blob, not of a path
+#: (`s3/AKIA…`, `/v1/keys/ghp_…`): an image is kilobytes of them, a path breaks at `.-_ `
+_BLOB_REACH = 64
+
+
+def _in_blob(text: str, start: int, end: int) -> bool:
+    """At least _BLOB_REACH base64 characters run on from the candidate, either side
+    together (counted no further than that, so a huge blob costs no more)."""
+    reach = 0
+    index = start - 1
+    while index >= 0 and reach < _BLOB_REACH and text[index] in _BASE64:
+        reach, index = reach + 1, index - 1
+    index = end
+    while index < len(text) and reach < _BLOB_REACH and text[index] in _BASE64:
+        reach, index = reach + 1, index + 1
+    return reach >= _BLOB_REACH
 
 
 @dataclass(frozen=True)
