@@ -104,16 +104,12 @@ def _glued(text: str, start: int, end: int) -> bool:
     if before.isalnum() or before == "_":
         # ...unless it follows an escape like `\n` in JSON text
         return not (before in "ntr" and start >= 2 and text[start - 2] == "\\")
-    if not _BASE64.issuperset(text[start:end]):
-        return False  # no base64 blob holds its `_`, `-`...: a `/` beside it is a URL path's
-    if before in "+/" and start >= 2 and text[start - 2].isalnum():
-        return _in_blob(text, start, end)
-    after = end + 1 < len(text) and text[end] in "+/" and text[end + 1].isalnum()
-    return after and _in_blob(text, start, end)
+    # no blob holds a `_` or `-`: beside those a `/` is a path's (`/v1/ghp_…`)
+    return _BASE64.issuperset(text[start:end]) and _in_blob(text, start, end)
 
 
-#: base64 characters beside a candidate that make it part of a blob, not of a path
-#: (`s3/AKIA…`, `/v1/keys/ghp_…`): an image is kilobytes of them, a path breaks at `.-_ `
+#: base64 characters running on from a candidate that make it part of a blob: an image is
+#: kilobytes of them, while a path (`s3/AKIA…`, `/home/me/keys/AKIA…`) breaks at `.-_ `
 _BLOB_REACH = 64
 
 
