@@ -128,7 +128,6 @@ def _in_blob(text: str, start: int, end: int) -> bool:
 
 @dataclass(frozen=True)
 class _Hit:
-    start: int  # where the candidate begins (lead included)
     end: int  # where its match ends
     secret: tuple[int, int]  # the span replaced
     kind: str
@@ -183,7 +182,7 @@ def _accept(index: int, text: str, start: int, match: re.Match[str]) -> _Hit | N
         if kind is None:
             return None
         inner = _specific_secret_in(value)  # a vendor token as the value: name it by its kind
-        return _Hit(start, value_end, (value_start, value_end), inner or kind)
+        return _Hit(value_end, (value_start, value_end), inner or kind)
     group = rule.group
     if not rule.valid(text[match.start(group) : match.end(group)]):
         return None
@@ -191,9 +190,9 @@ def _accept(index: int, text: str, start: int, match: re.Match[str]) -> _Hit | N
     if kind is None:
         return None
     if group == 0:
-        return _Hit(start, match.end(), (start, match.end()), kind)
+        return _Hit(match.end(), (start, match.end()), kind)
     inner = _specific_secret_in(text[match.start(group) : match.end(group)])  # a token as password
-    return _Hit(start, match.end(), match.span(group), inner or kind)
+    return _Hit(match.end(), match.span(group), inner or kind)
 
 
 def _hits(text: str, rules: range, *, gated: bool = True) -> list[_Hit]:
