@@ -85,7 +85,7 @@ def _project_folders(root: Path) -> list[Path]:
     return folders
 
 
-def _listing(folder: Path) -> tuple[list[str], list[str]]:
+def _listing(folder: str | Path) -> tuple[list[str], list[str]]:
     """The names of `folder`'s subfolders and files, from one directory read.
 
     os.scandir reports each entry's type from the directory itself: discovery costs one
@@ -112,8 +112,13 @@ def _discover_folder(folder: Path) -> list[TranscriptGroup]:
     mains: dict[str, Path] = {}
     agents: dict[str, list[Path]] = defaultdict(list)
     dirs, files = _listing(folder)
-    for path in sorted(folder / name for name in files if name.endswith(".jsonl")):
-        if not path.name.startswith(_AGENT_PREFIX):
+    # names are sorted before they become Paths: a Path is built only for a file kept, and
+    # compared as the string it is (an unchanged re-ingest is mostly this walk)
+    for name in sorted(files):
+        if not name.endswith(".jsonl"):
+            continue
+        path = folder / name
+        if not name.startswith(_AGENT_PREFIX):
             mains[path.stem] = path
             continue
         parent = _peek_session_id(path)
@@ -122,7 +127,7 @@ def _discover_folder(folder: Path) -> list[TranscriptGroup]:
         else:
             agents[parent].append(path)
     for name in sorted(dirs):
-        if SAFE_ID.fullmatch(name) and (found := _subagent_files(folder / name / "subagents")):
+        if SAFE_ID.fullmatch(name) and (found := _subagent_files(os.path.join(folder, name))):
             agents[name].extend(found)
     groups = [_group(sid, main, agents.pop(sid, []), folder) for sid, main in sorted(mains.items())]
     for sid, parts in sorted(agents.items()):
@@ -132,21 +137,25 @@ def _discover_folder(folder: Path) -> list[TranscriptGroup]:
     return groups
 
 
-def _subagent_files(subagents: Path) -> list[Path]:
-    """2.1.x agent transcripts and their .meta.json under <session>/subagents, sorted:
-    agent-* files, and Workflow agents under workflows/wf_*/."""
+def _subagent_files(session_folder: str) -> list[Path]:
+    """2.1.x agent transcripts and their .meta.json under <session>/subagents, sorted as
+    their Paths would sort: agent-* files, and Workflow agents under workflows/wf_*/."""
+    subagents = os.path.join(session_folder, "subagents")
     dirs, files = _listing(subagents)
-    found = [subagents / name for name in files if _is_agent_part(name)]
+    found: list[tuple[str, ...]] = [(name,) for name in files if _is_agent_part(name)]
     if "workflows" in dirs:
-        workflows = subagents / "workflows"
+        workflows = os.path.join(subagents, "workflows")
         for run in _listing(workflows)[0]:
             if run.startswith("wf_"):
                 found.extend(
-                    workflows / run / name
-                    for name in _listing(workflows / run)[1]
+                    ("workflows", run, name)
+                    for name in _listing(os.path.join(workflows, run))[1]
                     if _is_agent_part(name)
                 )
-    return sorted(found)
+    if not found:
+        return []
+    base = Path(subagents)
+    return [base.joinpath(*parts) for parts in sorted(found)]
 
 
 def _is_agent_part(name: str) -> bool:
