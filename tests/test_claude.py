@@ -913,3 +913,31 @@ def test_an_orphaned_subagent_with_a_damaged_meta_is_read_without_its_type(
     assert session is not None
     (agent,) = session.subagents
     assert (agent.agent_id, agent.agent_type) == ("a1", None)
+
+
+def test_discovery_spells_paths_as_pathlib_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # discovery builds strings, not Paths; the manifest keys on them, so a string must be
+    # exactly str() of the Path the reader will open, from any root
+    folder = tmp_path / "-home-dev-app"
+    (folder / "s1" / "subagents" / "workflows" / "wf_1").mkdir(parents=True)
+    (folder / "s1.jsonl").write_text(json.dumps({"sessionId": "s1"}) + "\n")
+    (folder / "agent-flat.jsonl").write_text(json.dumps({"sessionId": "s1"}) + "\n")
+    (folder / "s1" / "subagents" / "agent-b.jsonl").write_text("{}\n")
+    (folder / "s1" / "subagents" / "agent-b.meta.json").write_text("{}")
+    (folder / "s1" / "subagents" / "workflows" / "wf_1" / "agent-w.jsonl").write_text("{}\n")
+    for root, cwd in ((tmp_path, None), (Path("."), tmp_path), (Path("."), folder)):
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        (group,) = claude.discover([root])
+        for spelled in (group.main_path, group.folder_path, *group.part_paths):
+            assert spelled == str(Path(spelled))
+        assert [p.name for p in group.parts] == [
+            "s1.jsonl",
+            "agent-flat.jsonl",
+            "agent-b.jsonl",
+            "agent-b.meta.json",
+            "agent-w.jsonl",
+        ]
+        assert all((root / p).is_file() for p in group.parts)

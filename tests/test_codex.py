@@ -339,3 +339,42 @@ def test_a_fork_whose_own_id_is_unsafe_is_named_by_its_file_not_its_parent(
     s = codex.read_session(groups[0])
     assert s is not None
     assert (s.session_id, s.cwd) == (FORKED, "/x/fork")
+
+
+def test_discovery_finds_what_rglob_finds_and_spells_it_as_pathlib_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the walk is on strings (an unchanged re-ingest is mostly this walk): it must find
+    # exactly the files Path.rglob found, spelled the way the manifest has them keyed
+    root = tmp_path / "sessions"
+    uuids = iter(f"0199a3f2-7c1e-7d20-b5a4-{n:012d}" for n in range(100))
+    kept = [
+        root / "2025" / "11" / "01" / f"rollout-2025-11-01T10-00-00-{next(uuids)}.jsonl",
+        root / "2025" / "11" / "02" / f"rollout-2025-11-02T10-00-00-{next(uuids)}.jsonl.zst",
+        root / ".hidden" / f"rollout-2025-11-03T10-00-00-{next(uuids)}.jsonl",
+        root / f"rollout-2025-11-04T10-00-00-{next(uuids)}.jsonl",
+    ]
+    ignored = [root / "notes.jsonl", root / "rollout-x.json", root / ".rollout-y.jsonl"]
+    for path in kept + ignored:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text('{"type":"session_meta","payload":{}}\n')
+    (root / "2025" / "rollout-dir.jsonl").mkdir()  # a folder with a rollout's name
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / f"rollout-2025-11-05T10-00-00-{next(uuids)}.jsonl").write_text("{}\n")
+    (root / "linked").symlink_to(elsewhere)  # rglob does not follow linked folders
+    (root / f"rollout-2025-11-06T10-00-00-{next(uuids)}.jsonl").symlink_to(kept[0])  # but files
+
+    def by_rglob(at: Path) -> set[str]:
+        patterns = ("rollout-*.jsonl", "rollout-*.jsonl.zst")
+        return {str(p) for pattern in patterns for p in at.rglob(pattern) if p.is_file()}
+
+    def found(at: Path) -> set[str]:
+        return {part for group in codex.discover([at]) for part in group.part_paths}
+
+    assert found(root) == by_rglob(root) and len(by_rglob(root)) == len(kept) + 1
+    monkeypatch.chdir(root)  # a relative root: "." spelled away, as pathlib does
+    assert found(Path(".")) == by_rglob(Path(".")) and all(
+        not p.startswith("./") for p in found(Path("."))
+    )
+    assert {g.folder_path for g in codex.discover([Path(".")])} >= {".", "2025/11/01"}

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from pathlib import Path
 
-from engram_ci.transcripts.model import ParseStats, Session, ToolCall, Turn, Usage
+import pytest
+
+from engram_ci.transcripts.model import (
+    ParseStats,
+    Session,
+    ToolCall,
+    TranscriptGroup,
+    Turn,
+    Usage,
+)
 
 
 def test_is_prompt_excludes_meta_compact_assistant_and_blank() -> None:
@@ -56,3 +66,27 @@ def test_session_prompts_and_tool_calls_span_turns_in_order() -> None:
     assert session.prompts == ["one", "two"]
     assert session.tool_calls == [call_a, call_b]
     assert session.subagents == [] and session.agent_id is None and session.agent_type is None
+
+
+def test_a_group_holds_strings_and_hands_out_equal_paths(tmp_path: Path) -> None:
+    main, agent = tmp_path / "s.jsonl", tmp_path / "s" / "subagents" / "agent-a.jsonl"
+    from_paths = TranscriptGroup("s", "claude-code", main, (main, agent), tmp_path)
+    from_strings = TranscriptGroup(
+        "s", "claude-code", str(main), [str(main), str(agent)], str(tmp_path)
+    )
+    assert from_paths == from_strings and hash(from_paths) == hash(from_strings)
+    assert from_strings.main == main and from_strings.parts == (main, agent)
+    assert from_strings.folder == tmp_path and from_strings.part_paths == (str(main), str(agent))
+    assert from_paths != from_paths.with_parts([main])
+    assert from_paths.with_parts([main]).parts == (main,)
+    assert from_paths != ("s", "claude-code") and "agent-a.jsonl" in repr(from_paths)
+
+
+def test_a_group_is_immutable_and_survives_pickling(tmp_path: Path) -> None:
+    group = TranscriptGroup("s", "codex", tmp_path / "r.jsonl", [tmp_path / "r.jsonl"], tmp_path)
+    with pytest.raises(AttributeError, match="immutable"):
+        group.session_id = "other"  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="immutable"):
+        del group.source  # type: ignore[misc]
+    # workers get their groups pickled
+    assert pickle.loads(pickle.dumps(group)) == group  # noqa: S301 (our own bytes)

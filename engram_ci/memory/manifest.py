@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -42,17 +43,18 @@ Status = Literal["ingested", "not_session"]
 
 
 def group_key(group: TranscriptGroup) -> str:
-    return f"{group.source}:{group.main}"
+    return f"{group.source}:{group.main_path}"
 
 
 def fingerprint(group: TranscriptGroup) -> Fingerprint:
     parts = []
-    for path in group.parts:
+    stat = os.stat
+    for path in group.part_paths:
         try:
-            info = path.stat()
+            info = stat(path)
         except OSError:
             continue  # vanished between discovery and now: the next run sees the change
-        parts.append((str(path), info.st_size, info.st_mtime_ns))
+        parts.append((path, info.st_size, info.st_mtime_ns))
     return tuple(parts)
 
 

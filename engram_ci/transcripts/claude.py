@@ -66,23 +66,32 @@ def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
     """Every session under `roots` (folders laid out like ~/.claude/projects), sorted.
 
     Agent transcripts are parts of their parent's group (so a growing agent file re-ingests
-    the parent) and never groups of their own.
+    the parent) and never groups of their own. The walk is on strings (names from one
+    directory read each, see _listing); the groups hand out Paths to whoever reads them.
     """
-    groups: dict[tuple[Path, str], TranscriptGroup] = {}
+    groups: dict[tuple[str, str], TranscriptGroup] = {}
     for root in roots:
-        for folder in _project_folders(root):
+        for folder in _project_folders(os.fspath(root)):
             for group in _discover_folder(folder):
-                groups.setdefault((group.folder, group.session_id), group)
-    return [groups[key] for key in sorted(groups, key=lambda k: (str(k[0]), k[1]))]
+                groups.setdefault((group.folder_path, group.session_id), group)
+    return [groups[key] for key in sorted(groups)]
 
 
-def _project_folders(root: Path) -> list[Path]:
+def _project_folders(root: str) -> list[str]:
     dirs, files = _listing(root)
-    folders = sorted(root / name for name in dirs if not name.startswith("."))
+    folders = [_join(root, name) for name in sorted(dirs) if not name.startswith(".")]
     # tolerate a root that is itself one project folder
     if any(name.endswith(".jsonl") for name in files):
         folders.insert(0, root)
     return folders
+
+
+def _join(folder: str, name: str) -> str:
+    """`folder`/`name` spelled as str(Path(folder) / name) spells it (`name` is one
+    component, from a listing; plain concatenation: os.path.join costs a few µs a file)."""
+    if folder == ".":
+        return name
+    return folder + name if folder.endswith(os.sep) else f"{folder}{os.sep}{name}"
 
 
 def _listing(folder: str | Path) -> tuple[list[str], list[str]]:
@@ -108,18 +117,16 @@ def _listing(folder: str | Path) -> tuple[list[str], list[str]]:
     return dirs, files
 
 
-def _discover_folder(folder: Path) -> list[TranscriptGroup]:
-    mains: dict[str, Path] = {}
-    agents: dict[str, list[Path]] = defaultdict(list)
+def _discover_folder(folder: str) -> list[TranscriptGroup]:
+    mains: dict[str, str] = {}
+    agents: dict[str, list[str]] = defaultdict(list)
     dirs, files = _listing(folder)
-    # names are sorted before they become Paths: a Path is built only for a file kept, and
-    # compared as the string it is (an unchanged re-ingest is mostly this walk)
     for name in sorted(files):
         if not name.endswith(".jsonl"):
             continue
-        path = folder / name
+        path = _join(folder, name)
         if not name.startswith(_AGENT_PREFIX):
-            mains[path.stem] = path
+            mains[_stem(name)] = path
             continue
         parent = _peek_session_id(path)
         if parent is None:
@@ -127,35 +134,37 @@ def _discover_folder(folder: Path) -> list[TranscriptGroup]:
         else:
             agents[parent].append(path)
     for name in sorted(dirs):
-        if SAFE_ID.fullmatch(name) and (found := _subagent_files(os.path.join(folder, name))):
+        if SAFE_ID.fullmatch(name) and (found := _subagent_files(_join(folder, name))):
             agents[name].extend(found)
     groups = [_group(sid, main, agents.pop(sid, []), folder) for sid, main in sorted(mains.items())]
     for sid, parts in sorted(agents.items()):
-        transcripts = [p for p in parts if p.suffix == ".jsonl"]
+        transcripts = [p for p in parts if p.endswith(".jsonl")]
         if transcripts:  # orphans: the parent transcript is gone, the agents' work is not
             groups.append(_group(sid, transcripts[0], parts, folder))
     return groups
 
 
-def _subagent_files(session_folder: str) -> list[Path]:
+def _stem(name: str) -> str:
+    """Path(name).stem of a `*.jsonl` name (a bare ".jsonl" is its own stem, as in pathlib)."""
+    return name[: -len(".jsonl")] if len(name) > len(".jsonl") else name
+
+
+def _subagent_files(session_folder: str) -> list[str]:
     """2.1.x agent transcripts and their .meta.json under <session>/subagents, sorted as
     their Paths would sort: agent-* files, and Workflow agents under workflows/wf_*/."""
-    subagents = os.path.join(session_folder, "subagents")
+    subagents = f"{session_folder}{os.sep}subagents"
     dirs, files = _listing(subagents)
     found: list[tuple[str, ...]] = [(name,) for name in files if _is_agent_part(name)]
     if "workflows" in dirs:
-        workflows = os.path.join(subagents, "workflows")
+        workflows = f"{subagents}{os.sep}workflows"
         for run in _listing(workflows)[0]:
             if run.startswith("wf_"):
                 found.extend(
                     ("workflows", run, name)
-                    for name in _listing(os.path.join(workflows, run))[1]
+                    for name in _listing(f"{workflows}{os.sep}{run}")[1]
                     if _is_agent_part(name)
                 )
-    if not found:
-        return []
-    base = Path(subagents)
-    return [base.joinpath(*parts) for parts in sorted(found)]
+    return [os.sep.join((subagents, *parts)) for parts in sorted(found)]
 
 
 def _is_agent_part(name: str) -> bool:
@@ -164,12 +173,12 @@ def _is_agent_part(name: str) -> bool:
     )
 
 
-def _group(session_id: str, main: Path, parts: Iterable[Path], folder: Path) -> TranscriptGroup:
-    rest = sorted({p for p in parts if p != main}, key=str)
+def _group(session_id: str, main: str, parts: Iterable[str], folder: str) -> TranscriptGroup:
+    rest = sorted({p for p in parts if p != main})
     return TranscriptGroup(session_id, SOURCE, main, (main, *rest), folder)
 
 
-def _peek_session_id(path: Path, max_lines: int = 50) -> str | None:
+def _peek_session_id(path: str, max_lines: int = 50) -> str | None:
     """The sessionId named by the first lines of a flat (2.0.x) agent transcript.
 
     Read in small chunks: the first line names it, and every re-ingest peeks again."""
@@ -206,21 +215,22 @@ def read_session(
     """
     main, stats, sidechains = Transcript(hot_chars), ParseStats(), Sidechains(hot_chars)
     seen = SeenHashes()  # hashes of uuids, shared by every copy of the main transcript
-    mains = [p for p in group.parts if p.suffix == ".jsonl" and not is_agent_file(p)]
+    parts = group.parts  # Paths, built once
+    mains = [p for p in parts if p.suffix == ".jsonl" and not is_agent_file(p)]
     for path in mains:
         read_lines(path, main, stats, max_line_bytes, seen, sidechains)
     agents = [t.to_session("", "", mains[:1], ParseStats(), agent_id=key) for key, t in sidechains]
     summaries: list[str] = []
-    for copies in _agent_files(group.parts).values():
+    for copies in _agent_files(parts).values():
         if copies[0].name.startswith(_COMPACTION_PREFIX):
             summaries.extend(_compaction_summary(copies, stats, max_line_bytes))
         else:
-            agents.append(_read_agent(copies, group.parts, max_line_bytes, hot_chars))
+            agents.append(_read_agent(copies, parts, max_line_bytes, hot_chars))
     if not has_conversation(main.turns) and not any(_did_work(agent) for agent in agents):
         return None
     cwd = main.cwd or next((a.cwd for a in agents if a.cwd), None)
     project = pick_project(cwd, project_hint, group.folder, default=group.session_id)
-    transcripts = [p for p in group.parts if p.suffix == ".jsonl"]
+    transcripts = [p for p in parts if p.suffix == ".jsonl"]
     session = main.to_session(group.session_id, project, transcripts, stats)
     session.summaries.extend(s for s in summaries if s not in session.summaries)
     for agent in agents:

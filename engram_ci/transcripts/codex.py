@@ -17,9 +17,10 @@ ones compressed to `.jsonl.zst` (read through a streaming zstd decoder), archive
 
 from __future__ import annotations
 
+import os
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -41,7 +42,7 @@ __all__ = ["discover", "read_session", "thread_id"]
 
 SOURCE: Final = "codex"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_PATTERNS = ("rollout-*.jsonl", "rollout-*.jsonl.zst")
+_SUFFIXES = (".jsonl", ".jsonl.zst")
 #: where a child thread names its parent: both keys sit in session_meta's first few fields
 _PARENT_KEY = re.compile(rb'"(parent_thread_id|forked_from_id)":\s*"([^"\\]{1,200})"')
 _PEEK_BYTES = 8192
@@ -54,41 +55,75 @@ _QUIET_TYPES = frozenset(t.encode() for t in QUIET_TYPES)
 
 def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
     """One group per root thread under `roots`, its child threads and copies as parts."""
-    files: dict[Path, str] = {}
+    files: dict[str, str] = {}  # path -> its file name
     for root in roots:
-        if root.is_dir():
-            for pattern in _PATTERNS:
-                files.update((p, thread_id(p)) for p in root.rglob(pattern) if p.is_file())
-    by_thread: dict[str, list[Path]] = defaultdict(list)
-    for path in sorted(files, key=lambda p: (p.name, str(p))):  # names start with the time
-        by_thread[files[path]].append(path)
+        files.update(_rollouts(os.fspath(root)))
+    by_thread: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(files, key=lambda p: (files[p], p)):  # names start with the time
+        by_thread[_thread_of(files[path])].append(path)
     parent_of = {tid: _peek_parent(paths[0]) for tid, paths in by_thread.items()}
-    members: dict[str, list[Path]] = defaultdict(list)
+    members: dict[str, list[str]] = defaultdict(list)
     for tid, paths in by_thread.items():
         members[_root_of(tid, parent_of, by_thread)].extend(paths)
     groups = [
-        TranscriptGroup(
-            tid, SOURCE, by_thread[tid][0], tuple(_ordered(tid, parts)), parts[0].parent
-        )
+        TranscriptGroup(tid, SOURCE, by_thread[tid][0], _ordered(tid, parts), _parent(parts[0]))
         for tid, parts in members.items()
     ]
-    return sorted(groups, key=lambda g: str(g.main))
+    return sorted(groups, key=lambda g: g.main_path)
+
+
+def _rollouts(root: str) -> Iterator[tuple[str, str]]:
+    """(path, name) of every rollout file at any depth under `root`, as Path.rglob finds
+    them (symlinked folders are not followed), on strings: one directory read per folder."""
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:  # not a folder, gone, unreadable: nothing found there
+            continue
+        for entry in entries:
+            name = entry.name
+            path = name if folder == "." else entry.path  # as str(Path(folder) / name)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(path)
+                elif _is_rollout_name(name) and entry.is_file():
+                    yield path, name
+            except OSError:
+                continue
+
+
+def _parent(path: str) -> str:
+    return os.path.dirname(path) or "."  # as str(Path(path).parent)
+
+
+def _is_rollout_name(name: str) -> bool:
+    return name.startswith("rollout-") and name.endswith(_SUFFIXES)
 
 
 def thread_id(path: Path) -> str:
     """rollout-2025-09-10T12-00-00-<uuid>.jsonl -> <uuid> (the id session_meta also holds)."""
-    match = _UUID.search(path.name)
-    return (
-        match.group(0).lower() if match else path.name.removesuffix(".zst").removesuffix(".jsonl")
-    )
+    return _thread_of(path.name)
 
 
-def _ordered(root: str, parts: list[Path]) -> list[Path]:
+def _thread_of(name: str) -> str:
+    match = _UUID.search(name)
+    return match.group(0).lower() if match else name.removesuffix(".zst").removesuffix(".jsonl")
+
+
+def _ordered(root: str, parts: list[str]) -> list[str]:
     """The root thread's files first, then the children's in time order."""
-    return sorted(parts, key=lambda p: (thread_id(p) != root, p.name, str(p)))
+
+    def order(path: str) -> tuple[bool, str, str]:
+        name = os.path.basename(path)
+        return _thread_of(name) != root, name, path
+
+    return sorted(parts, key=order)
 
 
-def _peek_parent(path: Path) -> str | None:
+def _peek_parent(path: str) -> str | None:
     """The thread a child rollout names as its parent, read from its first bytes only."""
     head = read_head(path, _PEEK_BYTES)
     found = dict(_PARENT_KEY.findall(head.split(b"\n", 1)[0]))

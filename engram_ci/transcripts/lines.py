@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import os
 import re
 from array import array
 from collections.abc import Iterable, Iterator
@@ -75,7 +76,7 @@ _INPUT_MAX_ITEMS = 200
 
 
 def iter_lines(
-    path: Path,
+    path: str | os.PathLike[str],
     stats: ParseStats,
     max_line_bytes: int = MAX_LINE_BYTES,
     *,
@@ -131,19 +132,20 @@ def iter_lines(
         yield from _line(b"".join(head), stats, max_line_bytes)
 
 
-def _open_binary(path: Path) -> BinaryIO:
+def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
     """The file's bytes; a `.zst` file (Codex compresses week-old rollouts) decompressed as
     it is read, a chunk at a time, whatever its size."""
-    if path.name.endswith(".zst"):
+    name = os.fspath(path)
+    if name.endswith(".zst"):
         import zstandard  # only when a compressed file turns up: keeps startup fast
 
-        raw = path.open("rb")
+        raw = open(name, "rb")  # noqa: SIM115 (the reader closes it)
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
         return cast(BinaryIO, reader)
-    return path.open("rb", buffering=0)
+    return open(name, "rb", buffering=0)
 
 
-def read_head(path: Path, size: int) -> bytes:
+def read_head(path: str | os.PathLike[str], size: int) -> bytes:
     """The first `size` bytes of a transcript (decompressed), b"" when unreadable: for
     discovery that only needs a file's opening (who its parent is)."""
     try:

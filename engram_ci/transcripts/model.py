@@ -8,9 +8,10 @@ can ask "was this an edit?" without knowing any agent's tool names.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -183,22 +184,89 @@ class Session:
         return [call for turn in self.turns for call in turn.tool_calls]
 
 
-@dataclass(frozen=True)
 class TranscriptGroup:
     """The files of one session as discovered on disk: the main transcript plus every file
     that belongs to it (subagent transcripts, their .meta.json). The manifest keys on these
-    (paths are absolute: ingest resolves the roots before discovery)."""
+    (paths are absolute: ingest resolves the roots before discovery).
+
+    Held as strings, handed out as Paths: an unchanged re-ingest only stats each file and
+    compares its name with the manifest's, and in CPython building a Path costs more than
+    that stat. A Path is made when a reader asks for one (a group it reads)."""
+
+    __slots__ = ("folder_path", "main_path", "part_paths", "session_id", "source")
 
     session_id: str
     #: the reader's name (registry.py)
     source: str
-    main: Path
+    main_path: str
     #: every file of the session, main first; a change to any of them re-ingests the session.
     #: Groups that share a session id are merged (registry.merge_groups): a part may then be
     #: a second copy of the main transcript, and the reader dedupes what repeats
-    parts: tuple[Path, ...]
+    part_paths: tuple[str, ...]
     #: the folder the transcript was found in (Claude Code: the encoded-cwd folder)
-    folder: Path
+    folder_path: str
+
+    def __init__(
+        self,
+        session_id: str,
+        source: str,
+        main: str | os.PathLike[str],
+        parts: Iterable[str | os.PathLike[str]],
+        folder: str | os.PathLike[str],
+    ) -> None:
+        # a string is taken as the path it names, spelled as str(Path(...)) would spell it
+        # (the discoverers that pass strings build them so); the manifest keys on it
+        init = object.__setattr__  # immutable after this: groups are hashed and shared
+        init(self, "session_id", session_id)
+        init(self, "source", source)
+        init(self, "main_path", os.fspath(main))
+        init(self, "part_paths", tuple(map(os.fspath, parts)))
+        init(self, "folder_path", os.fspath(folder))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"TranscriptGroup is immutable (tried to set {name})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"TranscriptGroup is immutable (tried to delete {name})")
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[TranscriptGroup], tuple[str, str, str, tuple[str, ...], str]]:
+        return TranscriptGroup, self._key()  # rebuilt through __init__ (no setattr)
+
+    @property
+    def main(self) -> Path:
+        return Path(self.main_path)
+
+    @property
+    def parts(self) -> tuple[Path, ...]:
+        return tuple(map(Path, self.part_paths))
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.folder_path)
+
+    def with_parts(self, parts: Iterable[str | os.PathLike[str]]) -> TranscriptGroup:
+        return TranscriptGroup(
+            self.session_id, self.source, self.main_path, parts, self.folder_path
+        )
+
+    def _key(self) -> tuple[str, str, str, tuple[str, ...], str]:
+        return (self.session_id, self.source, self.main_path, self.part_paths, self.folder_path)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TranscriptGroup):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"TranscriptGroup(session_id={self.session_id!r}, source={self.source!r}, "
+            f"main={self.main_path!r}, parts={self.part_paths!r}, folder={self.folder_path!r})"
+        )
 
 
 def check_project_name(name: str) -> str:

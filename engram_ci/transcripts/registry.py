@@ -36,7 +36,6 @@ The CLI flag, `--agent` selection, ingest dispatch, the manifest's keys and meta
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -325,6 +324,8 @@ def merge_groups(groups: Iterable[TranscriptGroup]) -> list[TranscriptGroup]:
         if held is None:
             merged[key] = group
             continue
-        parts = (*held.parts, *(p for p in group.parts if p not in held.parts))
-        merged[key] = dataclasses.replace(held, parts=parts)
+        held_parts = held.part_paths
+        merged[key] = held.with_parts(
+            (*held_parts, *(p for p in group.part_paths if p not in held_parts))
+        )
     return list(merged.values())
