@@ -97,3 +97,14 @@ def test_a_part_that_vanished_changes_the_fingerprint_without_failing(tmp_path: 
     after = fingerprint(group)
     assert after != before
     assert [path for path, _, _ in after] == [str(group.main)]
+
+
+def test_a_path_that_is_not_utf8_survives_a_save_and_a_load(tmp_path: Path) -> None:
+    # a file name with bytes that are not UTF-8 reaches Python as a lone surrogate; the
+    # fast parser refuses its escape, the manifest must still load (not re-ingest all)
+    odd = "/home/me/.claude/projects/-x/caf\udce9.jsonl"
+    entry = Entry(((odd, 10, 20),), "ingested", "s", "p", ("bugs",), True)
+    manifest = Manifest()
+    manifest.record(f"claude-code:{odd}", entry)
+    manifest.save(tmp_path)
+    assert Manifest.load(tmp_path).entries == {f"claude-code:{odd}": entry}
