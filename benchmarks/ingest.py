@@ -17,6 +17,9 @@ best run is the one it disturbed least):
 - where a one-process run spends its time (IngestReport.timings: discover, read, extract,
   archive, write) and the command's throughput at --jobs 1..N;
 - that --jobs 1 and --jobs N write byte-identical trees;
+- the floor: the orjson loop plus writing the command's output tree the plainest way
+  (mkdir, open/write/close, one sync), as a ratio to the json.loads loop — what any tool
+  that reads these files and writes engram's layout pays on one core;
 and, for one very large transcript at two sizes, the peak RSS of reading and of ingesting it.
 """
 
@@ -110,6 +113,24 @@ def orjson_loop(files: list[Path]) -> float:
                     orjson.loads(line)
                 except orjson.JSONDecodeError:
                     pass
+    return time.perf_counter() - start
+
+
+def plain_writes(tree: Path, into: Path) -> float:
+    """Write `tree`'s folders and files again under `into` the plainest way (mkdir, then
+    open/write/close each file, one sync at the end as the command's one barrier): what
+    the kernel alone charges for the output engram's layout needs, measured in this run."""
+    folders = sorted(p.relative_to(tree) for p in tree.rglob("*") if p.is_dir())
+    files = [(p.relative_to(tree), p.read_bytes()) for p in tree.rglob("*") if p.is_file()]
+    shutil.rmtree(into, ignore_errors=True)
+    start = time.perf_counter()
+    into.mkdir()
+    for folder in folders:
+        (into / folder).mkdir()
+    for name, data in files:
+        with open(into / name, "wb") as fh:
+            fh.write(data)
+    os.sync()
     return time.perf_counter() - start
 
 
@@ -245,6 +266,14 @@ def bench_shape(
     print(f"  {'command MB/s by --jobs':<32}: {sweep}")
     again = best(runs, lambda _: command.ingest(shape, work / f"cmd-{shape.name}-0"))
     print(f"  {'re-ingest, unchanged (command)':<32}: {again * 1000:7.1f} ms")
+    output = work / f"cmd-{shape.name}-0"
+    written = best(runs, lambda n: plain_writes(output, work / f"plain-{shape.name}"))
+    floor = fast + written
+    count = sum(1 for _ in output.rglob("*"))
+    print(
+        f"  {'plain writes of its output':<32}: {written:.3f} s ({count} files and folders); "
+        f"orjson loop + these writes, one core: {bare / floor:.2f}x json.loads"
+    )
     full_in, report = in_process(shape, work / f"inproc-{shape.name}")
     again_in = min(in_process(shape, work / f"inproc-{shape.name}")[0] for _ in range(runs))
     print(
