@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engram_ci.transcripts.lines import SeenHashes, iter_lines
+from engram_ci.transcripts.lines import SeenHashes, iter_lines, read_head
 from engram_ci.transcripts.model import ParseStats
 
 INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -90,3 +90,17 @@ def test_a_huge_line_is_skipped_while_reading_past_it(tmp_path: Path) -> None:
     lines = list(iter_lines(path, stats, 1_000_000, chunk_bytes=65_536))
     assert lines == [b'{"a":1}\n', b'{"b":2}']
     assert stats_of(stats) == (3, path.stat().st_size, {"too_long": 1})
+
+
+def test_read_head_gives_a_files_opening_or_nothing(tmp_path: Path) -> None:
+    import zstandard
+
+    plain, packed = tmp_path / "r.jsonl", tmp_path / "r.jsonl.zst"
+    body = b'{"type":"session_meta"}\n' * 1000
+    plain.write_bytes(body)
+    packed.write_bytes(zstandard.ZstdCompressor().compress(body))
+    assert read_head(plain, 100) == body[:100] == read_head(packed, 100)
+    assert read_head(str(plain), len(body) + 10) == body  # a string path, a short file
+    (tmp_path / "broken.jsonl.zst").write_bytes(b"not zstd at all")
+    for unreadable in (tmp_path / "missing.jsonl", tmp_path, tmp_path / "broken.jsonl.zst"):
+        assert read_head(unreadable, 100) == b""

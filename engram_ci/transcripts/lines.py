@@ -148,9 +148,18 @@ def _open_binary(path: str | os.PathLike[str]) -> BinaryIO:
 def read_head(path: str | os.PathLike[str], size: int) -> bytes:
     """The first `size` bytes of a transcript (decompressed), b"" when unreadable: for
     discovery that only needs a file's opening (who its parent is)."""
+    name = os.fspath(path)
     try:
-        with _open_binary(path) as fh:
-            return _read(fh, size, ParseStats())
+        if name.endswith(".zst"):
+            with _open_binary(name) as fh:
+                return _read(fh, size, ParseStats())
+        # a plain file: one open and one read, no file object (discovery peeks at every
+        # Codex rollout on every run, an unchanged re-ingest included)
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            return os.read(fd, size)
+        finally:
+            os.close(fd)
     except OSError:
         return b""
 
