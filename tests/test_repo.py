@@ -190,6 +190,32 @@ def test_an_entry_is_described_in_a_persons_words() -> None:
     assert kind(0o170000) == "tree entry of unknown type (git mode 170000)"
 
 
+def test_an_old_gits_group_writable_file_is_a_file(repo_path: Path) -> None:
+    # git before 1.5 wrote 100664; git itself still reads it as a file, so must we (it was
+    # refused as "a file, not a file")
+    import subprocess
+
+    with GitRepo.open(repo_path) as repo:
+        (blob,) = repo.write_blobs([b"# bugs\n"])
+    raw = b"100664 bugs.md\0" + bytes.fromhex(blob)
+    tree = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "tree", "--literally", "-w", "--stdin"],
+            cwd=repo_path,
+            input=raw,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    with GitRepo.open(repo_path) as repo:
+        (entry,) = repo.read_tree(tree)
+    assert entry.mode == 0o100664 and entry.is_regular_file and entry.describe() == "file"
+    assert not Entry("x", MODE_LINK, blob).is_regular_file
+    assert not Entry("x", MODE_TREE, blob).is_regular_file
+
+
 def test_a_subdirectory_of_a_repo_points_at_the_top_level(repo_path: Path) -> None:
     (repo_path / "proj").mkdir()
     with pytest.raises(FatalError, match=f"inside the git repository {repo_path}"):

@@ -90,12 +90,13 @@ class Entry:
 
     @property
     def is_regular_file(self) -> bool:
-        return self.mode in (MODE_FILE, MODE_EXEC)
+        # 100644, 100755 or an old git's 100664: git reads any of them as a file (canon_mode)
+        return self.mode & _MODE_TYPE == _MODE_REGULAR
 
     def describe(self) -> str:
         """What the entry is, in a person's words (after "a": "… is a file, not a directory")."""
         kinds = {MODE_TREE: "directory", MODE_LINK: "symlink", MODE_SUBMODULE: "submodule"}
-        if self.mode & _MODE_TYPE == _MODE_REGULAR:  # 100644, 100755 or an old 100664
+        if self.is_regular_file:
             return "file"
         # no git writes another type: the octal mode is for whoever looks at the repository
         return kinds.get(self.mode, f"tree entry of unknown type (git mode {self.mode:o})")
