@@ -7,6 +7,7 @@ written out in this file, never by calling the reader's own helpers.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -941,3 +942,30 @@ def test_discovery_spells_paths_as_pathlib_does(
             "agent-w.jsonl",
         ]
         assert all((root / p).is_file() for p in group.parts)
+
+
+def test_discovery_skips_what_is_not_a_transcript_and_goes_on(tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    folder = root / "-home-dev-app"
+    folder.mkdir(parents=True)
+    (folder / "0-notes.txt").write_text("not a transcript, sorted first\n")
+    (root / ".cache").mkdir()  # a dot folder under the root is no project
+    (root / ".cache" / "s9.jsonl").write_text("{}\n")
+    sessions = [f"s{n}" for n in range(8)]
+    for sid in sessions:
+        (folder / f"{sid}.jsonl").write_text("{}\n")
+    for n in range(8):  # is_file() raises ELOOP on each: skipped like a missing file (and
+        loop = folder / f"loop-{n}.jsonl"  # listed, surely, before some session: none lost)
+        loop.symlink_to(loop)
+    assert [g.session_id for g in claude.discover([root])] == sessions
+
+
+@pytest.mark.parametrize("name", [".jsonl", "..jsonl", "a.jsonl", "a.b.jsonl", "agent-x.jsonl"])
+def test_a_transcripts_stem_is_pathlibs(name: str) -> None:
+    assert claude._stem(name) == Path(name).stem
+
+
+def test_a_child_of_the_filesystem_root_is_spelled_as_pathlib_does() -> None:
+    assert claude._join(os.sep, "x.jsonl") == str(Path(os.sep) / "x.jsonl")
+    assert claude._join(".", "x.jsonl") == str(Path(".") / "x.jsonl")
+    assert claude._join("/a/b", "x.jsonl") == str(Path("/a/b") / "x.jsonl")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -378,3 +379,65 @@ def test_discovery_finds_what_rglob_finds_and_spells_it_as_pathlib_does(
         not p.startswith("./") for p in found(Path("."))
     )
     assert {g.folder_path for g in codex.discover([Path(".")])} >= {".", "2025/11/01"}
+
+
+def _thread_file(folder: Path, when: str, thread: str, parent: str | None = None) -> Path:
+    """A one-line rollout at `folder`; a child names its parent in session_meta."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta: dict[str, Any] = {"id": thread}
+    if parent:
+        meta["forked_from_id"] = parent
+    path = folder / f"rollout-{when}-{thread}.jsonl"
+    path.write_text(json.dumps({"type": "session_meta", "payload": meta}) + "\n")
+    return path
+
+
+ROOT_T = "0199a3f2-7c1e-7d20-b5a4-00000000000a"
+CHILD_T = "0199a3f2-7c1e-7d20-b5a4-00000000000b"
+
+
+def test_the_root_threads_files_lead_its_group_wherever_they_sort(tmp_path: Path) -> None:
+    # the child's file sorts first by folder and by name (a clock set back on another
+    # machine): the root thread still leads, then its copies, then the child
+    child = _thread_file(tmp_path / "a", "2025-01-01T00-00-00", CHILD_T, parent=ROOT_T)
+    root = _thread_file(tmp_path / "b", "2025-06-01T00-00-00", ROOT_T)
+    packed = tmp_path / "a" / (root.name + ".zst")
+    packed.write_bytes(root.read_bytes())  # a copy, named as compressed: sorts after by name
+    (group,) = codex.discover([tmp_path])
+    assert group.session_id == ROOT_T and group.main == root
+    assert group.parts == (root, packed, child)
+
+
+def test_copies_of_a_rollout_without_a_uuid_are_one_thread(tmp_path: Path) -> None:
+    plain = tmp_path / "rollout-local.jsonl"
+    plain.write_text(json.dumps({"type": "session_meta", "payload": {}}) + "\n")
+    (tmp_path / "rollout-local.jsonl.zst").write_bytes(plain.read_bytes())
+    (group,) = codex.discover([tmp_path])
+    assert group.session_id == "rollout-local" and len(group.parts) == 2
+
+
+def test_a_folder_that_vanishes_mid_walk_does_not_end_it(tmp_path: Path) -> None:
+    for name in "abcde":
+        _thread_file(
+            tmp_path / name, "2025-01-01T00-00-00", f"0199a3f2-7c1e-7d20-b5a4-00000000000{name}"
+        )
+    # the walk is a stack: the folders are taken in the reverse of their listing order
+    order = [entry.name for entry in os.scandir(tmp_path)][::-1]
+    walk = codex._rollouts(str(tmp_path))
+    first = next(walk)
+    assert f"{os.sep}{order[0]}{os.sep}" in first[0]
+    shutil.rmtree(tmp_path / order[1])  # the next folder to read is gone
+    rest = {os.path.basename(os.path.dirname(path)) for path, _ in walk}
+    assert rest == set(order[2:])
+
+
+def test_a_symlink_loop_beside_rollouts_is_skipped_not_fatal(tmp_path: Path) -> None:
+    folder = tmp_path / "2025" / "01" / "01"
+    found = [
+        _thread_file(folder, "2025-01-01T00-00-00", f"0199a3f2-7c1e-7d20-b5a4-{n:012d}")
+        for n in range(12)
+    ]
+    for n in range(12):  # is_file() raises ELOOP on each (listed, surely, before some rollout)
+        loop = folder / f"rollout-2025-01-01T00-00-00-loop{n}.jsonl"
+        loop.symlink_to(loop)
+    assert {g.main for g in codex.discover([tmp_path])} == set(found)

@@ -97,6 +97,9 @@ def test_a_part_that_vanished_changes_the_fingerprint_without_failing(tmp_path: 
     after = fingerprint(group)
     assert after != before
     assert [path for path, _, _ in after] == [str(group.main)]
+    group.main.unlink()  # the first part gone: the parts after it still count
+    group.parts[1].write_text("back\n")
+    assert [path for path, _, _ in fingerprint(group)] == [str(group.parts[1])]
 
 
 def test_a_path_that_is_not_utf8_survives_a_save_and_a_load(tmp_path: Path) -> None:
