@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from engram_ci.errors import FatalError
 from engram_ci.knowledge.blocks import CONTEXT_FILE
-from engram_ci.knowledge.context import DEFAULT_BUDGET, synthesize
+from engram_ci.knowledge.context import synthesize
 from engram_ci.memory import projectfiles
 from engram_ci.memory.fsutil import atomic_write_text, read_text_if_exists
 from engram_ci.memory.paths import MemoryLayout
@@ -43,7 +43,7 @@ def project_context(layout: MemoryLayout, project: str, budget: int | None = Non
     if budget is None and text and text.strip():
         return text
     categories = projectfiles.parse_categories(projectfiles.read_local(layout, project))
-    return synthesize(project, categories, budget or DEFAULT_BUDGET)
+    return synthesize(project, categories, budget)
 
 
 def render_section(project: str, context_text: str) -> str:

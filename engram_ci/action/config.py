@@ -187,7 +187,6 @@ class ActionConfig:
         """What `engram ingest` is asked by these inputs (the CLI's ingest_cmd.options_from):
         the transcript folders and files that exist, and each shared option as its flag has it."""
         from engram_ci.ingest import IngestOptions
-        from engram_ci.knowledge.context import DEFAULT_BUDGET
         from engram_ci.transcripts.claude_execution import SOURCE
 
         return IngestOptions(
@@ -199,7 +198,7 @@ class ActionConfig:
             provider=self.provider,
             provider_url=self.provider_url,
             model=self.model,
-            context_budget=self.budget or DEFAULT_BUDGET,
+            context_budget=self.budget,
             since_seconds=self.since_seconds,
             project_name=self.project_name,
             jobs=self.jobs,

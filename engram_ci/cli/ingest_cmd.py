@@ -127,7 +127,6 @@ def options_from(
     args: argparse.Namespace, env: Mapping[str, str] | None = None, home: Path | None = None
 ) -> IngestOptions:
     from engram_ci.ingest import IngestOptions  # the pipeline: imported for a run, not --help
-    from engram_ci.knowledge.context import DEFAULT_BUDGET
 
     roots = agent_roots(args, os.environ if env is None else env, home or Path.home())
     agents = tuple(args.agent) if args.agent else None
@@ -145,7 +144,7 @@ def options_from(
         provider_url=args.provider_url,
         model=args.model,
         jobs=args.jobs,
-        context_budget=args.budget or DEFAULT_BUDGET,
+        context_budget=args.budget,
         keep_worktrees=args.keep_worktrees,
         since_seconds=args.since,
         project_name=args.project_name,

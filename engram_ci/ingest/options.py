@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engram_ci.knowledge import context
-
 __all__ = ["IngestOptions"]
 
 
@@ -42,8 +40,8 @@ class IngestOptions:
     since_seconds: float | None = None
     #: how sessions are named: "cwd" (ours) or "engram" (upstream's folder decoding)
     project_name: str = "cwd"
-    #: context.md's size in characters (context.DEFAULT_BUDGET ≈ 1,500 tokens)
-    context_budget: int = context.DEFAULT_BUDGET
+    #: context.md's size in characters; None: context.DEFAULT_BUDGET (≈ 1,500 tokens)
+    context_budget: int | None = None
     #: sessions in a git worktree go to a project named after the worktree, not the repository
     keep_worktrees: bool = False
 

@@ -107,11 +107,11 @@ def parse_budget(text: str) -> int:
     return value
 
 
-def synthesize(
-    project: str, files: Mapping[str, KnowledgeFile], budget: int = DEFAULT_BUDGET
-) -> str:
+def synthesize(project: str, files: Mapping[str, KnowledgeFile], budget: int | None = None) -> str:
     """context.md from category name -> parsed file (absent categories are skipped), at most
-    `budget` characters (a header alone may pass a tiny budget)."""
+    `budget` characters, DEFAULT_BUDGET when None (a header alone may pass a tiny budget)."""
+    if budget is None:
+        budget = DEFAULT_BUDGET
     files = ttl.unexpired(files)  # an expired [ttl:] block leaves the context (stays on disk)
     blocks = [(c, b) for c in KNOWLEDGE_CATEGORIES if c in files for b in files[c].live_blocks()]
     stamps = sorted({(b.timestamp, b.session_id) for _, b in blocks})
