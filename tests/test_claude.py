@@ -7,7 +7,6 @@ written out in this file, never by calling the reader's own helpers.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -963,9 +962,3 @@ def test_discovery_skips_what_is_not_a_transcript_and_goes_on(tmp_path: Path) ->
 @pytest.mark.parametrize("name", [".jsonl", "..jsonl", "a.jsonl", "a.b.jsonl", "agent-x.jsonl"])
 def test_a_transcripts_stem_is_pathlibs(name: str) -> None:
     assert claude._stem(name) == Path(name).stem
-
-
-def test_a_child_of_the_filesystem_root_is_spelled_as_pathlib_does() -> None:
-    assert claude._join(os.sep, "x.jsonl") == str(Path(os.sep) / "x.jsonl")
-    assert claude._join(".", "x.jsonl") == str(Path(".") / "x.jsonl")
-    assert claude._join("/a/b", "x.jsonl") == str(Path("/a/b") / "x.jsonl")

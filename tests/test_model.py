@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,7 @@ from engram_ci.transcripts.model import (
     TranscriptGroup,
     Turn,
     Usage,
+    child_path,
 )
 
 
@@ -90,3 +92,9 @@ def test_a_group_is_immutable_and_survives_pickling(tmp_path: Path) -> None:
         del group.source  # type: ignore[misc]
     # workers get their groups pickled
     assert pickle.loads(pickle.dumps(group)) == group  # noqa: S301 (our own bytes)
+
+
+def test_a_child_of_the_filesystem_root_is_spelled_as_pathlib_does() -> None:
+    assert child_path(os.sep, "x.jsonl") == str(Path(os.sep) / "x.jsonl")
+    assert child_path(".", "x.jsonl") == str(Path(".") / "x.jsonl")
+    assert child_path("/a/b", "x.jsonl") == str(Path("/a/b") / "x.jsonl")

@@ -47,7 +47,7 @@ from engram_ci.transcripts.lines import (
     parse_object,
     pick_project,
 )
-from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
+from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, child_path
 from engram_ci.transcripts.turnlog import HOT_CHARS
 
 __all__ = ["discover", "read_session"]
@@ -79,22 +79,14 @@ def discover(roots: Sequence[Path]) -> list[TranscriptGroup]:
 
 def _project_folders(root: str) -> list[str]:
     dirs, files = _listing(root)
-    folders = [_join(root, name) for name in sorted(dirs) if not name.startswith(".")]
+    folders = [child_path(root, name) for name in sorted(dirs) if not name.startswith(".")]
     # tolerate a root that is itself one project folder
     if any(name.endswith(".jsonl") for name in files):
         folders.insert(0, root)
     return folders
 
 
-def _join(folder: str, name: str) -> str:
-    """`folder`/`name` spelled as str(Path(folder) / name) spells it (`name` is one
-    component, from a listing; plain concatenation: os.path.join costs a few µs a file)."""
-    if folder == ".":
-        return name
-    return folder + name if folder.endswith(os.sep) else f"{folder}{os.sep}{name}"
-
-
-def _listing(folder: str | Path) -> tuple[list[str], list[str]]:
+def _listing(folder: str) -> tuple[list[str], list[str]]:
     """The names of `folder`'s subfolders and files, from one directory read.
 
     os.scandir reports each entry's type from the directory itself: discovery costs one
@@ -124,7 +116,7 @@ def _discover_folder(folder: str) -> list[TranscriptGroup]:
     for name in sorted(files):
         if not name.endswith(".jsonl"):
             continue
-        path = _join(folder, name)
+        path = child_path(folder, name)
         if not name.startswith(_AGENT_PREFIX):
             mains[_stem(name)] = path
             continue
@@ -134,7 +126,7 @@ def _discover_folder(folder: str) -> list[TranscriptGroup]:
         else:
             agents[parent].append(path)
     for name in sorted(dirs):
-        if SAFE_ID.fullmatch(name) and (found := _subagent_files(_join(folder, name))):
+        if SAFE_ID.fullmatch(name) and (found := _subagent_files(child_path(folder, name))):
             agents[name].extend(found)
     groups = [_group(sid, main, agents.pop(sid, []), folder) for sid, main in sorted(mains.items())]
     for sid, parts in sorted(agents.items()):

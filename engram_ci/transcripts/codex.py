@@ -35,7 +35,7 @@ from engram_ci.transcripts.lines import (
     read_head,
     sniff_type,
 )
-from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
+from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, child_path
 from engram_ci.transcripts.turnlog import HOT_CHARS
 
 __all__ = ["discover", "read_session", "thread_id"]
@@ -85,7 +85,7 @@ def _rollouts(root: str) -> Iterator[tuple[str, str]]:
             continue
         for entry in entries:
             name = entry.name
-            path = name if folder == "." else entry.path  # as str(Path(folder) / name)
+            path = child_path(folder, name)
             try:
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(path)

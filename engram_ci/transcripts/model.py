@@ -28,6 +28,7 @@ __all__ = [
     "Turn",
     "Usage",
     "check_project_name",
+    "child_path",
 ]
 
 Role = Literal["user", "assistant"]
@@ -267,6 +268,15 @@ class TranscriptGroup:
             f"TranscriptGroup(session_id={self.session_id!r}, source={self.source!r}, "
             f"main={self.main_path!r}, parts={self.part_paths!r}, folder={self.folder_path!r})"
         )
+
+
+def child_path(folder: str, name: str) -> str:
+    """`folder`/`name` spelled as str(Path(folder) / name) spells it, for a `name` that is
+    one component from a directory listing (the discoverers build TranscriptGroup's strings
+    with it; plain concatenation, where os.path.join costs a few µs a file)."""
+    if folder == ".":
+        return name
+    return folder + name if folder.endswith(os.sep) else f"{folder}{os.sep}{name}"
 
 
 def check_project_name(name: str) -> str:
