@@ -56,3 +56,14 @@ def test_what_the_human_typed_and_what_was_injected(
     texts: list[str], obj: dict[str, Any], expected: tuple[str, bool, str | None]
 ) -> None:
     assert classify_user_text(texts, obj) == expected
+
+
+def test_a_reply_in_several_blocks_is_one_text_in_paragraphs() -> None:
+    t = Transcript()
+    blocks = [("thinking", "First thought."), ("text", "Part one.")]
+    blocks += [("thinking", "Second."), ("text", "Part two.")]
+    for k, (kind, text) in enumerate(blocks):
+        t.add_assistant(reply("m1", {"type": kind, kind: text}, k + 1))
+    (turn,) = t.to_session("s", "p", [], ParseStats()).turns
+    assert turn.text == "Part one.\n\nPart two."
+    assert turn.thinking == "First thought.\n\nSecond."

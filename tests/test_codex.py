@@ -441,3 +441,25 @@ def test_a_symlink_loop_beside_rollouts_is_skipped_not_fatal(tmp_path: Path) -> 
         loop = folder / f"rollout-2025-01-01T00-00-00-loop{n}.jsonl"
         loop.symlink_to(loop)
     assert {g.main for g in codex.discover([tmp_path])} == set(found)
+
+
+def test_a_reply_in_several_items_is_one_text_in_paragraphs(tmp_path: Path) -> None:
+    def said(kind: str, text: str) -> dict[str, Any]:
+        if kind == "reasoning":
+            return _item({"type": "reasoning", "summary": [{"type": "summary_text", "text": text}]})
+        part = {"type": "output_text", "text": text}
+        return _item({"type": "message", "role": "assistant", "content": [part]})
+
+    _rollout(
+        tmp_path,
+        [
+            _line("session_meta", {"id": NEWER, "cwd": "/x/proj"}),
+            _prompt("build it"),
+            *(said(k, t) for k, t in [("reasoning", "Plan."), ("message", "Building.")]),
+            *(said(k, t) for k, t in [("reasoning", "Check."), ("message", "Built.")]),
+        ],
+    )
+    s = codex.read_session(codex.discover([tmp_path])[0])
+    assert s is not None
+    reply = s.turns[-1]
+    assert (reply.text, reply.thinking) == ("Building.\n\nBuilt.", "Plan.\n\nCheck.")

@@ -37,6 +37,7 @@ from engram_ci.transcripts.lines import (
     Budget,
     clip,
     clip_input,
+    join_paragraphs,
     text_of,
     timestamp_of,
 )
@@ -275,12 +276,13 @@ class Transcript:
         if kind == "text":
             text = block.get("text")
             if isinstance(text, str) and text.strip():
-                turn.text = _join(turn.text, self._budget.clip(text, TEXT_LIMIT, REPLY_FLOOR))
+                kept = self._budget.clip(text, TEXT_LIMIT, REPLY_FLOOR)
+                turn.text = join_paragraphs(turn.text, kept)
         elif kind == "thinking":
             thinking = block.get("thinking")
             limit = self._budget.limit(THINKING_LIMIT)
             if isinstance(thinking, str) and len(turn.thinking) < limit:
-                turn.thinking = self._budget.clip(_join(turn.thinking, thinking), limit)
+                turn.thinking = self._budget.clip(join_paragraphs(turn.thinking, thinking), limit)
         elif kind in ("tool_use", "server_tool_use"):
             turn.tool_calls.append(self._new_call(block, stamp))
         elif isinstance(kind, str) and kind.endswith("_tool_result"):  # server tools' results
@@ -373,7 +375,3 @@ def _int(value: Any) -> int:
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _join(existing: str, more: str) -> str:
-    return f"{existing}\n\n{more}" if existing else more

@@ -42,6 +42,7 @@ from engram_ci.transcripts.lines import (
     THINKING_LIMIT,
     Budget,
     clip,
+    join_paragraphs,
     timestamp_of,
 )
 from engram_ci.transcripts.model import ParseStats, ToolCall, Turn, Usage
@@ -235,7 +236,7 @@ class Rollout:
             text = "\n\n".join(texts)
             limit = self._budget.limit(THINKING_LIMIT)
             if text and len(reply.thinking) < limit:
-                reply.thinking = self._budget.clip(_join(reply.thinking, text), limit)
+                reply.thinking = self._budget.clip(join_paragraphs(reply.thinking, text), limit)
             return True
         if kind in ("function_call", "custom_tool_call", "local_shell_call", "web_search_call"):
             return self._call(item, stamp)
@@ -255,7 +256,7 @@ class Rollout:
         if role == "assistant":
             reply = self._assistant(stamp)
             if text:
-                reply.text = _join(reply.text, text)
+                reply.text = join_paragraphs(reply.text, text)
             return True
         if role not in ("user", "developer", "system"):
             return False
@@ -374,7 +375,3 @@ def _usage_of(raw: dict[str, Any]) -> Usage:
 
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def _join(existing: str, more: str) -> str:
-    return f"{existing}\n\n{more}" if existing else more

@@ -40,6 +40,7 @@ __all__ = [
     "clip_input",
     "has_conversation",
     "iter_lines",
+    "join_paragraphs",
     "keep_worktree_apart",
     "parse_object",
     "pick_project",
@@ -246,6 +247,12 @@ def clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}\n[… truncated: {len(text):,} chars in all]"
+
+
+def join_paragraphs(existing: str, more: str) -> str:
+    """`more` as a paragraph after `existing`: how a reply that arrives in blocks (Claude's
+    content blocks, Codex's reasoning items) becomes one text."""
+    return f"{existing}\n\n{more}" if existing else more
 
 
 class Budget:
