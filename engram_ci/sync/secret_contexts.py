@@ -14,6 +14,7 @@ from engram_ci.sync.secret_rules import Rule
 from engram_ci.sync.secret_shapes import (
     GENERIC_NAMES,
     plausible_assigned,
+    plausible_passphrase,
     plausible_secret,
     secret_name_kind,
 )
@@ -61,6 +62,8 @@ def judge_assignment(candidate: str, value: str, quoted: bool) -> str | None:
         return None  # Setenv("API_KEY", X) sets a variable; ["pass", X] is only a list
     prose = bool(_PROSE_SEPARATOR.search(head.rstrip("\"'`")))
     strict = prose or name.lower() in GENERIC_NAMES
+    if kind == "password" and quoted and not strict and any(c.isspace() for c in value):
+        return kind if plausible_passphrase(value) else None  # words, not one token
     return kind if plausible_assigned(value, quoted=quoted, strict=strict) else None
 
 

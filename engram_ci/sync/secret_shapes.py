@@ -23,6 +23,7 @@ __all__ = [
     "GENERIC_NAMES",
     "is_placeholder",
     "plausible_assigned",
+    "plausible_passphrase",
     "plausible_secret",
     "plausible_url_password",
     "secret_name_kind",
@@ -142,6 +143,30 @@ def plausible_assigned(value: str, *, quoted: bool, strict: bool = False) -> boo
     return classes >= 2 or len(value) >= 16
 
 
+#: words of a sentence or a form's label, which a passphrase given in an assignment does not hold:
+#: `PASSWORD="must be at least 12 characters"`, `password: "Enter the password"`
+_PROSE_WORDS = frozenset(
+    """a an the is are be been must should can will at least most of to for in on from with and
+    or not no here please enter type set see use new old current password passphrase passwd
+    characters chars long""".split()  # noqa: SIM905
+)
+
+
+def plausible_passphrase(value: str) -> bool:
+    """A quoted value of a few words given to a password's name (`PGPASSWORD="correct horse
+    battery staple"`): a passphrase, unless it reads as a sentence or a label, or stands in
+    for one (`"<your password>"`, `"${DB_PASS} x"`). plausible_assigned refuses every value
+    with a space, which is right for a token but would let such a passphrase through."""
+    words = value.split()
+    return (
+        2 <= len(words) <= 8
+        and 8 <= len(value) <= 128
+        and not value.startswith(("$", "%", "<", "{", "("))
+        and not is_placeholder(value)
+        and not any(word.lower().strip(".,;:!?'\"") in _PROSE_WORDS for word in words)
+    )
+
+
 def plausible_url_password(value: str) -> bool:
     """The password of `scheme://user:password@host`, unless a placeholder or a default."""
     if value.lower() in _STOPWORDS | _DEFAULT_PASSWORDS or "[REDACTED:" in value:
@@ -239,6 +264,9 @@ def secret_name_kind(name: str) -> str | None:
     for word, kind in (
         ("private", "private-key"),
         ("pass", "password"),
+        ("password", "password"),  # PGPASSWORD, dbpassword: one word, no `pass` at its start
+        ("passwd", "password"),
+        ("passphrase", "password"),
         ("pwd", "password"),
         ("pw", "password"),
         ("secret", "secret"),
