@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from engram_ci.sync.secret_rules import Rule
+from engram_ci.sync.secret_rules import Judge, Rule
 from engram_ci.sync.secret_shapes import (
     GENERIC_NAMES,
     plausible_assigned,
@@ -70,6 +70,25 @@ def judge_assignment(candidate: str, value: str, quoted: bool) -> str | None:
 def judge_flag(candidate: str, value: str, quoted: bool) -> str | None:
     """A command's password flag (`mysql -pX`, `sshpass -p X`, `curl -u user:X`)."""
     return "password" if plausible_assigned(value, quoted=quoted) else None
+
+
+def judge_config_value(candidate: str, value: str, quoted: bool) -> str | None:
+    """`git config github.token X`, `aws configure set aws_secret_access_key X`: the setting's
+    name is the word before the value."""
+    name = candidate[: candidate.rfind(value)].split()[-1].strip("\"'`")
+    kind = secret_name_kind(name)
+    strict = name.lower() in GENERIC_NAMES
+    return kind if kind and plausible_assigned(value, quoted=quoted, strict=strict) else None
+
+
+def judge_piped_as(kind: str) -> Judge:
+    """`echo X | docker login --password-stdin` (a password), `... | gh auth login
+    --with-token` (a token): the value echoed, unless a stand-in (`$TOKEN`)."""
+
+    def judge(candidate: str, value: str, quoted: bool) -> str | None:
+        return kind if plausible_assigned(value, quoted=quoted) else None
+
+    return judge
 
 
 def judge_netrc(candidate: str, value: str, quoted: bool) -> str | None:
@@ -160,6 +179,26 @@ CONTEXT_RULES: tuple[Rule, ...] = (
             judge=judge_flag,
         )
         for command in ("sshpass", "login", "redis-cli", "zip", "unzip")
+    ),
+    *(
+        Rule(  # echo X | docker login --password-stdin, echo X | gh auth login --with-token
+            kind,
+            r"echo[ \t]+(?:-n[ \t]+)?" + _VALUE + r"[ \t]*\|[^\n|]{0,200}?" + flag,
+            value_groups=_VALUES,
+            judge=judge_piped_as(kind),
+        )
+        for flag, kind in (("--password-stdin", "password"), ("--with-token", "token"))
+    ),
+    Rule(  # git config [--global] github.token X, aws configure set aws_secret_access_key X,
+        # npm/yarn/pnpm config set //host/:_authToken X, poetry config pypi-token.pypi X (the
+        # command named: "the config token bec…" is prose)
+        "secret",
+        r"(?:git|aws|npm|pnpm|yarn|poetry|pip3?|bundle|composer)[ \t]+(?:--?[\w-]+[ \t]+)*"
+        r"config(?:ure)?[ \t]+(?:--?[\w-]+[ \t]+)*(?:set[ \t]+)?(?:--?[\w-]+[ \t]+)*"
+        r"[^\s=\"'`|;&]{1,200}[ \t]+" + _VALUE,
+        value_groups=_VALUES,
+        judge=judge_config_value,
+        kinds=_ASSIGNED_KINDS,
     ),
     Rule(  # curl -u user:X, --user "ci:X", --proxy-user u:X
         "password",

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from engram_ci.sync.secret_shapes import (
+    plausible_assigned,
     plausible_secret,
     plausible_url_password,
 )
@@ -100,6 +101,12 @@ _PEM_BODY = (
 )
 
 
+def _random_user(value: str) -> bool:
+    """A bare word where a user name or a login argument goes that is clearly random: a token
+    (`git`, `oauth2`, `jenkins-deploy-bot` are names)."""
+    return plausible_assigned(value, quoted=False, strict=True)
+
+
 def _encoded_private_key(candidate: str) -> bool:
     """base64 of a PEM block (kubeconfig `client-key-data`): a private key, not a certificate."""
     head = candidate[:64]
@@ -136,6 +143,12 @@ VENDOR_RULES: tuple[Rule, ...] = (
         lead=r"[a-zA-Z][a-zA-Z0-9+.-]{0,20}",
         lead_max=21,
         kinds=("url-credentials", *_URL_KINDS.values()),
+    ),
+    Rule(  # a token as the URL's user, no password: https://<40-hex PAT>@github.com/o/r.git
+        "url-credentials",
+        r"https?://([A-Za-z0-9_-]{20,256})@(?=[\w\[])",
+        group=1,
+        valid=_random_user,
     ),
     Rule(
         "slack-webhook",
@@ -269,6 +282,12 @@ VENDOR_RULES: tuple[Rule, ...] = (
     Rule("newrelic-api-key", r"NRAK-[A-Z0-9]{27}(?![A-Za-z0-9])"),
     Rule("mapbox-secret-token", r"sk\.eyJ" + _B64U + r"{20,}\." + _B64U + r"{20,}"),
     Rule("vault-token", r"hv[sb]\." + _B64U + r"{24,}"),
+    Rule(  # vault login s.XXXX (older tokens have no hvs. prefix); -method=... flags skipped
+        "vault-token",
+        r"vault[ \t]+login[ \t]+(?:-[\w-]+(?:=\S*)?[ \t]+)*([A-Za-z0-9._-]{8,256})(?![\w.=-])",
+        group=1,
+        valid=_random_user,
+    ),
     Rule("alibaba-access-key-id", r"LTAI[A-Za-z0-9]{20}(?![A-Za-z0-9])"),
     Rule("langsmith-api-key", r"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}"),
     Rule("tailscale-key", r"tskey-(?:auth|api|client|scim|webhook)-[A-Za-z0-9]+-[A-Za-z0-9]{20,}"),
