@@ -170,15 +170,21 @@ CONTEXT_RULES: tuple[Rule, ...] = (
         )
         for command in (r"mysql\w*", r"mariadb[\w-]*", "7z")
     ),
-    # sshpass -p X, docker login -p X, redis-cli -a X, zip -P X
+    # sshpass -p X, docker login -p X, redis-cli -a X, zip -P X, mongosh -p X,
+    # ssh-keygen -N X (a new key's passphrase), openssl enc -k X
     *(
         Rule(
             "password",
-            command + r"(?:[ \t][^\n|;&]{0,200}?)?[ \t]-[paP][ \t]+" + _VALUE,
+            command + r"(?:[ \t][^\n|;&]{0,200}?)?[ \t]-" + flags + r"[ \t]+" + _VALUE,
             value_groups=_VALUES,
             judge=judge_flag,
         )
-        for command in ("sshpass", "login", "redis-cli", "zip", "unzip")
+        for command, flags in (
+            *((c, "[paP]") for c in ("sshpass", "login", "redis-cli", "zip", "unzip")),
+            (r"mongo\w*", "p"),
+            ("ssh-keygen", "[NP]"),
+            ("openssl", "k"),
+        )
     ),
     *(
         Rule(  # echo X | docker login --password-stdin, echo X | gh auth login --with-token
