@@ -92,6 +92,7 @@ _ENVIRONMENT_ERRORS = {
     errno.EROFS: "the file system is read-only: point {option} at a writable folder",
     errno.EACCES: "permission denied: fix the folder's permissions or use another {option}",
     errno.EPERM: "operation not permitted: fix the folder's permissions or ownership",
+    errno.ENOTDIR: "a file stands where a folder must be: move it aside, or use another {option}",
 }
 
 

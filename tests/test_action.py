@@ -311,6 +311,16 @@ def test_repo_modes_outside_a_repository_fail_cleanly(
     assert step.outputs == {}
 
 
+def test_a_file_as_the_memory_path_names_the_input(
+    step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage(step.sessions)
+    (step.workspace / "mem").write_text("a file")
+    assert step.run(capsys, mode="ingest", memory_path="mem") == EXIT_USER_ERROR
+    assert "is a file, not a folder: point the `memory-path` input" in step.stdout
+    assert "::error title=" in step.stdout and step.outputs == {}
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
 def test_what_the_action_writes_is_given_back_to_the_workspace_owner(
     step: Step, capsys: pytest.CaptureFixture[str]

@@ -104,3 +104,36 @@ def test_inside_a_workflow_step_printed_data_cannot_forge_a_command(
     assert code == 0, err
     assert "stop-commands::pwned" in out
     assert not [ln for ln in (out + err).splitlines() if ln.lstrip().startswith("::")]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ingest", "--samples"],
+        ["add", "p", "a note"],
+        ["projects"],
+        ["status"],
+        ["recall", "p"],
+        ["search", "p", "word"],
+        ["export", "p", "json"],
+        ["forget", "p", "s1"],
+    ],
+)
+def test_a_file_as_the_memory_dir_is_one_line_exit_1_for_every_command(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "memory"
+    afile.write_text("a file, not a folder")
+    assert cli.main(["--memory-dir", str(afile), *command]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file, not a folder: point --memory-dir" in err
+    assert afile.read_text() == "a file, not a folder"
+
+
+def test_a_file_inside_the_memory_dir_is_one_line_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "knowledge").write_text("a file where a folder goes")
+    assert cli.main(["--memory-dir", str(tmp_path), "add", "p", "a note"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a file stands where a folder must be" in err

@@ -54,5 +54,8 @@ def test_the_machines_faults_name_their_fix_and_others_are_bugs() -> None:
     assert read_only is not None
     assert "point --memory-dir at a writable folder" in str(read_only)
     assert "the `memory-path` input" in read_only.worded("action")
+    in_the_way = environment_error(OSError(errno.ENOTDIR, "Not a directory", "/m/knowledge/p"))
+    assert in_the_way is not None
+    assert "a file stands where a folder must be" in str(in_the_way)
     assert environment_error(OSError(errno.ENOENT, "No such file or directory")) is None
     assert environment_error(OSError("no errno at all")) is None

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from engram_ci.errors import FatalError
-from engram_ci.memory.paths import MemoryLayout, resolve_memory_dir
+from engram_ci.memory.paths import MemoryLayout, check_memory_dir, resolve_memory_dir
 from engram_ci.transcripts.model import check_project_name
 
 
@@ -14,6 +14,26 @@ def test_memory_dir_precedence(monkeypatch: pytest.MonkeyPatch, isolated_env: Pa
     monkeypatch.setenv("ENGRAM_MEMORY_DIR", "/srv/mem")
     assert resolve_memory_dir() == Path("/srv/mem")
     assert resolve_memory_dir("/explicit") == Path("/explicit")
+
+
+def test_a_file_where_the_memory_dir_goes_is_refused_whichever_way_it_is_named(
+    monkeypatch: pytest.MonkeyPatch, isolated_env: Path, tmp_path: Path
+) -> None:
+    afile = tmp_path / "memory-file"
+    afile.write_text("not a folder")
+    (isolated_env / "memory").write_text("nor this")
+    named = [lambda: resolve_memory_dir(afile), resolve_memory_dir]
+    for resolve in named:
+        with pytest.raises(FatalError, match="is a file, not a folder") as caught:
+            resolve()
+        assert "--memory-dir (or $ENGRAM_MEMORY_DIR)" in str(caught.value)
+        assert "the `memory-path` input" in caught.value.worded("action")
+    monkeypatch.setenv("ENGRAM_MEMORY_DIR", str(afile))
+    with pytest.raises(FatalError, match="is a file"):
+        resolve_memory_dir()
+    # a folder, or nothing yet (ingest makes it), is fine
+    assert check_memory_dir(tmp_path) == tmp_path
+    assert check_memory_dir(tmp_path / "new") == tmp_path / "new"
 
 
 @pytest.mark.parametrize(

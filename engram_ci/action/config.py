@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engram_ci.errors import FatalError
+from engram_ci.memory.paths import check_memory_dir
 from engram_ci.options import OPTIONS, Option, provider_or_none
 
 if TYPE_CHECKING:
@@ -294,7 +295,7 @@ def parse_config(
         mode=mode,
         project=check_project_name(project),
         workspace=workspace,
-        memory_dir=read.path(read.text("memory-path") or ".engram-memory"),
+        memory_dir=check_memory_dir(read.path(read.text("memory-path") or ".engram-memory")),
         sessions_paths=read.paths("sessions-path"),
         codex_paths=read.paths("codex-sessions-path"),
         execution_files=read.paths("execution-file"),

@@ -9,9 +9,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engram_ci.errors import FatalError, Fix
 from engram_ci.knowledge.blocks import CONTEXT_FILE, KNOWLEDGE_CATEGORIES
 
-__all__ = ["KNOWN_KNOWLEDGE_FILES", "METADATA_FILE", "MemoryLayout", "resolve_memory_dir"]
+__all__ = [
+    "KNOWN_KNOWLEDGE_FILES",
+    "METADATA_FILE",
+    "MemoryLayout",
+    "check_memory_dir",
+    "resolve_memory_dir",
+]
 
 METADATA_FILE = "metadata.json"
 #: every file name sync may read from or write to a remote, and nothing else
@@ -29,8 +36,25 @@ def _env_path(name: str) -> Path | None:
 def resolve_memory_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """--memory-dir, else ENGRAM_MEMORY_DIR, else ~/memory (engram's default)."""
     if explicit:
-        return Path(explicit).expanduser()
-    return _env_path("ENGRAM_MEMORY_DIR") or Path.home() / "memory"
+        return check_memory_dir(Path(explicit).expanduser())
+    return check_memory_dir(_env_path("ENGRAM_MEMORY_DIR") or Path.home() / "memory")
+
+
+def check_memory_dir(root: Path) -> Path:
+    """`root`, unless a file stands there: every command would fail on it half-way (or, a
+    listing, report an empty memory), so say so before any of them starts."""
+    if root.exists() and not root.is_dir():
+        raise FatalError(
+            f"the memory dir {root} is a file, not a folder",
+            title="memory dir is a file",
+            fix=Fix(
+                "point {option} at a folder (it is made when missing)",
+                flag="--memory-dir",
+                input="memory-path",
+                env="ENGRAM_MEMORY_DIR",
+            ),
+        )
+    return root
 
 
 @dataclass(frozen=True)
