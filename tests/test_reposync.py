@@ -229,6 +229,24 @@ def test_push_remote_without_a_remote_says_how_to_add_one(kr: Path, tmp_path: Pa
         reposync.push_repo(_layout(tmp_path, "m", "s1").root, P, kr, push_remote=True)
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("{tmp}/no-such-remote", "does not appear to be a git repository"),
+        ("http://127.0.0.1:9/memory.git", "Failed to connect to 127.0.0.1 port 9"),
+    ],
+)
+def test_an_unreachable_remote_quotes_gits_reason_not_its_advice(
+    kr: Path, tmp_path: Path, url: str, said: str
+) -> None:
+    git(kr, "remote", "add", "origin", url.format(tmp=tmp_path))
+    with pytest.raises(FatalError, match="could not fetch from origin") as caught:
+        reposync.push_repo(_layout(tmp_path, "m", "s1").root, P, kr, push_remote=True)
+    message = str(caught.value)
+    assert said in message and "and the repository exists" not in message
+    assert f"git -C {kr} remote -v" in message
+
+
 def test_not_a_repository_suggests_init_repo(tmp_path: Path) -> None:
     with pytest.raises(FatalError, match="engram sync init-repo"):
         reposync.push_repo(_layout(tmp_path, "m", "s1").root, P, tmp_path)

@@ -517,9 +517,17 @@ class GitRepo:
                 f"{remote} URL`",
                 title="git remote redirects",
             )
-        last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "")
         raise FatalError(
-            f"could not {action} {remote} ({url}): {mask(last.strip())} — check the remote "
-            f"URL with `git -C {self.top_level} remote -v` and your network",
+            f"could not {action} {remote} ({url}): {mask(_what_git_said(stderr))} — check the "
+            f"remote URL with `git -C {self.top_level} remote -v` and your network",
             title="git remote failed",
         )
+
+
+def _what_git_said(stderr: str) -> str:
+    """git's reason for a failure: its first `fatal:` or `error:` line (what follows is advice,
+    "Please make sure you have the correct access rights / and the repository exists."), else
+    its last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), None)
+    return reason or (lines[-1] if lines else "no reason given")
