@@ -19,11 +19,11 @@ from engram_ci.errors import FatalError
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, KnowledgeFile, render_tags
 from engram_ci.memory import projectfiles
-from engram_ci.memory.archive import META_FILE, read_meta
+from engram_ci.memory.archive import archived_metas, archived_sessions, last_activity
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import require_project
 
-__all__ = ["FORMATS", "collect", "recall", "render", "session_metas", "summarize_projects"]
+__all__ = ["FORMATS", "collect", "recall", "render", "summarize_projects"]
 
 log = logging.getLogger("engram_ci")
 
@@ -44,21 +44,6 @@ def recall(layout: MemoryLayout, project: str, budget: int | None = None) -> str
     if budget is not None:
         return context.synthesize(project, categories, budget)
     return projectfiles.current_context(project, files, categories)
-
-
-def session_metas(layout: MemoryLayout, project: str) -> list[dict[str, Any]]:
-    """Every meta.json of the project's archived sessions, oldest first; unreadable ones skipped."""
-    base = layout.root / "conversations" / project
-    metas = []
-    for meta_path in sorted(base.glob(f"*/{META_FILE}")) if base.is_dir() else []:
-        try:
-            data = json.loads(meta_path.read_bytes())
-        except (OSError, ValueError) as error:
-            log.warning("skipping %s: %s", meta_path, error)
-            continue
-        if isinstance(data, dict):
-            metas.append(read_meta(data))  # upstream engram's keys too
-    return sorted(metas, key=lambda m: (str(m.get("started_at") or ""), str(m.get("session_id"))))
 
 
 @dataclass(frozen=True)
@@ -86,13 +71,17 @@ def summarize_projects(layout: MemoryLayout) -> list[ProjectSummary]:
     for name in layout.projects():
         _, categories = _category_files(layout, name)
         blocks = [b for kf in categories.values() for b in kf.live_blocks()]
-        metas = session_metas(layout, name)
-        stamps = [b.timestamp for b in blocks if b.timestamp[:1].isdigit()]
-        stamps += [str(m.get("ended_at") or m.get("started_at") or "") for m in metas]
+        metas = archived_metas(layout, name)
         agents = Counter(str(m.get("source") or "unknown") for m in metas)
-        last = max(filter(None, stamps), default=None)
+        last = last_activity((b.timestamp for b in blocks), metas)
         summaries.append(
-            ProjectSummary(name, len(metas), len(blocks), last, tuple(sorted(agents.items())))
+            ProjectSummary(
+                name,
+                archived_sessions(layout, name),
+                len(blocks),
+                last,
+                tuple(sorted(agents.items())),
+            )
         )
     return summaries
 
@@ -109,7 +98,7 @@ def collect(layout: MemoryLayout, project: str, *, redact: bool = True) -> Proje
     """The project's knowledge, context and session metadata; secrets redacted (the same
     step every sync upload passes, sync/outbound.py) unless `redact` is False."""
     files = projectfiles.read_local(layout, require_project(layout, project))
-    sessions = session_metas(layout, project)
+    sessions = archived_metas(layout, project)
     if redact:
         # imported here: the redactor's rules are a good part of start-up, and `engram
         # recall` (a hook at every session start) and `engram projects` never redact

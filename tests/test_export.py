@@ -9,6 +9,7 @@ import pytest
 
 from engram_ci import export
 from engram_ci.errors import FatalError
+from engram_ci.memory.archive import archived_metas
 from engram_ci.memory.fsutil import atomic_write_text
 from engram_ci.memory.paths import MemoryLayout
 
@@ -141,7 +142,7 @@ def test_meta_json_written_by_upstream_engram_is_read_with_its_keys(
     atomic_write_text(
         filled.conversation_dir("weather-api", "u1") / "meta.json", json.dumps(upstream)
     )
-    metas = export.session_metas(filled, "weather-api")
+    metas = archived_metas(filled, "weather-api")
     assert [m["session_id"] for m in metas] == ["s1", "s2", "u1"]  # ordered by start
     mapped = metas[-1]
     assert mapped["started_at"] == "2025-12-01T10:00:00Z" and mapped["tool_calls"] == 3
@@ -156,7 +157,7 @@ def test_a_damaged_session_record_is_skipped_with_a_warning(
     atomic_write_text(filled.conversation_dir("weather-api", "s3") / "meta.json", "{half a reco")
     atomic_write_text(filled.conversation_dir("weather-api", "s4") / "meta.json", '["s4"]')
     with caplog.at_level(logging.WARNING, logger="engram_ci"):
-        metas = export.session_metas(filled, "weather-api")
+        metas = archived_metas(filled, "weather-api")
     assert [m["session_id"] for m in metas] == ["s1", "s2"]
     assert "skipping" in caplog.text and "s3" in caplog.text
-    assert export.session_metas(filled, "no-archive-yet") == []
+    assert archived_metas(filled, "no-archive-yet") == []

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from engram_ci import export
 from engram_ci.memory import notes
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.status import memory_status
@@ -52,3 +53,18 @@ def test_counts_sizes_and_syncs(memory: MemoryLayout, tmp_path: Path) -> None:
     assert app["last_activity"] == "2025-01-01T00:00:00Z"
     kinds = {s["kind"]: s["target"] for s in app["syncs"]}
     assert kinds == {"repo": f"branch main of {kr.resolve()}", "gist": "https://gist/g1"}
+
+
+def test_status_and_projects_agree_on_sessions_and_last_activity(memory: MemoryLayout) -> None:
+    notes.add_note(memory.root, "app", "a note", now=datetime(2025, 1, 1, tzinfo=UTC))
+    ended = {"session_id": "s1", "started_at": "2025-03-01T10:00:00Z"}
+    ended["ended_at"] = "2025-03-01T12:30:00Z"  # later than any block's stamp (its start)
+    for session, meta in [("s1", json.dumps(ended)), ("s2", "{damaged"), ("s3", None)]:
+        folder = memory.conversation_dir("app", session)
+        folder.mkdir(parents=True)
+        if meta is not None:
+            (folder / "meta.json").write_text(meta)
+    (app,) = memory_status(memory).projects
+    (row,) = export.summarize_projects(memory)
+    assert (app.sessions, app.last_activity) == (3, "2025-03-01T12:30:00Z")
+    assert (row.sessions, row.last_activity) == (app.sessions, app.last_activity)

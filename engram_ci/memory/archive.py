@@ -10,8 +10,9 @@ so re-ingesting leaves mtimes alone.
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,18 @@ from engram_ci.memory.fsutil import atomic_write_chunks, make_folder
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts.model import Session, ToolCall, Turn
 
-__all__ = ["META_FILE", "read_meta", "render_conversation", "session_meta", "write_session"]
+__all__ = [
+    "META_FILE",
+    "archived_metas",
+    "archived_sessions",
+    "last_activity",
+    "read_meta",
+    "render_conversation",
+    "session_meta",
+    "write_session",
+]
+
+log = logging.getLogger("engram_ci")
 
 CONVERSATION_FILE = "conversation.md"
 META_FILE = "meta.json"
@@ -320,3 +332,33 @@ def write_session(
         if write(path, (summary.rstrip("\n") + "\n",), True):
             written.append(path)
     return written
+
+
+def archived_sessions(layout: MemoryLayout, project: str) -> int:
+    """How many sessions of the project are archived: its conversation folders (one whose
+    meta.json is damaged, or was never written by an older tool, still counts)."""
+    base = layout.root / "conversations" / project
+    return sum(1 for entry in base.iterdir() if entry.is_dir()) if base.is_dir() else 0
+
+
+def archived_metas(layout: MemoryLayout, project: str) -> list[dict[str, Any]]:
+    """Every meta.json of the project's archived sessions, oldest first; unreadable ones skipped."""
+    base = layout.root / "conversations" / project
+    metas = []
+    for meta_path in sorted(base.glob(f"*/{META_FILE}")) if base.is_dir() else []:
+        try:
+            data = json.loads(meta_path.read_bytes())
+        except (OSError, ValueError) as error:
+            log.warning("skipping %s: %s", meta_path, error)
+            continue
+        if isinstance(data, dict):
+            metas.append(read_meta(data))  # upstream engram's keys too
+    return sorted(metas, key=lambda m: (str(m.get("started_at") or ""), str(m.get("session_id"))))
+
+
+def last_activity(block_stamps: Iterable[str], metas: Iterable[Mapping[str, Any]]) -> str | None:
+    """The latest moment a project saw: its live blocks' stamps (a session's start) and its
+    sessions' ends, as `engram projects` and `engram status` both show it."""
+    stamps = [stamp for stamp in block_stamps if stamp[:1].isdigit()]
+    stamps += [str(m.get("ended_at") or m.get("started_at") or "") for m in metas]
+    return max(filter(None, stamps), default=None)

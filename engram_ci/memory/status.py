@@ -16,6 +16,7 @@ from pathlib import Path
 
 from engram_ci.knowledge.ttl import is_expired, utc_stamp
 from engram_ci.memory import projectfiles
+from engram_ci.memory.archive import archived_metas, archived_sessions, last_activity
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.syncstate import SyncRecord, last_syncs
 
@@ -71,13 +72,11 @@ def _project(layout: MemoryLayout, project: str, now: datetime) -> ProjectStatus
     categories = projectfiles.parse_categories(projectfiles.read_local(layout, project))
     blocks = [b for kf in categories.values() for b in kf.blocks]
     live = [b for b in blocks if not b.is_tombstone]
-    stamps = [b.timestamp for b in live if b.timestamp[:1].isdigit()]
+    metas = archived_metas(layout, project)
     conversations = layout.root / "conversations" / project
     return ProjectStatus(
         project=project,
-        sessions=sum(1 for p in conversations.iterdir() if p.is_dir())
-        if conversations.is_dir()
-        else 0,
+        sessions=archived_sessions(layout, project),
         blocks=len(live),
         forgotten=len(blocks) - len(live),
         expired=sum(1 for b in live if is_expired(b, now)),
@@ -86,7 +85,7 @@ def _project(layout: MemoryLayout, project: str, now: datetime) -> ProjectStatus
             "conversations": _size(conversations),
             "summaries": _size(layout.root / "summaries" / project),
         },
-        last_activity=max(stamps, default=None),
+        last_activity=last_activity((b.timestamp for b in live), metas),
         syncs=tuple(_with_remembered_gist(layout, project, last_syncs(layout, project))),
     )
 
