@@ -161,3 +161,23 @@ def test_a_decision_the_agent_labelled_itself_is_labelled_once() -> None:
     assert offline.digest(s).entries["decisions"] == (
         "- Decision: use reportlab rather than weasyprint, because it ships wheels."
     )
+
+
+def test_a_cause_the_agent_only_guesses_at_is_left_out() -> None:
+    from tests.test_extract import assistant, user
+
+    s = session(
+        user("The docs page 404s."),
+        assistant(
+            "The issue is likely that the rewrite only covers the index page of the docs site. "
+            "The problem is that the server returns HTML (probably a 404 page) for every asset. "
+            "The root cause is that assetPrefix was set to the wrong folder in next.config.js."
+        ),
+    )
+    insights = offline.digest(s).entries["insights"].splitlines()
+    assert [line for line in insights if line.startswith("- Cause:")] == [
+        "- Cause: The problem is that the server returns HTML (probably a 404 page) for every "
+        "asset.",
+        "- Cause: The root cause is that assetPrefix was set to the wrong folder in "
+        "next.config.js.",
+    ]

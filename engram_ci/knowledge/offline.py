@@ -292,6 +292,13 @@ def _plain(sentence: str) -> str:
 
 #: an agent talking about its own debugging: "I'm calling…", "we can see…", "my test…"
 _FIRST_PERSON_RE = re.compile(r"\b(i|i'm|i've|my|me|we can see|let me|let's)\b", re.IGNORECASE)
+_PARENTHESES_RE = re.compile(r"\([^()]*\)")
+#: a cause the agent guesses at ("the issue is likely that…") before it has looked: the next
+#: session would read a guess as a finding
+_HEDGE_RE = re.compile(
+    r"\b(likely|probably|possibly|perhaps|might|may be|could be|seems?|appears? to|suspect)\b",
+    re.IGNORECASE,
+)
 
 
 def _explains(sentence: str) -> bool:
@@ -300,6 +307,8 @@ def _explains(sentence: str) -> bool:
         not sentence.endswith(("?", ":"))
         and not is_narration(sentence)
         and not _FIRST_PERSON_RE.search(sentence)
+        # a hedge in an aside ("returns HTML (probably a 404 page)") leaves the claim standing
+        and not _HEDGE_RE.search(_PARENTHESES_RE.sub("", sentence))
         and len(sentence.split()) >= 8
     )
 
