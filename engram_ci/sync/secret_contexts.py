@@ -145,7 +145,8 @@ _ASSIGNMENT_AFTER_WORD = (
 CONTEXT_RULES: tuple[Rule, ...] = (
     Rule(
         "password",
-        r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+" + _VALUE,
+        # one line or one token per line, as ~/.netrc is usually written
+        r"machine[ \t]+\S+\s+login[ \t]+\S+\s+password[ \t]+" + _VALUE,
         value_groups=_VALUES,
         judge=judge_netrc,
         kinds=("netrc-password",),

@@ -94,7 +94,7 @@ GATE_LITERALS: dict[str, tuple[str, ...]] = {
     '9a6a15cd0027': ('AAAA',),
     'f11211e1004f': ('.eyJ',),
     '58939a6f0023': ('bear',),
-    'd9f701c500ca': ('pass',),
+    '0b010e2100c4': ('pass',),
     'a5a4616500e8': ('api-', 'apik', 'pass', 'secr', 'toke'),
     'f721be3a0097': ('mysq',),
     '5d9f2463009c': ('mari',),
