@@ -115,6 +115,21 @@ def test_call_facts_answer_as_each_question_would(call: ToolCall) -> None:
     assert list(facts.paths) == paths_of(call, "/w")
 
 
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        ("/w/src/app.py", "src/app.py"),
+        ("/w/.claude/worktrees/agent-a4ca7529/src/app.py", "src/app.py"),  # Claude Code's copy
+        ("/w/.claude/worktrees/agent-a4ca7529", ".claude/worktrees/agent-a4ca7529"),
+        ("/w/.claude/settings.json", ".claude/settings.json"),
+        ("/w/worktrees/feature/src/app.py", "worktrees/feature/src/app.py"),  # the user's own
+        ("/elsewhere/.claude/worktrees/x/a.py", "/elsewhere/.claude/worktrees/x/a.py"),
+    ],
+)
+def test_a_file_in_an_agent_worktree_is_named_as_in_the_repository(path: str, named: str) -> None:
+    assert paths_of(ToolCall("t", "Read", {"file_path": path}, "text"), "/w") == [named]
+
+
 # what re.IGNORECASE takes for an ASCII letter beyond its two cases, and what lower() changes
 _ODD = ["İ", "ı", "ſ", "\u212a", "ß", "→", "\ud800"]
 

@@ -310,9 +310,19 @@ def path_of(call: ToolCall, cwd: str | None) -> str | None:
 def _relative(path: str, cwd: str | None) -> str:
     if cwd:
         try:
-            return str(PurePosixPath(path).relative_to(cwd))
+            return _outside_agent_worktree(str(PurePosixPath(path).relative_to(cwd)))
         except ValueError:
             pass
+    return path
+
+
+def _outside_agent_worktree(path: str) -> str:
+    """`.claude/worktrees/agent-a4ca/src/app.py` -> `src/app.py`: Claude Code checks the
+    repository out again for each subagent there, so one file would be listed once per
+    worktree, under names no later session has."""
+    parts = path.split("/", 3)
+    if len(parts) == 4 and parts[0] == ".claude" and parts[1] == "worktrees" and parts[2]:
+        return parts[3]
     return path
 
 
