@@ -915,6 +915,26 @@ def test_an_orphaned_subagent_with_a_damaged_meta_is_read_without_its_type(
     assert (agent.agent_id, agent.agent_type) == ("a1", None)
 
 
+def test_a_session_of_subagents_only_has_their_working_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "projects" / "-home-me-code-my-app" / "s-1" / "subagents"
+    read = {"type": "tool_use", "id": "t1", "name": "Read"}
+    read["input"] = {"file_path": "/home/me/code/my-app/src/app.py"}
+    write(
+        folder / "agent-a1.jsonl",
+        [
+            user("u1", "read the app", cwd="/home/me/code/my-app"),
+            assistant("a1", "m1", [read], cwd="/home/me/code/my-app"),
+        ],
+    )
+    (group,) = claude.discover([tmp_path / "projects"])
+    session = claude.read_session(group)
+    assert session is not None and session.turns == []
+    # the parent transcript is gone: the session's directory is its subagents', so what
+    # they touched is named relative to it, as in any other session
+    assert session.cwd == "/home/me/code/my-app" == session.subagents[0].cwd
+    assert session.project == "my-app"
+
+
 def test_discovery_spells_paths_as_pathlib_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

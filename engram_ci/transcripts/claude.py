@@ -224,6 +224,7 @@ def read_session(
     project = pick_project(cwd, project_hint, group.folder, default=group.session_id)
     transcripts = [p for p in parts if p.suffix == ".jsonl"]
     session = main.to_session(group.session_id, project, transcripts, stats)
+    session.cwd = cwd  # the subagents' when only they were kept: paths read relative to it
     session.summaries.extend(s for s in summaries if s not in session.summaries)
     for agent in agents:
         agent.session_id = group.session_id
