@@ -38,3 +38,17 @@ def test_a_fix_pairs_with_the_earliest_failure_and_solutions_keep_failure_order(
         " flag in the b script.",
     ]
     assert entries["bugs"].count("fixed later in the session") == 3
+
+
+def test_the_agents_plan_file_is_not_what_fixed_a_failure() -> None:
+    s = session(
+        assistant("", bash("ruff check", "Exit code 1\nFound 1 error.", error=True)),
+        assistant("", call("Write", "ok", file_path="/home/dev/.claude/plans/quiet-wolf.md")),
+        assistant("", call("Edit", "ok", file_path="/home/dev/calc/a.py")),
+        assistant("", bash("ruff check", "All checks passed!")),
+    )
+    entries = offline.extract(s)[0]
+    assert entries["solutions"] == (
+        "- Fix: `ruff check` failed: Found 1 error. → passed after editing `a.py`"
+    )
+    assert "quiet-wolf" not in "".join(entries.values())  # not a key file either

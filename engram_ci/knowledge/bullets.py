@@ -18,7 +18,7 @@ failure worth a pitfall has its Fix, and one still failing at the end is Left fa
 
 A bullet without a label (engram's own, a model's) is still read, by its category.
 This module also holds the text rules every bullet keeps: whole sentences only (say less
-rather than clip), no assistant narration.
+rather than clip), no assistant narration, no file of the agent's own as a file of the project.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "LABELS",
     "bullet_label",
     "clean_markdown",
+    "is_agent_scratch",
     "is_narration",
     "strip_interjections",
     "whole_sentences",
@@ -131,3 +132,9 @@ def whole_sentences(text: str, limit: int) -> str:
             break
         kept = candidate
     return kept
+
+
+def is_agent_scratch(path: str) -> bool:
+    """A file the agent keeps for itself, not one of the project's: Claude Code's plan-mode
+    plans (~/.claude/plans/<name>.md), which no bullet names as a key file or a fix."""
+    return "/.claude/plans/" in path or path.startswith(".claude/plans/")

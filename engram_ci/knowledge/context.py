@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 
 from engram_ci.knowledge import ttl
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, NOTE_PREFIX, Block, KnowledgeFile
-from engram_ci.knowledge.bullets import LABELS, bullet_label, is_narration, whole_sentences
+from engram_ci.knowledge.bullets import (
+    LABELS,
+    bullet_label,
+    is_agent_scratch,
+    is_narration,
+    whole_sentences,
+)
 
 __all__ = ["DEFAULT_BUDGET", "MIN_BUDGET", "SECTIONS", "parse_budget", "synthesize"]
 
@@ -209,7 +215,7 @@ def _add(
     elif section == "files":
         edits = int(m.group(1)) if (m := _EDITS_RE.search(text)) else 0
         text = text.split(" (", 1)[0]
-        if "/.claude/plans/" in text:
+        if is_agent_scratch(text):
             return  # the agent's own scratch plan, not a file of the project
     elif section != "wants" and is_narration(text):
         return  # the agent talking about itself (the human's "wait, …" is a correction)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from engram_ci.knowledge.bullets import (
     clean_markdown,
+    is_agent_scratch,
     is_narration,
     strip_interjections,
     whole_sentences,
@@ -64,7 +65,7 @@ class Failure:
     def between(self, facts: CallFacts) -> None:
         """A call after the failure, before its fix, that did not error."""
         if facts.tool == "edit" and not self.edited.full:
-            self.edited.extend(facts.paths)
+            self.edited.extend(p for p in facts.paths if not is_agent_scratch(p))
         if facts.command and facts.kind in ("Build", "Run"):
             self.ran.add(facts.command)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from engram_ci.knowledge.bullets import is_agent_scratch
 from engram_ci.knowledge.phrases import TODO_RE, may_have_todo
 from engram_ci.knowledge.signals import (
     ANSWER_RE,
@@ -68,6 +69,8 @@ class Tally:
                 self.last_check[facts.kind] = (facts.command, failure)
         if not facts.is_error:
             for path in facts.paths:
+                if is_agent_scratch(path):
+                    continue  # the agent's plan, not a file of the project
                 if facts.tool == "edit":
                     self.edits[path] += 1
                 elif facts.tool == "read":
