@@ -61,3 +61,17 @@ def test_checks_left_failing_and_commands_the_human_ran() -> None:
         "Left failing: `uv run pytest -x`: FAILED tests/test_a.py::test_b"
     ]
     assert "Lint: `uv run mypy` (run by the user)" in tally.procedures()
+
+
+def test_files_outside_the_directory_count_only_when_edited() -> None:
+    def read(path: str) -> ToolCall:
+        return ToolCall("t", "Read", {"file_path": path}, "text")
+
+    tally = _tally(
+        read("/w/src/a.py"),
+        read("/elsewhere/other-repo/cli.py"),  # an Explore agent looking at another project
+        read("/home/me/.claude/plans/quiet-wolf.md"),  # the agent's own plan
+        ToolCall("t", "Edit", {"file_path": "/elsewhere/submodule/index.html"}, "ok"),
+        read("C:\\elsewhere\\x.py"),
+    )
+    assert tally.touches() == [("/elsewhere/submodule/index.html", 1, 0), ("src/a.py", 0, 1)]

@@ -116,10 +116,20 @@ class Tally:
         return found
 
     def touches(self) -> list[tuple[str, int, int]]:
-        """(path, edits, reads) per file, most edited first; paths relative to the cwd."""
+        """(path, edits, reads) per file, most edited first; paths relative to the cwd.
+        A file outside the session's directory that was only read (another repository an
+        Explore agent looked through, a library's source) is not one of the project's."""
         edits, reads = self.edits, self.reads
-        paths = sorted(set(edits) | set(reads), key=lambda p: (-edits[p], -reads[p], p))
+        paths = sorted(
+            (p for p in set(edits) | set(reads) if edits[p] or not _is_outside(p)),
+            key=lambda p: (-edits[p], -reads[p], p),
+        )
         return [(path, edits[path], reads[path]) for path in paths]
+
+
+def _is_outside(path: str) -> bool:
+    """signals.paths_of leaves a path absolute only when it is outside the cwd."""
+    return path.startswith(("/", "~", "\\")) or (len(path) > 2 and path[1] == ":")
 
 
 def _kind(command: str) -> str:
