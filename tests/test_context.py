@@ -118,6 +118,22 @@ def test_recent_work_is_one_line_per_session_newest_first() -> None:
     assert "- The dev server runs." in text  # an earlier outcome: also done
 
 
+def test_a_prompt_asked_again_the_same_day_is_one_line_with_its_outcome() -> None:
+    asked = "- Asked: Check whether the CLI can search the web."
+    insights = [
+        ("s0", "2025-03-01T08:00:00Z", f"{asked}\n- Done: Not without a flag."),
+        ("s1", "2025-03-01T09:00:00Z", f"{asked}\n- Done: It can, through WebSearch."),
+        ("s2", "2025-03-01T10:00:00Z", asked),  # run again, nothing said at its end
+        ("s3", "2025-03-02T10:00:00Z", asked),  # another day: its own line
+    ]
+    text = context.synthesize("proj", files(insights=insights))
+    recent = text.split("## Recent work\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert recent == [
+        "- 2025-03-02: Check whether the CLI can search the web.",
+        "- 2025-03-01: Check whether the CLI can search the web. → It can, through WebSearch.",
+    ]
+
+
 def test_bugs_without_a_fix_stay_in_bugs_md() -> None:
     text = context.synthesize("proj", two_sessions())
     assert "boom" not in text

@@ -269,6 +269,22 @@ def _rank(item: _Item) -> tuple[object, ...]:
     return (item.label != "Fix", -len(item.sessions), recency)
 
 
+def _one_line_per_ask(recent: list[_Item]) -> list[_Item]:
+    """Recent work, newest first, with a prompt asked twice the same day (a session resumed
+    or run again) on one line: the newest that says what was done."""
+    kept: dict[str, int] = {}
+    lines: list[_Item] = []
+    for item in recent:
+        asked, _, done = item.text.partition(" → ")
+        at = kept.get(asked)
+        if at is None:
+            kept[asked] = len(lines)
+            lines.append(item)
+        elif done and " → " not in lines[at].text:
+            lines[at] = item
+    return lines
+
+
 def _fill(items: list[_Item], room: int) -> str:
     """The sections in order, each first within its share of the room, then whatever still fits,
     in order of value. Bullets are left out whole; the sections keep their order."""
@@ -276,7 +292,7 @@ def _fill(items: list[_Item], room: int) -> str:
         key: sorted((i for i in items if i.section == key), key=_order_key)
         for key, _, _ in SECTIONS
     }
-    ranked["recent"] = ranked["recent"][:_RECENT_SESSIONS]
+    ranked["recent"] = _one_line_per_ask(ranked["recent"])[:_RECENT_SESSIONS]
     chosen: dict[str, list[_Item]] = {key: [] for key, _, _ in SECTIONS}
     headings = {key: heading for key, heading, _ in SECTIONS}
     used = 0
