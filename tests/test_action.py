@@ -360,6 +360,7 @@ def test_no_transcripts_is_a_green_no_op_in_every_mode(
     """The agent step failed before Claude started: no second red error under always()."""
     make_workspace_repo(step.workspace)
     step.monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # must not be called
+    step.monkeypatch.setenv("ENGRAM_HTTP_RETRY_SECONDS", "1")  # (pull calls it, and fails)
     code = step.run(capsys, mode=mode, token=TOKEN)
     if mode in ("pull", "pull-repo"):
         # a pull's remote is not transcripts: an unreachable one is still a real failure
@@ -372,6 +373,20 @@ def test_no_transcripts_is_a_green_no_op_in_every_mode(
     assert step.outputs["sessions-ingested"] == "0"
     assert step.outputs["gist-id"] == step.outputs["commit-sha"] == step.outputs["files"] == ""
     assert "Nothing to do: no transcripts" in step.summary
+
+
+@pytest.mark.parametrize("mode", ["ingest", "push"])
+def test_a_sessions_path_laid_out_wrong_says_how_it_should_be(
+    mode: str, step: Step, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ~/.claude staged whole: the project folders sit one level deeper than sessions-path
+    stage(step.workspace / "claude-home" / "projects")
+    step.monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # must not be called
+    assert step.run(capsys, mode=mode, token=TOKEN, sessions_path="claude-home") == EXIT_OK
+    said = f"nothing to do: no transcripts in {step.workspace / 'claude-home'}: sessions-path"
+    assert said in step.stdout and "laid out like ~/.claude/projects" in step.stdout
+    assert "::error" not in step.stdout
+    assert step.outputs["changed"] == "false"
 
 
 def test_push_without_transcripts_warns_and_pushes_what_memory_holds(

@@ -53,8 +53,8 @@ def run(config: ActionConfig, runner: Runner) -> Outcome:
             with runner.group("engram: ingest transcripts"):
                 outcome.ingest = _ingest(config)
         if config.mode == "ingest":
-            if outcome.ingest is None:
-                outcome.noop = _nothing_to_push(config, None)
+            if outcome.ingest is None or outcome.ingest.transcripts_found == 0:
+                outcome.noop = _nothing_to_push(config, outcome.ingest)
         elif not config.pulling and config.project not in layout.projects():
             outcome.noop = _nothing_to_push(config, outcome.ingest)
         else:
@@ -72,9 +72,16 @@ def run(config: ActionConfig, runner: Runner) -> Outcome:
 
 
 def _nothing_to_push(config: ActionConfig, report: IngestReport | None) -> str:
+    where = ", ".join(str(p) for p in (*config.sessions_paths, *config.execution_files))
     if report is None and not config.skip_ingest:
-        where = ", ".join(str(p) for p in (*config.sessions_paths, *config.execution_files))
         return f"no transcripts at {where or 'sessions-path'} (did the agent step run?)"
+    if report is not None and report.transcripts_found == 0:
+        # the folder is there but holds nothing a reader knows: most likely staged one level
+        # too deep or too shallow
+        return (
+            f"no transcripts in {where or 'sessions-path'}: sessions-path wants a folder laid "
+            "out like ~/.claude/projects (a folder per project holding <session>.jsonl files)"
+        )
     return f"memory holds no knowledge of project {config.project!r} to push"
 
 
