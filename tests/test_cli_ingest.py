@@ -53,6 +53,21 @@ def test_json_report_is_pure_json_on_stdout(
     assert not (tmp_path / "m").exists()
 
 
+def test_a_folder_without_transcripts_says_how_one_is_laid_out(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    claude_home = tmp_path / ".claude"  # passed for ~/.claude/projects
+    shutil.copytree(samples_dir(), claude_home / "projects")
+    memory = str(tmp_path / "m")
+    assert main(["--memory-dir", memory, "ingest", "--sessions-dir", str(claude_home)]) == 0
+    out, err = capsys.readouterr()
+    assert "from 0 transcript group(s)" in out
+    assert f"found no transcripts in {claude_home}: " in err and "<session>.jsonl" in err
+    assert main(["--memory-dir", memory, "ingest", "--samples", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["transcripts_found"] > 0 and "found no transcripts" not in err
+
+
 def test_environment_overrides(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -162,4 +162,14 @@ def run(args: argparse.Namespace) -> int:
         print_json(report.to_json())
     else:
         print("\n".join(summary_lines(report)))
+    if report.transcripts_found == 0:
+        # the folder is there but holds nothing a reader knows: most often ~/.claude passed
+        # for ~/.claude/projects, or one project's folder for the folder of projects
+        searched = ", ".join(str(r) for rs in options.roots.values() for r in rs if r.exists())
+        print(
+            f"engram: note: found no transcripts in {searched}: each agent's folder is read as "
+            "the agent lays it out (Claude Code's like ~/.claude/projects: a folder per "
+            "project holding <session>.jsonl files)",
+            file=sys.stderr,
+        )
     return 0
