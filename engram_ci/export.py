@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +23,6 @@ from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import require_project
 
 __all__ = ["FORMATS", "collect", "recall", "render", "summarize_projects"]
-
-log = logging.getLogger("engram_ci")
 
 FORMATS = ("json", "markdown", "html")
 
