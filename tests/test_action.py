@@ -527,7 +527,8 @@ def test_encrypted_push_then_pull_with_the_identity(
     remote = gist_server.files(gist_id)
     assert "knowledge.age" in remote
     assert "patterns.md" not in remote
-    assert "dev-docs" not in "".join(remote.values())  # no plaintext knowledge left the runner
+    # no plaintext knowledge left the runner (the session's stated preference is in it)
+    assert "overall length" not in "".join(remote.values())
 
     assert step.run(capsys, **_gist_inputs(gist_server, mode="pull")) == EXIT_USER_ERROR
     assert "encrypted" in step.stdout
@@ -540,7 +541,7 @@ def test_encrypted_push_then_pull_with_the_identity(
     )
     assert code == EXIT_OK, step.stdout + step.stderr
     pulled = step.workspace / "fresh" / "knowledge" / PROJECT / "patterns.md"
-    assert "dev-docs" in pulled.read_text()
+    assert "Keep it same overall length" in pulled.read_text()
     assert str(key) not in step.printed + step.summary
 
 
