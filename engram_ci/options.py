@@ -53,6 +53,12 @@ def _budget(text: str) -> int:
     return parse_budget(text)
 
 
+def _gist_id(text: str) -> str:
+    from engram_ci.sync.gist_id import parse_gist_id
+
+    return parse_gist_id(text)
+
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -160,7 +166,7 @@ OPTIONS: dict[str, Option] = {
             default="false",
         ),
         # where a project syncs
-        Option("gist-id", "the gist (default: the project's)", metavar="ID"),
+        Option("gist-id", "the gist (default: the project's)", parse=_gist_id, metavar="ID"),
         Option("version", "restore this version", metavar="SHA"),
         Option("description", "description of a new gist", metavar="D"),
         Option("branch", "branch to write or read (default: the current branch)"),

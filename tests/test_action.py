@@ -930,6 +930,7 @@ def test_jobs_reaches_ingest_and_two_workers_ingest_every_session(
         ("jobs", "abc", "a whole number >= 1"),
         ("since", "yesterday", "a duration like 30s, 5m, 2h or 1d"),
         ("project-name", "folder", "one of cwd, engram"),
+        ("gist-id", "../user", "a gist id: the hex string that ends the gist's URL"),
     ],
 )
 def test_a_bad_ingest_option_is_refused_naming_the_input(

@@ -120,6 +120,39 @@ def test_unknown_gist_id(
     assert not memory.knowledge_dir("proj").exists()
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["pull", "proj", "../../user"],
+        ["clone", "../user", "other"],
+        ["history", "x?per_page=1"],
+        ["push", "proj", "--gist-id", "../user"],
+        ["restore", "proj", "--gist-id", "../user", "--version", "abcdef1"],
+    ],
+)
+def test_an_id_that_is_no_gist_id_never_reaches_a_url(
+    argv: list[str], gh: GitHubStandIn, memory: MemoryLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(memory, "proj", "s1")
+    code, _, err = run(capsys, "sync", *argv, "--memory-dir", str(memory.root))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "the hex string that ends the gist's URL" in err
+    assert gh.requests == []  # refused before any request was sent
+
+
+def test_a_projects_name_given_for_a_gist_id_names_its_gist(
+    gh: GitHubStandIn, memory: MemoryLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed(memory, "proj", "s1")
+    assert run(capsys, "sync", "push", "proj", "--memory-dir", str(memory.root))[0] == 0
+    (gist_id,) = gh.gists
+    code, _, err = run(capsys, "sync", "history", "proj", "--memory-dir", str(memory.root))
+    assert code == 1 and f"'proj' is a project, and its gist is {gist_id}" in err
+    url = f"https://gist.github.com/octocat/{gist_id}"  # what a browser shows
+    code, out, _ = run(capsys, "sync", "history", url, "--memory-dir", str(memory.root))
+    assert code == 0 and out.strip()
+
+
 @pytest.mark.slow
 def test_processes_pushing_to_one_gist_at_once_lose_no_block(
     gh: GitHubStandIn, tmp_path: Path

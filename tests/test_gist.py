@@ -185,6 +185,23 @@ def test_errors_name_the_fix_and_never_the_token(github_server: GitHubStandIn) -
             gists.get("00ff")
 
 
+def test_an_id_that_is_no_gist_id_never_becomes_a_path(
+    store: GistStore, github_server: GitHubStandIn
+) -> None:
+    # the faces check what users type; a hand-edited state file reaches the API unchecked
+    before = len(github_server.requests)
+    for call in (
+        lambda: store.get("../user"),
+        lambda: store.commits("../user"),
+        lambda: store.get_version("x?y=", "abcdef1"),
+        lambda: store.update("../user", {"a.md": "x"}),
+        lambda: store.set_description("../user", "d"),
+    ):
+        with pytest.raises(FatalError, match=r"not a gist id: .*the hex string"):
+            call()
+    assert len(github_server.requests) == before
+
+
 def test_422_is_explained(store: GistStore) -> None:
     with pytest.raises(FatalError, match=r"422.*'/'"):
         store.create({"dir/a.md": "x"}, "d", find_existing=_none)

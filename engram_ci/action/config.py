@@ -252,7 +252,8 @@ class _Reader:
         """A shared option's value: its parser and choices, as the CLI's flag has them."""
         return _spec(name).value(self.text(name) or "")
 
-    def choice(self, name: str) -> str | None:
+    def checked(self, name: str) -> str | None:
+        """A shared option's text, checked as the CLI's flag checks it (choices, parser)."""
         value = self.value(name)
         return value if isinstance(value, str) else None
 
@@ -300,7 +301,7 @@ def parse_config(
         codex_paths=read.paths("codex-sessions-path"),
         execution_files=read.paths("execution-file"),
         skip_ingest=_bool(raw, "skip-ingest"),
-        gist_id=read.text("gist-id"),
+        gist_id=read.checked("gist-id"),
         version=read.text("version"),
         repo_path=repo_path,
         branch=read.text("branch"),
@@ -311,12 +312,12 @@ def parse_config(
         push_remote=_bool(raw, "push-remote"),
         fetch_remote=_bool(raw, "fetch-remote"),
         force=_bool(raw, "force"),
-        provider=provider_or_none(read.choice("provider")),
+        provider=provider_or_none(read.checked("provider")),
         provider_url=read.text("provider-url"),
         model=read.text("model"),
         budget=read.number("budget"),
         since_seconds=read.seconds("since"),
-        project_name=read.choice("project-name") or OPTIONS["project-name"].default,
+        project_name=read.checked("project-name") or OPTIONS["project-name"].default,
         jobs=read.number("jobs"),
         context_file=read.optional_path("context-file"),
         claude_md=read.optional_path("claude-md"),

@@ -16,6 +16,7 @@ from engram_ci.cli.common import (
     layout_from,
     print_json,
 )
+from engram_ci.errors import FatalError
 from engram_ci.options import add_option
 from engram_ci.sync import crypto
 
@@ -159,7 +160,7 @@ def run_pull(args: argparse.Namespace) -> int:
     result = gistsync.pull(
         root,
         args.project,
-        args.gist_id or gistsync.find_gist(root, args.project),
+        (args.gist_id and _gist_id(args)) or gistsync.find_gist(root, args.project),
         force=args.force,
         version=args.version,
         adopt=args.adopt,
@@ -182,7 +183,7 @@ def run_clone(args: argparse.Namespace) -> int:
 
     result = gistsync.clone(
         layout_from(args).root,
-        args.gist_id,
+        _gist_id(args),
         args.new_project,
         version=args.version,
         **_keys(args, pulling=True),
@@ -221,7 +222,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_history(args: argparse.Namespace) -> int:
     from engram_ci.sync import gistsync  # PyGithub loads only when a gist command runs
 
-    result = gistsync.history(args.gist_id, version=args.version)
+    result = gistsync.history(_gist_id(args), version=args.version)
     if args.json:
         print_json(asdict(result))
         return 0
@@ -232,3 +233,26 @@ def run_history(args: argparse.Namespace) -> int:
         for name, size in result.files.items():
             print(f"  {name}  {size} bytes")
     return 0
+
+
+def _gist_id(args: argparse.Namespace) -> str:
+    """The ID positional, checked (a gist's URL gives its id). A project's name given for it
+    is common enough (`engram sync history my-app`) to get its remembered gist named."""
+    from engram_ci.sync import gistsync
+    from engram_ci.sync.gist_id import GIST_ID_WANTED, parse_gist_id
+
+    text: str = args.gist_id
+    try:
+        return parse_gist_id(text)
+    except ValueError:
+        pass
+    try:
+        remembered = gistsync.remembered_gist(layout_from(args).root, text)
+    except FatalError:  # not a project name either
+        remembered = None
+    hint = (
+        f"{text!r} is a project, and its gist is {remembered}"
+        if remembered
+        else "`engram sync list PROJECT` lists your gists"
+    )
+    raise FatalError(f"not a gist id: {text!r}: ID wants {GIST_ID_WANTED}; {hint}")

@@ -32,6 +32,7 @@ from engram_ci.errors import FatalError
 from engram_ci.log import register_secret
 from engram_ci.memory import limits
 from engram_ci.sync.answer_cap import AnswerTooLarge, cap_answers
+from engram_ci.sync.gist_id import GIST_ID_WANTED, parse_gist_id
 from engram_ci.sync.github_answers import (
     MAX_ANSWER_BYTES,
     MAX_GIST_BYTES,
@@ -103,6 +104,17 @@ class _Ambiguous(Exception):
     """A write whose outcome is unknown (5xx or a lost connection after sending it)."""
 
 
+def _gist_path(gist_id: str) -> str:
+    """/gists/{id}, for an id that is one: the faces check what users give, and this is the
+    last stop before a URL for what they did not (a hand-edited state file)."""
+    try:
+        if parse_gist_id(gist_id) == gist_id:
+            return f"/gists/{gist_id}"
+    except ValueError:
+        pass
+    raise FatalError(f"not a gist id: {gist_id!r}: wanted {GIST_ID_WANTED}", title="bad gist id")
+
+
 class GistStore:
     """One authenticated connection to the gist API. Close it (or use `with`)."""
 
@@ -160,7 +172,7 @@ class GistStore:
 
         def call() -> tuple[dict[str, Any], Any] | None:
             status, resp_headers, body = self._requester.requestJson(
-                "GET", f"/gists/{gist_id}", headers=headers
+                "GET", _gist_path(gist_id), headers=headers
             )
             if status == 304 and etag:
                 return None
@@ -187,7 +199,7 @@ class GistStore:
     def get_version(self, gist_id: str, version: str, *, whole: bool = True) -> RemoteGist:
         """One revision of the gist (GET /gists/{id}/{sha}); `whole=False` skips raw fetches."""
         _, data = self._retry(
-            lambda: self._requester.requestJsonAndCheck("GET", f"/gists/{gist_id}/{version}"),
+            lambda: self._requester.requestJsonAndCheck("GET", f"{_gist_path(gist_id)}/{version}"),
             action=f"read version {version} of gist {gist_id}",
             gist_id=gist_id,
         )
@@ -211,7 +223,7 @@ class GistStore:
         including version `until`)."""
         out = []
         for item in self._pages(
-            f"/gists/{gist_id}/commits",
+            f"{_gist_path(gist_id)}/commits",
             action=f"list versions of gist {gist_id}",
             gist_id=gist_id,
             stop=lambda item: item.get("version") == until,
@@ -300,7 +312,7 @@ class GistStore:
         payload = {"files": {n: (None if t is None else {"content": t}) for n, t in files.items()}}
         _, data = self._retry(
             lambda: self._requester.requestJsonAndCheck(
-                "PATCH", f"/gists/{gist_id}", input=payload
+                "PATCH", _gist_path(gist_id), input=payload
             ),
             action=f"update gist {gist_id}",
             writing=True,
@@ -311,7 +323,7 @@ class GistStore:
         """PATCH only the description (files untouched)."""
         self._retry(
             lambda: self._requester.requestJsonAndCheck(
-                "PATCH", f"/gists/{gist_id}", input={"description": description}
+                "PATCH", _gist_path(gist_id), input={"description": description}
             ),
             action=f"update the description of gist {gist_id}",
             writing=True,
