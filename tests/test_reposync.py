@@ -247,6 +247,17 @@ def test_an_unreachable_remote_quotes_gits_reason_not_its_advice(
     assert f"git -C {kr} remote -v" in message
 
 
+@pytest.mark.parametrize("remote", ["--upload-pack=touch {tmp}/ran", "-v", "a b", "../x", " "])
+def test_a_remote_name_git_would_read_as_an_option_is_refused(
+    kr: Path, tmp_path: Path, remote: str
+) -> None:
+    name = remote.format(tmp=tmp_path)
+    with pytest.raises(FatalError, match="invalid remote name") as caught:
+        reposync.push_repo(_layout(tmp_path, "m", "s1").root, P, kr, push_remote=True, remote=name)
+    assert "remote add" not in str(caught.value)  # no command to copy with it in
+    assert not (tmp_path / "ran").exists()
+
+
 def test_not_a_repository_suggests_init_repo(tmp_path: Path) -> None:
     with pytest.raises(FatalError, match="engram sync init-repo"):
         reposync.push_repo(_layout(tmp_path, "m", "s1").root, P, tmp_path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -88,6 +89,10 @@ def auth_error(url: str, *, write: bool) -> FatalError:
     )
 
 
+#: what git itself allows in a remote's name, minus what only confuses (spaces, quotes, `..`)
+_REMOTE_NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")
+
+
 @dataclass(frozen=True)
 class Upstream:
     remote: str
@@ -100,6 +105,13 @@ def upstream(repo: GitRepo, branch: str, remote: str | None, token: str | None) 
     name = remote or configured or "origin"
     if name != configured:
         remote_branch = branch
+    if name.startswith("-") or not _REMOTE_NAME.fullmatch(name):
+        # git would read it as an option; and no `git remote add` should be suggested with it
+        raise FatalError(
+            f"invalid remote name {name!r}: name a remote of the repository, e.g. origin "
+            f"(`git -C {repo.top_level} remote -v` lists them)",
+            title="no remote",
+        )
     url = repo.remote_url(name)
     if url is None:
         raise FatalError(
