@@ -7,18 +7,24 @@ tests/agent_stores.py) and passes these unchanged:
 - a malformed line (or a broken file) is skipped and counted, never raised;
 - an unknown line type is skipped and counted, and the rest is read the same;
 - an empty file is not a session, and no error;
+- a field of the wrong type (a list for a string, an object for an id) costs that field, never
+  the session: reading raises nothing (a reader's FatalError says the whole file is unusable);
 - a missing store is silent: no groups, nothing logged.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from engram_ci.errors import FatalError
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 from engram_ci.transcripts.registry import ReaderSpec, all_readers
 from tests import agent_stores
@@ -144,6 +150,45 @@ def test_an_unknown_line_type_is_skipped_and_counted(reader: ReaderSpec, store: 
         sid: s.prompts for sid, s in before.items()
     }
     assert sum(_total(s, "unknown_types") for s in after.values()) >= 1
+
+
+#: what a damaged or foreign record may hold where a reader expects something else
+_ODD_VALUES = [None, 0, -1, 1.5, True, "", "x" * 3000, [], {}, [None], {"a": None}, "../../etc"]
+
+
+def _damaged(value: object, draw: random.Random) -> object:
+    """`value` with some fields swapped for a value of another type, and some left out."""
+    if draw.random() < 0.15:
+        return draw.choice(_ODD_VALUES)
+    if isinstance(value, dict):
+        return {k: _damaged(v, draw) for k, v in value.items() if draw.random() > 0.05}
+    if isinstance(value, list):
+        return [_damaged(v, draw) for v in value if draw.random() > 0.05]
+    return value
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_field_of_the_wrong_type_costs_the_field_never_the_session(
+    reader: ReaderSpec, tmp_path: Path, seed: int
+) -> None:
+    draw = random.Random(f"{reader.name}-{seed}")
+    store = CASES[reader.name].store(tmp_path / "home")
+    for path in [p for p in store.rglob("*") if p.suffix in (".json", ".jsonl")]:
+        # a sample that is broken on purpose (a BOM, a cut line) stays as it is
+        pieces = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+        if path.suffix == ".json":
+            pieces = ["\n".join(pieces)]
+        damaged = []
+        for piece in pieces:
+            try:
+                damaged.append(json.dumps(_damaged(json.loads(piece), draw)))
+            except ValueError:
+                damaged.append(piece)
+        path.write_text("\n".join(damaged) + "\n", encoding="utf-8")
+    for group in reader.discover([store]):
+        # a FatalError says the file as a whole is unusable: ingest skips it with that line
+        with contextlib.suppress(FatalError):
+            reader.read_session(group)
 
 
 def test_empty_files_are_not_sessions(reader: ReaderSpec, store: Path) -> None:

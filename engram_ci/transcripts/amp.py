@@ -22,6 +22,7 @@ from engram_ci.transcripts.chat_store import (
     load_document,
     mapping,
     path_from_uri,
+    text_or_none,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
 
@@ -47,7 +48,7 @@ def _result(block: dict[str, Any]) -> tuple[str | None, Any, bool]:
     if output is None and status:
         output = f"[{status}]"
     call_id = block.get("toolUseID") or block.get("tool_use_id")
-    return call_id, output, status in _FAILED
+    return call_id, output, text_or_none(status) in _FAILED
 
 
 def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> Session | None:

@@ -51,6 +51,7 @@ __all__ = [
     "load_document",
     "mapping",
     "path_from_uri",
+    "records",
     "text_or_none",
     "tool_kind",
 ]
@@ -163,6 +164,12 @@ def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def records(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else an empty one (a list field that holds something
+    else, which a damaged or foreign document may: each item is still checked by its reader)."""
+    return value if isinstance(value, list) else []
+
+
 def text_or_none(value: Any) -> str | None:
     """A non-empty string field, else None."""
     return value if isinstance(value, str) and value else None
@@ -206,8 +213,13 @@ class SessionBuilder:
 
     # -- turns -------------------------------------------------------------------------------
 
+    # The records' fields reach these methods as the document holds them: each checks its
+    # own (an id, a name, a stamp that is a list or an object is dropped, not trusted), so one
+    # damaged field costs that field, never the session.
+
     def user(self, text: str, timestamp: str | None = None, *, injected: bool = False) -> None:
         """A user turn: the human's prompt, or (`injected`) text the agent put there."""
+        text, timestamp = text if isinstance(text, str) else "", text_or_none(timestamp)
         if text.strip():
             self.turns.append(Turn("user", clip(text, TEXT_LIMIT), timestamp, is_meta=injected))
             self._stamp(timestamp)
@@ -221,6 +233,8 @@ class SessionBuilder:
         thinking: str = "",
     ) -> Turn:
         """An assistant turn; tool calls made in it go through `call`."""
+        text, timestamp = text if isinstance(text, str) else "", text_or_none(timestamp)
+        model, thinking = text_or_none(model), thinking if isinstance(thinking, str) else ""
         turn = Turn(
             "assistant",
             clip(text, TEXT_LIMIT),
@@ -237,10 +251,10 @@ class SessionBuilder:
     def call(
         self,
         turn: Turn,
-        call_id: str | None,
-        name: str,
+        call_id: object,
+        name: object,
         arguments: Any,
-        timestamp: str | None = None,
+        timestamp: object = None,
     ) -> ToolCall:
         if isinstance(arguments, str):  # some agents keep arguments as a JSON string
             try:
@@ -248,21 +262,22 @@ class SessionBuilder:
             except orjson.JSONDecodeError:
                 arguments = {"input": arguments}
         arguments = arguments if isinstance(arguments, dict) else {"input": arguments}
-        ident = call_id or f"call-{len(self._calls)}"
+        ident = text_or_none(call_id) or f"call-{len(self._calls)}"
+        tool = text_or_none(name)
         call = ToolCall(
             ident,
-            name or "unknown",
+            tool or "unknown",
             clip_input(arguments),
-            timestamp=timestamp,
-            kind=tool_kind(name or ""),
+            timestamp=text_or_none(timestamp),
+            kind=tool_kind(tool or ""),
         )
         turn.tool_calls.append(call)
         self._calls[ident] = call
         return call
 
-    def result(self, call_id: str | None, output: Any, *, is_error: bool = False) -> None:
+    def result(self, call_id: object, output: Any, *, is_error: bool = False) -> None:
         """The result of an earlier call (an unknown id is counted as an orphan)."""
-        call = self._calls.get(call_id or "")
+        call = self._calls.get(text_or_none(call_id) or "")
         if call is None:
             self.stats.orphan_results += 1
             return

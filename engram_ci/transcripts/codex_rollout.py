@@ -242,8 +242,10 @@ class Rollout:
             return self._call(item, stamp)
         if kind in ("function_call_output", "custom_tool_call_output"):
             return self._output(item, stats)
-        if kind not in _IGNORED_ITEMS:
-            self._assistant(stamp).unknown_blocks[str(kind)] += 1
+        if not isinstance(kind, str):
+            stats.malformed["bad_shape"] += 1  # an item whose type is a list or an object
+        elif kind not in _IGNORED_ITEMS:
+            self._assistant(stamp).unknown_blocks[kind] += 1
         return True
 
     def _message(self, item: dict[str, Any], stamp: str | None) -> bool:
@@ -357,7 +359,7 @@ def _child_role(meta: dict[str, Any]) -> str | None:
 def _unwrap(obj: dict[str, Any]) -> tuple[Any, Any]:
     """(type, payload) of a line, also for pre-wrapper rollouts that had no payload."""
     kind, payload = obj.get("type"), obj.get("payload")
-    if payload is None and kind in ITEM_TYPES:
+    if payload is None and isinstance(kind, str) and kind in ITEM_TYPES:
         return "response_item", obj
     if payload is None and kind is None and "id" in obj and "timestamp" in obj:
         return "session_meta", obj  # the old first line: the session's own metadata

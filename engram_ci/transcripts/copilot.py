@@ -22,6 +22,7 @@ from engram_ci.transcripts.chat_store import (
     count,
     jsonl_objects,
     mapping,
+    records,
     text_or_none,
 )
 from engram_ci.transcripts.lines import timestamp_of
@@ -85,7 +86,7 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
             builder.user(text_or_none(data.get("content")) or "", stamp)
         elif kind == "assistant.message":
             turn = builder.assistant(text_or_none(data.get("content")) or "", stamp)
-            for request in data.get("toolRequests") or []:
+            for request in records(data.get("toolRequests")):
                 if isinstance(request, dict):
                     builder.call(
                         turn,
@@ -113,6 +114,8 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
                     cache_creation_tokens=count(data.get("cacheWriteTokens")),
                 )
             )
+        elif not isinstance(kind, str):
+            stats.malformed["bad_shape"] += 1
         elif kind not in _QUIET:
-            stats.unknown_types[str(kind)] += 1
+            stats.unknown_types[kind] += 1
     return builder.build(group, session_id, project_hint=project_hint)

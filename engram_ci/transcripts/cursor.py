@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Final
 
 from engram_ci.transcripts.anthropic_blocks import add_message
-from engram_ci.transcripts.chat_store import SessionBuilder, iso_from_millis, jsonl_objects
+from engram_ci.transcripts.chat_store import (
+    SessionBuilder,
+    iso_from_millis,
+    jsonl_objects,
+    text_or_none,
+)
 from engram_ci.transcripts.lines import project_from_folder, timestamp_of
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup
 
@@ -64,7 +69,7 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
                 is_injected=_injected,
                 clean_prompt=_prompt,
             )
-        elif obj.get("type") in _BOOKKEEPING:
+        elif text_or_none(obj.get("type")) in _BOOKKEEPING:
             continue
         else:
             stats.unknown_types[str(obj.get("type") or role or "unknown")] += 1

@@ -27,6 +27,7 @@ from engram_ci.transcripts.chat_store import (
     jsonl_objects,
     load_document,
     mapping,
+    records,
     text_or_none,
 )
 from engram_ci.transcripts.model import ParseStats, Session, TranscriptGroup, Usage
@@ -63,7 +64,7 @@ def _records(group: TranscriptGroup, stats: ParseStats) -> tuple[dict[str, Any],
                 messages.append(obj)
             else:
                 header.update({k: v for k, v in obj.items() if k != "messages"})
-                messages.extend(obj.get("messages") or [])
+                messages.extend(records(obj.get("messages")))
         return header, messages
     document = load_document(group.main, stats)
     if not isinstance(document, dict) or not isinstance(document.get("messages"), list):
@@ -87,8 +88,10 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
             builder.user(as_text(message.get("content")), stamp)
         elif kind == "gemini":
             _reply(builder, message, stamp, paths)
+        elif not isinstance(kind, str):
+            stats.malformed["bad_shape"] += 1
         elif kind not in _NOTES:
-            stats.unknown_types[str(kind)] += 1
+            stats.unknown_types[kind] += 1
     project_hash = text_or_none(header.get("projectHash")) or group.folder.name
     builder.cwd = _root_with_hash(project_hash, paths)
     hint = project_hint
@@ -105,7 +108,7 @@ def _reply(
 ) -> None:
     thoughts = [
         f"{t.get('subject', '')}: {t.get('description', '')}".strip(": ")
-        for t in message.get("thoughts") or []
+        for t in records(message.get("thoughts"))
         if isinstance(t, dict)
     ]
     turn = builder.assistant(
@@ -114,7 +117,7 @@ def _reply(
         model=text_or_none(message.get("model")),
         thinking="\n".join(thoughts),
     )
-    for call in message.get("toolCalls") or []:
+    for call in records(message.get("toolCalls")):
         if not isinstance(call, dict):
             continue
         args = mapping(call.get("args"))
