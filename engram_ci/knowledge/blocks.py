@@ -260,12 +260,31 @@ def sanitize_body(body: str) -> str:
 
 
 def render(kf: KnowledgeFile) -> str:
-    """engram's layout: preamble, then for each block a blank pair, header, blank, body."""
-    parts = [kf.preamble.strip("\n") + "\n"]
+    """engram's layout: preamble, then for each block a blank pair, header, blank, body.
+
+    Each piece is written with its fences closed. In the file it was parsed from, a fence
+    that nothing closed was no fence; next to blocks from elsewhere (a merge, a pull) the
+    next block's closing line would close it, and every header in between would become
+    code: those blocks would be gone at the next read.
+    """
+    parts = [_fences_closed(kf.preamble.strip("\n")) + "\n"]
     for block in kf.blocks:
-        body = block.body.strip("\n")
+        body = _fences_closed(block.body.strip("\n"))
         parts.append(f"\n\n{block.header()}\n\n{body}\n" if body else f"\n\n{block.header()}\n")
     return "".join(parts)
+
+
+def _fences_closed(text: str) -> str:
+    """`text`, with a closing line added when it ends inside a fence."""
+    if "```" not in text and "~~~" not in text:
+        return text  # most bodies: no line loop
+    opening: str | None = None
+    for line in text.split("\n"):
+        if opening is None:
+            opening = _fence_of(line)
+        elif _closes(line, opening):
+            opening = None
+    return text if opening is None else f"{text}\n{opening}"
 
 
 def replace_blocks(kf: KnowledgeFile, new_blocks: Iterable[Block]) -> KnowledgeFile:
