@@ -214,6 +214,20 @@ def test_hostile_bodies_cannot_forge_blocks(samples: Path, memory: MemoryLayout)
     assert [b.session_id for b in _blocks(memory, "invoice-cli", "insights")] == [INVOICE_1]
 
 
+def test_a_folder_whose_name_is_not_utf8_is_ingested_and_named_in_escapes(
+    samples: Path, memory: MemoryLayout
+) -> None:
+    # a file system holds bytes: a folder copied from elsewhere may not be UTF-8
+    folder = next(p for p in samples.iterdir() if p.is_dir())
+    odd = Path(os.fsdecode(os.fsencode(samples) + b"/-home-dev-caf\xe9"))
+    folder.rename(odd)
+    report = run_ingest(_options(memory, samples, jobs=1))
+    assert report.sessions_failed == 0 and report.sessions_ingested >= 1
+    metas = list((memory.root / "conversations").rglob("meta.json"))
+    texts = [m.read_bytes().decode("utf-8") for m in metas]  # every file stays UTF-8
+    assert any("-home-dev-caf\\\\xe9/" in text for text in texts)
+
+
 def test_dry_run_writes_nothing(samples: Path, memory: MemoryLayout) -> None:
     report = run_ingest(_options(memory, samples, dry_run=True))
     assert report.dry_run and report.sessions_ingested == 3 and report.blocks_written == 0

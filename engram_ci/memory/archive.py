@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -225,6 +226,12 @@ def _counts(session: Session) -> dict[str, Any]:
     }
 
 
+def _path_text(path: Path) -> str:
+    """A transcript's path as meta.json can hold it: a name that is not UTF-8 (bytes Python
+    carries as surrogates) is written with those bytes as \\x escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def all_tool_calls(session: Session) -> int:
     """Tool calls of the session and of every subagent, however deep."""
     own = sum(len(turn.tool_calls) for turn in session.turns)
@@ -254,12 +261,12 @@ def session_meta(session: Session) -> dict[str, Any]:
                 "title": agent.title,
                 "models": list(agent.models),
                 **_counts(agent),
-                "transcripts": [str(p) for p in agent.transcripts],
+                "transcripts": [_path_text(p) for p in agent.transcripts],
             }
             for agent in session.subagents
         ],
         "summaries": list(session.summaries),
-        "transcripts": [str(p) for p in session.transcripts],
+        "transcripts": [_path_text(p) for p in session.transcripts],
         "parse": {
             "lines": session.stats.lines,
             "malformed": dict(sorted(session.stats.malformed.items())),
