@@ -226,3 +226,19 @@ def test_an_offline_re_read_replaces_our_earlier_offline_block() -> None:
     new = Block("s1", "1", "- second offline reading", OFFLINE)
     result, written = knowledge.upsert_own(KnowledgeFile("# D", (old,)), [new])
     assert written == 1 and result.blocks == (new,)
+
+
+def test_every_block_is_written_with_its_fences_closed() -> None:
+    def written(body: str) -> str:
+        text = knowledge.render(KnowledgeFile("# P", (Block("a", "2025", body),)))
+        return text.split("## Session: a (2025)\n\n", 1)[1]
+
+    assert written("- see\n```") == "- see\n```\n```\n"  # nothing closed it
+    assert written("- see\n~~~~ text") == "- see\n~~~~ text\n~~~~\n"
+    assert written("```\nnot a close ``` here") == "```\nnot a close ``` here\n```\n"
+    # a fence closed in the body, and what follows it, are written as they are
+    assert written("```\ncode\n```\n- after") == "```\ncode\n```\n- after\n"
+    assert written("- no fence at all") == "- no fence at all\n"
+    # the preamble too: its fence must not take the first header with it
+    text = knowledge.render(KnowledgeFile("# P\n```", (Block("a", "2025", "- x"),)))
+    assert [b.session_id for b in knowledge.parse(text).blocks] == ["a"]

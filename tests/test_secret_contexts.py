@@ -90,3 +90,47 @@ def test_an_identifier_like_value_is_a_secret_where_it_is_a_literal(
 )
 def test_an_identifier_like_value_stays_where_it_reads_as_a_name(text: str) -> None:
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        # a quoted value is judged as quoted: capitals alone are a token, not a CONSTANT
+        ('git config --global github.token "QWERTYUIOPASDFGHJKL"', True),
+        ("git config --global github.token QWERTYUIOPASDFGHJKL", False),
+        # a bare generic name takes only clearly random values
+        ("npm config set key lowercase12345", False),
+        ("npm config set _authToken lowercase12345", True),
+        # the name is the word right before the value, wherever else the value occurs
+        ("git config ab12cd34ef56gh78.token ab12cd34ef56gh78", True),
+        ("aws configure set aws_session_token 'QWERTYUIOPASDFGHJKL'", True),
+    ],
+)
+def test_a_config_setting_is_judged_by_its_name_and_how_its_value_is_written(
+    text: str, redacted: bool
+) -> None:
+    assert ("[REDACTED:" in redact_text(text)) is redacted
+
+
+@pytest.mark.parametrize(
+    ("value", "kept_secret"),
+    [
+        ("horse battery", True),  # two words
+        ("a1 b2 c3 d4 e5 f6 g7 h8", True),  # eight
+        ("a1 b2 c3 d4 e5 f6 g7 h8 i9", False),  # nine: a sentence
+        ("abc defg", True),  # 8 characters
+        ("ab defg", False),  # 7
+        ("w" * 60 + " " + "v" * 67, True),  # 128
+        ("w" * 60 + " " + "v" * 68, False),  # 129
+        ("$DB_PASS extra words", False),
+        ("%(password)s and more", False),
+        ("<the secret> here", False),
+        ("{{ vault_pw }} here", False),
+        ("(set in vault) later", False),
+        ("wolf the, fence", False),  # a prose word, however it is punctuated
+        ("wolf, fence. stone!", True),
+    ],
+)
+def test_what_passes_for_a_passphrase(value: str, kept_secret: bool) -> None:
+    out = redact_text(f'DB_PASSWORD="{value}"')
+    assert (out == 'DB_PASSWORD="[REDACTED:password]"') is kept_secret

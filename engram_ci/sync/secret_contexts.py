@@ -75,7 +75,7 @@ def judge_flag(candidate: str, value: str, quoted: bool) -> str | None:
 def judge_config_value(candidate: str, value: str, quoted: bool) -> str | None:
     """`git config github.token X`, `aws configure set aws_secret_access_key X`: the setting's
     name is the word before the value."""
-    name = candidate[: candidate.rfind(value)].split()[-1].strip("\"'`")
+    name = candidate[: candidate.rfind(value)].rstrip("\"'`").split()[-1]  # not the quote
     kind = secret_name_kind(name)
     strict = name.lower() in GENERIC_NAMES
     return kind if kind and plausible_assigned(value, quoted=quoted, strict=strict) else None
