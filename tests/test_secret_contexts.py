@@ -122,11 +122,12 @@ def test_a_config_setting_is_judged_by_its_name_and_how_its_value_is_written(
         ("ab defg", False),  # 7
         ("w" * 60 + " " + "v" * 67, True),  # 128
         ("w" * 60 + " " + "v" * 68, False),  # 129
-        ("$DB_PASS extra words", False),
-        ("%(password)s and more", False),
-        ("<the secret> here", False),
-        ("{{ vault_pw }} here", False),
-        ("(set in vault) later", False),
+        # what stands in for a value: a variable, a template, a note
+        ("$DB_PASS fallback", False),
+        ("%PGPASS% fallback", False),
+        ("<vaultpw> fallback", False),
+        ("{db_pass} fallback", False),
+        ("(vaultpw) fallback", False),
         ("wolf the, fence", False),  # a prose word, however it is punctuated
         ("wolf, fence. stone!", True),
     ],

@@ -161,7 +161,7 @@ def plausible_passphrase(value: str) -> bool:
     return (
         2 <= len(words) <= 8
         and 8 <= len(value) <= 128
-        and not value.startswith(("$", "%", "<", "{", "("))
+        and not value.startswith(("$", "%", "{", "("))  # is_placeholder has `<…>`
         and not is_placeholder(value)
         and not any(word.lower().strip(".,;:!?'\"") in _PROSE_WORDS for word in words)
     )
