@@ -135,3 +135,19 @@ def test_a_config_setting_is_judged_by_its_name_and_how_its_value_is_written(
 def test_what_passes_for_a_passphrase(value: str, kept_secret: bool) -> None:
     out = redact_text(f'DB_PASSWORD="{value}"')
     assert (out == 'DB_PASSWORD="[REDACTED:password]"') is kept_secret
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ('echo "QWERTYUIOPASDFGHJKL" | docker login -u ci --password-stdin', "password"),
+        ("echo QWERTYUIOPASDFGHJKL | docker login -u ci --password-stdin", None),  # a CONSTANT
+        ("echo Xk29dj3kslqP0wZ8 | gh auth login --with-token", "token"),
+        ('echo "$CR_PAT" | docker login ghcr.io --password-stdin', None),
+    ],
+)
+def test_a_secret_echoed_into_a_login_is_judged_as_it_is_written(
+    text: str, kind: str | None
+) -> None:
+    out = redact_text(text)
+    assert (f"[REDACTED:{kind}]" in out) if kind else out == text
