@@ -399,6 +399,20 @@ def test_merge_driver_merges_blocks_and_keeps_deletions(tmp_path: Path) -> None:
     assert run_driver(base, ours, theirs, "proj/unknown.txt") == 1
 
 
+@pytest.mark.parametrize("missing", ["O", "A", "B"])
+def test_the_merge_driver_run_by_hand_without_its_files_is_one_line(
+    tmp_path: Path, missing: str
+) -> None:
+    paths = {n: tmp_path / n for n in ("O", "A", "B")}
+    for name, path in paths.items():
+        if name != missing:
+            path.write_text("# Decisions\n")
+    with pytest.raises(FatalError, match=r"cannot read .*git runs the merge driver"):
+        run_driver(paths["O"], paths["A"], paths["B"], "proj/decisions.md")
+    with pytest.raises(FatalError, match="cannot read 'a\\\\x00b'"):
+        run_driver(Path("a\x00b"), paths["A"], paths["B"], "proj/decisions.md")
+
+
 def test_git_token_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "gh-token-1234")
     assert reposync.git_token("https://github.com/o/r.git") == "gh-token-1234"

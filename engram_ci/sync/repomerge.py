@@ -61,7 +61,15 @@ def run_driver(base: Path, ours: Path, theirs: Path, pathname: str) -> int:
     """git's merge driver contract: write the result over `ours`; 0 when clean."""
 
     def read(path: Path) -> str:
-        return path.read_bytes().decode("utf-8", errors="replace")
+        try:
+            return path.read_bytes().decode("utf-8", errors="replace")
+        except (OSError, ValueError) as error:  # ValueError: a NUL in the name
+            raise FatalError(
+                f"cannot read {str(path)[:200]!r} ({getattr(error, 'strerror', None) or error}):"
+                " git runs the merge driver with its three versions' files (%O %A %B %P,"
+                " set up by `engram sync init-repo`); it is not run by hand",
+                title="merge driver",
+            ) from None
 
     merged = merge_file(Path(pathname).name, read(base), read(ours), read(theirs))
     if merged is None:
