@@ -137,3 +137,12 @@ def test_a_file_inside_the_memory_dir_is_one_line_exit_1(
     assert cli.main(["--memory-dir", str(tmp_path), "add", "p", "a note"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "a file stands where a folder must be" in err
+
+
+def test_a_positional_given_as_an_empty_list_by_argparse_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # argparse (3.11) turns `P -- --` into FILE=[]: refused as a usage error, not a crash
+    assert cli.main(["import", "--", "json", "--"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument FILE: expected one value" in err

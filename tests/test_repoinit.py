@@ -71,3 +71,11 @@ def test_a_detached_head_with_nothing_to_go_by_asks_for_a_branch(tmp_path: Path)
     with pytest.raises(FatalError, match=r"HEAD is detached .*: check out a branch first"):
         init_repo(path)
     assert not (path / "README.md").exists()  # nothing was added
+
+
+def test_a_file_given_as_the_repository_is_one_line(tmp_path: Path) -> None:
+    afile = tmp_path / "kr"
+    afile.write_text("not a folder")
+    with pytest.raises(FatalError, match="is a file: give init-repo a folder"):
+        init_repo(afile)
+    assert afile.read_text() == "not a folder"

@@ -54,6 +54,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise FatalError(f"{message} (see `{self.prog} --help`)", title="invalid arguments")
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        # argparse (3.11) gives a positional an empty list for `P -- --`: one value it is
+        for action in self._actions:
+            value = getattr(parsed, action.dest, None)
+            if not action.option_strings and action.nargs is None and isinstance(value, list):
+                self.error(f"argument {action.metavar or action.dest}: expected one value")
+        return parsed, extras
+
 
 def common_options() -> argparse.ArgumentParser:
     """Options every command accepts, before or after the subcommand name."""

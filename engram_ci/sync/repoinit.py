@@ -185,6 +185,12 @@ def _attributes(existing: str | None) -> str | None:
 def init_repo(path: Path, *, branch: str | None = None) -> str:
     """Create or complete a knowledge repo; return the head commit sha. A new repo's branch
     is `branch`, else git's init.defaultBranch, else main."""
+    if path.exists() and not path.is_dir():
+        raise FatalError(
+            f"{path} is a file: give init-repo a folder for the knowledge repository (it is "
+            "made when missing)",
+            title="not a folder",
+        )
     with GitRepo.init(path, branch=branch or configured_default_branch() or DEFAULT_BRANCH) as repo:
         return _complete(repo)
 
