@@ -92,19 +92,30 @@ _ENVIRONMENT_ERRORS = {
     errno.EROFS: "the file system is read-only: point {option} at a writable folder",
     errno.EACCES: "permission denied: fix the folder's permissions or use another {option}",
     errno.EPERM: "operation not permitted: fix the folder's permissions or ownership",
-    errno.ENOTDIR: "a file stands where a folder must be: move it aside, or use another {option}",
+}
+#: what is wrong with a path itself, read or written (a sessions dir as much as the memory)
+_PATH_ERRORS = {
+    errno.ENOTDIR: "a file stands where a folder must be: move it aside, or use another path",
+    errno.ENAMETOOLONG: "a name in it is longer than the file system allows: use a shorter path",
 }
 
 
 def environment_error(error: OSError) -> FatalError | None:
-    """A full disk, a read-only or forbidden folder as a one-line FatalError; else None.
+    """A full disk, a read-only or forbidden folder, a path that cannot be (a file where a
+    folder goes, a name too long) as a one-line FatalError; else None.
 
     Writes are atomic (temp file + rename), so such a failure leaves the old files whole.
     """
+    where = f" {str(error.filename)[:200]}" if error.filename else ""
+    if (problem := _PATH_ERRORS.get(error.errno or 0)) is not None:
+        return FatalError(
+            f"cannot use{where} ({error.strerror}); nothing was changed",
+            title="cannot use the path",
+            fix=Fix(problem),
+        )
     fix = _ENVIRONMENT_ERRORS.get(error.errno or 0)
     if fix is None:
         return None
-    where = f" {error.filename}" if error.filename else ""
     return FatalError(
         f"cannot write{where} ({error.strerror}); nothing was changed",
         title="cannot write",

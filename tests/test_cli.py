@@ -146,3 +146,16 @@ def test_a_positional_given_as_an_empty_list_by_argparse_is_one_line(
     assert cli.main(["import", "--", "json", "--"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "argument FILE: expected one value" in err
+
+
+def test_a_path_with_a_name_too_long_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_name = str(tmp_path / ("a" * 300))
+    for argv in (
+        ["--memory-dir", str(tmp_path / "m"), "ingest", "--gemini-dir", long_name],
+        ["--memory-dir", long_name, "add", "p", "a note"],
+    ):
+        assert cli.main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "use a shorter path" in err

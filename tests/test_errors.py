@@ -57,5 +57,9 @@ def test_the_machines_faults_name_their_fix_and_others_are_bugs() -> None:
     in_the_way = environment_error(OSError(errno.ENOTDIR, "Not a directory", "/m/knowledge/p"))
     assert in_the_way is not None
     assert "a file stands where a folder must be" in str(in_the_way)
+    assert str(in_the_way).startswith("cannot use /m/knowledge/p (Not a directory)")
+    too_long = environment_error(OSError(errno.ENAMETOOLONG, "File name too long", "a" * 300))
+    assert too_long is not None and "use a shorter path" in str(too_long)
+    assert len(str(too_long)) < 400  # the name is cut in the message
     assert environment_error(OSError(errno.ENOENT, "No such file or directory")) is None
     assert environment_error(OSError("no errno at all")) is None

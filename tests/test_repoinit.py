@@ -79,3 +79,9 @@ def test_a_file_given_as_the_repository_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(FatalError, match="is a file: give init-repo a folder"):
         init_repo(afile)
     assert afile.read_text() == "not a folder"
+
+
+def test_an_initial_branch_git_refuses_is_one_line_and_makes_no_folder(tmp_path: Path) -> None:
+    with pytest.raises(FatalError, match="invalid branch name 'http://x'"):
+        init_repo(tmp_path / "kr", branch="http://x")
+    assert not (tmp_path / "kr").exists()

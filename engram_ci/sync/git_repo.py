@@ -194,6 +194,7 @@ class GitRepo:
         """Open `path`, creating an empty repository (HEAD -> `branch`) when there is none."""
         if path.exists() and (path / ".git").exists():
             return cls.open(path)
+        _checked_branch_name(git.Git(), branch)  # before the folder is made
         path.mkdir(parents=True, exist_ok=True)
         return cls(git.Repo.init(path, initial_branch=branch))
 
@@ -287,10 +288,7 @@ class GitRepo:
         return [line for line in out.splitlines() if line]
 
     def check_branch_name(self, name: str) -> str:
-        status, out, _ = self._try("check-ref-format", "--branch", name)
-        if status != 0 or name.startswith("-"):
-            raise FatalError(f"invalid branch name {name!r}: use a name git accepts, e.g. agent-a")
-        return out.strip()
+        return _checked_branch_name(self._git, name)
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         status, _, _ = self._try("merge-base", "--is-ancestor", ancestor, descendant)
@@ -531,3 +529,15 @@ def _what_git_said(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), None)
     return reason or (lines[-1] if lines else "no reason given")
+
+
+def _checked_branch_name(runner: git.Git, name: str) -> str:
+    """`name` as git spells the branch (`@{-1}` resolved), or a FatalError naming it."""
+    status, out, _ = runner.execute(
+        ["git", "check-ref-format", "--branch", name],
+        with_extended_output=True,
+        with_exceptions=False,
+    )
+    if int(status) != 0 or name.startswith("-"):
+        raise FatalError(f"invalid branch name {name!r}: use a name git accepts, e.g. agent-a")
+    return str(out).strip()
