@@ -231,3 +231,17 @@ def test_a_note_in_words_is_kept_first_among_the_commands() -> None:
         "- tests run with uv run pytest -m unit",
         "- Test: `uv run pytest` (run 9×)",
     ]
+
+
+def test_what_the_permission_settings_refused_is_a_pitfall_for_the_next_session() -> None:
+    bugs = [
+        (
+            "s1",
+            "2025-03-01T10:00:00Z",
+            "- Blocked: `claude -p hi`: This command requires approval\n"
+            "- `make` failed: Error 1",  # a failure: its Fix, or Left failing, says it
+        )
+    ]
+    text = context.synthesize("proj", files(bugs=bugs))
+    pitfalls = text.split("## Pitfalls and what fixed them\n\n", 1)[1].split("\n\n", 1)[0]
+    assert pitfalls.splitlines() == ["- Blocked: `claude -p hi`: This command requires approval"]

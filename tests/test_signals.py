@@ -146,6 +146,7 @@ _MISUSE_SAMPLES = [
     *["String to replace not found", "Found 3 matches of the string", "has not been read yet"],
     *["modified since read", "<tool_use_error>", "InputValidationError", "requires approval"],
     "was blocked",
+    "haven't granted it yet",
 ]
 
 

@@ -75,3 +75,26 @@ def test_files_outside_the_directory_count_only_when_edited() -> None:
         read("C:\\elsewhere\\x.py"),
     )
     assert tally.touches() == [("/elsewhere/submodule/index.html", 1, 0), ("src/a.py", 0, 1)]
+
+
+def test_what_the_permission_settings_refused_is_a_pitfall_once_per_subject() -> None:
+    tally = _tally(
+        bash("claude -p hi", "This command requires approval", error=True),
+        bash("claude -p hi", "This command requires approval", error=True),  # again: once
+        ToolCall(
+            "t",
+            "WebSearch",
+            {"query": "x"},
+            "Claude requested permissions to use WebSearch, but you haven't granted it yet.",
+            is_error=True,
+        ),
+        bash("ls ~/.claude", "ls in '~/.claude' was blocked. For security, only here.", error=True),
+        bash("make", "Exit code 2\nmake: *** [all] Error 1", error=True),  # a real failure
+        bash("rm -rf x", "The user doesn't want to proceed with this tool use.", error=True),
+    )
+    assert tally.blocked.items == [
+        "Blocked: `claude -p hi`: This command requires approval",
+        "Blocked: `WebSearch`: Claude requested permissions to use WebSearch, but you haven't"
+        " granted it yet.",
+        "Blocked: `ls ~/.claude`: ls in '~/.claude' was blocked. For security, only here.",
+    ]

@@ -404,7 +404,7 @@ def _assemble(session: Session, main: _MainThread, tally: Tally, bugs: Bugs) -> 
         "decisions": stated,
         "solutions": solutions,
         "patterns": main.wants.items + main.corrections.items + _files_touched(touches),
-        "bugs": bugs.bugs(),
+        "bugs": tally.blocked.items + bugs.bugs(),
         "insights": recent + dedupe(main.insights.items, 4),
         "questions": dedupe(
             open_ends + tally.left_failing() + tally.asked.items + main.todos.items,

@@ -18,6 +18,7 @@ from engram_ci.knowledge.signals import (
     canonical_command,
     code,
     command_kind,
+    denial,
     is_edit,
 )
 from engram_ci.knowledge.tool_output import error_line
@@ -31,6 +32,8 @@ _CHECKS = ("Test", "Lint", "Build")
 _TODO_COMMENT_RE = re.compile(r"(#|//|/\*|\*|<!--|--|;)\s*(TODO|FIXME|XXX)\b")
 #: open questions: the last prompt, the last reply's questions, tool questions, TODOs
 QUESTIONS_CAP = 8
+#: calls the permission settings refused, kept per session: the first few distinct ones
+BLOCKED_CAP = 4
 
 
 class Tally:
@@ -53,6 +56,9 @@ class Tally:
         self.by_user_runs: Counter[str] = Counter()
         #: questions asked through a tool and never answered, TODOs written into files
         self.asked = FirstDistinct(QUESTIONS_CAP)
+        #: calls the agent's permission settings refused (signals.denial), one per subject
+        self.blocked = FirstDistinct(BLOCKED_CAP)
+        self._blocked_subjects: set[str] = set()
 
     def call(self, call: ToolCall, facts: CallFacts) -> None:
         self.calls += 1
@@ -75,6 +81,14 @@ class Tally:
                     self.edits[path] += 1
                 elif facts.tool == "read":
                     self.reads[path] += 1
+        if (
+            facts.misuse
+            and facts.subject not in self._blocked_subjects
+            and not self.blocked.full
+            and (blocked := denial(call, facts))
+        ):
+            self._blocked_subjects.add(facts.subject)
+            self.blocked.add(blocked)
         if not self.asked.full:
             self.asked.extend(_unanswered(call))
             self.asked.extend(_todos_written(call, facts))

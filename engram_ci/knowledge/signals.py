@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
+from engram_ci.knowledge.bullets import whole_sentences
 from engram_ci.knowledge.phrases import any_case, folded, may_contain, one_line
 from engram_ci.knowledge.tool_output import (
     BANNER_RE,
@@ -38,6 +39,7 @@ __all__ = [
     "command_kind",
     "command_of",
     "dedupe",
+    "denial",
     "facts_of",
     "failed",
     "human_text",
@@ -74,9 +76,12 @@ _REJECT_REASON_RE = re.compile(r"reason for the rejection:\s*(.+)", re.IGNORECAS
 _MISUSE_RE = re.compile(  # the look-ahead of first letters lets re skip to candidates
     r"(?=[sfhm<irw])(?:string to replace not found|found \d+ matches of the string"
     r"|has not been read yet|modified since read|<tool_use_error>|inputvalidationerror"
-    r"|requires approval|was blocked)",
+    r"|requires approval|was blocked|haven't granted it yet)",
     re.IGNORECASE,
 )
+#: of those, the agent's permission settings refusing a call: a wall the next session in the
+#: same setup meets again (context.md tells it, as a pitfall)
+_DENIED_RE = re.compile(r"requires approval|was blocked|haven't granted it yet", re.IGNORECASE)
 #: every match of _MISUSE_RE holds one of these, in some case: see folded()
 _MISUSE_WORDS = any_case(
     "to replace not found",
@@ -87,6 +92,7 @@ _MISUSE_WORDS = any_case(
     "inputvalidationerror",
     "requires approval",
     "was blocked",
+    "haven't granted it yet",
 )
 
 COMMAND_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -370,6 +376,16 @@ def is_misuse(call: ToolCall) -> bool:
     if not call.is_error or is_rejection(call):
         return False
     return call.name in HOUSEKEEPING_TOOLS or names_misuse(call.result or "")
+
+
+def denial(call: ToolCall, facts: CallFacts) -> str | None:
+    """What the agent's permission settings refused, as a pitfall line; None for any other
+    call. Only a misuse can be one (its phrases are misuse phrases), so most calls cost nothing."""
+    result = call.result or ""
+    if not facts.misuse or not _DENIED_RE.search(result):
+        return None
+    said = whole_sentences(" ".join(result.split()), 200) or "refused by the permission settings"
+    return f"Blocked: {code(facts.subject, 80)}: {said}"
 
 
 def names_misuse(result: str) -> bool:
