@@ -238,10 +238,10 @@ def test_what_the_permission_settings_refused_is_a_pitfall_for_the_next_session(
         (
             "s1",
             "2025-03-01T10:00:00Z",
-            "- Blocked: `claude -p hi`: This command requires approval\n"
+            "- Blocked: `claude -p hi` needs approval in this setup\n"
             "- `make` failed: Error 1",  # a failure: its Fix, or Left failing, says it
         )
     ]
     text = context.synthesize("proj", files(bugs=bugs))
     pitfalls = text.split("## Pitfalls and what fixed them\n\n", 1)[1].split("\n\n", 1)[0]
-    assert pitfalls.splitlines() == ["- Blocked: `claude -p hi`: This command requires approval"]
+    assert pitfalls.splitlines() == ["- Blocked: `claude -p hi` needs approval in this setup"]

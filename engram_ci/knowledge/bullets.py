@@ -8,8 +8,8 @@ each bullet says what kind of fact it is in words a reader understands too:
     - Test: `uv run pytest` (run 3×, last run passed) (procedures.md; Lint/Build/Run/Git too)
     - Fix: `pytest` failed: … → passed after …         (solutions.md: error → what fixed it)
     - Cause: the submodule used an SSH URL.           (insights.md: why something broke)
-    - Blocked: `claude -p …`: This command requires approval   (bugs.md: what the
-      agent's permission settings refused, which the next session meets again)
+    - Blocked: `claude -p …` needs approval in this setup  (bugs.md: what the agent's
+      permission settings refused, which the next session meets again)
     - Decision: chose X because Y                    (decisions.md; Chosen/Plan approved too)
     - Asked: … / Done: …                             (insights.md: the task and its outcome)
     - Open: … / Left failing: …                      (questions.md: where the session ended)

@@ -15,7 +15,6 @@ from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
-from engram_ci.knowledge.bullets import whole_sentences
 from engram_ci.knowledge.phrases import any_case, folded, may_contain, one_line
 from engram_ci.knowledge.tool_output import (
     BANNER_RE,
@@ -80,8 +79,13 @@ _MISUSE_RE = re.compile(  # the look-ahead of first letters lets re skip to cand
     re.IGNORECASE,
 )
 #: of those, the agent's permission settings refusing a call: a wall the next session in the
-#: same setup meets again (context.md tells it, as a pitfall)
-_DENIED_RE = re.compile(r"requires approval|was blocked|haven't granted it yet", re.IGNORECASE)
+#: same setup meets again (context.md tells it, as a pitfall), in our words: the output that
+#: said so is a tool's, and no tool's words become memory
+_DENIALS = (
+    ("requires approval", "needs approval in this setup"),
+    ("was blocked", "was blocked by the permission settings"),
+    ("haven't granted it yet", "needs a permission not granted in this setup"),
+)
 #: every match of _MISUSE_RE holds one of these, in some case: see folded()
 _MISUSE_WORDS = any_case(
     "to replace not found",
@@ -381,11 +385,11 @@ def is_misuse(call: ToolCall) -> bool:
 def denial(call: ToolCall, facts: CallFacts) -> str | None:
     """What the agent's permission settings refused, as a pitfall line; None for any other
     call. Only a misuse can be one (its phrases are misuse phrases), so most calls cost nothing."""
-    result = call.result or ""
-    if not facts.misuse or not _DENIED_RE.search(result):
+    if not facts.misuse:
         return None
-    said = whole_sentences(" ".join(result.split()), 200) or "refused by the permission settings"
-    return f"Blocked: {code(facts.subject, 80)}: {said}"
+    lowered = (call.result or "").lower()
+    said = next((ours for phrase, ours in _DENIALS if phrase in lowered), None)
+    return f"Blocked: {code(facts.subject, 80)} {said}" if said else None
 
 
 def names_misuse(result: str) -> bool:
