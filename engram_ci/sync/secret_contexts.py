@@ -83,10 +83,10 @@ def judge_config_value(candidate: str, value: str, quoted: bool) -> str | None:
 
 def judge_piped_as(kind: str) -> Judge:
     """`echo X | docker login --password-stdin` (a password), `... | gh auth login
-    --with-token` (a token): the value echoed, unless a stand-in (`$TOKEN`)."""
+    --with-token` (a token): the value echoed, judged as a flag's value, named `kind`."""
 
     def judge(candidate: str, value: str, quoted: bool) -> str | None:
-        return kind if plausible_assigned(value, quoted=quoted) else None
+        return kind if judge_flag(candidate, value, quoted) else None
 
     return judge
 
