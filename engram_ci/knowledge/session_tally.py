@@ -20,6 +20,7 @@ from engram_ci.knowledge.signals import (
     command_kind,
     denial,
     is_edit,
+    is_outside_cwd,
 )
 from engram_ci.knowledge.tool_output import error_line
 from engram_ci.transcripts.model import ToolCall
@@ -135,15 +136,10 @@ class Tally:
         Explore agent looked through, a library's source) is not one of the project's."""
         edits, reads = self.edits, self.reads
         paths = sorted(
-            (p for p in set(edits) | set(reads) if edits[p] or not _is_outside(p)),
+            (p for p in set(edits) | set(reads) if edits[p] or not is_outside_cwd(p)),
             key=lambda p: (-edits[p], -reads[p], p),
         )
         return [(path, edits[path], reads[path]) for path in paths]
-
-
-def _is_outside(path: str) -> bool:
-    """signals.paths_of leaves a path absolute only when it is outside the cwd."""
-    return path.startswith(("/", "~", "\\")) or (len(path) > 2 and path[1] == ":")
 
 
 def _kind(command: str) -> str:

@@ -44,6 +44,7 @@ __all__ = [
     "human_text",
     "is_edit",
     "is_misuse",
+    "is_outside_cwd",
     "is_rejection",
     "names_misuse",
     "path_of",
@@ -324,6 +325,12 @@ def _relative(path: str, cwd: str | None) -> str:
         except ValueError:
             pass
     return path
+
+
+def is_outside_cwd(path: str) -> bool:
+    """A path paths_of() gave back: _relative leaves one absolute only when it is outside the
+    session's directory (or the session has none)."""
+    return path.startswith(("/", "~", "\\")) or (len(path) > 2 and path[1] == ":")
 
 
 def _outside_agent_worktree(path: str) -> str:
