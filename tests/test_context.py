@@ -233,6 +233,24 @@ def test_a_note_in_words_is_kept_first_among_the_commands() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("category", "heading"),
+    [
+        ("insights", "What the user wants"),  # engram add's default category
+        ("patterns", "What the user wants"),
+        ("procedures", "Build, test and run"),
+        ("solutions", "Pitfalls and what fixed them"),
+        ("decisions", "Decisions"),
+    ],
+)
+def test_a_note_stands_under_the_heading_of_its_category(category: str, heading: str) -> None:
+    note = ("note-1", "2025-03-01T10:00:00Z", "- the staging db resets nightly")
+    noted = files(**{category: [note]})
+    text = context.synthesize("p", two_sessions() | noted)
+    section = text.split(f"## {heading}\n\n", 1)[1].split("\n## ", 1)[0]
+    assert "- the staging db resets nightly" in section
+
+
 def test_what_the_permission_settings_refused_is_a_pitfall_for_the_next_session() -> None:
     bugs = [
         (

@@ -67,6 +67,7 @@ def test_notes_add_up_and_keep_other_blocks(memory: MemoryLayout) -> None:
     [
         ({"category": "ideas"}, "unknown category 'ideas'"),
         ({"ttl": "7"}, "unreadable ttl '7'"),
+        ({"ttl": "99999999999999w"}, "longer than a ttl can be .* leave the ttl out"),
         ({"text": "   "}, "the note is empty"),
         ({"text": "x" * 20_000}, "keep it under"),
         ({"project": "../up"}, "invalid project name"),

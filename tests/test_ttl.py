@@ -31,6 +31,20 @@ def test_parse_ttl(value: str, expected: timedelta | None) -> None:
     assert ttl.parse_ttl(value) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "too_long"),
+    [
+        ("9999999999d", True),
+        (" 12345678901 W ", True),
+        ("999999999d", False),
+        ("99999999999", False),
+    ],
+)
+def test_only_a_well_formed_duration_is_too_long(value: str, too_long: bool) -> None:
+    assert ttl.is_too_long(value) is too_long
+    assert ttl.parse_ttl(value) is None or not too_long
+
+
 def block(stamp: str, value: str | None) -> Block:
     tags = (("ttl", value),) if value else ()
     return Block("s", stamp, "- note", tags)

@@ -52,6 +52,9 @@ _CATEGORY_SECTION = {
     "questions": "open",
     "procedures": "commands",
 }
+#: where an unlabelled hand-written note (engram add) goes: its default category, insights,
+#: holds what the user wants the next agent to know, not a pitfall
+_NOTE_SECTION = _CATEGORY_SECTION | {"insights": "wants"}
 #: open items are read from this many of the latest sessions only: older ones went stale
 _OPEN_SESSIONS = 3
 _RECENT_SESSIONS = 8
@@ -148,9 +151,12 @@ def _collect(blocks: list[tuple[str, Block]], stamps: list[tuple[str, str]]) -> 
     for category, block in sorted(blocks, key=lambda cb: (cb[1].timestamp, cb[1].session_id)):
         shown = _session_line(found, block) if category == "insights" else None
         for label, text in _bullets(block.body):
-            section = LABELS.get(label, "") if label else _CATEGORY_SECTION.get(category, "")
-            if not section and block.session_id.startswith(NOTE_PREFIX):
-                section = "wants"  # a hand-written note (engram add) is never dropped
+            if label:
+                section = LABELS.get(label, "")
+            elif block.session_id.startswith(NOTE_PREFIX):
+                section = _NOTE_SECTION.get(category, "wants")  # engram add: never dropped
+            else:
+                section = _CATEGORY_SECTION.get(category, "")
             if not section or label == "Asked" or (label == "Done" and text == shown):
                 continue  # the session's line already says what was asked and finally done
             if category == "bugs" and _OWN_BUG_RE.match(text):

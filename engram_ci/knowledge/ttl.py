@@ -19,6 +19,7 @@ __all__ = [
     "TTL_TAG",
     "expires_at",
     "is_expired",
+    "is_too_long",
     "parse_timestamp",
     "parse_ttl",
     "unexpired",
@@ -27,6 +28,8 @@ __all__ = [
 
 TTL_TAG = "ttl"
 _DURATION = re.compile(r"\s*(\d{1,9})\s*([smhdw])\s*", re.IGNORECASE)
+#: a duration in the right form with more digits than _DURATION counts
+_TOO_LONG = re.compile(r"\s*\d{10,}\s*[smhdw]\s*", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 #: anything longer is as good as never (and keeps datetime arithmetic in range)
 _MAX = timedelta(days=365 * 1000)
@@ -39,6 +42,12 @@ def parse_ttl(value: str) -> timedelta | None:
         return None
     delta = timedelta(**{_UNITS[match.group(2).lower()]: int(match.group(1))})
     return min(delta, _MAX)
+
+
+def is_too_long(value: str) -> bool:
+    """Whether `value` is a duration parse_ttl refuses only for its length (so an error can
+    say so instead of calling it unreadable)."""
+    return _TOO_LONG.fullmatch(value) is not None
 
 
 def parse_timestamp(stamp: str) -> datetime | None:

@@ -28,7 +28,7 @@ from engram_ci.knowledge.blocks import (
     Block,
     KnowledgeFile,
 )
-from engram_ci.knowledge.ttl import TTL_TAG, parse_ttl, utc_stamp
+from engram_ci.knowledge.ttl import TTL_TAG, is_too_long, parse_ttl, utc_stamp
 from engram_ci.memory import projectfiles
 from engram_ci.memory.fsutil import file_lock
 from engram_ci.memory.paths import MemoryLayout
@@ -79,6 +79,12 @@ class Forgotten:
 
 
 def check_ttl(value: str | None) -> str | None:
+    if value is not None and is_too_long(value):
+        raise FatalError(
+            f"ttl {value!r} is longer than a ttl can be (at most 9 digits): leave the ttl out"
+            " to keep the note until it is forgotten",
+            title="invalid ttl",
+        )
     if value is not None and parse_ttl(value) is None:
         raise FatalError(
             f"unreadable ttl {value!r}: use a number and a unit s, m, h, d or w (e.g. 7d, 12h)",
