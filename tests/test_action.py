@@ -467,11 +467,11 @@ def test_config_defaults_and_paths(tmp_path: Path) -> None:
         config.mode = "pull"  # type: ignore[misc]
     absolute = action_config.parse_config(
         action_config.read_inputs(
-            {**env, "INPUT_SESSIONS-PATH": "/abs/one\nrel/two", "INPUT_API-URL": ""}
+            {**env, "INPUT_SESSIONS-PATH": "/abs/one\nrel/two,three\n", "INPUT_API-URL": ""}
         ),
         {**env, "GITHUB_API_URL": "https://ghes.example/api/v3"},
     )
-    assert absolute.sessions_paths == (Path("/abs/one"), tmp_path / "rel" / "two")
+    assert absolute.sessions_paths == (Path("/abs/one"), tmp_path / "rel" / "two,three")
     assert absolute.api_url == "https://ghes.example/api/v3"
 
 

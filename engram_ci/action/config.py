@@ -238,8 +238,9 @@ class _Reader:
         return value.replace(RUNNER_TEMP, self.runner_temp) or None
 
     def lines(self, name: str) -> tuple[str, ...]:
+        """One value per line, as action.yml says (a comma may be part of a path)."""
         value = (self.raw[name] or INPUT_DEFAULTS[name]).replace(RUNNER_TEMP, self.runner_temp)
-        return tuple(part.strip() for part in value.replace(",", "\n").splitlines() if part.strip())
+        return tuple(part.strip() for part in value.splitlines() if part.strip())
 
     def path(self, value: str) -> Path:
         path = Path(value).expanduser()
