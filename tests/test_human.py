@@ -60,8 +60,13 @@ def test_corrections_follow_a_refusal_or_push_back() -> None:
         "Use the vis library instead."
     )
     assert human.correction("Use the vis library instead.", after_refusal=False) is None
-    assert human.correction("No, use X. It is faster. And more.", after_refusal=False) == (
-        "No, use X. It is faster."
+    # the push back, its reason, and the ask that often rides along ("Also, fix …")
+    said = "No, use X. It is faster. Also, would you fix the types? And more."
+    assert human.correction(said, after_refusal=False) == (
+        "No, use X. It is faster. Also, would you fix the types?"
+    )
+    assert human.correction("Wait, no. " + "Use it " * 40 + "now.", after_refusal=False) == (
+        "Wait, no."  # whole sentences within the limit, never a clipped one
     )
     assert human.correction("Actually, keep the old name.", after_refusal=False) == (
         "Actually, keep the old name."

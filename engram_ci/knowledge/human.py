@@ -147,7 +147,7 @@ def correction(text: str, *, after_refusal: bool) -> str | None:
     said = _said(text)
     if not said or not (after_refusal or _PUSHBACK_RE.match(said[0])):
         return None
-    return whole_sentences(" ".join(said[:2]), _SENTENCE_CHARS) or None
+    return whole_sentences(" ".join(said[:3]), _SENTENCE_CHARS) or None
 
 
 def asked(text: str) -> str | None:
