@@ -24,6 +24,8 @@ from engram_ci.knowledge.phrases import sentences
         ("We should run CI on every push, not only main.", None),
         ("This is annoying, maybe we should use the https repo address?", None),
         ("Let's use pnpm, never npm.", None),
+        ("To be clear: don't use ClMail, use the builtin teams.", None),
+        ("Important: never force-push to master.", None),
     ],
 )
 def test_preferences_are_the_humans_stated_wants(prompt: str, wants: list[str] | None) -> None:
@@ -42,6 +44,14 @@ def test_preferences_are_the_humans_stated_wants(prompt: str, wants: list[str] |
 )
 def test_requests_questions_and_pasted_code_are_not_preferences(prompt: str) -> None:
     assert human.preferences(prompt) == []
+
+
+def test_a_want_at_the_end_of_a_long_task_is_read() -> None:
+    # a task described at length, its constraint last: people put "to be clear" at the end
+    task = "Research how the teammates feature handles a list of tasks in a worktree. " * 13
+    prompt = task + "To be clear: don't use ClMail for communication."
+    assert len(task) > 900
+    assert human.preferences(prompt) == ["To be clear: don't use ClMail for communication."]
 
 
 def test_a_paste_after_its_announcement_is_not_the_humans() -> None:
@@ -167,7 +177,7 @@ def _first_chars(items: Any) -> tuple[set[str], bool]:
     chars: set[str] = set()
     for op, arg in items:
         name = str(op)
-        if name == "AT":  # \b, ^: zero-width
+        if name in ("AT", "ASSERT"):  # \b, ^, (?<=: ): zero-width
             continue
         if name == "LITERAL":
             return chars | {chr(arg)}, False

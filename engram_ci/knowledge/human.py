@@ -35,14 +35,17 @@ def _jumping(letters: str, pattern: str) -> re.Pattern[str]:
     return re.compile(f"(?=[{letters}])(?:{pattern})", re.IGNORECASE)
 
 
-#: the human states wants early: a long prompt goes on with pasted logs, docs and code
-_READ_CHARS = 800
+#: how much of a prompt is the human's own: a task told at length may end with its constraint
+#: ("To be clear: don't use X") at ~1,000 characters; past that, prompts go on with pasted
+#: logs, docs and code (which _said also stops at when a sentence announces them)
+_READ_CHARS = 1_600
 _SENTENCE_CHARS = 260
-#: a want, a convention, a constraint: "I'd like", "don't", "keep it", "use X instead"
+#: a want, a convention, a constraint: "I'd like", "don't", "keep it", "use X instead";
+#: an imperative opens the sentence or follows a lead-in ("To be clear: don't use ClMail")
 _WANT_RE = _jumping(
     "ilpwydnaskmor",
     r"\b(i'?d (love|prefer|rather)|i'?d like (to|it|the|a|an)\b|i (want|prefer|like)\b"
-    r"|i don'?t (want|like|need|think)|^(please )?(don'?t|do not|never|always|avoid)"
+    r"|i don'?t (want|like|need|think)|(^|(?<=: ))(please )?(don'?t|do not|never|always|avoid)"
     r"|(please|we|you) (don'?t|do not|never|always)|we (should|shouldn'?t|need|don'?t need|want"
     r"|must)|should (we|be|use|run|not|only|also)|let'?s (use|keep|do|go|not|make|stick|switch"
     r"|change|first|just)|instead|rather than|no need|keep(ing)? (it|the|them|this|that)"
