@@ -30,6 +30,19 @@ from engram_ci.knowledge.tool_output import error_line
         ),
         ("Exit code 3\n===== test session starts =====\nplatform linux", "exit code 3"),
         ("<tool_use_error>File does not exist.</tool_use_error>", "File does not exist."),
+        (  # a linter says which rule: better than the count below it
+            "Exit code 1\nSIM115 Use a context manager for opening files\n --> a.py:3:9\n"
+            "Found 1 error.",
+            "SIM115 Use a context manager for opening files",
+        ),
+        (
+            "a.py:1:1: F401 'os' imported but unused\nFound 1 error.",
+            "a.py:1:1: F401 'os' imported but unused",
+        ),
+        (
+            "m.py:1:0: C0114: Missing module docstring\nYour code has been rated",
+            "m.py:1:0: C0114: Missing module docstring",
+        ),
         ("", ""),
     ],
 )
@@ -72,6 +85,7 @@ def _error_line_before(result: str | None) -> str:
         or next((x for x in lines if x.startswith("FAILED ")), None)
         or next((x for x in lines if x.startswith("E  ")), None)
         or next((x for x in lines if outputs._FAILED_OR_ERROR_RE.search(x)), None)
+        or next((x for x in lines if outputs.LINT_RE.match(x)), None)
         or next((x for x in lines if outputs.ERROR_WORD_RE.search(x)), None)
         or next(iter(lines), None)
     )
@@ -86,6 +100,7 @@ _LINE_PIECES = [
     " x FAILED",
     *[" ERROR y", "no such file", "PASSED", "====", "warning: w", "plain", "  ", "\n", "\r\n"],
     *["<tool_use_error>", "SystemExit", "KeyboardInterrupt", "\u2028"],
+    *["E501 long", "a.py:1:2: F401 x", "Found 1 error.", "HTTP404"],
 ]
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "ERROR_WORD_RE",
     "EXCEPTION_RE",
     "EXIT_RE",
+    "LINT_RE",
     "error_line",
     "reports_failure_summary",
 ]
@@ -36,6 +37,9 @@ BANNER_RE = re.compile(
 )
 EXIT_RE = re.compile(r"^Exit code:? (\d+)")  # Claude Code: "Exit code 1"; Codex: "Exit code: 1"
 _FAILED_OR_ERROR_RE = re.compile(r" (FAILED|ERROR)\b")
+#: a linter's diagnostic, its rule code first (ruff, flake8, pylint), after `path:line:col: `
+#: when concise: it names the problem where the summary below it only counts ("Found 1 error.")
+LINT_RE = re.compile(r"^(?:\S+?:\d+(?::\d+)?:? )?[A-Z]{1,4}\d{3,4}\b")
 
 
 def reports_failure_summary(output: str) -> bool:
@@ -109,5 +113,6 @@ def _candidates(text: str, lines: list[str]) -> Iterator[str]:
         yield from (line for line in lines if line.startswith("E  "))
     if " FAILED" in text or " ERROR" in text:
         yield from (line for line in lines if _FAILED_OR_ERROR_RE.search(line))
+    yield from (line for line in lines if LINT_RE.match(line))
     yield from (line for line in lines if ERROR_WORD_RE.search(line))
     yield from lines
