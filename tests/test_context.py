@@ -251,6 +251,20 @@ def test_a_note_stands_under_the_heading_of_its_category(category: str, heading:
     assert "- the staging db resets nightly" in section
 
 
+def test_a_cause_a_fix_already_gives_is_not_said_twice() -> None:
+    why = "The issue is with how uv tool install builds the package."
+    fix = f"- Fix: `uv tool install .` failed: boom → passed after editing `pyproject.toml`: {why}"
+    noted = files(
+        solutions=[("s3", "2025-03-01T10:00:00Z", fix)],
+        insights=[
+            ("s3", "2025-03-01T10:00:00Z", f"- Cause: {why}\n- Cause: The cache held old wheels.")
+        ],
+    )
+    text = context.synthesize("p", two_sessions() | noted)
+    assert text.count(why) == 1
+    assert "- Cause: The cache held old wheels." in text  # a cause of its own stays
+
+
 def test_what_the_permission_settings_refused_is_a_pitfall_for_the_next_session() -> None:
     bugs = [
         (

@@ -166,7 +166,18 @@ def _collect(blocks: list[tuple[str, Block]], stamps: list[tuple[str, str]]) -> 
             if section == "open" and block.session_id not in latest_sessions:
                 continue
             _add(found, section, label, text, block)
-    return list(found.values())
+    return _without_repeated_causes(list(found.values()))
+
+
+def _without_repeated_causes(items: list[_Item]) -> list[_Item]:
+    """A Cause the agent stated is often the reason a Fix already gives, word for word: the
+    Fix says it with what broke and what mended it, so the Cause alone goes."""
+    fixes = [_key(item.text) for item in items if item.label == "Fix"]
+    return [
+        item
+        for item in items
+        if item.label != "Cause" or not any(_key(item.text) in fix for fix in fixes)
+    ]
 
 
 def _bullets(body: str) -> Iterable[tuple[str | None, str]]:
