@@ -10,7 +10,7 @@ import weakref
 from collections.abc import Iterator
 
 from engram_ci.knowledge import offline
-from engram_ci.transcripts.model import Turn
+from engram_ci.transcripts.model import ToolCall, Turn
 from tests.test_extract import fix_a_failing_test, session
 
 
@@ -21,7 +21,7 @@ class FreshTurns:
 
     def __init__(self, turns: list[Turn]) -> None:
         self.turns = turns
-        self.handed: list[list[weakref.ref[object]]] = []
+        self.handed: list[list[weakref.ref[Turn] | weakref.ref[ToolCall]]] = []
 
     def __iter__(self) -> Iterator[Turn]:
         for turn in self.turns:
@@ -181,3 +181,35 @@ def test_a_cause_the_agent_only_guesses_at_is_left_out() -> None:
         "- Cause: The root cause is that assetPrefix was set to the wrong folder in "
         "next.config.js.",
     ]
+
+
+def test_a_done_line_names_what_the_reply_lists_as_done() -> None:
+    from tests.test_extract import assistant, user
+
+    reply = (
+        "Your project is now installable with uv from any directory. Here's what changed:\n\n"
+        "### Packaging\n"
+        "- **Switched to Hatchling** - the build backend maps the script to a module\n"
+        "- **Added file mapping**: the hyphenated file ships as `extract.py`\n"
+        "1. **Removed setuptools config**\n"
+        "### Why it is better\n"
+        "- **Faster installs** - no more cache hunting\n"  # a benefit, not a thing done
+        "- **Regular update** - `uv tool upgrade`\n"
+    )
+    s = session(user("Make it installable with uv."), assistant(reply))
+    insights = offline.digest(s).entries["insights"].splitlines()
+    assert insights[1] == (
+        "- Done: Your project is now installable with uv from any directory. Among the changes:"
+        " Switched to Hatchling; Added file mapping; Removed setuptools config."
+    )
+
+
+def test_highlights_need_two_done_leads_and_stop_within_a_bullet() -> None:
+    outcome = "I completed the refactoring."
+    one = "- **Fixed the parser** - x\n- **Faster startup** - y\n"
+    assert offline._with_highlights(outcome, one) == outcome  # one lead says no more than it
+    many = "".join(f"- **Added feature number {n}** - z\n" for n in range(40))
+    done = offline._with_highlights(outcome, many)
+    assert done.startswith(f"{outcome} Among the changes: Added feature number 0; ")
+    assert done.endswith(".") and len(done) <= offline._DONE_CHARS
+    assert offline._with_highlights(outcome, "plain reply, no leads") == outcome

@@ -238,8 +238,9 @@ class _MainThread:
         """A prompt's exchange ended: what the last reply says was done, and when the prompt
         reported a problem, that outcome is its fix."""
         outcome = _outcome(self.reply_since) if self.reply_since else None
-        if outcome and outcome not in self.outcomes:
-            self.outcomes.append(outcome)
+        done = outcome and _with_highlights(outcome, self.reply_since)
+        if done and done not in self.outcomes:
+            self.outcomes.append(done)
         if self.problem and outcome:
             self.fixes.add(_fix(self.problem, self.diagnosis or "", outcome))
         self.problem, self.diagnosis, self.reply_since, self.looked = None, None, "", 0
@@ -326,6 +327,15 @@ def _decided(sentence: str) -> bool:
 
 #: what a reply says it did, it says first: its opening is enough to read
 _OUTCOME_CHARS = 4096
+#: a list item's bold lead: "- **Share button** - copies the URL", "1. **Fixed X**: …"
+_LEAD_RE = re.compile(r"(?m)^[ \t]*(?:[-*]|\d+\.)[ \t]+\*\*([^*\n]{3,80}?)\*\*")
+#: a Done bullet at most, highlights included (context.md keeps items of 320 characters)
+_DONE_CHARS = 320
+#: a lead that says what was done: a verb in the past tense, then what it was done to
+_DONE_LEAD_RE = re.compile(
+    r"(?:[A-Z][a-z]+ed|Made|Built|Wrote|Rewrote|Set up|Split|Kept|Put|Moved|Ran|Took|Brought)"
+    r" \S"
+)
 #: replies read for a reported problem's diagnosis ("I'll run the tests first." says none)
 _DIAGNOSIS_REPLIES = 3
 
@@ -348,6 +358,28 @@ def _outcome(reply: str) -> str | None:
         if len(said) == 2:
             break
     return whole_sentences(" ".join(said), 240) or None
+
+
+def _with_highlights(outcome: str, reply: str) -> str:
+    """The outcome, and when the reply goes on to list what it did under bold leads that say
+    so ("- **Switched to Hatchling** - …", "- **Added file mapping**: …"), those leads, as
+    many as fit: "I completed the refactoring." alone says nothing a later session can use.
+    Leads that are not done things (pros and cons, "**Regular update**", "**New files**")
+    do not open with a verb in the past tense, and are left out."""
+    if "**" not in reply:
+        return outcome
+    leads = []
+    for lead in _LEAD_RE.findall(reply[:_OUTCOME_CHARS]):
+        lead = clean_markdown(lead).strip(" :-")
+        if _DONE_LEAD_RE.match(lead) and lead not in leads and lead.lower() not in outcome.lower():
+            leads.append(lead)
+    kept = ""
+    for lead in leads:
+        more = f"{kept}; {lead}" if kept else lead
+        if len(outcome) + len(more) + len(" Among the changes: .") > _DONE_CHARS:
+            break
+        kept = more
+    return f"{outcome} Among the changes: {kept}." if kept.count(";") >= 1 else outcome
 
 
 def _fix(problem: str, diagnosis: str, outcome: str) -> str:
