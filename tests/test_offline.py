@@ -213,3 +213,28 @@ def test_highlights_need_two_done_leads_and_stop_within_a_bullet() -> None:
     assert done.startswith(f"{outcome} Among the changes: Added feature number 0; ")
     assert done.endswith(".") and len(done) <= offline._DONE_CHARS
     assert offline._with_highlights(outcome, "plain reply, no leads") == outcome
+
+
+def test_what_the_humans_own_test_run_printed_is_its_outcome() -> None:
+    from tests.test_extract import PYTEST_FAIL, PYTEST_PASS, assistant, user
+
+    def ran(output: str | None) -> dict[str, str]:
+        printed = [user(output, is_meta=True)] if output is not None else []
+        turns = [user("Fix the parser."), assistant("Done: fixed it.")]
+        return offline.digest(session(*turns, user("! uv run pytest -q"), *printed)).entries
+
+    failed = ran(PYTEST_FAIL)
+    assert "- Test: `uv run pytest -q` (run by the user, last run failed)" in failed["procedures"]
+    assert failed["questions"] == (
+        "- Left failing: `uv run pytest -q`: FAILED tests/test_calc.py::test_add - assert 0 == 4"
+    )
+    passed = ran(PYTEST_PASS)
+    assert "(run by the user, last run passed)" in passed["procedures"]
+    assert "questions" not in passed
+    for unseen in (None, "collecting ...", ""):  # no output, or none that says how it went
+        entries = ran(unseen)
+        assert "- Test: `uv run pytest -q` (run by the user)" in entries["procedures"]
+        assert "Left failing" not in entries.get("questions", "")
+    # only the turn right after the command is its output
+    later = session(user("! uv run pytest -q"), user("ok"), user(PYTEST_FAIL, is_meta=True))
+    assert "Left failing" not in offline.digest(later).entries.get("questions", "")

@@ -111,6 +111,8 @@ class _Walk:
         self.main = _MainThread()
         self.tally = Tally()
         self.bugs = Bugs(session)
+        #: the command the human just ran with "!", until the turn after it
+        self.user_ran: str | None = None
 
     def thread(self, agent: str | None, turns: Iterable[Turn], *, main: bool) -> None:
         """One agent's turns; the prose categories read the main thread's only."""
@@ -122,8 +124,11 @@ class _Walk:
         prose = Prose(turn.text) if turn.role == "assistant" else None
         if main:
             self.main.turn(turn, prose)
+            ran, self.user_ran = self.user_ran, None
             if prose is None and turn.is_prompt and turn.text.startswith("!"):
-                self.tally.user_command(turn.text[1:])
+                self.user_ran = self.tally.user_command(turn.text[1:])
+            elif ran and prose is None and turn.is_meta:  # what the human's command printed
+                self.tally.user_output(ran, turn.text)
         if prose is not None:
             self.bugs.said(prose)
         for call in turn.tool_calls:

@@ -22,7 +22,7 @@ from engram_ci.knowledge.signals import (
     is_edit,
     is_outside_cwd,
 )
-from engram_ci.knowledge.tool_output import error_line
+from engram_ci.knowledge.tool_output import error_line, reports_failure_summary
 from engram_ci.transcripts.model import ToolCall
 
 __all__ = ["QUESTIONS_CAP", "Tally"]
@@ -33,6 +33,8 @@ _CHECKS = ("Test", "Lint", "Build")
 _TODO_COMMENT_RE = re.compile(r"(#|//|/\*|\*|<!--|--|;)\s*(TODO|FIXME|XXX)\b")
 #: open questions: the last prompt, the last reply's questions, tool questions, TODOs
 QUESTIONS_CAP = 8
+#: a test or lint run's summary of a green run: "7 passed", "All checks passed!"
+_PASSED_RE = re.compile(r"\b[1-9]\d* passed\b|\bAll checks passed\b")
 #: calls the permission settings refused, kept per session: the first few distinct ones
 BLOCKED_CAP = 4
 
@@ -55,6 +57,8 @@ class Tally:
         #: commands the human ran themselves ("! uv run pytest"): their outcome is unseen
         self.by_user: set[str] = set()
         self.by_user_runs: Counter[str] = Counter()
+        #: ... unless their output was recorded with a verdict in it (user_output)
+        self.by_user_seen: set[str] = set()
         #: questions asked through a tool and never answered, TODOs written into files
         self.asked = FirstDistinct(QUESTIONS_CAP)
         #: calls the agent's permission settings refused (signals.denial), one per subject
@@ -94,14 +98,29 @@ class Tally:
             self.asked.extend(_unanswered(call))
             self.asked.extend(_todos_written(call, facts))
 
-    def user_command(self, text: str) -> None:
-        """A command the human typed after "!": how they build and test, in their own hands."""
+    def user_command(self, text: str) -> str | None:
+        """A command the human typed after "!": how they build and test, in their own hands.
+        Returns the command as counted, for user_output() to read its outcome."""
         command = canonical_command(text)
         if command and command_kind(command):
             self.runs[command] += 1
             self.last_failed.setdefault(command, False)
             self.by_user.add(command)
             self.by_user_runs[command] += 1
+            return command
+        return None
+
+    def user_output(self, command: str, output: str) -> None:
+        """What the human's "!" command printed (Claude Code records it after the command):
+        a test or lint run that reports failures failed, one that reports passes passed."""
+        kind = command_kind(command)
+        failed = reports_failure_summary(output)
+        if not failed and not _PASSED_RE.search(output):
+            return  # no verdict in the output: its outcome stays unseen
+        self.by_user_seen.add(command)
+        self.last_failed[command] = failed
+        if kind in _CHECKS:
+            self.last_check[kind] = (command, error_line(output) if failed else None)
 
     def procedures(self) -> list[str]:
         """Commands run, tests and checks first, then the most repeated."""
@@ -112,7 +131,8 @@ class Tally:
             notes = [f"run {runs}×"] if runs > 1 else []
             if command in self.by_user:
                 notes.append("run by the user")
-            if command in self.by_user and runs == self.by_user_runs[command]:
+            seen = command in self.by_user_seen
+            if command in self.by_user and runs == self.by_user_runs[command] and not seen:
                 pass  # only the human ran it: its outcome is theirs, not in the transcript
             elif kind in ("Test", "Lint") or self.last_failed[command]:
                 notes.append("last run failed" if self.last_failed[command] else "last run passed")
