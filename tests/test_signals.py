@@ -158,6 +158,16 @@ def test_misuse_is_found_in_any_case(sample: str) -> None:
         assert signals.names_misuse(text), text
 
 
+@pytest.mark.parametrize(("phrase", "ours"), signals._DENIALS)
+def test_every_denial_is_a_misuse_so_denial_is_asked_of_it(phrase: str, ours: str) -> None:
+    # denial() reads only calls names_misuse() flagged: a phrase missing from _MISUSE_RE
+    # would never be asked about, and its Blocked: pitfall silently lost
+    refused = ToolCall("t", "Bash", {"command": "rm -rf build"}, f"Command {phrase}.", True)
+    facts = signals.facts_of(refused, "/w")
+    assert facts.misuse
+    assert signals.denial(refused, facts) == f"Blocked: `rm -rf build` {ours}"
+
+
 def _rejection_reason_before(call: ToolCall) -> str | None:
     """rejection_reason() before it lowered bytes instead of the str."""
     result = (call.result or "").strip()
