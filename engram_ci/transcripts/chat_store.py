@@ -217,35 +217,35 @@ class SessionBuilder:
     # own (an id, a name, a stamp that is a list or an object is dropped, not trusted), so one
     # damaged field costs that field, never the session.
 
-    def user(self, text: str, timestamp: str | None = None, *, injected: bool = False) -> None:
+    def user(self, text: object, timestamp: object = None, *, injected: bool = False) -> None:
         """A user turn: the human's prompt, or (`injected`) text the agent put there."""
-        text, timestamp = text if isinstance(text, str) else "", text_or_none(timestamp)
-        if text.strip():
-            self.turns.append(Turn("user", clip(text, TEXT_LIMIT), timestamp, is_meta=injected))
-            self._stamp(timestamp)
+        said, stamp = text if isinstance(text, str) else "", text_or_none(timestamp)
+        if said.strip():
+            self.turns.append(Turn("user", clip(said, TEXT_LIMIT), stamp, is_meta=injected))
+            self._stamp(stamp)
 
     def assistant(
         self,
-        text: str = "",
-        timestamp: str | None = None,
+        text: object = "",
+        timestamp: object = None,
         *,
-        model: str | None = None,
-        thinking: str = "",
+        model: object = None,
+        thinking: object = "",
     ) -> Turn:
         """An assistant turn; tool calls made in it go through `call`."""
-        text, timestamp = text if isinstance(text, str) else "", text_or_none(timestamp)
-        model, thinking = text_or_none(model), thinking if isinstance(thinking, str) else ""
+        said, stamp = text if isinstance(text, str) else "", text_or_none(timestamp)
+        named, thought = text_or_none(model), thinking if isinstance(thinking, str) else ""
         turn = Turn(
             "assistant",
-            clip(text, TEXT_LIMIT),
-            timestamp,
-            model=model,
-            thinking=clip(thinking, THINKING_LIMIT) if thinking else "",
+            clip(said, TEXT_LIMIT),
+            stamp,
+            model=named,
+            thinking=clip(thought, THINKING_LIMIT) if thought else "",
         )
         self.turns.append(turn)
-        self._stamp(timestamp)
-        if model and model not in self.models:
-            self.models.append(model)
+        self._stamp(stamp)
+        if named and named not in self.models:
+            self.models.append(named)
         return turn
 
     def call(
