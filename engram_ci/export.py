@@ -18,7 +18,7 @@ from engram_ci.errors import FatalError
 from engram_ci.knowledge import context
 from engram_ci.knowledge.blocks import KNOWLEDGE_CATEGORIES, KnowledgeFile, render_tags
 from engram_ci.memory import projectfiles
-from engram_ci.memory.archive import archived_metas, archived_sessions, last_activity
+from engram_ci.memory.archive import archived_metas, last_activity, read_archive
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.projectfiles import require_project
 
@@ -68,13 +68,13 @@ def summarize_projects(layout: MemoryLayout) -> list[ProjectSummary]:
     for name in layout.projects():
         _, categories = _category_files(layout, name)
         blocks = [b for kf in categories.values() for b in kf.live_blocks()]
-        metas = archived_metas(layout, name)
-        agents = Counter(str(m.get("source") or "unknown") for m in metas)
-        last = last_activity((b.timestamp for b in blocks), metas)
+        archive = read_archive(layout, name)
+        agents = Counter(str(m.get("source") or "unknown") for m in archive.metas)
+        last = last_activity((b.timestamp for b in blocks), archive.metas)
         summaries.append(
             ProjectSummary(
                 name,
-                archived_sessions(layout, name),
+                archive.sessions,
                 len(blocks),
                 last,
                 tuple(sorted(agents.items())),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from engram_ci.memory import archive
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.transcripts.model import ParseStats, Session, ToolCall, Turn, Usage
@@ -121,3 +123,24 @@ def test_a_tool_input_with_a_huge_integer_is_still_archived() -> None:
     expected = json.dumps(call.input, indent=2, ensure_ascii=False, sort_keys=True)
     assert expected in text
     assert str(2**70) in text
+
+
+def test_the_archive_of_a_project_is_its_folders_and_their_readable_metas(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    layout = MemoryLayout(tmp_path)
+    assert archive.read_archive(layout, "app") == archive.Archived(0, [])  # none yet
+    base = tmp_path / "conversations" / "app"
+    for session, started in (("s2", "2025-02-01"), ("s1", "2025-01-01")):
+        (base / session).mkdir(parents=True)
+        meta = {"session_id": session, "started_at": started}
+        (base / session / archive.META_FILE).write_text(json.dumps(meta))
+    (base / "damaged").mkdir()
+    (base / "damaged" / archive.META_FILE).write_text("{not json")
+    (base / "older-tool").mkdir()  # no meta.json at all: still a session
+    (base / "notes.txt").write_text("a file, not a session")
+    found = archive.read_archive(layout, "app")
+    assert found.sessions == 4
+    assert [m["session_id"] for m in found.metas] == ["s1", "s2"]  # oldest first
+    assert "damaged" in caplog.text and "older-tool" not in caplog.text
+    assert archive.archived_metas(layout, "app") == found.metas

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,10 @@ from engram_ci.transcripts.model import Session, ToolCall, Turn
 
 __all__ = [
     "META_FILE",
+    "Archived",
     "archived_metas",
-    "archived_sessions",
     "last_activity",
+    "read_archive",
     "read_meta",
     "render_conversation",
     "session_meta",
@@ -341,26 +343,44 @@ def write_session(
     return written
 
 
-def archived_sessions(layout: MemoryLayout, project: str) -> int:
-    """How many sessions of the project are archived: its conversation folders (one whose
-    meta.json is damaged, or was never written by an older tool, still counts)."""
-    base = layout.root / "conversations" / project
-    return sum(1 for entry in base.iterdir() if entry.is_dir()) if base.is_dir() else 0
+@dataclass(frozen=True)
+class Archived:
+    """A project's archived sessions, read in one listing of its conversations folder."""
+
+    #: its session folders (one whose meta.json is damaged, or was never written by an older
+    #: tool, still counts)
+    sessions: int
+    #: every readable meta.json, oldest first
+    metas: list[dict[str, Any]]
 
 
-def archived_metas(layout: MemoryLayout, project: str) -> list[dict[str, Any]]:
-    """Every meta.json of the project's archived sessions, oldest first; unreadable ones skipped."""
+def read_archive(layout: MemoryLayout, project: str) -> Archived:
+    """The project's archived sessions: how many, and their meta.json (unreadable ones skipped)."""
     base = layout.root / "conversations" / project
+    try:
+        with os.scandir(base) as listing:
+            folders = sorted(entry.name for entry in listing if entry.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return Archived(0, [])
     metas = []
-    for meta_path in sorted(base.glob(f"*/{META_FILE}")) if base.is_dir() else []:
+    for name in folders:
+        meta_path = base / name / META_FILE
         try:
             data = json.loads(meta_path.read_bytes())
+        except FileNotFoundError:
+            continue
         except (OSError, ValueError) as error:
             log.warning("skipping %s: %s", meta_path, error)
             continue
         if isinstance(data, dict):
             metas.append(read_meta(data))  # upstream engram's keys too
-    return sorted(metas, key=lambda m: (str(m.get("started_at") or ""), str(m.get("session_id"))))
+    metas.sort(key=lambda m: (str(m.get("started_at") or ""), str(m.get("session_id"))))
+    return Archived(len(folders), metas)
+
+
+def archived_metas(layout: MemoryLayout, project: str) -> list[dict[str, Any]]:
+    """Every meta.json of the project's archived sessions, oldest first; unreadable ones skipped."""
+    return read_archive(layout, project).metas
 
 
 def last_activity(block_stamps: Iterable[str], metas: Iterable[Mapping[str, Any]]) -> str | None:

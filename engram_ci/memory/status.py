@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engram_ci.knowledge.ttl import is_expired, utc_stamp
 from engram_ci.memory import projectfiles
-from engram_ci.memory.archive import archived_metas, archived_sessions, last_activity
+from engram_ci.memory.archive import last_activity, read_archive
 from engram_ci.memory.paths import MemoryLayout
 from engram_ci.memory.syncstate import SyncRecord, last_syncs
 
@@ -72,11 +72,11 @@ def _project(layout: MemoryLayout, project: str, now: datetime) -> ProjectStatus
     categories = projectfiles.parse_categories(projectfiles.read_local(layout, project))
     blocks = [b for kf in categories.values() for b in kf.blocks]
     live = [b for b in blocks if not b.is_tombstone]
-    metas = archived_metas(layout, project)
+    archive = read_archive(layout, project)
     conversations = layout.root / "conversations" / project
     return ProjectStatus(
         project=project,
-        sessions=archived_sessions(layout, project),
+        sessions=archive.sessions,
         blocks=len(live),
         forgotten=len(blocks) - len(live),
         expired=sum(1 for b in live if is_expired(b, now)),
@@ -85,7 +85,7 @@ def _project(layout: MemoryLayout, project: str, now: datetime) -> ProjectStatus
             "conversations": _size(conversations),
             "summaries": _size(layout.root / "summaries" / project),
         },
-        last_activity=last_activity((b.timestamp for b in live), metas),
+        last_activity=last_activity((b.timestamp for b in live), archive.metas),
         syncs=tuple(_with_remembered_gist(layout, project, last_syncs(layout, project))),
     )
 
