@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge.blocks import Block, KnowledgeFile
 
@@ -242,3 +245,14 @@ def test_every_block_is_written_with_its_fences_closed() -> None:
     # the preamble too: its fence must not take the first header with it
     text = knowledge.render(KnowledgeFile("# P\n```", (Block("a", "2025", "- x"),)))
     assert [b.session_id for b in knowledge.parse(text).blocks] == ["a"]
+
+
+_FENCY = ["```", "````", "~~~", "```py", " ```", "    ```", "## Session: x (1)", "text", "\n"]
+
+
+@given(st.lists(st.sampled_from(_FENCY), max_size=12))
+def test_a_sanitized_body_leaves_no_fence_open_for_render_to_close(pieces: list[str]) -> None:
+    # sanitize_body and render's closing step track fences alike: a body sanitized at
+    # extraction is written by render exactly as it is
+    body = knowledge.sanitize_body("\n".join(pieces))
+    assert knowledge._fences_closed(body) == body

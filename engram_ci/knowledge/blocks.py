@@ -168,6 +168,24 @@ def _closes(line: str, opening: str) -> bool:
     return stripped.startswith(opening[0] * len(opening)) and set(stripped) == {opening[0]}
 
 
+class _Fences:
+    """Plain CommonMark-ish fence tracking, a line at a time: every opening line opens a
+    fence, and `opening` is the one still open. (Parsing a file asks more: see
+    _iter_lines_outside_fences.)"""
+
+    def __init__(self) -> None:
+        self.opening: str | None = None
+
+    def outside(self, line: str) -> bool:
+        """Whether `line` stands outside a fence (an opening line does); then steps past it."""
+        if self.opening is None:
+            self.opening = _fence_of(line)
+            return True
+        if _closes(line, self.opening):
+            self.opening = None
+        return False
+
+
 def _closer_runs(lines: list[str]) -> dict[str, list[int]]:
     """For each fence character, the longest closing run at or after each line (suffix max),
     so `is a fence opened here ever closed?` costs O(1) and hostile files stay linear."""
@@ -243,19 +261,13 @@ def sanitize_body(body: str) -> str:
     """
     lines = _strip_trailing_space(body.replace("\r\n", "\n")).split("\n")
     out: list[str] = []
-    opening: str | None = None
+    fences = _Fences()
     for line in lines:
-        if opening is None:
-            if HEADER_RE.match(line) or line.startswith("## Session:"):
-                line = "\\" + line
-            fence = _fence_of(line)
-            if fence:
-                opening = fence
-        elif _closes(line, opening):
-            opening = None
+        if fences.outside(line) and (HEADER_RE.match(line) or line.startswith("## Session:")):
+            line = "\\" + line
         out.append(line)
-    if opening is not None:
-        out.append(opening)
+    if fences.opening is not None:
+        out.append(fences.opening)
     return "\n".join(out).strip("\n")
 
 
@@ -278,13 +290,10 @@ def _fences_closed(text: str) -> str:
     """`text`, with a closing line added when it ends inside a fence."""
     if "```" not in text and "~~~" not in text:
         return text  # most bodies: no line loop
-    opening: str | None = None
+    fences = _Fences()
     for line in text.split("\n"):
-        if opening is None:
-            opening = _fence_of(line)
-        elif _closes(line, opening):
-            opening = None
-    return text if opening is None else f"{text}\n{opening}"
+        fences.outside(line)
+    return text if fences.opening is None else f"{text}\n{fences.opening}"
 
 
 def replace_blocks(kf: KnowledgeFile, new_blocks: Iterable[Block]) -> KnowledgeFile:
