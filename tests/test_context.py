@@ -134,6 +134,16 @@ def test_a_prompt_asked_again_the_same_day_is_one_line_with_its_outcome() -> Non
     ]
 
 
+def test_a_short_ask_with_nothing_said_of_its_outcome_is_no_recent_work() -> None:
+    insights = [
+        ("s1", "2025-03-01T08:00:00Z", "- Asked: please fix these"),
+        ("s2", "2025-03-02T08:00:00Z", "- Asked: fix it\n- Done: The parser accepts tabs."),
+    ]
+    text = context.synthesize("proj", files(insights=insights))
+    recent = text.split("## Recent work\n\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert recent == ["- 2025-03-02: fix it → The parser accepts tabs."]
+
+
 def test_bugs_without_a_fix_stay_in_bugs_md() -> None:
     text = context.synthesize("proj", two_sessions())
     assert "boom" not in text

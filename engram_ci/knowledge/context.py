@@ -198,8 +198,8 @@ def _session_line(found: dict[tuple[str, str], _Item], block: Block) -> str | No
     asked = whole_sentences(next((t for label, t in pairs if label == "Asked"), ""), 240)
     done = [t for label, t in pairs if label == "Done"]
     last = whole_sentences(done[-1], 200) if done else ""
-    if not asked and not last:
-        return None
+    if not last and len(asked.split()) < 4:
+        return None  # "please fix these", and nothing said of what was done: no news
     date = block.timestamp[:10] or "undated"
     text = f"{date}: {asked}" + (" → " if asked and last else "") + last
     _add(found, "recent", None, text, block)
