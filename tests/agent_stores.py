@@ -368,7 +368,7 @@ def gemini(home: Path) -> Path:
 
 
 def _opencode_records() -> tuple[dict[str, Any], list[tuple[dict[str, Any], list[dict[str, Any]]]]]:
-    info = {
+    info: dict[str, Any] = {
         "id": "ses_01",
         "projectID": "prj1",
         "directory": CWD,
@@ -376,7 +376,7 @@ def _opencode_records() -> tuple[dict[str, Any], list[tuple[dict[str, Any], list
         "version": "1.3.0",
         "time": {"created": 1736000000000, "updated": 1736000100000},
     }
-    messages = [
+    messages: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
         (
             {
                 "id": "msg_01",

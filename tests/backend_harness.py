@@ -209,6 +209,7 @@ class RepoHarness:
         self.broken.daemon_threads = True
         threading.Thread(target=self.broken.serve_forever, daemon=True).start()
         host, port = self.broken.server_address[:2]
+        assert isinstance(host, str)
         url = f"http://{host}:{port}/knowledge.git"
         # git's own stall detector, so a hung remote fails in seconds, not NETWORK_TIMEOUT
         self.monkeypatch.setenv("GIT_HTTP_LOW_SPEED_LIMIT", "1000")
@@ -289,6 +290,7 @@ class S3Harness:
         self.broken.daemon_threads = True
         threading.Thread(target=self.broken.serve_forever, daemon=True).start()
         host, port = self.broken.server_address[:2]
+        assert isinstance(host, str)
         self.endpoint = f"http://{host}:{port}"
 
     def close(self) -> None:

@@ -121,7 +121,7 @@ class GitHubStandIn:
         self.gists: dict[str, StoredGist] = {}
         self.requests: list[LoggedRequest] = []
         self.faults: list[Fault] = []
-        self.hooks: list[tuple[str, str, Callable[[], None]]] = []
+        self.hooks: list[tuple[str, str, Callable[[], object]]] = []
         self.floods: list[Flood] = []
         self.patch_delay = 0.0  # seconds a PATCH waits before applying: widens race windows
         self.stall = 0.0  # seconds every request waits before any answer: a hung server
@@ -135,6 +135,7 @@ class GitHubStandIn:
     def api_url(self) -> str:
         assert self._server is not None, "serve() first"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)
         return f"http://{host}:{port}"
 
     def add_token(
@@ -204,7 +205,7 @@ class GitHubStandIn:
                 "before you try again.",
             )
 
-    def before(self, method: str, path: str, hook: Callable[[], None]) -> None:
+    def before(self, method: str, path: str, hook: Callable[[], object]) -> None:
         """Run `hook` once, just before the next request matching method and path regex."""
         with self.lock:
             self.hooks.append((method, path, hook))
@@ -411,7 +412,7 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, headers = fault.status, fault.body, fault.headers
         self._send(method, path, status, body, headers)
 
-    def _take_hooks(self, method: str, path: str) -> list[Callable[[], None]]:
+    def _take_hooks(self, method: str, path: str) -> list[Callable[[], object]]:
         state = self.state
         with state.lock:
             due = [h for h in state.hooks if h[0] == method and re.search(h[1], path)]
@@ -612,7 +613,7 @@ class _Handler(BaseHTTPRequestHandler):
             links += [f'<{url}{page - 1}>; rel="prev"', f'<{url}1>; rel="first"']
         return 200, chunk, ({"Link": ", ".join(links)} if links else {})
 
-    def _check_files(self, files: Any, *, creating: bool) -> None:
+    def _check_files(self, files: object, *, creating: bool) -> dict[str, Any]:
         if not isinstance(files, dict) or (creating and not files):
             raise _Answer(422, "Validation Failed: files are missing")
         for name, spec in files.items():
@@ -628,11 +629,11 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _Answer(422, "Validation Failed: contents can't be blank")
             if "/" in str(spec.get("filename") or ""):
                 raise _Answer(422, "Validation Failed: invalid file name")
+        return files
 
     def _post(self, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         login = self._writer()
-        files = body.get("files")
-        self._check_files(files, creating=True)
+        files = self._check_files(body.get("files"), creating=True)
         contents = {name: spec["content"] for name, spec in files.items()}
         with self.state.lock:
             gist = self.state._create(
@@ -648,8 +649,7 @@ class _Handler(BaseHTTPRequestHandler):
         login = self._writer()
         if login != gist.owner:
             raise _Answer(404, "Not Found")
-        files = body.get("files", {})
-        self._check_files(files, creating=False)
+        files = self._check_files(body.get("files", {}), creating=False)
         with self.state.lock:
             current = dict(gist.head.files)
             for name, spec in files.items():

@@ -154,7 +154,7 @@ echo "execution_file=$RUNNER_TEMP/claude-execution-output.json" >> "$GITHUB_OUTP
 """
 
 
-def act_variant(example: dict[str, Any]) -> dict[str, Any]:
+def act_variant(example: dict[Any, Any]) -> dict[str, Any]:
     """The example as act can run it offline: engram-ci as `uses: ./` against the GitHub
     stand-in, claude-code-action replaced by STAND_IN, checkout replaced by --bind."""
     workflow = {("on" if key is True else key): value for key, value in example.items()}

@@ -917,7 +917,7 @@ def test_an_orphaned_subagent_with_a_damaged_meta_is_read_without_its_type(
 
 def test_a_session_of_subagents_only_has_their_working_directory(tmp_path: Path) -> None:
     folder = tmp_path / "projects" / "-home-me-code-my-app" / "s-1" / "subagents"
-    read = {"type": "tool_use", "id": "t1", "name": "Read"}
+    read: dict[str, Any] = {"type": "tool_use", "id": "t1", "name": "Read"}
     read["input"] = {"file_path": "/home/me/code/my-app/src/app.py"}
     write(
         folder / "agent-a1.jsonl",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -27,10 +28,11 @@ def run(
 def test_every_command_and_positional_has_help() -> None:
     parser = cli.build_parser()
     commands = next(a for a in parser._actions if a.dest == "command")
+    assert isinstance(commands, argparse._SubParsersAction)
     helps = {c.dest: c.help for c in commands._get_subactions()}
     for name in ("add", "forget", "search", "status"):
         assert helps[name], f"{name} has no help"
-        for action in commands.choices[name]._actions:  # type: ignore[index]
+        for action in commands.choices[name]._actions:
             assert action.help, f"{name} {action.dest} has no help"
 
 

@@ -251,9 +251,9 @@ class _Hostile(BaseHTTPRequestHandler):
         if self.path.startswith("/gists?per_page"):
             number = 1
         page = f"/gists?page={number + 1}" if self.endless or number == 1 else self.path
-        self.send_header(
-            "link", f'<http://127.0.0.1:{self.server.server_address[1]}{page}>; rel="next"'
-        )
+        address = self.server.server_address
+        assert isinstance(address, tuple)  # an AF_INET server's (host, port)
+        self.send_header("link", f'<http://127.0.0.1:{address[1]}{page}>; rel="next"')
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

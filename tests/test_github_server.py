@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ TOKEN = "stand-in-token-1"
 
 
 @pytest.fixture
-def api(github_server: GitHubStandIn) -> httpx.Client:
+def api(github_server: GitHubStandIn) -> Iterator[httpx.Client]:
     github_server.add_token(TOKEN)
     github_server.add_token("no-scope-token", scopes=("repo",))
     headers = {"Authorization": f"token {TOKEN}"}

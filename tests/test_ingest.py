@@ -250,6 +250,7 @@ def test_unchanged_is_skipped_by_stat_alone(samples: Path, memory: MemoryLayout)
     run_ingest(_options(memory, samples))
 
     class CountingReader:
+        name = "claude-code"
         reads = 0
 
         def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]:
@@ -276,6 +277,8 @@ def test_a_reader_failure_or_hostile_name_skips_that_session_only(
     samples: Path, memory: MemoryLayout
 ) -> None:
     class Flaky:
+        name = "claude-code"
+
         def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]:
             return claude.discover(roots)
 
@@ -301,6 +304,8 @@ def test_hostile_session_ids_and_timestamps_cannot_bend_block_headers(
     samples: Path, memory: MemoryLayout
 ) -> None:
     class Hostile:
+        name = "claude-code"
+
         def discover(self, roots: Sequence[Path]) -> list[TranscriptGroup]:
             return claude.discover(roots)
 

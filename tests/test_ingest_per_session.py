@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from engram_ci.errors import FatalError
-from engram_ci.ingest import IngestOptions
-from engram_ci.ingest.per_session import SessionWork, process_all
+from engram_ci.ingest import Extractor, IngestOptions
+from engram_ci.ingest.discovery import Todo
+from engram_ci.ingest.extractor import ExtractionLike
+from engram_ci.ingest.per_session import Outcome, SessionWork, process_all
 from engram_ci.knowledge.extract import extract_offline
 from engram_ci.memory import staging
 from engram_ci.memory.manifest import fingerprint
@@ -26,9 +28,11 @@ from engram_ci.transcripts.registry import get_reader
 from .ingest_helpers import INVOICE_1, invoice_fixture, samples_fixture  # noqa: F401  (fixtures)
 
 
-def _work(memory: MemoryLayout, extract: object = extract_offline, **kw: object) -> SessionWork:
+def _work(
+    memory: MemoryLayout, extract: Extractor | None = extract_offline, **kw: object
+) -> SessionWork:
     options = IngestOptions(memory_dir=memory.root, **kw)  # type: ignore[arg-type]
-    return SessionWork(options, memory, extract)  # type: ignore[arg-type]
+    return SessionWork(options, memory, extract)
 
 
 def test_a_session_is_staged_not_written(invoice: TranscriptGroup, memory: MemoryLayout) -> None:
@@ -70,7 +74,7 @@ def test_without_an_extractor_nothing_is_extracted(
 def test_a_wrong_setting_in_the_extractor_stops_the_run(
     invoice: TranscriptGroup, memory: MemoryLayout
 ) -> None:
-    def wrong(session: Session) -> object:
+    def wrong(session: Session) -> ExtractionLike:
         raise FatalError("provider says no", title="bad provider")
 
     work = _work(memory, extract=wrong)
@@ -78,8 +82,8 @@ def test_a_wrong_setting_in_the_extractor_stops_the_run(
         "provider says no",
         "bad provider",
     )
-    todo = [(get_reader("claude-code"), invoice, fingerprint(invoice))]
-    done: list = []  # type: ignore[type-arg]
+    todo: list[Todo] = [(get_reader("claude-code"), invoice, fingerprint(invoice))]
+    done: list[tuple[Todo, Outcome]] = []
     with pytest.raises(FatalError, match="provider says no"):
         process_all(work, todo, done, NullProgress(), parallel=False)
     assert len(done) == 1  # the caller still sees it (to discard what it staged)
@@ -88,7 +92,7 @@ def test_a_wrong_setting_in_the_extractor_stops_the_run(
 def test_an_extractor_bug_fails_the_session_only(
     invoice: TranscriptGroup, memory: MemoryLayout
 ) -> None:
-    def buggy(session: Session) -> object:
+    def buggy(session: Session) -> ExtractionLike:
         raise KeyError("oops")
 
     outcome = _work(memory, extract=buggy).process(get_reader("claude-code"), invoice)

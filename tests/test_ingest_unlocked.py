@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from engram_ci.cli.ingest_cmd import samples_dir
-from engram_ci.ingest import IngestOptions, run_ingest
+from engram_ci.ingest import Extractor, IngestOptions, run_ingest
+from engram_ci.ingest.extractor import ExtractionLike
 from engram_ci.knowledge import blocks as knowledge
 from engram_ci.knowledge.extract import extract_offline
 from engram_ci.memory.fsutil import file_lock
@@ -82,10 +83,10 @@ def _lock_free_within(path: Path, seconds: float) -> bool:
             return True
 
 
-def _extractor_that(during: Callable[[Session], None]) -> Callable[[Session], object]:
+def _extractor_that(during: Callable[[Session], None]) -> Extractor:
     """The offline extractor, with `during(session)` run first: another writer's moment."""
 
-    def extract(session: Session) -> object:
+    def extract(session: Session) -> ExtractionLike:
         during(session)
         return extract_offline(session)
 

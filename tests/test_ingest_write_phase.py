@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engram_ci.ingest import IngestOptions, IngestReport
+from engram_ci.ingest import Extractor, IngestOptions, IngestReport
+from engram_ci.ingest.discovery import Todo
 from engram_ci.ingest.per_session import Outcome, SessionWork
 from engram_ci.ingest.write_phase import WritePhase, manifest_identity
 from engram_ci.knowledge.extract import extract_offline
@@ -17,8 +18,10 @@ from engram_ci.transcripts.registry import get_reader
 from .ingest_helpers import INVOICE_1, invoice_fixture, samples_fixture  # noqa: F401  (fixtures)
 
 
-def _outcomes(memory: MemoryLayout, group: TranscriptGroup, extract: object = extract_offline):  # type: ignore[no-untyped-def]
-    work = SessionWork(IngestOptions(memory_dir=memory.root), memory, extract)  # type: ignore[arg-type]
+def _outcomes(
+    memory: MemoryLayout, group: TranscriptGroup, extract: Extractor | None = extract_offline
+) -> list[tuple[Todo, Outcome]]:
+    work = SessionWork(IngestOptions(memory_dir=memory.root), memory, extract)
     outcome = work.process(get_reader("claude-code"), group)
     return [((get_reader("claude-code"), group, fingerprint(group)), outcome)]
 
@@ -34,7 +37,7 @@ def _recorded_meanwhile(memory: MemoryLayout, group: TranscriptGroup, entry: Ent
     theirs.save(memory.state_dir)
 
 
-def _staged_targets(done: list[tuple[object, Outcome]]) -> list[Path]:
+def _staged_targets(done: list[tuple[Todo, Outcome]]) -> list[Path]:
     return [Path(target) for _, outcome in done for _, target in outcome.staged]
 
 
@@ -85,7 +88,9 @@ def test_a_reading_without_knowledge_leaves_theirs_with_knowledge_alone(
 def test_a_dry_run_applies_without_writing(invoice: TranscriptGroup, memory: MemoryLayout) -> None:
     work = SessionWork(IngestOptions(memory_dir=memory.root, dry_run=True), memory, None)
     outcome = work.process(get_reader("claude-code"), invoice)
-    done = [((get_reader("claude-code"), invoice, fingerprint(invoice)), outcome)]
+    done: list[tuple[Todo, Outcome]] = [
+        ((get_reader("claude-code"), invoice, fingerprint(invoice)), outcome)
+    ]
     planned = Manifest()
     report = IngestReport()
     assert _writer(memory, report).apply_all(planned, planned, done) == {"invoice-cli"}

@@ -110,6 +110,7 @@ def declared_all(path: Path) -> list[str] | None:
         target = node.target if isinstance(node, ast.AnnAssign) else None
         targets = node.targets if isinstance(node, ast.Assign) else [target]
         if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            assert isinstance(node, ast.Assign | ast.AnnAssign)  # the only nodes with targets
             value = node.value
             assert isinstance(value, ast.List | ast.Tuple), f"{path}: __all__ is no literal list"
             return [ast.literal_eval(e) for e in value.elts]

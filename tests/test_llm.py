@@ -346,9 +346,7 @@ def test_a_server_trickling_its_answer_is_cut_at_the_deadline(httpx_mock: HTTPXM
             clock.now += 5  # every chunk arrives within the read timeout, the whole does not
             yield b" "
 
-    httpx_mock.add_callback(
-        lambda request: httpx.Response(200, content=trickle())  # type: ignore[arg-type]
-    )
+    httpx_mock.add_callback(lambda request: httpx.Response(200, content=trickle()))
     with pytest.raises(llm.LLMError, match="still answering at the 60 s deadline"):
         llm.complete_json("openai", PROMPT, clock=clock, deadline=60)
 

@@ -87,9 +87,9 @@ def test_a_group_holds_strings_and_hands_out_equal_paths(tmp_path: Path) -> None
 def test_a_group_is_immutable_and_survives_pickling(tmp_path: Path) -> None:
     group = TranscriptGroup("s", "codex", tmp_path / "r.jsonl", [tmp_path / "r.jsonl"], tmp_path)
     with pytest.raises(AttributeError, match="immutable"):
-        group.session_id = "other"  # type: ignore[misc]
+        group.session_id = "other"
     with pytest.raises(AttributeError, match="immutable"):
-        del group.source  # type: ignore[misc]
+        del group.source
     # workers get their groups pickled
     assert pickle.loads(pickle.dumps(group)) == group  # noqa: S301 (our own bytes)
 

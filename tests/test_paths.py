@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def test_a_file_where_the_memory_dir_goes_is_refused_whichever_way_it_is_named(
     afile = tmp_path / "memory-file"
     afile.write_text("not a folder")
     (isolated_env / "memory").write_text("nor this")
-    named = [lambda: resolve_memory_dir(afile), resolve_memory_dir]
+    named: list[Callable[[], Path]] = [lambda: resolve_memory_dir(afile), resolve_memory_dir]
     for resolve in named:
         with pytest.raises(FatalError, match="is a file, not a folder") as caught:
             resolve()

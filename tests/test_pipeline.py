@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,8 +42,8 @@ class MemoryStore(Backend):
     def __init__(self) -> None:
         self.files: dict[str, str] = {}
         self.version = 0
-        self.during_read = lambda: None
-        self.during_write = lambda: None
+        self.during_read: Callable[[], object] = lambda: None
+        self.during_write: Callable[[], object] = lambda: None
 
     key = property(lambda self: "memory-store")
     location = property(lambda self: "the test store")

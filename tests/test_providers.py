@@ -163,10 +163,14 @@ def test_strict_schema_rules_hold_for_openai() -> None:
             for sub in properties.values():
                 check(sub)
         if schema.get("type") == "array":
-            check(schema["items"])  # type: ignore[arg-type]
+            items = schema["items"]
+            assert isinstance(items, dict)
+            check(items)
 
     check(prompts.KNOWLEDGE_SCHEMA)
-    assert set(prompts.KNOWLEDGE_SCHEMA["properties"]) >= set(prompts.CATEGORY_MEANINGS)  # type: ignore[arg-type]
+    properties = prompts.KNOWLEDGE_SCHEMA["properties"]
+    assert isinstance(properties, dict)
+    assert set(properties) >= set(prompts.CATEGORY_MEANINGS)
 
 
 def test_ollama_sends_the_schema_as_format_and_needs_no_key(

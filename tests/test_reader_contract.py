@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,8 @@ def _read_all(reader: ReaderSpec, root: Path) -> list[tuple[TranscriptGroup, Ses
 
 def _total(session: Session, field: str) -> int:
     stats: ParseStats = session.stats
-    own = sum(getattr(stats, field).values())
+    counts: Counter[str] = getattr(stats, field)
+    own = sum(counts.values())
     return own + sum(_total(agent, field) for agent in session.subagents)
 
 

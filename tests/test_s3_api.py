@@ -51,7 +51,7 @@ def _client(**answers: Callable[..., Any]) -> tuple[S3Client, StandIn]:
 def _refused(code: str, status: int = 403) -> Callable[..., Any]:
     def answer(**kwargs: Any) -> Any:
         response = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
-        raise botocore.exceptions.ClientError(response, "Operation")  # type: ignore[arg-type]
+        raise botocore.exceptions.ClientError(response, "Operation")
 
     return answer
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from engram_ci import export
 from engram_ci.memory import notes
@@ -44,7 +45,7 @@ def test_counts_sizes_and_syncs(memory: MemoryLayout, tmp_path: Path) -> None:
     (state / "app.json").write_text(json.dumps({"gist_id": "g1", "url": "https://gist/g1"}))
 
     status = memory_status(memory, now=datetime(2025, 6, 1, tzinfo=UTC)).to_json()
-    (app,) = status["projects"]  # type: ignore[misc]
+    (app,) = cast("list[dict[str, Any]]", status["projects"])
     assert (app["sessions"], app["knowledge_blocks"], app["forgotten_blocks"]) == (1, 2, 1)
     assert app["expired_blocks"] == 1 == status["expired_blocks"]
     sizes = app["bytes"]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -195,6 +196,12 @@ PASSPHRASE = "Hyg13ne-passphrase-" + "Q7vX2mLp9RsWk4Zb"
 WRONG_PASSPHRASE = "Wr0ng-passphrase-" + "Q7vX2mLp9RsWk4Zb"
 
 
+class _Passphrase(TypedDict):
+    """What `**phrase` adds to a command's environment: none of it is Audit.engram's `expect`."""
+
+    ENGRAM_PASSPHRASE: str
+
+
 @pytest.mark.slow
 def test_encryption_secrets_stay_out_of_output_files_and_uploads(
     audit: Audit, github_server: GitHubStandIn, tmp_path: Path
@@ -210,7 +217,7 @@ def test_encryption_secrets_stay_out_of_output_files_and_uploads(
     key_file.write_text(secret_key + "\n")
     other_key = tmp_path / "keys" / "other.key"
     other_key.write_text(str(x25519.Identity.generate()) + "\n")
-    phrase = {"ENGRAM_PASSPHRASE": PASSPHRASE}
+    phrase: _Passphrase = {"ENGRAM_PASSPHRASE": PASSPHRASE}
 
     audit.engram("ingest")
     pushed = audit.engram("sync", "push", P, "--encrypt", "--json", **phrase)

