@@ -64,7 +64,12 @@ def judge_assignment(candidate: str, value: str, quoted: bool) -> str | None:
     strict = prose or name.lower() in GENERIC_NAMES
     if kind == "password" and quoted and not strict and any(c.isspace() for c in value):
         return kind if plausible_passphrase(value) else None  # words, not one token
-    return kind if plausible_assigned(value, quoted=quoted, strict=strict) else None
+    env_style = not quoted and name.isupper() and head.endswith(f"{name}=")
+    return (
+        kind
+        if plausible_assigned(value, quoted=quoted, strict=strict, env_style=env_style)
+        else None
+    )
 
 
 def judge_flag(candidate: str, value: str, quoted: bool) -> str | None:

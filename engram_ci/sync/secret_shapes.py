@@ -93,6 +93,13 @@ _REFERENCE = re.compile(
     r"|[a-z]+(?:[-_.][a-z]+)*"  # words and slugs: redis-password-file
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an email address
 )
+#: a word and a digit, as `[a-z_]+\d?` of _REFERENCE reads an identifier: in `NAME=value`
+#: syntax, a password (`correcthorse9`); short ones (`oauth2`) name a scheme, and one that
+#: says what it stands for (`token_value1`, `password1`, `test_key2`) is a stand-in
+_LITERAL_WORD = re.compile(
+    r"(?!.*(?:token|secret|key|pass|pwd|value|test|example|sample|dummy|default|fake))"
+    r"[a-z_]{7,}\d"
+)
 _QUOTED_REFERENCE = re.compile(
     r"\$\{?(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*|[a-z]+(?:[A-Z][a-z0-9]+)+)\}?"  # $VAR
     r"|%\(?\w+\)?[sd]?%?|[a-z]+(?:[-_. ][a-z]+)*|\d+|" + _PATH  # %(pw)s, words, numbers, paths
@@ -108,10 +115,15 @@ def _classes(value: str) -> int:
     )
 
 
-def plausible_assigned(value: str, *, quoted: bool, strict: bool = False) -> bool:
+def plausible_assigned(
+    value: str, *, quoted: bool, strict: bool = False, env_style: bool = False
+) -> bool:
     """A value given to a secret's name: reject placeholders, references, paths and words.
 
     `strict` (prose, a bare generic name like `key:`): only clearly random values count.
+    `env_style` (`DB_PASSWORD=value`, as a shell, `.env` file or `docker -e` writes it): a
+    bare word there is the value itself, never a variable's name, so a word with a digit
+    (`correcthorse9`) counts.
     A value that ends in `…` was clipped by the extractor: any real start of a secret counts.
     """
     if value.endswith("…") and not value.endswith(("...…", "……")):
@@ -130,7 +142,9 @@ def plausible_assigned(value: str, *, quoted: bool, strict: bool = False) -> boo
     if quoted:
         if any(c.isspace() for c in value) or _QUOTED_REFERENCE.fullmatch(value):
             return False
-    elif " " in value or _REFERENCE.fullmatch(value):
+    elif " " in value or (
+        _REFERENCE.fullmatch(value) and not (env_style and _LITERAL_WORD.fullmatch(value))
+    ):
         return False
     classes = _classes(value)
     if strict:
