@@ -275,6 +275,35 @@ def test_a_cause_a_fix_already_gives_is_not_said_twice() -> None:
     assert "- Cause: The cache held old wheels." in text  # a cause of its own stays
 
 
+def test_a_command_done_another_way_after_it_failed_is_not_a_command_to_run() -> None:
+    fix = (
+        "- Fix: `pytest` failed: /bin/bash: pytest: command not found → "
+        "`(source .venv/bin/activate && pytest)` passed on a re-run"
+    )
+    procedures = (
+        "- Test: `(source .venv/bin/activate && pytest)` (run 5×, last run passed)\n"
+        "- Test: `pytest` (last run failed)\n- Lint: `ruff check` (last run failed)"
+    )
+    noted = files(
+        solutions=[("s3", "2025-03-01T10:00:00Z", fix)],
+        procedures=[("s3", "2025-03-01T10:00:00Z", procedures)],
+    )
+    text = context.synthesize("p", noted)
+    commands = text.split("## Build, test and run\n\n", 1)[1].split("\n\n", 1)[0]
+    assert commands.splitlines() == [
+        "- Test: `(source .venv/bin/activate && pytest)` (run 5×)",
+        "- Lint: `ruff check` (run once, failed last time)",  # failed, but nothing replaced it
+    ]
+    passed_later = files(
+        solutions=[("s3", "2025-03-01T10:00:00Z", fix)],
+        procedures=[
+            ("s3", "2025-03-01T10:00:00Z", procedures),
+            ("s4", "2025-03-02T10:00:00Z", "- Test: `pytest` (last run passed)"),
+        ],
+    )
+    assert "- Test: `pytest` (run 2× in 2 sessions)" in context.synthesize("p", passed_later)
+
+
 def test_what_the_permission_settings_refused_is_a_pitfall_for_the_next_session() -> None:
     bugs = [
         (

@@ -61,6 +61,10 @@ _RECENT_SESSIONS = 8
 _ITEM_CHARS = 320
 _WORDS_RE = re.compile(r"\W+")
 _COMMAND_RE = re.compile(r"^`([^`]+)`(?: \((?P<notes>[^)]*)\))?$")
+#: a Fix whose failed command passed as another: "`pytest` failed: … → `uv run pytest` passed"
+_REPLACED_RE = re.compile(
+    r"^(?:\(subagent\) )?`(?P<failed>[^`]+)` failed\b.* → `(?P<passed>[^`]+)` passed\b"
+)
 _RUNS_RE = re.compile(r"run (\d+)×")
 #: the offline extractor's bug bullets: "`cmd` failed: error", "(subagent) `x` failed"
 _OWN_BUG_RE = re.compile(r"^(\(subagent\) )?`[^`]+` failed\b")
@@ -166,7 +170,23 @@ def _collect(blocks: list[tuple[str, Block]], stamps: list[tuple[str, str]]) -> 
             if section == "open" and block.session_id not in latest_sessions:
                 continue
             _add(found, section, label, text, block)
-    return _without_repeated_causes(list(found.values()))
+    return _without_replaced_commands(_without_repeated_causes(list(found.values())))
+
+
+def _without_replaced_commands(items: list[_Item]) -> list[_Item]:
+    """A command that failed and was then done another way ("`pytest` failed: command not
+    found → `(source .venv/bin/activate && pytest)` passed") is no way to build or test: its
+    Fix says what to run instead. It stays a command once a later run of it passed."""
+    replaced = set()
+    for item in items:
+        found = _REPLACED_RE.match(item.text) if item.label == "Fix" else None
+        if found and found.group("failed") != found.group("passed"):
+            replaced |= {found.group("failed"), _base_command(found.group("failed"))}
+    return [
+        item
+        for item in items
+        if not (item.section == "commands" and item.failed_last and item.text in replaced)
+    ]
 
 
 def _without_repeated_causes(items: list[_Item]) -> list[_Item]:
