@@ -64,17 +64,22 @@ def judge_assignment(candidate: str, value: str, quoted: bool) -> str | None:
     strict = prose or name.lower() in GENERIC_NAMES
     if kind == "password" and quoted and not strict and any(c.isspace() for c in value):
         return kind if plausible_passphrase(value) else None  # words, not one token
-    env_style = not quoted and name.isupper() and head.endswith(f"{name}=")
+    # where a bare word is the value itself: a shell's, a .env file's or docker -e's
+    # NAME=value, a flag's --name=value, and YAML's `name: value` (Python's `name = word`
+    # and `name=word` name a variable)
+    literal = not quoted and (
+        (name.isupper() and head.endswith(f"{name}="))
+        or head.startswith("-")
+        or (head.rstrip(" \t").endswith(":") and head[:1] not in "\"'")
+    )
     return (
-        kind
-        if plausible_assigned(value, quoted=quoted, strict=strict, env_style=env_style)
-        else None
+        kind if plausible_assigned(value, quoted=quoted, strict=strict, literal=literal) else None
     )
 
 
 def judge_flag(candidate: str, value: str, quoted: bool) -> str | None:
     """A command's password flag (`mysql -pX`, `sshpass -p X`, `curl -u user:X`)."""
-    return "password" if plausible_assigned(value, quoted=quoted) else None
+    return "password" if plausible_assigned(value, quoted=quoted, literal=not quoted) else None
 
 
 def judge_config_value(candidate: str, value: str, quoted: bool) -> str | None:
@@ -83,7 +88,10 @@ def judge_config_value(candidate: str, value: str, quoted: bool) -> str | None:
     name = candidate[: candidate.rfind(value)].rstrip("\"'`").split()[-1]  # not the quote
     kind = secret_name_kind(name)
     strict = name.lower() in GENERIC_NAMES
-    return kind if kind and plausible_assigned(value, quoted=quoted, strict=strict) else None
+    literal = not quoted  # a command's argument: a bare word is the value itself
+    if not kind or not plausible_assigned(value, quoted=quoted, strict=strict, literal=literal):
+        return None
+    return kind
 
 
 def judge_piped_as(kind: str) -> Judge:
@@ -115,7 +123,8 @@ def judge_named_value(candidate: str, value: str, quoted: bool) -> str | None:
     """`- name: DB_PASSWORD` then `value: ...` (Kubernetes env, ECS task definitions)."""
     found = re.match(r"[\"']?name[\"']?\s*[:=]\s*[\"']?([\w.-]+)", candidate, re.IGNORECASE)
     kind = secret_name_kind(found.group(1)) if found else None
-    return kind if kind and plausible_assigned(value, quoted=quoted) else None
+    literal = not quoted  # YAML or JSON: a bare word is the value itself
+    return kind if kind and plausible_assigned(value, quoted=quoted, literal=literal) else None
 
 
 def judge_xml(candidate: str, value: str, quoted: bool) -> str | None:

@@ -116,14 +116,14 @@ def _classes(value: str) -> int:
 
 
 def plausible_assigned(
-    value: str, *, quoted: bool, strict: bool = False, env_style: bool = False
+    value: str, *, quoted: bool, strict: bool = False, literal: bool = False
 ) -> bool:
     """A value given to a secret's name: reject placeholders, references, paths and words.
 
     `strict` (prose, a bare generic name like `key:`): only clearly random values count.
-    `env_style` (`DB_PASSWORD=value`, as a shell, `.env` file or `docker -e` writes it): a
-    bare word there is the value itself, never a variable's name, so a word with a digit
-    (`correcthorse9`) counts.
+    `literal`: the syntax makes a bare word the value itself, never a variable's name (a
+    shell's `DB_PASSWORD=value` or `--password value`, YAML's `password: value`), so a word
+    with a digit (`correcthorse9`) counts.
     A value that ends in `…` was clipped by the extractor: any real start of a secret counts.
     """
     if value.endswith("…") and not value.endswith(("...…", "……")):
@@ -143,7 +143,7 @@ def plausible_assigned(
         if any(c.isspace() for c in value) or _QUOTED_REFERENCE.fullmatch(value):
             return False
     elif " " in value or (
-        _REFERENCE.fullmatch(value) and not (env_style and _LITERAL_WORD.fullmatch(value))
+        _REFERENCE.fullmatch(value) and not (literal and _LITERAL_WORD.fullmatch(value))
     ):
         return False
     classes = _classes(value)
