@@ -238,3 +238,23 @@ def test_what_the_humans_own_test_run_printed_is_its_outcome() -> None:
     # only the turn right after the command is its output
     later = session(user("! uv run pytest -q"), user("ok"), user(PYTEST_FAIL, is_meta=True))
     assert "Left failing" not in offline.digest(later).entries.get("questions", "")
+
+
+def test_a_failed_build_that_a_passing_test_run_followed_is_not_left_failing() -> None:
+    from tests.test_extract import PYTEST_PASS, assistant, bash, user
+
+    panicked = bash("cargo run -- import bank.csv", "thread 'main' panicked", error=True)
+    fixed = session(
+        user("Why does import choke on this CSV?"),
+        assistant("", panicked),
+        assistant("", bash("cargo test", PYTEST_PASS)),
+        assistant("Fixed: the importer sniffs the delimiter now."),
+    )
+    assert "Left failing" not in offline.digest(fixed).entries.get("questions", "")
+    tests_first = session(
+        user("Build the release."),
+        assistant("", bash("cargo test", PYTEST_PASS)),
+        assistant("", bash("cargo build --release", "error: linker failed", error=True)),
+    )
+    questions = offline.digest(tests_first).entries["questions"]
+    assert "- Left failing: `cargo build --release`: error: linker failed" in questions

@@ -54,6 +54,9 @@ class Tally:
         self.last_test: tuple[str, bool] | None = None
         #: per kind of check (Test, Lint, Build): its latest run, and the error if it failed
         self.last_check: dict[str, tuple[str, str | None]] = {}
+        #: kind -> when its latest run came (1, 2, …: runs of any check)
+        self.check_order: dict[str, int] = {}
+        self.check_runs = 0
         #: commands the human ran themselves ("! uv run pytest"): their outcome is unseen
         self.by_user: set[str] = set()
         self.by_user_runs: Counter[str] = Counter()
@@ -77,7 +80,7 @@ class Tally:
                 self.last_test = (facts.command, facts.failed)
             if facts.kind in _CHECKS and facts.rejection is None:
                 failure = error_line(call.result) if facts.failed else None
-                self.last_check[facts.kind] = (facts.command, failure)
+                self._checked(facts.kind, facts.command, failure)
         if not facts.is_error:
             for path in facts.paths:
                 if is_agent_scratch(path):
@@ -120,7 +123,11 @@ class Tally:
         self.by_user_seen.add(command)
         self.last_failed[command] = failed
         if kind in _CHECKS:
-            self.last_check[kind] = (command, error_line(output) if failed else None)
+            self._checked(kind, command, error_line(output) if failed else None)
+
+    def _checked(self, kind: str, command: str, failure: str | None) -> None:
+        self.last_check[kind] = (command, failure)
+        self.check_order[kind] = self.check_runs = self.check_runs + 1
 
     def procedures(self) -> list[str]:
         """Commands run, tests and checks first, then the most repeated."""
@@ -141,10 +148,16 @@ class Tally:
         return lines
 
     def left_failing(self) -> list[str]:
-        """The checks whose latest run failed: where the session left the build."""
+        """The checks whose latest run failed: where the session left the build. A failed
+        build that a passing test run followed is not left failing (`cargo run -- x` panicked,
+        the code was fixed, `cargo test` passed)."""
         found = []
+        _, test_failure = self.last_check.get("Test", ("", "never run"))
+        passed_test_at = self.check_order["Test"] if test_failure is None else 0
         for kind in _CHECKS:
             command, failure = self.last_check.get(kind, ("", None))
+            if kind == "Build" and passed_test_at > self.check_order.get(kind, 0):
+                continue  # a test run that passed after it built the project
             if failure is not None:
                 why = f": {failure}" if failure and "…" not in failure else ""
                 found.append(f"Left failing: {code(command)}{why}")
