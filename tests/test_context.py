@@ -144,6 +144,21 @@ def test_a_short_ask_with_nothing_said_of_its_outcome_is_no_recent_work() -> Non
     assert recent == ["- 2025-03-02: fix it → The parser accepts tabs."]
 
 
+def test_sessions_that_share_the_latest_stamps_all_count_as_latest() -> None:
+    # resumed sessions keep their first prompt's stamp: ids must not decide which is latest
+    stamp = "2025-07-17T22:21:50Z"
+    questions = [
+        ("a-older", "2025-07-01T00:00:00Z", "- Open: the old question"),
+        ("b", stamp, "- Open: is b done?"),
+        ("c", stamp, "- Open: is c done?"),
+        ("d", stamp, "- Open: is d done?"),
+        ("z", stamp, "- Left failing: `uv run pytest`"),
+    ]
+    text = context.synthesize("proj", files(questions=questions))
+    assert all(q in text for q in ("is b done?", "is c done?", "is d done?", "`uv run pytest`"))
+    assert "the old question" not in text
+
+
 def test_bugs_without_a_fix_stay_in_bugs_md() -> None:
     text = context.synthesize("proj", two_sessions())
     assert "boom" not in text

@@ -150,7 +150,10 @@ def _header(project: str, stamps: list[tuple[str, str]]) -> str:
 
 
 def _collect(blocks: list[tuple[str, Block]], stamps: list[tuple[str, str]]) -> list[_Item]:
-    latest_sessions = {sid for _, sid in stamps[-_OPEN_SESSIONS:]}
+    # sessions resumed from one another share their first stamp: a tie is in, all of it,
+    # rather than cut by the order of random session ids
+    cutoff = stamps[-_OPEN_SESSIONS][0] if len(stamps) >= _OPEN_SESSIONS else ""
+    latest_sessions = {sid for stamp, sid in stamps if stamp >= cutoff}
     found: dict[tuple[str, str], _Item] = {}
     for category, block in sorted(blocks, key=lambda cb: (cb[1].timestamp, cb[1].session_id)):
         shown = _session_line(found, block) if category == "insights" else None
