@@ -258,3 +258,18 @@ def test_a_failed_build_that_a_passing_test_run_followed_is_not_left_failing() -
     )
     questions = offline.digest(tests_first).entries["questions"]
     assert "- Left failing: `cargo build --release`: error: linker failed" in questions
+
+
+def test_a_reply_that_proposes_says_nothing_was_done() -> None:
+    from tests.test_extract import assistant, user
+
+    def done(reply: str) -> list[str]:
+        insights = offline.digest(session(user("Fix the broken APIs."), assistant(reply)))
+        lines = insights.entries["insights"].splitlines()
+        return [line for line in lines if line.startswith("- Done:")]
+
+    assert done("Let's modernise this project. It is old.") == []
+    assert done("I should modify generate_html to take the link. This is much cleaner.") == []
+    assert done("Perfect! The API calls use fetch now. I'd suggest a lockfile next.") == [
+        "- Done: The API calls use fetch now."  # what was done, without the proposal after it
+    ]

@@ -332,6 +332,11 @@ def _decided(sentence: str) -> bool:
 
 #: what a reply says it did, it says first: its opening is enough to read
 _OUTCOME_CHARS = 4096
+#: what a reply proposes or means to do, which is not what was done
+_PROPOSAL_RE = re.compile(
+    r"(let'?s|i should|we should|i'?d (suggest|recommend)|you (could|might|should))\b",
+    re.IGNORECASE,
+)
 #: a list item's bold lead: "- **Share button** - copies the URL", "1. **Fixed X**: …"
 _LEAD_RE = re.compile(r"(?m)^[ \t]*(?:[-*]|\d+\.)[ \t]+\*\*([^*\n]{3,80}?)\*\*")
 #: a Done bullet at most, highlights included (context.md keeps items of 320 characters)
@@ -359,6 +364,10 @@ def _outcome(reply: str) -> str | None:
             or is_narration(sentence)
         ):
             continue
+        if _PROPOSAL_RE.match(sentence):
+            if not said:
+                return None  # the reply proposes ("Let's modernise it", "I should…"): not done
+            break
         said.append(sentence)
         if len(said) == 2:
             break
