@@ -353,7 +353,7 @@ _DIAGNOSIS_REPLIES = 3
 def _outcome(reply: str) -> str | None:
     """What a reply says was done: its first sentences that are neither narration, questions
     nor announcements, whole."""
-    said = []
+    said: list[str] = []
     for sentence in iter_sentences(reply[:_OUTCOME_CHARS]):  # stops at the second kept
         if sentence[-1] not in ".!)`*_":  # a list item's fragment, a heading, a question
             continue
