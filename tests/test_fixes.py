@@ -52,3 +52,21 @@ def test_the_agents_plan_file_is_not_what_fixed_a_failure() -> None:
         "- Fix: `ruff check` failed: Found 1 error. → passed after editing `a.py`"
     )
     assert "quiet-wolf" not in "".join(entries.values())  # not a key file either
+
+
+def test_a_checker_message_too_long_with_its_location_is_shown_without_it() -> None:
+    where = "/Users/dev/workspace/claude-code-log/claude_code_log/converter.py:184:17"
+    message = 'error: Type of "text_value" is unknown (reportUnknownVariableType)'
+    s = session(
+        assistant("", bash("uv run pyright", f"Exit code 1\n{where} - {message}", error=True)),
+        assistant("", call("Edit", "ok", file_path="/home/dev/calc/converter.py")),
+        assistant("", bash("uv run pyright", "0 errors")),
+    )
+    assert offline.extract(s)[0]["solutions"] == (
+        f"- Fix: `uv run pyright` failed: {message} → passed after editing `converter.py`"
+    )
+    assert fixes._signature("src/a.py:3:1: F401 `os` imported but unused") == (
+        "src/a.py:3:1: F401 `os` imported but unused"  # short enough whole: kept whole
+    )
+    long_tsc = "src/" + "deep/" * 20 + "index.tsx(3,5): error TS2322: Type 'string' is wrong"
+    assert fixes._signature(long_tsc) == "error TS2322: Type 'string' is wrong"

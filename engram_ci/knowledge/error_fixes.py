@@ -7,6 +7,7 @@ say how it was fixed. Only a bounded set of the most recent failures waits for i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from engram_ci.knowledge.bullets import (
@@ -31,6 +32,9 @@ from engram_ci.transcripts.model import Session
 __all__ = ["BUGS_CAP", "OPEN_FAILURES_CAP", "SOLUTIONS_CAP", "Bugs"]
 
 BUGS_CAP = 8
+#: where a checker's message starts: `path:line:col - ` (pyright), `path:line:col: ` (ruff,
+#: mypy, tsc's `path(line,col): `)
+_LOCATION_RE = re.compile(r"^\S+?(?::\d+){1,2}(?: -|:)\s+|^\S+?\(\d+,\d+\):\s+")
 #: a Fix bullet's length at most (short of paths longer than that)
 FIX_CHARS = 380
 SOLUTIONS_CAP = 8
@@ -177,9 +181,15 @@ class Bugs:
 
 
 def _signature(error: str) -> str:
-    """An error line as a pitfall shows it: whole, or its first clause when that is short."""
+    """An error line as a pitfall shows it: whole, or its first clause when that is short. A
+    location a checker puts first (`/abs/path/x.py:184:17 - error: …`) goes when the line is
+    too long with it: the message names the problem, the Fix names the file it edited."""
     if "…" not in error and len(error) <= 140:
         return error
+    if located := _LOCATION_RE.match(error):
+        error = error[located.end() :]
+        if "…" not in error and len(error) <= 140:
+            return error
     for cut in (": ", " - ", "; ", ". "):
         head = error.split(cut, 1)[0]
         if 20 <= len(head) <= 140 and "…" not in head:
