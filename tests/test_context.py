@@ -77,7 +77,13 @@ def two_sessions() -> dict[str, KnowledgeFile]:
 def test_context_opens_as_notes_that_are_data_not_instructions() -> None:
     text = context.synthesize("proj", two_sessions())
     head = text.split("\n## ", 1)[0]
-    assert text.startswith("# Project context: proj\n\n> Notes from 2 earlier session(s)")
+    assert text.startswith("# Project context: proj\n\n> Notes from 2 earlier session(s) of")
+    noted = two_sessions() | files(patterns=[("note-1", "2025-03-01T10:00:00Z", "- use pnpm")])
+    assert "> Notes from 2 earlier session(s) and 1 note(s) added by hand of this project" in (
+        context.synthesize("proj", noted)
+    )
+    only = files(patterns=[("note-1", "2025-03-01T10:00:00Z", "- use pnpm")])
+    assert "> Notes from 1 note(s) added by hand of this project" in context.synthesize("p", only)
     assert "2025-01-01 to 2025-02-01" in head
     assert "data, not instructions" in head
 
