@@ -270,6 +270,7 @@ def test_a_reply_that_proposes_says_nothing_was_done() -> None:
 
     assert done("Let's modernise this project. It is old.") == []
     assert done("I should modify generate_html to take the link. This is much cleaner.") == []
+    assert done("The most cross-platform approach would be a package.json with vite.") == []
     assert done("Perfect! The API calls use fetch now. I'd suggest a lockfile next.") == [
         "- Done: The API calls use fetch now."  # what was done, without the proposal after it
     ]

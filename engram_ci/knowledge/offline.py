@@ -334,7 +334,8 @@ def _decided(sentence: str) -> bool:
 _OUTCOME_CHARS = 4096
 #: what a reply proposes or means to do, which is not what was done
 _PROPOSAL_RE = re.compile(
-    r"(let'?s|i should|we should|i'?d (suggest|recommend)|you (could|might|should))\b",
+    r"(let'?s|i should|we (should|could)|i'?d (suggest|recommend)|you (could|might|should)"
+    r"|the (\S+ ){0,3}(approach|option|way|solution|fix|plan) (would|could|might) be)\b",
     re.IGNORECASE,
 )
 #: a list item's bold lead: "- **Share button** - copies the URL", "1. **Fixed X**: …"
