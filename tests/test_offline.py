@@ -204,17 +204,6 @@ def test_a_done_line_names_what_the_reply_lists_as_done() -> None:
     )
 
 
-def test_highlights_need_two_done_leads_and_stop_within_a_bullet() -> None:
-    outcome = "I completed the refactoring."
-    one = "- **Fixed the parser** - x\n- **Faster startup** - y\n"
-    assert offline._with_highlights(outcome, one) == outcome  # one lead says no more than it
-    many = "".join(f"- **Added feature number {n}** - z\n" for n in range(40))
-    done = offline._with_highlights(outcome, many)
-    assert done.startswith(f"{outcome} Among the changes: Added feature number 0; ")
-    assert done.endswith(".") and len(done) <= offline._DONE_CHARS
-    assert offline._with_highlights(outcome, "plain reply, no leads") == outcome
-
-
 def test_what_the_humans_own_test_run_printed_is_its_outcome() -> None:
     from tests.test_extract import PYTEST_FAIL, PYTEST_PASS, assistant, user
 

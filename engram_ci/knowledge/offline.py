@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engram_ci.knowledge import human
+from engram_ci.knowledge import human, replies
 from engram_ci.knowledge.bullets import (
     clean_markdown,
     is_narration,
@@ -39,7 +39,6 @@ from engram_ci.knowledge.phrases import (
     TODO,
     TODO_RE,
     Prose,
-    iter_sentences,
     one_line,
     sentences,
 )
@@ -198,7 +197,7 @@ class _MainThread:
             self.answered = True
             if self.problem and not self.diagnosis and self.looked < _DIAGNOSIS_REPLIES:
                 self.looked += 1  # the first replies that say something name the cause
-                self.diagnosis = _outcome(turn.text)
+                self.diagnosis = replies.outcome(turn.text)
         elif turn.tool_calls:
             self.answered = True
         if not self.assistant.full and prose.may_hold(DECISION):
@@ -242,8 +241,8 @@ class _MainThread:
     def close_exchange(self) -> None:
         """A prompt's exchange ended: what the last reply says was done, and when the prompt
         reported a problem, that outcome is its fix."""
-        outcome = _outcome(self.reply_since) if self.reply_since else None
-        done = outcome and _with_highlights(outcome, self.reply_since)
+        outcome = replies.outcome(self.reply_since) if self.reply_since else None
+        done = outcome and replies.with_highlights(outcome, self.reply_since)
         if done and done not in self.outcomes:
             self.outcomes.append(done)
         if self.problem and outcome:
@@ -330,71 +329,8 @@ def _decided(sentence: str) -> bool:
     )
 
 
-#: what a reply says it did, it says first: its opening is enough to read
-_OUTCOME_CHARS = 4096
-#: what a reply proposes or means to do, which is not what was done
-_PROPOSAL_RE = re.compile(
-    r"(let'?s|i should|we (should|could)|i'?d (suggest|recommend)|you (could|might|should)"
-    r"|the (\S+ ){0,3}(approach|option|way|solution|fix|plan) (would|could|might) be)\b",
-    re.IGNORECASE,
-)
-#: a list item's bold lead: "- **Share button** - copies the URL", "1. **Fixed X**: …"
-_LEAD_RE = re.compile(r"(?m)^[ \t]*(?:[-*]|\d+\.)[ \t]+\*\*([^*\n]{3,80}?)\*\*")
-#: a Done bullet at most, highlights included (context.md keeps items of 320 characters)
-_DONE_CHARS = 320
-#: a lead that says what was done: a verb in the past tense, then what it was done to
-_DONE_LEAD_RE = re.compile(
-    r"(?:[A-Z][a-z]+ed|Made|Built|Wrote|Rewrote|Set up|Split|Kept|Put|Moved|Ran|Took|Brought)"
-    r" \S"
-)
 #: replies read for a reported problem's diagnosis ("I'll run the tests first." says none)
 _DIAGNOSIS_REPLIES = 3
-
-
-def _outcome(reply: str) -> str | None:
-    """What a reply says was done: its first sentences that are neither narration, questions
-    nor announcements, whole."""
-    said: list[str] = []
-    for sentence in iter_sentences(reply[:_OUTCOME_CHARS]):  # stops at the second kept
-        if sentence[-1] not in ".!)`*_":  # a list item's fragment, a heading, a question
-            continue
-        sentence = strip_interjections(clean_markdown(sentence))
-        if (
-            len(sentence.split()) < 4
-            or not sentence.endswith((".", "!"))  # a list item's fragment, a heading, a question
-            or is_narration(sentence)
-        ):
-            continue
-        if _PROPOSAL_RE.match(sentence):
-            if not said:
-                return None  # the reply proposes ("Let's modernise it", "I should…"): not done
-            break
-        said.append(sentence)
-        if len(said) == 2:
-            break
-    return whole_sentences(" ".join(said), 240) or None
-
-
-def _with_highlights(outcome: str, reply: str) -> str:
-    """The outcome, and when the reply goes on to list what it did under bold leads that say
-    so ("- **Switched to Hatchling** - …", "- **Added file mapping**: …"), those leads, as
-    many as fit: "I completed the refactoring." alone says nothing a later session can use.
-    Leads that are not done things (pros and cons, "**Regular update**", "**New files**")
-    do not open with a verb in the past tense, and are left out."""
-    if "**" not in reply:
-        return outcome
-    leads = []
-    for lead in _LEAD_RE.findall(reply[:_OUTCOME_CHARS]):
-        lead = clean_markdown(lead).strip(" :-")
-        if _DONE_LEAD_RE.match(lead) and lead not in leads and lead.lower() not in outcome.lower():
-            leads.append(lead)
-    kept = ""
-    for lead in leads:
-        more = f"{kept}; {lead}" if kept else lead
-        if len(outcome) + len(more) + len(" Among the changes: .") > _DONE_CHARS:
-            break
-        kept = more
-    return f"{outcome} Among the changes: {kept}." if kept.count(";") >= 1 else outcome
 
 
 def _fix(problem: str, diagnosis: str, outcome: str) -> str:
