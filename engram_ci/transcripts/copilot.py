@@ -83,15 +83,15 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
             builder.cwd = text_or_none(context.get("cwd")) or text_or_none(context.get("gitRoot"))
             builder.git_branch = text_or_none(context.get("branch"))
         elif kind == "user.message":
-            builder.user(text_or_none(data.get("content")) or "", stamp)
+            builder.user(data.get("content"), stamp)
         elif kind == "assistant.message":
-            turn = builder.assistant(text_or_none(data.get("content")) or "", stamp)
+            turn = builder.assistant(data.get("content"), stamp)
             for request in records(data.get("toolRequests")):
                 if isinstance(request, dict):
                     builder.call(
                         turn,
-                        text_or_none(request.get("toolCallId")),
-                        text_or_none(request.get("name")) or "",
+                        request.get("toolCallId"),
+                        request.get("name"),
                         request.get("arguments"),
                         stamp,
                     )
@@ -99,9 +99,7 @@ def read_session(group: TranscriptGroup, *, project_hint: str | None = None) -> 
             result = mapping(data.get("result"))
             error = data.get("error")
             output: Any = result.get("content", error)
-            builder.result(
-                text_or_none(data.get("toolCallId")), output, is_error=data.get("success") is False
-            )
+            builder.result(data.get("toolCallId"), output, is_error=data.get("success") is False)
         elif kind == "assistant.usage":
             model = text_or_none(data.get("model"))
             if model and model not in builder.models:

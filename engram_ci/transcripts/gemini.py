@@ -114,7 +114,7 @@ def _reply(
     turn = builder.assistant(
         as_text(message.get("content")),
         stamp,
-        model=text_or_none(message.get("model")),
+        model=message.get("model"),
         thinking="\n".join(thoughts),
     )
     for call in records(message.get("toolCalls")):
@@ -122,9 +122,7 @@ def _reply(
             continue
         args = mapping(call.get("args"))
         paths += [v for k, v in args.items() if k in _PATH_KEYS and isinstance(v, str)]
-        made = builder.call(
-            turn, text_or_none(call.get("id")), text_or_none(call.get("name")) or "", args, stamp
-        )
+        made = builder.call(turn, call.get("id"), call.get("name"), args, stamp)
         status = call.get("status")
         builder.result(
             made.id, _result_text(call.get("result")), is_error=status in ("error", "cancelled")

@@ -235,7 +235,7 @@ def _to_session(
         if role == "user":
             for part in parts:
                 if part.get("type") == "text" and not part.get("synthetic"):
-                    builder.user(text_or_none(part.get("text")) or "", stamp)
+                    builder.user(part.get("text"), stamp)
         elif role == "assistant":
             _assistant(builder, message, parts, stamp)
         else:
@@ -265,11 +265,7 @@ def _assistant(
         elif kind == "tool":
             state = mapping(part.get("state"))
             call = builder.call(
-                turn,
-                text_or_none(part.get("callID")),
-                text_or_none(part.get("tool")) or "",
-                state.get("input"),
-                stamp,
+                turn, part.get("callID"), part.get("tool"), state.get("input"), stamp
             )
             output = state.get("output", state.get("error"))
             if output is not None:
