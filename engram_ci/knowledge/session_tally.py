@@ -54,9 +54,6 @@ class Tally:
         self.last_test: tuple[str, bool] | None = None
         #: per kind of check (Test, Lint, Build): its latest run, and the error if it failed
         self.last_check: dict[str, tuple[str, str | None]] = {}
-        #: kind -> when its latest run came (1, 2, …: runs of any check)
-        self.check_order: dict[str, int] = {}
-        self.check_runs = 0
         #: commands the human ran themselves ("! uv run pytest"): their outcome is unseen
         self.by_user: set[str] = set()
         self.by_user_runs: Counter[str] = Counter()
@@ -127,7 +124,11 @@ class Tally:
 
     def _checked(self, kind: str, command: str, failure: str | None) -> None:
         self.last_check[kind] = (command, failure)
-        self.check_order[kind] = self.check_runs = self.check_runs + 1
+        if kind == "Test" and failure is None:
+            # a test run that passes builds the project: a build that failed before it is
+            # not where the session left things (`cargo run -- x` panicked, then the code
+            # was fixed and `cargo test` passed)
+            self.last_check.pop("Build", None)
 
     def procedures(self) -> list[str]:
         """Commands run, tests and checks first, then the most repeated."""
@@ -148,16 +149,10 @@ class Tally:
         return lines
 
     def left_failing(self) -> list[str]:
-        """The checks whose latest run failed: where the session left the build. A failed
-        build that a passing test run followed is not left failing (`cargo run -- x` panicked,
-        the code was fixed, `cargo test` passed)."""
+        """The checks whose latest run failed: where the session left the build."""
         found = []
-        _, test_failure = self.last_check.get("Test", ("", "never run"))
-        passed_test_at = self.check_order["Test"] if test_failure is None else 0
         for kind in _CHECKS:
             command, failure = self.last_check.get(kind, ("", None))
-            if kind == "Build" and passed_test_at > self.check_order.get(kind, 0):
-                continue  # a test run that passed after it built the project
             if failure is not None:
                 why = f": {failure}" if failure and "…" not in failure else ""
                 found.append(f"Left failing: {code(command)}{why}")

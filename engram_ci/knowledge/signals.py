@@ -73,19 +73,23 @@ HOUSEKEEPING_TOOLS = frozenset(
 
 _REJECTED = (b"the user doesn't want to", b"tool use was rejected")
 _REJECT_REASON_RE = re.compile(r"reason for the rejection:\s*(.+)", re.IGNORECASE | re.DOTALL)
-_MISUSE_RE = re.compile(  # the look-ahead of first letters lets re skip to candidates
-    r"(?=[sfhm<irw])(?:string to replace not found|found \d+ matches of the string"
-    r"|has not been read yet|modified since read|<tool_use_error>|inputvalidationerror"
-    r"|requires approval|was blocked|haven't granted it yet)",
-    re.IGNORECASE,
-)
-#: of those, the agent's permission settings refusing a call: a wall the next session in the
-#: same setup meets again (context.md tells it, as a pitfall), in our words: the output that
-#: said so is a tool's, and no tool's words become memory
+#: the agent's permission settings refusing a call: a wall the next session in the same setup
+#: meets again (context.md tells it, as a pitfall), in our words: the output that said so is
+#: a tool's, and no tool's words become memory
 _DENIALS = (
     ("requires approval", "needs approval in this setup"),
     ("was blocked", "was blocked by the permission settings"),
     ("haven't granted it yet", "needs a permission not granted in this setup"),
+)
+_DENIAL_PHRASES = tuple(phrase for phrase, _ in _DENIALS)
+#: a failure of how a tool was used, a denial among them; the look-ahead holds the first
+#: letter of every phrase, so re skips to candidates
+_MISUSE_RE = re.compile(
+    r"(?=[sfhm<irw])(?:string to replace not found|found \d+ matches of the string"
+    r"|has not been read yet|modified since read|<tool_use_error>|inputvalidationerror|"
+    + "|".join(map(re.escape, _DENIAL_PHRASES))
+    + ")",
+    re.IGNORECASE,
 )
 #: every match of _MISUSE_RE holds one of these, in some case: see folded()
 _MISUSE_WORDS = any_case(
@@ -95,9 +99,7 @@ _MISUSE_WORDS = any_case(
     "modified since read",
     "<tool_use_error>",
     "inputvalidationerror",
-    "requires approval",
-    "was blocked",
-    "haven't granted it yet",
+    *_DENIAL_PHRASES,
 )
 
 COMMAND_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
