@@ -36,8 +36,10 @@ def _env_path(name: str) -> Path | None:
 def resolve_memory_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """--memory-dir, else ENGRAM_MEMORY_DIR, else ~/memory (engram's default)."""
     if explicit:
-        return check_memory_dir(Path(explicit).expanduser())
-    return check_memory_dir(_env_path("ENGRAM_MEMORY_DIR") or Path.home() / "memory")
+        root = Path(explicit).expanduser()
+    else:
+        root = _env_path("ENGRAM_MEMORY_DIR") or Path.home() / "memory"
+    return check_memory_dir(root)
 
 
 def check_memory_dir(root: Path) -> Path:
